@@ -1,0 +1,76 @@
+# chip-quality-db: every task a person or CI runs is a target here.
+# Targets that need a database use DATABASE_URL when it is set, else the
+# project's own local PostgreSQL (started on demand, see `make db`).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+# Runs a command with DATABASE_URL resolved and the PostgreSQL client tools on PATH.
+WITH_DB := $(PY) -m chip_quality_db.dev.localdb run --
+
+export PATH := $(BIN):$(PATH)
+export DBMATE_MIGRATIONS_DIR := schema/migrations
+export DBMATE_SCHEMA_FILE := schema/schema.sql
+# dbmate takes no lock of its own by default: two rollouts at once would race.
+export DBMATE_MIGRATION_LOCK := true
+
+.PHONY: help install db db-stop migrate rollback status new-migration generate check lint \
+        typecheck squawk schema-drift generated-drift test test-unit clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## Create .venv and install the project with its development tools
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+db: install ## Start the local PostgreSQL (reused when it runs) and print its URL
+	$(PY) -m chip_quality_db.dev.localdb start
+
+db-stop: install ## Stop the local PostgreSQL
+	$(PY) -m chip_quality_db.dev.localdb stop
+
+migrate: install ## Apply pending migrations, then dump schema/schema.sql
+	$(WITH_DB) dbmate --wait up
+
+rollback: install ## Undo the most recent migration
+	$(WITH_DB) dbmate rollback
+
+status: install ## List applied and pending migrations
+	$(WITH_DB) dbmate status
+
+new-migration: install ## Create a migration file: make new-migration NAME=add_something
+	dbmate new $(NAME)
+
+check: lint typecheck squawk schema-drift ## Every static check CI runs (no tests)
+
+lint: install
+	ruff check .
+	ruff format --check .
+
+typecheck: install
+	mypy
+
+squawk: install ## Lint the migrations' up sections for unsafe DDL
+	$(PY) -m chip_quality_db.dev.migrations squawk
+
+schema-drift: install ## Fail when schema/schema.sql differs from what the migrations produce
+	$(WITH_DB) $(PY) -m chip_quality_db.dev.migrations drift
+
+test: install ## The test suite against real PostgreSQL
+	$(WITH_DB) pytest
+
+test-unit: install ## Only the tests that need no database
+	pytest -m unit
+
+clean: ## Remove the virtualenv and the local database (stops it first)
+	-$(PY) -m chip_quality_db.dev.localdb stop
+	rm -rf $(VENV) .localdb .pytest_cache .mypy_cache .ruff_cache

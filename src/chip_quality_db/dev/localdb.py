@@ -1,0 +1,296 @@
+"""A throwaway PostgreSQL server that the project manages for development and tests.
+
+`DATABASE_URL` always wins. Without it, `make` targets and the test suite call
+`python -m chip_quality_db.dev.localdb url`, which starts (or reuses) a server whose
+data lives in `.localdb/` of the checkout, listening on 127.0.0.1 only, and
+prints its URL on stdout (everything else goes to stderr).
+
+Server binaries come from the `pgserver` wheel (PostgreSQL 16, a development
+dependency) so every machine runs the same version; `LOCALDB_BINDIR` points at
+another installation, and without either the binaries already on the machine
+are used. initdb and pg_ctl refuse to run as root, so as root the server runs
+as an unprivileged system user (`chipqdb`, created on first use).
+
+Commands: `url` (DATABASE_URL, or start and print the local URL), `start`,
+`stop`, `status`, `bindir` (where the binaries were found), and
+`run -- CMD ...`, which runs CMD with DATABASE_URL set that way and the server's
+client tools (pg_dump for dbmate's schema dump) first on PATH.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DATABASE_NAME = "chip_quality"
+SUPERUSER = "postgres"
+SERVICE_USER = "chipqdb"
+
+# Settings for a disposable server: durability against an OS crash is not
+# needed, speed of CREATE DATABASE (one per test) is. synchronous_commit stays
+# on: the reliability tests restart the server and count acknowledged writes.
+SERVER_OPTIONS = (
+    "-c listen_addresses=127.0.0.1",
+    "-c unix_socket_directories=''",
+    "-c fsync=off",
+    "-c full_page_writes=off",
+    "-c max_connections=200",
+)
+
+
+class LocalDbError(RuntimeError):
+    """The local server could not be found, created or started."""
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    root: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        port = self.port_file.read_text().strip()
+        return f"postgres://{SUPERUSER}@127.0.0.1:{port}/{database}?sslmode=disable"
+
+
+def find_bindir() -> Path:
+    """Where initdb, pg_ctl, postgres and pg_dump live."""
+    override = os.environ.get("LOCALDB_BINDIR")
+    if override:
+        return _checked_bindir(Path(override), "LOCALDB_BINDIR")
+    # Located without importing it: importing pgserver starts its own machinery.
+    pgserver = importlib.util.find_spec("pgserver")
+    if pgserver is not None and pgserver.origin is not None:
+        return _checked_bindir(Path(pgserver.origin).parent / "pginstall" / "bin", "pgserver")
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidate = Path(out.stdout.strip())
+        if (candidate / "initdb").exists():
+            return candidate
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if debian:
+        return debian[-1]
+    raise LocalDbError(
+        "no PostgreSQL server binaries found: run `make install` (it installs the pgserver "
+        "wheel), set LOCALDB_BINDIR, or set DATABASE_URL to use an existing server"
+    )
+
+
+def _checked_bindir(path: Path, source: str) -> Path:
+    if not (path / "initdb").exists() or not (path / "pg_ctl").exists():
+        raise LocalDbError(f"{source}: no initdb/pg_ctl in {path}")
+    return path
+
+
+def _service_account() -> pwd.struct_passwd | None:
+    """The unprivileged account to run the server as, or None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        pass
+    created = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise LocalDbError(
+            f"running as root, and the unprivileged user {SERVICE_USER!r} could not be "
+            f"created: {created.stderr.strip()}"
+        )
+    return pwd.getpwnam(SERVICE_USER)
+
+
+def _run_as_service(
+    args: list[str], account: pwd.struct_passwd | None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C"}
+    kwargs: dict[str, object] = {}
+    if account is not None:
+        env["HOME"] = "/tmp"
+        kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+    result = subprocess.run(  # noqa: PLW1510
+        args, capture_output=True, text=True, env=env, cwd="/", **kwargs  # type: ignore[call-overload]
+    )
+    if check and result.returncode != 0:
+        raise LocalDbError(f"{Path(args[0]).name} failed:\n{result.stdout}{result.stderr}")
+    return result  # type: ignore[no-any-return]
+
+
+@contextmanager
+def _locked(server: LocalServer) -> Iterator[None]:
+    """Serialise concurrent `make` invocations that start the same server."""
+    server.root.mkdir(parents=True, exist_ok=True)
+    with open(server.root / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the service user walk down to `path` (a checkout under a 0700 folder would stop it)."""
+    for folder in (path, *path.parents):
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod(mode | 0o001)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def is_running(server: LocalServer, bindir: Path | None = None) -> bool:
+    if not (server.data_dir / "PG_VERSION").exists():
+        return False
+    bindir = bindir or find_bindir()
+    status = _run_as_service(
+        [str(bindir / "pg_ctl"), "status", "-D", str(server.data_dir)],
+        _service_account(),
+        check=False,
+    )
+    return status.returncode == 0
+
+
+def start(server: LocalServer) -> str:
+    """Start the server unless it runs already; create the database; return its URL."""
+    bindir = find_bindir()
+    account = _service_account()
+    with _locked(server):
+        if account is not None:
+            _make_traversable(server.root)
+            _make_traversable(bindir)
+        if not (server.data_dir / "PG_VERSION").exists():
+            _initdb(server, bindir, account)
+        if not is_running(server, bindir):
+            port = _free_port()
+            server.port_file.write_text(f"{port}\n")
+            options = " ".join((*SERVER_OPTIONS, f"-p {port}"))
+            _run_as_service(
+                [
+                    str(bindir / "pg_ctl"), "start", "-w", "-t", "60",
+                    "-D", str(server.data_dir), "-l", str(server.log_file), "-o", options,
+                ],
+                account,
+            )
+            print(f"localdb: started PostgreSQL from {bindir} on port {port}", file=sys.stderr)
+        _ensure_database(server, bindir)
+    return server.url()
+
+
+def _initdb(server: LocalServer, bindir: Path, account: pwd.struct_passwd | None) -> None:
+    if server.data_dir.exists():
+        shutil.rmtree(server.data_dir)  # a half-made folder from an interrupted initdb
+    server.data_dir.mkdir(mode=0o700)
+    server.log_file.touch()
+    if account is not None:
+        for path in (server.data_dir, server.log_file):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    print(f"localdb: initialising a new cluster in {server.data_dir}", file=sys.stderr)
+    _run_as_service(
+        [
+            str(bindir / "initdb"), "-D", str(server.data_dir), "-U", SUPERUSER,
+            "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions",
+        ],
+        account,
+    )
+
+
+def _ensure_database(server: LocalServer, bindir: Path) -> None:
+    port = server.port_file.read_text().strip()
+    psql = [str(bindir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", SUPERUSER, "-X", "-q"]
+    exists = subprocess.run(
+        [*psql, "-d", "postgres", "-tAc",
+         f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"],
+        capture_output=True, text=True, check=False,
+    )
+    if exists.returncode != 0:
+        raise LocalDbError(f"cannot reach the local server: {exists.stderr.strip()}")
+    if exists.stdout.strip() != "1":
+        subprocess.run([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {DATABASE_NAME}"],
+                       capture_output=True, text=True, check=True)
+
+
+def stop(server: LocalServer) -> None:
+    if not is_running(server):
+        print("localdb: not running", file=sys.stderr)
+        return
+    _run_as_service(
+        [str(find_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(server.data_dir)],
+        _service_account(),
+    )
+    print("localdb: stopped", file=sys.stderr)
+
+
+def database_url(server: LocalServer) -> str:
+    """DATABASE_URL when set (normalised for asyncpg and dbmate), else the local server's."""
+    configured = os.environ.get("DATABASE_URL", "").strip()
+    if configured:
+        return configured.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return start(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "url"
+    server = LocalServer(Path(os.environ.get("LOCALDB_DIR", ".localdb")).resolve())
+    try:
+        if command == "url":
+            print(database_url(server))
+        elif command == "start":
+            print(start(server))
+        elif command == "stop":
+            stop(server)
+        elif command == "status":
+            running = is_running(server)
+            print(f"running at {server.url()}" if running else "not running")
+            return 0 if running else 3
+        elif command == "bindir":
+            print(find_bindir())
+        elif command == "run":
+            cmd = args[2:] if args[1:2] == ["--"] else args[1:]
+            if not cmd:
+                print("localdb: run needs a command: run -- CMD ...", file=sys.stderr)
+                return 2
+            os.environ["DATABASE_URL"] = database_url(server)
+            os.environ["PATH"] = f"{find_bindir()}{os.pathsep}{os.environ.get('PATH', '')}"
+            os.execvp(cmd[0], cmd)
+        else:
+            print(f"localdb: unknown command {command!r} (url, start, stop, status, bindir, run)",
+                  file=sys.stderr)
+            return 2
+    except LocalDbError as exc:
+        print(f"localdb: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,569 @@
+"""What to emit: every decision of the generator lives here.
+
+`build(request, options)` turns sqlc's request into a `Package` of plain
+dataclasses that `render` prints without deciding anything. Problems are
+collected as values and returned together; the caller reports them and exits 1.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from . import names
+from .options import Options, PyTypeRef
+from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
+from .request import Column, GenerateRequest, Identifier, Query, Table
+from .schema_files import Domain, read_domains
+
+SUPPORTED_COMMANDS = (
+    ":one", ":many", ":exec", ":execrows", ":execresult",
+    ":copyfrom", ":batchexec", ":batchone", ":batchmany",
+)
+RESERVED_MODULES = frozenset({"models", "_runtime", "__init__"})
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp", "pg_toast"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    query: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.query}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ModelField:
+    name: str
+    column: str  # the database column name; an alias when it differs from `name`
+    type: PyType
+    description: str
+
+    @property
+    def alias(self) -> str | None:
+        return None if self.name == self.column else self.column
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    doc: str
+    fields: tuple[ModelField, ...]
+
+
+@dataclass(frozen=True)
+class EnumModel:
+    name: str
+    doc: str
+    members: tuple[tuple[str, str], ...]  # (Python member name, database value)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    column: str  # the database column a :copyfrom parameter fills
+    type: PyType
+    optional: bool  # nullable: defaults to None
+
+
+@dataclass(frozen=True)
+class Embed:
+    """One field of a row with embedded tables: the model `model` built from result
+    columns [start, stop), or for a plain column (model None) the value at `start`."""
+
+    name: str
+    model: str | None
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    query: str
+    cmd: str
+    constant: str
+    sql: str
+    doc: tuple[str, ...]
+    params: tuple[Param, ...]
+    params_model: str | None  # the parameters travel in this model (too many for keywords)
+    row_model: str | None  # the model each result row becomes
+    scalar: PyType | None  # single built-in column: the value itself
+    scalar_column: str | None
+    embeds: tuple[Embed, ...]
+    copy_table: Identifier | None
+    iterator: bool
+
+    @property
+    def returns_rows(self) -> bool:
+        return self.row_model is not None or self.scalar is not None
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    source: str
+    models: tuple[Model, ...]  # <Query>Row and <Query>Params models of this file
+    row_tuples: tuple[Model, ...]  # NamedTuple parameters of :copyfrom and :batch* queries
+    functions: tuple[Function, ...]
+    table_models_used: tuple[str, ...]
+    enums_used: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    sqlc_version: str
+    enums: tuple[EnumModel, ...]
+    table_models: tuple[Model, ...]
+    modules: tuple[Module, ...]
+
+
+@dataclass
+class _Resolver:
+    """Maps database types and columns to Python types, knowing the catalog's enums."""
+
+    options: Options
+    default_schema: str
+    enums: dict[tuple[str, str], str]  # (schema, name) -> class name
+    composites: frozenset[tuple[str, str]]
+    domains: dict[tuple[str, str], Domain]
+    enums_seen: set[str] = field(default_factory=set)
+
+    def _key(self, schema: str, name: str) -> tuple[str, str]:
+        return ("" if schema in ("", self.default_schema) else schema, name)
+
+    def base_type(self, type_id: Identifier, depth: int = 0) -> PyType | str:
+        """The Python type of one value of this database type, or a problem message."""
+        schema, name = normalize(type_id.schema, type_id.name)
+        key = self._key(schema, name)
+        override = self.options.type_overrides.get(
+            name if not key[0] else f"{key[0]}.{name}"
+        )
+        if override is not None:
+            return _ref_type(override)
+        if key in self.enums:
+            self.enums_seen.add(self.enums[key])
+            return PyType(self.enums[key], frozenset({(".models", self.enums[key])}))
+        if key in self.composites:
+            return (f"composite type {name!r} is not supported: select its fields "
+                    f"as columns ((value).field) instead")
+        if key in self.domains and depth < 8:
+            domain = self.domains[key]
+            base = self.base_type(Identifier("", domain.base_schema, domain.base_name), depth + 1)
+            return base.list_of(domain.array_dims) if isinstance(base, PyType) else base
+        if not key[0] and name in BUILTIN_TYPES:
+            return BUILTIN_TYPES[name]
+        if name in UNINFERRED_NAMES:
+            return UNKNOWN
+        # A type asyncpg has no codec for (an extension's, say) travels as text.
+        return BUILTIN_TYPES["text"]
+
+    def column_type(self, column: Column, source: Identifier | None) -> PyType | str:
+        column_name = column.original_name or column.name
+        if source is not None and column_name:
+            override = self._column_override(source, column_name)
+            if override is not None:
+                return _apply_shape(override, column)
+        base = self.base_type(column.type)
+        if isinstance(base, str):
+            return base
+        return _apply_shape(base, column)
+
+    def _column_override(self, table: Identifier, column: str) -> PyType | None:
+        schema, name = self._key(table.schema, table.name)
+        for key in (f"{name}.{column}", f"{schema}.{name}.{column}" if schema else None):
+            if key and key.lower() in self.options.column_overrides:
+                return _ref_type(self.options.column_overrides[key.lower()])
+        return None
+
+
+def _ref_type(ref: PyTypeRef) -> PyType:
+    imports = frozenset({(ref.module, ref.name)}) if ref.module else frozenset()
+    return PyType(ref.name, imports)
+
+
+def _apply_shape(base: PyType, column: Column) -> PyType:
+    dims = column.array_dims or (1 if column.is_array else 0)
+    shaped = base.list_of(dims)
+    return shaped if column.not_null else shaped.nullable()
+
+
+def build(request: GenerateRequest, options: Options) -> tuple[Package | None, list[Problem]]:
+    builder = _Builder(request, options)
+    package = builder.package()
+    return (None if builder.problems else package), builder.problems
+
+
+class _Builder:
+    def __init__(self, request: GenerateRequest, options: Options) -> None:
+        self.request = request
+        self.options = options
+        self.problems: list[Problem] = []
+        catalog = request.catalog
+        self.default_schema = catalog.default_schema or "public"
+        user_schemas = [s for s in catalog.schemas if s.name not in _SYSTEM_SCHEMAS]
+        self.tables: list[tuple[Identifier, Table]] = []
+        enums: dict[tuple[str, str], str] = {}
+        composites: set[tuple[str, str]] = set()
+        self.enum_models: list[EnumModel] = []
+        for schema in user_schemas:
+            prefix = "" if schema.name == self.default_schema else schema.name
+            for enum in schema.enums:
+                class_name = self._class_name(enum.name, prefix, table=False)
+                enums[(prefix, enum.name)] = class_name
+                self.enum_models.append(self._enum_model(class_name, enum.vals, enum.comment))
+            for composite in schema.composite_types:
+                composites.add((prefix, composite.name))
+            for table in schema.tables:
+                self.tables.append((Identifier("", prefix, table.rel.name), table))
+        self.resolver = _Resolver(
+            options, self.default_schema, enums, frozenset(composites),
+            read_domains(request.settings.schema, Path.cwd()),
+        )
+        self.table_model_names: dict[tuple[str, str], str] = {}
+
+    # -- names ---------------------------------------------------------------
+
+    def _class_name(self, sql_name: str, schema_prefix: str, *, table: bool) -> str:
+        qualified = f"{schema_prefix}.{sql_name}" if schema_prefix else sql_name
+        if qualified in self.options.rename:
+            return self.options.rename[qualified]
+        base = names.class_name_for_table(sql_name) if table else names.pascal_case(sql_name)
+        return (names.pascal_case(schema_prefix) + base) if schema_prefix else base
+
+    def _problem(self, file: str, query: str, message: str) -> None:
+        self.problems.append(Problem(file, query, message))
+
+    # -- catalog -------------------------------------------------------------
+
+    def _enum_model(self, class_name: str, values: Iterable[str], comment: str) -> EnumModel:
+        members: list[tuple[str, str]] = []
+        for value in values:
+            member = names.constant_case(value) or "EMPTY"
+            if member[0].isdigit() or keyword.iskeyword(member):
+                member = f"V_{member}"
+            members.append((member, value))
+        seen: dict[str, str] = {}
+        for member, value in members:
+            if member in seen:
+                self._problem("schema", class_name,
+                              f"enum values {seen[member]!r} and {value!r} both become {member}")
+            seen[member] = value
+        return EnumModel(class_name, comment, tuple(members))
+
+    def _table_model(self, ident: Identifier, table: Table) -> Model:
+        class_name = self._class_name(table.rel.name, ident.schema, table=True)
+        fields = self._fields(table.columns, ident, f"table {table.rel.name}", "schema")
+        return Model(class_name, table.comment, fields)
+
+    def _fields(
+        self, columns: Iterable[Column], table: Identifier | None, where: str, file: str
+    ) -> tuple[ModelField, ...]:
+        fields: list[ModelField] = []
+        seen: dict[str, str] = {}
+        for position, column in enumerate(columns, start=1):
+            field_name = names.field_name(column.name).lstrip("_")
+            if not field_name or not field_name.isidentifier():
+                self._problem(file, where, f"column {position} ({column.name!r}) has no usable "
+                              f"name: give it an alias (AS some_name)")
+                continue
+            if field_name in seen:
+                self._problem(file, where, f"columns {seen[field_name]!r} and {column.name!r} "
+                              f"both become field {field_name!r}: alias one of them")
+                continue
+            seen[field_name] = column.name
+            source = column.table or table
+            py_type = self.resolver.column_type(column, source)
+            if isinstance(py_type, str):
+                self._problem(file, where, f"column {column.name!r}: {py_type}")
+                continue
+            fields.append(ModelField(field_name, column.name, py_type, column.comment))
+        return tuple(fields)
+
+    # -- queries -------------------------------------------------------------
+
+    def package(self) -> Package:
+        table_models = [self._table_model(ident, table) for ident, table in self.tables]
+        for (ident, _table), model in zip(self.tables, table_models, strict=True):
+            self.table_model_names[(ident.schema, ident.name)] = model.name
+        self._check_unique(
+            [m.name for m in table_models] + [e.name for e in self.enum_models], "models.py"
+        )
+        self._table_columns = {
+            (ident.schema, ident.name): table for ident, table in self.tables
+        }
+        self._table_models = {m.name: m for m in table_models}
+        by_file: dict[str, list[Query]] = {}
+        for query in self.request.queries:
+            by_file.setdefault(query.filename, []).append(query)
+        unknown_iterators = self.options.iterators - {q.name for q in self.request.queries}
+        for name in sorted(unknown_iterators):
+            self._problem("sqlc.yaml", name, "listed in option `iterators`, but no query has "
+                          "this name")
+        modules = [self._module(filename, queries) for filename, queries in sorted(by_file.items())]
+        self._check_unique([m.name for m in modules], "sqlc.yaml")
+        return Package(
+            name=self.options.package,
+            sqlc_version=self.request.sqlc_version,
+            enums=tuple(self.enum_models),
+            table_models=tuple(table_models),
+            modules=tuple(modules),
+        )
+
+    def _check_unique(self, values: list[str], file: str) -> None:
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                self._problem(file, value, f"two definitions are both named {value!r}: use "
+                              f"option `rename`")
+            seen.add(value)
+
+    def _module(self, filename: str, queries: list[Query]) -> Module:
+        stem = PurePosixPath(filename).stem
+        module_name = names.snake_case(stem)
+        if not module_name or module_name in RESERVED_MODULES or keyword.iskeyword(module_name):
+            self._problem(filename, "-", f"the file name gives module {module_name!r}, which is "
+                          f"reserved or not an identifier: rename the file")
+        self.resolver.enums_seen = set()
+        self._used_tables: set[str] = set()
+        models: list[Model] = []
+        row_tuples: list[Model] = []
+        functions: list[Function] = []
+        for query in queries:
+            function = self._function(query, models, row_tuples)
+            if function is not None:
+                functions.append(function)
+        self._check_unique([f.name for f in functions], filename)
+        self._check_unique(
+            [m.name for m in models + row_tuples] + sorted(self._table_models), filename
+        )
+        return Module(
+            name=module_name,
+            source=filename,
+            models=tuple(models),
+            row_tuples=tuple(row_tuples),
+            functions=tuple(functions),
+            table_models_used=tuple(sorted(self._used_tables)),
+            enums_used=tuple(sorted(self.resolver.enums_seen)),
+        )
+
+    def _function(
+        self, query: Query, models: list[Model], row_tuples: list[Model]
+    ) -> Function | None:
+        file, name = query.filename, query.name
+        problems_before = len(self.problems)
+        if query.cmd == ":execlastid":
+            self._problem(file, name, ":execlastid is not supported: PostgreSQL has no last "
+                          "insert id; use INSERT ... RETURNING id with :one")
+            return None
+        if query.cmd not in SUPPORTED_COMMANDS:
+            self._problem(file, name, f"command {query.cmd!r} is not supported")
+            return None
+        function_name = names.snake_case(name)
+        if not function_name or keyword.iskeyword(function_name) or names.is_builtin(
+            function_name
+        ):
+            self._problem(file, name, f"the query name gives function {function_name!r}, which "
+                          f"would shadow a Python name: rename the query")
+            return None
+        iterator = name in self.options.iterators
+        if iterator and query.cmd != ":many":
+            self._problem(file, name, "only :many queries can be listed in option `iterators`")
+        sql = self._sql(query)
+        params = self._params(query)
+        if sql is None or params is None:
+            return None
+
+        bulk = query.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
+        params_model = None
+        pascal = names.pascal_case(name)
+        if bulk:
+            if not params:
+                self._problem(file, name, f"{query.cmd} needs parameters: one row of them per item")
+                return None
+            row_tuples.append(Model(f"{pascal}Params", "", self._param_fields(params)))
+            params_model = f"{pascal}Params"
+        elif self.options.max_params and len(params) > self.options.max_params:
+            params_model = f"{pascal}Params"
+            models.append(Model(params_model, f"Parameters of {function_name}.",
+                                self._param_fields(params)))
+
+        copy_table = None
+        if query.cmd == ":copyfrom":
+            copy_table = query.insert_into_table
+            if copy_table is None:
+                self._problem(file, name, ":copyfrom needs an INSERT INTO table (...) VALUES ...")
+                return None
+            if query.columns:
+                self._problem(file, name, ":copyfrom cannot return rows: remove RETURNING")
+                return None
+
+        row_model = scalar = scalar_column = None
+        embeds: tuple[Embed, ...] = ()
+        returns = query.cmd in (":one", ":many", ":batchone", ":batchmany")
+        if returns and not query.columns:
+            self._problem(file, name, f"{query.cmd} needs a query that returns columns")
+            return None
+        if not returns and query.columns and query.cmd not in (":exec", ":execrows",
+                                                               ":execresult", ":batchexec"):
+            return None
+        if returns:
+            row_model, scalar, scalar_column, embeds = self._result(query, models)
+        if len(self.problems) > problems_before:
+            return None
+        return Function(
+            name=function_name,
+            query=name,
+            cmd=query.cmd,
+            constant=names.constant_case(name),
+            sql=sql,
+            doc=tuple(line[1:] if line.startswith(" ") else line for line in query.comments),
+            params=params,
+            params_model=params_model,
+            row_model=row_model,
+            scalar=scalar,
+            scalar_column=scalar_column,
+            embeds=embeds,
+            copy_table=copy_table,
+            iterator=iterator,
+        )
+
+    def _sql(self, query: Query) -> str | None:
+        text = query.text
+        for param in query.params:
+            if not param.column.is_sqlc_slice:
+                continue
+            # asyncpg sends one value per placeholder: a slice becomes one array parameter.
+            placeholder = rf"\$({param.number})(?!\d)"
+            pattern = re.compile(rf"\b(NOT\s+)?IN\s*\(\s*{placeholder}\s*\)", re.IGNORECASE)
+            if not pattern.search(text):
+                self._problem(query.filename, query.name, f"sqlc.slice({param.column.name}) is "
+                              f"only supported as `column IN (sqlc.slice(...))`")
+                return None
+            array_type = self._sql_array_type(param.column)
+
+            def to_any(match: re.Match[str], array_type: str = array_type) -> str:
+                operator = "<> ALL" if match.group(1) else "= ANY"
+                return f"{operator}(${match.group(2)}::{array_type}[])"
+
+            text = pattern.sub(to_any, text)
+        return f"-- name: {query.name} {query.cmd}\n{text}"
+
+    def _sql_array_type(self, column: Column) -> str:
+        schema, name = normalize(column.type.schema, column.type.name)
+        return f"{schema}.{name}" if schema else name
+
+    def _params(self, query: Query) -> tuple[Param, ...] | None:
+        params: list[Param] = []
+        used: set[str] = set()
+        ok = True
+        for param in sorted(query.params, key=lambda p: p.number):
+            column = param.column
+            base_name = names.parameter_name(column.name) if column.name else ""
+            if not base_name or not base_name.isidentifier():
+                base_name = f"param_{param.number}"
+            name = base_name if base_name not in used else f"{base_name}_{param.number}"
+            used.add(name)
+            py_type = self.resolver.column_type(column, column.table)
+            if isinstance(py_type, str):
+                self._problem(query.filename, query.name, f"parameter ${param.number} "
+                              f"({column.name}): {py_type}")
+                ok = False
+                continue
+            if column.is_sqlc_slice:
+                py_type = PyType(f"list[{py_type.annotation}]", py_type.imports)
+            params.append(Param(name, column.name, py_type, optional=not column.not_null))
+        return tuple(params) if ok else None
+
+    def _param_fields(self, params: tuple[Param, ...]) -> tuple[ModelField, ...]:
+        return tuple(ModelField(p.name, p.name, p.type, "") for p in params)
+
+    def _result(
+        self, query: Query, models: list[Model]
+    ) -> tuple[str | None, PyType | None, str | None, tuple[Embed, ...]]:
+        columns = query.columns
+        if not any(c.embed_table for c in columns):
+            table_model = self._matching_table_model(columns)
+            if table_model is not None:
+                self._used_tables.add(table_model)
+                return table_model, None, None, ()
+            if len(columns) == 1:
+                scalar = self._scalar(columns[0])
+                if scalar is not None:
+                    return None, scalar, columns[0].name, ()
+        row_name = f"{names.pascal_case(query.name)}Row"
+        if not any(c.embed_table for c in columns):
+            fields = self._fields(columns, None, query.name, query.filename)
+            models.append(Model(row_name, "", fields))
+            return row_name, None, None, ()
+        # With embedded tables the row is sliced by position into nested models.
+        fields_out: list[ModelField] = []
+        layout: list[Embed] = []
+        position = 0
+        for column in columns:
+            if column.embed_table is None:
+                plain = self._fields([column], None, query.name, query.filename)
+                if plain:
+                    fields_out.append(plain[0])
+                    layout.append(Embed(plain[0].name, None, position, position + 1))
+                position += 1
+                continue
+            key = (self._schema_key(column.embed_table.schema), column.embed_table.name)
+            table = self._table_columns.get(key)
+            model_name = self.table_model_names.get(key)
+            if table is None or model_name is None:
+                self._problem(query.filename, query.name,
+                              f"sqlc.embed({column.embed_table.name}): unknown table")
+                continue
+            self._used_tables.add(model_name)
+            field_name = names.field_name(column.name)
+            width = len(table.columns)
+            layout.append(Embed(field_name, model_name, position, position + width))
+            fields_out.append(ModelField(field_name, field_name, PyType(model_name), ""))
+            position += width
+        seen = [f.name for f in fields_out]
+        if len(set(seen)) != len(seen):
+            self._problem(query.filename, query.name, "two result fields share a name: alias one")
+        models.append(Model(row_name, "", tuple(fields_out)))
+        return row_name, None, None, tuple(layout)
+
+    def _schema_key(self, schema: str) -> str:
+        return "" if schema in ("", self.default_schema) else schema
+
+    def _scalar(self, column: Column) -> PyType | None:
+        """A lone column of a built-in type is returned as its value, without a row model."""
+        schema, name = normalize(column.type.schema, column.type.name)
+        key = (self._schema_key(schema), name)
+        source = column.table
+        if source is not None and self.resolver._column_override(
+            source, column.original_name or column.name
+        ):
+            return None
+        if key[0] or name not in BUILTIN_TYPES or name in self.options.type_overrides:
+            return None
+        result = self.resolver.column_type(column, None)
+        return result if isinstance(result, PyType) else None
+
+    def _matching_table_model(self, columns: tuple[Column, ...]) -> str | None:
+        tables = {(self._schema_key(c.table.schema), c.table.name) if c.table else None
+                  for c in columns}
+        if len(tables) != 1:
+            return None
+        key = tables.pop()
+        if key is None or key not in self._table_columns:
+            return None
+        table = self._table_columns[key]
+        if len(table.columns) != len(columns):
+            return None
+        for mine, theirs in zip(columns, table.columns, strict=True):
+            if (mine.name, mine.not_null, mine.type, mine.array_dims) != (
+                theirs.name, theirs.not_null, theirs.type, theirs.array_dims
+            ):
+                return None
+        return self.table_model_names[key]

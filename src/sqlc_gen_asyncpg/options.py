@@ -1,0 +1,132 @@
+"""Plugin options (sqlc.yaml `codegen[].options`), checked once with messages that name the option.
+
+    options:
+      package: chip_quality_queries      # required: import name of the generated package
+      max_params: 8                      # more keyword parameters than this: a <Query>Params model
+      iterators: [ListDefects]           # :many queries that also get an iter_<name> cursor form
+      rename: {audit_log: AuditEntry}    # model/enum class names for tables and enums
+      overrides:                         # Python types for database types or table columns
+        - db_type: macaddr
+          py_type: str
+        - column: parts.specifications
+          py_type: myapp.specs.PartSpecifications
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+DEFAULT_MAX_PARAMS = 8
+
+
+class OptionsError(ValueError):
+    """A plugin option is missing, unknown or malformed."""
+
+
+@dataclass(frozen=True)
+class PyTypeRef:
+    """A Python type named by an override: `module.Name`, or a builtin name like `str`."""
+
+    module: str | None
+    name: str
+
+    @classmethod
+    def parse(cls, spec: str, where: str) -> PyTypeRef:
+        spec = spec.strip()
+        if not _DOTTED.match(spec):
+            raise OptionsError(f"{where}: py_type {spec!r} is not `module.Name` or a builtin name")
+        module, _, name = spec.rpartition(".")
+        return cls(module or None, name)
+
+
+@dataclass(frozen=True)
+class Options:
+    package: str
+    max_params: int = DEFAULT_MAX_PARAMS
+    iterators: frozenset[str] = frozenset()
+    rename: dict[str, str] = field(default_factory=dict)
+    type_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
+    column_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
+
+
+_KNOWN = ("package", "max_params", "iterators", "rename", "overrides")
+
+
+def parse_options(raw: bytes) -> Options:
+    if not raw:
+        raise OptionsError("the option `package` is required (the generated package's import name)")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise OptionsError(f"options are not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise OptionsError("options must be a mapping")
+    unknown = sorted(set(data) - set(_KNOWN))
+    if unknown:
+        raise OptionsError(f"unknown option {unknown[0]!r} (known: {', '.join(_KNOWN)})")
+    return Options(
+        package=_package(data.get("package")),
+        max_params=_max_params(data.get("max_params", DEFAULT_MAX_PARAMS)),
+        iterators=frozenset(_string_list(data.get("iterators", []), "iterators")),
+        rename=_rename(data.get("rename", {})),
+        **_overrides(data.get("overrides", [])),
+    )
+
+
+def _package(value: Any) -> str:
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or keyword.iskeyword(value):
+        raise OptionsError(f"option `package` must be a Python identifier, got {value!r}")
+    return value
+
+
+def _max_params(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionsError(f"option `max_params` must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _string_list(value: Any, option: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise OptionsError(f"option `{option}` must be a list of names, got {value!r}")
+    return value
+
+
+def _rename(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise OptionsError(f"option `rename` must be a mapping of name to class name, got {value!r}")
+    for source, target in value.items():
+        if not isinstance(target, str) or not _IDENTIFIER.match(target):
+            raise OptionsError(f"option `rename`: {source!r} -> {target!r} is not a class name")
+    return dict(value)
+
+
+def _overrides(value: Any) -> dict[str, dict[str, PyTypeRef]]:
+    if not isinstance(value, list):
+        raise OptionsError("option `overrides` must be a list of {db_type|column, py_type}")
+    by_type: dict[str, PyTypeRef] = {}
+    by_column: dict[str, PyTypeRef] = {}
+    for index, entry in enumerate(value):
+        where = f"overrides[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("py_type"), str):
+            raise OptionsError(f"{where}: needs `py_type` and one of `db_type` or `column`")
+        extra = sorted(set(entry) - {"db_type", "column", "py_type"})
+        if extra:
+            raise OptionsError(f"{where}: unknown key {extra[0]!r}")
+        ref = PyTypeRef.parse(entry["py_type"], where)
+        if ("db_type" in entry) == ("column" in entry):
+            raise OptionsError(f"{where}: give exactly one of `db_type` or `column`")
+        if "db_type" in entry:
+            by_type[str(entry["db_type"]).lower()] = ref
+        else:
+            column = str(entry["column"])
+            if column.count(".") not in (1, 2):
+                raise OptionsError(f"{where}: column {column!r} is not `table.column`")
+            by_column[column.lower()] = ref
+    return {"type_overrides": by_type, "column_overrides": by_column}

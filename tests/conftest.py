@@ -1,0 +1,100 @@
+"""Databases for the tests: real PostgreSQL, never a mock.
+
+The server is DATABASE_URL's when set, else the project's local one. Once per
+session the migrations are applied to a template database; each test that asks
+for `db_url` or `conn` gets a fresh database cloned from it (CREATE DATABASE ...
+TEMPLATE is a file copy: far cheaper than migrating again).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from chip_quality_db.dev import localdb
+
+ROOT = Path(__file__).resolve().parent.parent
+_counter = itertools.count()
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def run_dbmate(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """dbmate against `url`, never touching the committed schema.sql."""
+    return subprocess.run(
+        ["dbmate", "--url", url, "--migrations-dir", str(ROOT / "schema/migrations"),
+         "--no-dump-schema", *args],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A URL of the server the tests run on (its own database is left alone)."""
+    server = localdb.LocalServer((ROOT / ".localdb").resolve())
+    return localdb.database_url(server)
+
+
+async def _admin(server_url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(server_url)
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str) -> Iterator[str]:
+    """A database migrated to the latest version, the template of every test database."""
+    name = f"chipq_template_{os.getpid()}"
+    url = with_database(server_url, name)
+    run_dbmate(url, "drop")
+    run_dbmate(url, "up")
+    yield name
+    run_dbmate(url, "drop")
+
+
+async def _create_database(server_url: str, name: str, template: str) -> None:
+    admin = await _admin(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    admin = await _admin(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"chipq_test_{os.getpid()}_{next(_counter)}"
+    await _create_database(server_url, name, template_database)
+    yield with_database(server_url, name)
+    await _drop_database(server_url, name)
+
+
+@pytest.fixture
+async def empty_db_url(server_url: str) -> AsyncIterator[str]:
+    """A fresh database with no migrations applied."""
+    name = f"chipq_empty_{os.getpid()}_{next(_counter)}"
+    await _create_database(server_url, name, "template0")
+    yield with_database(server_url, name)
+    await _drop_database(server_url, name)
+
+
+@pytest.fixture
+async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(db_url)
+    yield connection
+    await connection.close()
