@@ -1,0 +1,2 @@
+-- name: ThingLocation :one
+SELECT location FROM things WHERE id = $1;

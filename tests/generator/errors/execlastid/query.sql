@@ -1,0 +1,2 @@
+-- name: CreateThing :execlastid
+INSERT INTO things (name) VALUES ($1);

@@ -1,0 +1,41 @@
+"""Golden cases of the generator, shaped like sqlc's own end-to-end tests.
+
+    cases/<case>/sqlc.yaml, schema.sql, query.sql   what sqlc is given
+    cases/<case>/expected/                           what the plugin must write
+    errors/<case>/...,  errors/<case>/expected_stderr  input the plugin must refuse
+
+Each case runs the real sqlc binary with the installed plugin. To accept new
+output after a deliberate change, run `SQLC_GEN_UPDATE=1 make test` and review
+the diff of expected/ like any other change.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
+ERROR_CASES = sorted(p for p in (HERE / "errors").iterdir() if p.is_dir())
+UPDATE = os.environ.get("SQLC_GEN_UPDATE") == "1"
+
+
+def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Copy the case's inputs to `workdir` and run `sqlc generate` there."""
+    for name in ("sqlc.yaml", "schema.sql", "query.sql"):
+        if (case / name).exists():
+            shutil.copy(case / name, workdir / name)
+    for extra in case.glob("*.sql"):
+        shutil.copy(extra, workdir / extra.name)
+    return subprocess.run(["sqlc", "generate"], cwd=workdir, capture_output=True, text=True,
+                          check=False)
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): path.read_text()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
