@@ -1,0 +1,245 @@
+"""The golden cases' generated packages, imported and run against real PostgreSQL.
+
+Each test applies a case's schema.sql to a fresh database and calls its
+generated functions, checking the Python types and values that come back.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from types import ModuleType
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from asyncpg import BitString, Point, Range
+
+from .golden import HERE
+
+pytestmark = pytest.mark.integration
+
+
+def load(case: str, module: str) -> ModuleType:
+    """Import `<case>_pkg.<module>` from the case's expected output."""
+    for path in (HERE / "cases" / case / "expected", HERE / "cases" / case):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    return importlib.import_module(f"{case}_pkg.{module}")
+
+
+async def _connect(db_url: str, case: str) -> asyncpg.Connection:
+    runtime = load(case, "_runtime")
+    conn = await asyncpg.connect(db_url)
+    await conn.execute((HERE / "cases" / case / "schema.sql").read_text())
+    await runtime.init_connection(conn)
+    return conn
+
+
+@pytest.fixture
+async def case_conn(request: pytest.FixtureRequest, empty_db_url: str) -> AsyncIterator[
+    asyncpg.Connection
+]:
+    conn = await _connect(empty_db_url, request.param)
+    yield conn
+    await conn.close()
+
+
+def case(name: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("case_conn", [name], indirect=True)
+
+
+@case("commands")
+async def test_one_many_exec_commands_return_typed_values(case_conn: asyncpg.Connection) -> None:
+    q = load("commands", "query")
+    models = load("commands", "models")
+    created = await q.create_widget(case_conn, name="bolt", weight=Decimal("1.250"))
+    assert isinstance(created, models.Widget)
+    assert created.weight == Decimal("1.250") and isinstance(created.weight, Decimal)
+    assert created.created_at.tzinfo is not None
+    light = await q.create_widget(case_conn, name="nut", weight=None)
+    assert light.weight is None
+
+    assert await q.get_widget(case_conn, id_=created.id) == created
+    assert await q.get_widget(case_conn, id_=-1) is None
+    assert [w.name for w in await q.list_widgets(case_conn)] == ["bolt", "nut"]
+    assert await q.widget_names(case_conn) == ["bolt", "nut"]
+    assert await q.count_widgets(case_conn) == 2
+    summary = await q.widget_summary(case_conn, id_=created.id)
+    assert summary is not None and summary.name == "bolt"
+    assert type(summary).__name__ == "WidgetSummaryRow"
+
+    assert await q.touch_widget(case_conn, id_=created.id) is None
+    status = await q.rename_widget(case_conn, new_name="washer", old_name="nut")
+    assert status == "UPDATE 1"
+    assert await q.delete_heavy_widgets(case_conn, min_weight=Decimal("1")) == 1
+    assert await q.delete_heavy_widgets(case_conn, min_weight=Decimal("1")) == 0
+
+
+@case("bulk")
+async def test_copyfrom_and_batches_write_and_return_rows(case_conn: asyncpg.Connection) -> None:
+    q = load("bulk", "query")
+    models = load("bulk", "models")
+    rows = [
+        q.CopyReadingsParams(f"s{i % 3}", float(i), models.Color.RED, {"i": i, "tags": ["a"]})
+        for i in range(500)
+    ]
+    assert await q.copy_readings(case_conn, rows) == 500
+    await q.insert_readings(case_conn, [q.InsertReadingsParams("b", 1.5, "green", {})])
+    returned = await q.insert_readings_returning(
+        case_conn, [q.InsertReadingsReturningParams("c", 2.5, models.Color.BLUE, [1, 2])] * 2
+    )
+    assert len(returned) == 2 and all(r is not None for r in returned)
+    assert returned[0].color is models.Color.BLUE
+    assert returned[0].meta == [1, 2]
+    per_sensor = await q.readings_by_sensors(
+        case_conn, [q.ReadingsBySensorsParams("b"), q.ReadingsBySensorsParams("c")]
+    )
+    assert [len(group) for group in per_sensor] == [1, 2]
+
+    red = await q.readings_of_color(case_conn, color=models.Color.RED)
+    assert len(red) == 500
+    assert red[0].color is models.Color.RED  # an enum member, not a str
+    assert red[0].meta == {"i": 0, "tags": ["a"]}  # jsonb as Python data
+
+
+@case("bulk")
+async def test_iterator_streams_inside_a_transaction(case_conn: asyncpg.Connection) -> None:
+    q = load("bulk", "query")
+    await q.copy_readings(case_conn, [q.CopyReadingsParams("s", float(i), "red", {})
+                                      for i in range(250)])
+    async with case_conn.transaction():
+        seen = [r.value async for r in q.iter_readings_of_color(case_conn, color="red",
+                                                                prefetch=40)]
+    assert seen == [float(i) for i in range(250)]
+    with pytest.raises(asyncpg.NoActiveSQLTransactionError):
+        async for _ in q.iter_readings_of_color(case_conn, color="red"):
+            pass
+
+
+@case("bulk")
+async def test_executemany_batch_is_all_or_nothing(case_conn: asyncpg.Connection) -> None:
+    q = load("bulk", "query")
+    good = q.InsertReadingsParams("ok", 1.0, "red", {})
+    bad = q.InsertReadingsParams("bad", 2.0, "purple", {})
+    with pytest.raises(asyncpg.InvalidTextRepresentationError):
+        await q.insert_readings(case_conn, [good, bad])
+    assert await case_conn.fetchval("SELECT count(*) FROM readings") == 0
+    with pytest.raises(asyncpg.InvalidTextRepresentationError):
+        await q.insert_readings_returning(
+            case_conn, [q.InsertReadingsReturningParams(*good), q.InsertReadingsReturningParams(*bad)]
+        )
+    assert await case_conn.fetchval("SELECT count(*) FROM readings") == 0
+
+
+@case("params")
+async def test_arrays_slices_nullable_and_params_models(case_conn: asyncpg.Connection) -> None:
+    q = load("params", "query")
+    first = await q.create_event(
+        case_conn, q.CreateEventParams(type_="login", from_="web", class_=None, tags=["x"],
+                                       score=5)
+    )
+    second = await q.create_event(
+        case_conn, q.CreateEventParams(type_="logout", from_=None, class_="b", tags=[], score=9)
+    )
+    assert isinstance(first, UUID)
+    by_ids = await q.events_by_ids(case_conn, ids=[first, uuid4()])
+    assert [(e.id, e.type) for e in by_ids] == [(first, "login")]
+    assert await q.events_of_types(case_conn, types=["logout", "nope"]) == [second]
+    assert await q.events_not_of_types(case_conn, types=["logout"]) == [first]
+    updated = await q.update_event(case_conn, id_=first, class_="a")
+    assert updated is not None
+    assert (updated.type, updated.from_, updated.class_) == ("login", "web", "a")
+    assert sorted(await q.events_between(case_conn, score=1, score_2=6)) == [first]
+
+
+@case("types")
+async def test_every_type_round_trips_as_its_python_type(case_conn: asyncpg.Connection) -> None:
+    q = load("types", "query")
+    models = load("types", "models")
+    row_id = uuid4()
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    await q.insert_everything(
+        case_conn, id_=row_id, c_text="t", c_varchar="v", c_char="abc", c_int2=2, c_int4=4,
+        c_int8=8, c_numeric=Decimal("12.3456"), c_float4=1.5, c_float8=2.25, c_bool=True,
+        c_bytea=b"\x00\x01", c_date=date(2026, 1, 2), c_time=time(3, 4),
+        c_timetz=time(3, 4, tzinfo=UTC), c_timestamp=datetime(2026, 1, 2, 3, 4),
+        c_timestamptz=moment, c_interval=timedelta(hours=5), c_json={"a": [1, None]},
+        c_jsonb={"nested": {"deep": True}}, c_inet=IPv4Interface("10.0.0.1/24"),
+        c_cidr=IPv4Network("10.0.0.0/8"), c_macaddr="08:00:2b:01:02:03", c_money="12.50",
+        c_int4range=Range(1, 5), c_tstzrange=Range(moment, None), c_daterange=Range(None, None),
+        c_numrange=Range(Decimal(1), Decimal(2)), c_int_array=[1, 2, 3],
+        c_text_matrix=[["a", "b"], ["c", "d"]], c_mood=models.Mood.HAPPY,
+        c_mood_array=[models.Mood.SAD, models.Mood.V_1ST_PLACE], c_grade=models.LabGrade.B,
+        c_positive=7, c_labels=["x", "y"], c_bits=BitString("101"), c_point=Point(1, 2),
+    )
+    row = await q.get_everything(case_conn, id_=row_id)
+    assert row is not None
+    assert row.c_numeric == Decimal("12.3456")
+    assert row.c_timestamptz == moment and row.c_timestamptz.tzinfo is not None
+    assert row.c_timestamp.tzinfo is None
+    assert row.c_interval == timedelta(hours=5)
+    assert row.c_json == {"a": [1, None]} and row.c_jsonb == {"nested": {"deep": True}}
+    assert row.c_inet == IPv4Interface("10.0.0.1/24")
+    assert row.c_cidr == IPv4Network("10.0.0.0/8")
+    assert row.c_int4range == Range(1, 5)
+    assert row.c_text_matrix == [["a", "b"], ["c", "d"]]
+    assert row.c_mood is models.Mood.HAPPY
+    assert row.c_mood_array == [models.Mood.SAD, models.Mood.V_1ST_PLACE]
+    assert row.c_grade is models.LabGrade.B
+    assert row.c_positive == 7 and row.c_labels == ["x", "y"]
+    assert row.c_bits == BitString("101") and row.c_point == Point(1, 2)
+    assert row.c_bytea == b"\x00\x01" and row.c_money == "$12.50"
+
+    await case_conn.execute("INSERT INTO lab.samples (grade) VALUES ('a'), ('c'), ('c')")
+    counts = await q.count_by_grade(case_conn)
+    assert [(c.grade, c.total) for c in counts] == [(models.LabGrade.A, 1), (models.LabGrade.C, 2)]
+    echoed = await q.echo(case_conn, param_1="hi")
+    assert echoed is not None and echoed.echoed == "hi"
+    assert isinstance(await q.get_everything(case_conn, id_=uuid4()), type(None))
+    nulls = uuid4()
+    await case_conn.execute("INSERT INTO everything (id, c_text) VALUES ($1, 'only')", nulls)
+    sparse = await q.get_everything(case_conn, id_=nulls)
+    assert sparse is not None and sparse.c_jsonb is None and sparse.c_inet is None
+    assert isinstance(IPv4Address("10.0.0.1"), IPv4Address)
+
+
+@case("embed")
+async def test_embedded_tables_become_nested_models(case_conn: asyncpg.Connection) -> None:
+    q = load("embed", "query")
+    models = load("embed", "models")
+    await case_conn.execute(
+        "INSERT INTO authors (name) VALUES ('Ada'), ('Grace');"
+        "INSERT INTO books (author_id, title) VALUES (2, 'Compilers'), (1, 'Notes')"
+    )
+    rows = await q.books_with_authors(case_conn)
+    assert [(r.books.title, r.authors.name, r.title_length) for r in rows] == [
+        ("Compilers", "Grace", 9), ("Notes", "Ada", 5)
+    ]
+    assert isinstance(rows[0].books, models.Book) and isinstance(rows[0].authors, models.Author)
+    one = await q.book_with_author(case_conn, id_=2)
+    assert one is not None and one.authors.name == "Ada"
+
+
+@case("overrides")
+async def test_column_override_validates_json_into_the_given_model(
+    case_conn: asyncpg.Connection,
+) -> None:
+    q = load("overrides", "query")
+    support = importlib.import_module("overrides_support")
+    created = await q.create_device(
+        case_conn, spec=support.DeviceSpec(voltage=3.3, pins=8), mac="08:00:2b:01:02:03"
+    )
+    assert created is not None
+    assert isinstance(created.spec, support.DeviceSpec) and created.spec.pins == 8
+    assert type(created).__name__ == "Machine"
+    assert created.notes is None
+    assert "Devices on the line." in (type(created).__doc__ or "")
+    await case_conn.execute("""INSERT INTO devices (spec, mac) VALUES ('{"pins": "many"}',
+                               '08:00:2b:01:02:04')""")
+    with pytest.raises(ValueError, match="pins"):
+        await q.device_specs(case_conn)
