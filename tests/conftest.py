@@ -31,9 +31,19 @@ def with_database(url: str, database: str) -> str:
 def run_dbmate(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """dbmate against `url`, never touching the committed schema.sql."""
     return subprocess.run(
-        ["dbmate", "--url", url, "--migrations-dir", str(ROOT / "schema/migrations"),
-         "--no-dump-schema", *args],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            "dbmate",
+            "--url",
+            url,
+            "--migrations-dir",
+            str(ROOT / "schema/migrations"),
+            "--no-dump-schema",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
 
 

@@ -1,1 +1,57 @@
-"""chip_quality_db: the runtime services import beside the generated query package."""
+"""chip_quality_db: the runtime that services import beside the generated queries.
+
+from chip_quality_db import create_pool, transaction, AlreadyExistsError
+from chip_quality_queries import lots
+
+pool = await create_pool()                      # settings from the environment
+async with transaction(pool, actor="alice") as conn:
+    lot = await lots.get_lot_by_number(conn, lot_number="LOT-2025-001")
+"""
+
+from ._checksum import checksum_matches, sha256_of
+from ._errors import (
+    AlreadyExistsError,
+    AuditError,
+    DatabaseError,
+    IntegrityError,
+    MissingReferenceError,
+    NotFoundError,
+    QueryTimeoutError,
+    RetryableError,
+    RuleViolationError,
+    StillReferencedError,
+    UnavailableError,
+    mapped_errors,
+    translate,
+)
+from ._health import Health, health_check
+from ._pool import acquire, create_pool
+from ._settings import DatabaseSettings, SettingsError, load_settings
+from ._transaction import transaction, transaction_dependency
+
+__all__ = [
+    "AlreadyExistsError",
+    "AuditError",
+    "DatabaseError",
+    "DatabaseSettings",
+    "Health",
+    "IntegrityError",
+    "MissingReferenceError",
+    "NotFoundError",
+    "QueryTimeoutError",
+    "RetryableError",
+    "RuleViolationError",
+    "SettingsError",
+    "StillReferencedError",
+    "UnavailableError",
+    "acquire",
+    "checksum_matches",
+    "create_pool",
+    "health_check",
+    "load_settings",
+    "mapped_errors",
+    "sha256_of",
+    "transaction",
+    "transaction_dependency",
+    "translate",
+]

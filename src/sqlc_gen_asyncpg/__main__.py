@@ -23,8 +23,14 @@ def generate(raw: bytes) -> tuple[dict[str, str] | None, list[Problem]]:
     except RequestError as exc:
         return None, [Problem("request", "-", str(exc))]
     if request.settings.engine and request.settings.engine != "postgresql":
-        return None, [Problem("sqlc.yaml", "-", f"engine {request.settings.engine!r} is not "
-                              "supported: sqlc-gen-asyncpg targets PostgreSQL")]
+        return None, [
+            Problem(
+                "sqlc.yaml",
+                "-",
+                f"engine {request.settings.engine!r} is not "
+                "supported: sqlc-gen-asyncpg targets PostgreSQL",
+            )
+        ]
     try:
         options = parse_options(request.plugin_options)
     except OptionsError as exc:

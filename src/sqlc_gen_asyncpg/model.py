@@ -10,7 +10,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from . import names
@@ -20,8 +20,15 @@ from .request import Column, GenerateRequest, Identifier, Query, Table
 from .schema_files import Domain, read_domains
 
 SUPPORTED_COMMANDS = (
-    ":one", ":many", ":exec", ":execrows", ":execresult",
-    ":copyfrom", ":batchexec", ":batchone", ":batchmany",
+    ":one",
+    ":many",
+    ":exec",
+    ":execrows",
+    ":execresult",
+    ":copyfrom",
+    ":batchexec",
+    ":batchone",
+    ":batchmany",
 )
 RESERVED_MODULES = frozenset({"models", "_runtime", "__init__"})
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp", "pg_toast"})
@@ -142,17 +149,17 @@ class _Resolver:
         """The Python type of one value of this database type, or a problem message."""
         schema, name = normalize(type_id.schema, type_id.name)
         key = self._key(schema, name)
-        override = self.options.type_overrides.get(
-            name if not key[0] else f"{key[0]}.{name}"
-        )
+        override = self.options.type_overrides.get(name if not key[0] else f"{key[0]}.{name}")
         if override is not None:
             return _ref_type(override)
         if key in self.enums:
             self.enums_seen.add(self.enums[key])
             return PyType(self.enums[key], frozenset({(".models", self.enums[key])}))
         if key in self.composites:
-            return (f"composite type {name!r} is not supported: select its fields "
-                    f"as columns ((value).field) instead")
+            return (
+                f"composite type {name!r} is not supported: select its fields "
+                f"as columns ((value).field) instead"
+            )
         if key in self.domains and depth < 8:
             domain = self.domains[key]
             base = self.base_type(Identifier("", domain.base_schema, domain.base_name), depth + 1)
@@ -223,7 +230,10 @@ class _Builder:
             for table in schema.tables:
                 self.tables.append((Identifier("", prefix, table.rel.name), table))
         self.resolver = _Resolver(
-            options, self.default_schema, enums, frozenset(composites),
+            options,
+            self.default_schema,
+            enums,
+            frozenset(composites),
             read_domains(request.settings.schema, Path.cwd()),
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
@@ -252,8 +262,11 @@ class _Builder:
         seen: dict[str, str] = {}
         for member, value in members:
             if member in seen:
-                self._problem("schema", class_name,
-                              f"enum values {seen[member]!r} and {value!r} both become {member}")
+                self._problem(
+                    "schema",
+                    class_name,
+                    f"enum values {seen[member]!r} and {value!r} both become {member}",
+                )
             seen[member] = value
         return EnumModel(class_name, comment, tuple(members))
 
@@ -270,15 +283,25 @@ class _Builder:
         for position, column in enumerate(columns, start=1):
             field_name = names.field_name(column.name).lstrip("_")
             if not field_name or not field_name.isidentifier():
-                self._problem(file, where, f"column {position} ({column.name!r}) has no usable "
-                              f"name: give it an alias (AS some_name)")
+                self._problem(
+                    file,
+                    where,
+                    f"column {position} ({column.name!r}) has no usable "
+                    f"name: give it an alias (AS some_name)",
+                )
                 continue
             if field_name in seen:
-                self._problem(file, where, f"columns {seen[field_name]!r} and {column.name!r} "
-                              f"both become field {field_name!r}: alias one of them")
+                self._problem(
+                    file,
+                    where,
+                    f"columns {seen[field_name]!r} and {column.name!r} "
+                    f"both become field {field_name!r}: alias one of them",
+                )
                 continue
             seen[field_name] = column.name
             source = column.table or table
+            if f"{where}.{column.name}" in self.options.nullable:
+                column = replace(column, not_null=False)
             py_type = self.resolver.column_type(column, source)
             if isinstance(py_type, str):
                 self._problem(file, where, f"column {column.name!r}: {py_type}")
@@ -295,17 +318,16 @@ class _Builder:
         self._check_unique(
             [m.name for m in table_models] + [e.name for e in self.enum_models], "models.py"
         )
-        self._table_columns = {
-            (ident.schema, ident.name): table for ident, table in self.tables
-        }
+        self._table_columns = {(ident.schema, ident.name): table for ident, table in self.tables}
         self._table_models = {m.name: m for m in table_models}
         by_file: dict[str, list[Query]] = {}
         for query in self.request.queries:
             by_file.setdefault(query.filename, []).append(query)
         unknown_iterators = self.options.iterators - {q.name for q in self.request.queries}
         for name in sorted(unknown_iterators):
-            self._problem("sqlc.yaml", name, "listed in option `iterators`, but no query has "
-                          "this name")
+            self._problem(
+                "sqlc.yaml", name, "listed in option `iterators`, but no query has this name"
+            )
         modules = [self._module(filename, queries) for filename, queries in sorted(by_file.items())]
         self._check_unique([m.name for m in modules], "sqlc.yaml")
         return Package(
@@ -320,16 +342,21 @@ class _Builder:
         seen: set[str] = set()
         for value in values:
             if value in seen:
-                self._problem(file, value, f"two definitions are both named {value!r}: use "
-                              f"option `rename`")
+                self._problem(
+                    file, value, f"two definitions are both named {value!r}: use option `rename`"
+                )
             seen.add(value)
 
     def _module(self, filename: str, queries: list[Query]) -> Module:
         stem = PurePosixPath(filename).stem
         module_name = names.snake_case(stem)
         if not module_name or module_name in RESERVED_MODULES or keyword.iskeyword(module_name):
-            self._problem(filename, "-", f"the file name gives module {module_name!r}, which is "
-                          f"reserved or not an identifier: rename the file")
+            self._problem(
+                filename,
+                "-",
+                f"the file name gives module {module_name!r}, which is "
+                f"reserved or not an identifier: rename the file",
+            )
         self.resolver.enums_seen = set()
         self._used_tables: set[str] = set()
         models: list[Model] = []
@@ -359,18 +386,24 @@ class _Builder:
         file, name = query.filename, query.name
         problems_before = len(self.problems)
         if query.cmd == ":execlastid":
-            self._problem(file, name, ":execlastid is not supported: PostgreSQL has no last "
-                          "insert id; use INSERT ... RETURNING id with :one")
+            self._problem(
+                file,
+                name,
+                ":execlastid is not supported: PostgreSQL has no last "
+                "insert id; use INSERT ... RETURNING id with :one",
+            )
             return None
         if query.cmd not in SUPPORTED_COMMANDS:
             self._problem(file, name, f"command {query.cmd!r} is not supported")
             return None
         function_name = names.snake_case(name)
-        if not function_name or keyword.iskeyword(function_name) or names.is_builtin(
-            function_name
-        ):
-            self._problem(file, name, f"the query name gives function {function_name!r}, which "
-                          f"would shadow a Python name: rename the query")
+        if not function_name or keyword.iskeyword(function_name) or names.is_builtin(function_name):
+            self._problem(
+                file,
+                name,
+                f"the query name gives function {function_name!r}, which "
+                f"would shadow a Python name: rename the query",
+            )
             return None
         iterator = name in self.options.iterators
         if iterator and query.cmd != ":many":
@@ -391,8 +424,9 @@ class _Builder:
             params_model = f"{pascal}Params"
         elif self.options.max_params and len(params) > self.options.max_params:
             params_model = f"{pascal}Params"
-            models.append(Model(params_model, f"Parameters of {function_name}.",
-                                self._param_fields(params)))
+            models.append(
+                Model(params_model, f"Parameters of {function_name}.", self._param_fields(params))
+            )
 
         copy_table = None
         if query.cmd == ":copyfrom":
@@ -410,8 +444,11 @@ class _Builder:
         if returns and not query.columns:
             self._problem(file, name, f"{query.cmd} needs a query that returns columns")
             return None
-        if not returns and query.columns and query.cmd not in (":exec", ":execrows",
-                                                               ":execresult", ":batchexec"):
+        if (
+            not returns
+            and query.columns
+            and query.cmd not in (":exec", ":execrows", ":execresult", ":batchexec")
+        ):
             return None
         if returns:
             row_model, scalar, scalar_column, embeds = self._result(query, models)
@@ -443,8 +480,12 @@ class _Builder:
             placeholder = rf"\$({param.number})(?!\d)"
             pattern = re.compile(rf"\b(NOT\s+)?IN\s*\(\s*{placeholder}\s*\)", re.IGNORECASE)
             if not pattern.search(text):
-                self._problem(query.filename, query.name, f"sqlc.slice({param.column.name}) is "
-                              f"only supported as `column IN (sqlc.slice(...))`")
+                self._problem(
+                    query.filename,
+                    query.name,
+                    f"sqlc.slice({param.column.name}) is "
+                    f"only supported as `column IN (sqlc.slice(...))`",
+                )
                 return None
             array_type = self._sql_array_type(param.column)
 
@@ -472,8 +513,11 @@ class _Builder:
             used.add(name)
             py_type = self.resolver.column_type(column, column.table)
             if isinstance(py_type, str):
-                self._problem(query.filename, query.name, f"parameter ${param.number} "
-                              f"({column.name}): {py_type}")
+                self._problem(
+                    query.filename,
+                    query.name,
+                    f"parameter ${param.number} ({column.name}): {py_type}",
+                )
                 ok = False
                 continue
             if column.is_sqlc_slice:
@@ -494,9 +538,12 @@ class _Builder:
                 self._used_tables.add(table_model)
                 return table_model, None, None, ()
             if len(columns) == 1:
-                scalar = self._scalar(columns[0])
+                column = columns[0]
+                if f"{query.name}.{column.name}" in self.options.nullable:
+                    column = replace(column, not_null=False)
+                scalar = self._scalar(column)
                 if scalar is not None:
-                    return None, scalar, columns[0].name, ()
+                    return None, scalar, column.name, ()
         row_name = f"{names.pascal_case(query.name)}Row"
         if not any(c.embed_table for c in columns):
             fields = self._fields(columns, None, query.name, query.filename)
@@ -518,8 +565,11 @@ class _Builder:
             table = self._table_columns.get(key)
             model_name = self.table_model_names.get(key)
             if table is None or model_name is None:
-                self._problem(query.filename, query.name,
-                              f"sqlc.embed({column.embed_table.name}): unknown table")
+                self._problem(
+                    query.filename,
+                    query.name,
+                    f"sqlc.embed({column.embed_table.name}): unknown table",
+                )
                 continue
             self._used_tables.add(model_name)
             field_name = names.field_name(column.name)
@@ -551,8 +601,9 @@ class _Builder:
         return result if isinstance(result, PyType) else None
 
     def _matching_table_model(self, columns: tuple[Column, ...]) -> str | None:
-        tables = {(self._schema_key(c.table.schema), c.table.name) if c.table else None
-                  for c in columns}
+        tables = {
+            (self._schema_key(c.table.schema), c.table.name) if c.table else None for c in columns
+        }
         if len(tables) != 1:
             return None
         key = tables.pop()
@@ -563,7 +614,10 @@ class _Builder:
             return None
         for mine, theirs in zip(columns, table.columns, strict=True):
             if (mine.name, mine.not_null, mine.type, mine.array_dims) != (
-                theirs.name, theirs.not_null, theirs.type, theirs.array_dims
+                theirs.name,
+                theirs.not_null,
+                theirs.type,
+                theirs.array_dims,
             ):
                 return None
         return self.table_model_names[key]

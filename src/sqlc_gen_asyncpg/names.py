@@ -10,8 +10,21 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
 
 # Attributes of pydantic.BaseModel that a field must not shadow.
 _BASEMODEL_ATTRIBUTES = frozenset(
-    {"copy", "dict", "json", "schema", "schema_json", "validate", "construct",
-     "parse_obj", "parse_raw", "parse_file", "from_orm", "update_forward_refs", "fields"}
+    {
+        "copy",
+        "dict",
+        "json",
+        "schema",
+        "schema_json",
+        "validate",
+        "construct",
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "from_orm",
+        "update_forward_refs",
+        "fields",
+    }
 )
 _BUILTINS = frozenset(dir(builtins))
 
@@ -37,7 +50,7 @@ def singular(word: str) -> str:
     lower = word.lower()
     if lower.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if lower.endswith(("sses", "shes", "ches", "xes", "zzes")):
+    if lower.endswith(("sses", "shes", "ches", "xes", "zzes", "uses")):
         return word[:-2]
     if lower.endswith("ss") or lower.endswith("us") or lower.endswith("is"):
         return word

@@ -1,15 +1,16 @@
 """Plugin options (sqlc.yaml `codegen[].options`), checked once with messages that name the option.
 
-    options:
-      package: chip_quality_queries      # required: import name of the generated package
-      max_params: 8                      # more keyword parameters than this: a <Query>Params model
-      iterators: [ListDefects]           # :many queries that also get an iter_<name> cursor form
-      rename: {audit_log: AuditEntry}    # model/enum class names for tables and enums
-      overrides:                         # Python types for database types or table columns
-        - db_type: macaddr
-          py_type: str
-        - column: parts.specifications
-          py_type: myapp.specs.PartSpecifications
+options:
+  package: chip_quality_queries      # required: import name of the generated package
+  max_params: 8                      # more keyword parameters than this: a <Query>Params model
+  iterators: [ListDefects]           # :many queries that also get an iter_<name> cursor form
+  rename: {audit_log: AuditEntry}    # model/enum class names for tables and enums
+  nullable: [LotYield.yield_ratio]   # result columns sqlc wrongly infers as NOT NULL
+  overrides:                         # Python types for database types or table columns
+    - db_type: macaddr
+      py_type: str
+    - column: parts.specifications
+      py_type: myapp.specs.PartSpecifications
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ class Options:
     max_params: int = DEFAULT_MAX_PARAMS
     iterators: frozenset[str] = frozenset()
     rename: dict[str, str] = field(default_factory=dict)
+    nullable: frozenset[str] = frozenset()
     type_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
     column_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
 
 
-_KNOWN = ("package", "max_params", "iterators", "rename", "overrides")
+_KNOWN = ("package", "max_params", "iterators", "rename", "nullable", "overrides")
 
 
 def parse_options(raw: bytes) -> Options:
@@ -76,6 +78,7 @@ def parse_options(raw: bytes) -> Options:
         max_params=_max_params(data.get("max_params", DEFAULT_MAX_PARAMS)),
         iterators=frozenset(_string_list(data.get("iterators", []), "iterators")),
         rename=_rename(data.get("rename", {})),
+        nullable=frozenset(_nullable(data.get("nullable", []))),
         **_overrides(data.get("overrides", [])),
     )
 
@@ -98,9 +101,19 @@ def _string_list(value: Any, option: str) -> list[str]:
     return value
 
 
+def _nullable(value: Any) -> list[str]:
+    entries = _string_list(value, "nullable")
+    for entry in entries:
+        if entry.count(".") != 1:
+            raise OptionsError(f"option `nullable`: {entry!r} is not `QueryName.column`")
+    return entries
+
+
 def _rename(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise OptionsError(f"option `rename` must be a mapping of name to class name, got {value!r}")
+        raise OptionsError(
+            f"option `rename` must be a mapping of name to class name, got {value!r}"
+        )
     for source, target in value.items():
         if not isinstance(target, str) or not _IDENTIFIER.match(target):
             raise OptionsError(f"option `rename`: {source!r} -> {target!r} is not a class name")

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from . import __version__
-from .model import Embed, EnumModel, Function, Model, ModelField, Module, Package, Param
+from .model import EnumModel, Function, Model, ModelField, Module, Package, Param
 from .pgtypes import PyType
 
 LINE_LENGTH = 100
@@ -195,8 +195,10 @@ def _models(package: Package) -> str:
         imports.add(f".{RUNTIME}", "RowModel")
     _field_imports(imports, package.table_models)
     imports.names.pop(".models", None)  # enums referenced from models.py itself
-    blocks = [[f'"""Row models of the tables and the enums of the {package.name} schema."""'],
-              imports.render()]
+    blocks = [
+        [f'"""Row models of the tables and the enums of the {package.name} schema."""'],
+        imports.render(),
+    ]
     blocks.extend(_enum_class(enum) for enum in package.enums)
     blocks.extend(_model_class(model, "RowModel") for model in package.table_models)
     return _header(package, None) + _join(blocks)
@@ -228,8 +230,11 @@ def _init(package: Package) -> str:
         "have been set up with `init_connection` (pass it as the pool's `init`).",
         '"""',
     ]
-    body = [doc, imports.render(), _bracketed("__all__ = [", [_string(n) for n in exported], "",
-                                              "", "]")]
+    body = [
+        doc,
+        imports.render(),
+        _bracketed("__all__ = [", [_string(n) for n in exported], "", "", "]"),
+    ]
     text = _header(package, None) + "\n".join(body[0]) + "\n\n" + "\n".join(body[1])
     return text + "\n\n" + "\n".join(body[2]) + "\n"
 
@@ -308,7 +313,9 @@ def _param_decl(param: Param) -> str:
     return f"{param.name}: {annotation}"
 
 
-def _signature(name: str, first: str, params: list[str], returns: str, prefix: str = "async ") -> list[str]:
+def _signature(
+    name: str, first: str, params: list[str], returns: str, prefix: str = "async "
+) -> list[str]:
     items = [first]
     if params:
         items.append("*")
@@ -356,8 +363,10 @@ def _function(function: Function, adapters: dict[str, str]) -> list[str]:
         ":batchone": f"list[{_result_type(function)} | None]" if function.returns_rows else "",
         ":batchmany": f"list[list[{_result_type(function)}]]" if function.returns_rows else "",
     }[cmd]
-    if function.scalar is not None and cmd == ":one" and function.scalar.annotation.endswith(
-        "| None"
+    if (
+        function.scalar is not None
+        and cmd == ":one"
+        and function.scalar.annotation.endswith("| None")
     ):
         returns = function.scalar.annotation
     items = [*first[:1]]
@@ -401,8 +410,10 @@ def _body(function: Function, adapters: dict[str, str]) -> list[str]:
         ]
     if cmd == ":many":
         adapter = adapters[function.row_model or ""]
-        return [*_call("records = ", "fetch", function),
-                f"    return validate_rows({adapter}, records)"]
+        return [
+            *_call("records = ", "fetch", function),
+            f"    return validate_rows({adapter}, records)",
+        ]
     if cmd == ":exec":
         return _call("", "execute", function)
     if cmd == ":execrows":
@@ -425,9 +436,14 @@ def _signature_scalar_optional(function: Function) -> str:
 def _copy_body(function: Function) -> list[str]:
     table = function.copy_table
     assert table is not None
-    arguments = [_string(table.name), "records=rows",
-                 "columns=(" + ", ".join(_string(p.column) for p in function.params)
-                 + ("," if len(function.params) == 1 else "") + ")"]
+    arguments = [
+        _string(table.name),
+        "records=rows",
+        "columns=("
+        + ", ".join(_string(p.column) for p in function.params)
+        + ("," if len(function.params) == 1 else "")
+        + ")",
+    ]
     if table.schema:
         arguments.append(f"schema_name={_string(table.schema)}")
     return [
@@ -464,10 +480,15 @@ def _batch_rows_body(function: Function) -> list[str]:
 def _iterator(function: Function) -> list[str]:
     params = [_param_decl(p) for p in function.params] + ["prefetch: int = 100"]
     result = _result_type(function)
-    lines = _signature(f"iter_{function.name}", "conn: Connection", params,
-                       f"AsyncIterator[{result}]")
-    doc = [*function.doc, "", "Streams the rows from a server-side cursor, `prefetch` at a time.",
-           "Cursors live inside a transaction: call this in `async with conn.transaction()`."]
+    lines = _signature(
+        f"iter_{function.name}", "conn: Connection", params, f"AsyncIterator[{result}]"
+    )
+    doc = [
+        *function.doc,
+        "",
+        "Streams the rows from a server-side cursor, `prefetch` at a time.",
+        "Cursors live inside a transaction: call this in `async with conn.transaction()`.",
+    ]
     lines.extend(_docstring(doc, "    "))
     args = [function.constant, *(p.name for p in function.params), "prefetch=prefetch"]
     lines.extend(_bracketed("async for record in conn.cursor(", args, ":", "    "))

@@ -223,8 +223,11 @@ def _schema(data: dict[str, Any]) -> Schema:
             for t in data.get("tables") or ()
         ),
         enums=tuple(
-            Enum(name=str(e["name"]), vals=tuple(e.get("vals") or ()),
-                 comment=str(e.get("comment", "")))
+            Enum(
+                name=str(e["name"]),
+                vals=tuple(e.get("vals") or ()),
+                comment=str(e.get("comment", "")),
+            )
             for e in data.get("enums") or ()
         ),
         composite_types=tuple(

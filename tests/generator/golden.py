@@ -29,8 +29,9 @@ def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
             shutil.copy(case / name, workdir / name)
     for extra in case.glob("*.sql"):
         shutil.copy(extra, workdir / extra.name)
-    return subprocess.run(["sqlc", "generate"], cwd=workdir, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        ["sqlc", "generate"], cwd=workdir, capture_output=True, text=True, check=False
+    )
 
 
 def read_tree(root: Path) -> dict[str, str]:

@@ -41,9 +41,9 @@ async def _connect(db_url: str, case: str) -> asyncpg.Connection:
 
 
 @pytest.fixture
-async def case_conn(request: pytest.FixtureRequest, empty_db_url: str) -> AsyncIterator[
-    asyncpg.Connection
-]:
+async def case_conn(
+    request: pytest.FixtureRequest, empty_db_url: str
+) -> AsyncIterator[asyncpg.Connection]:
     conn = await _connect(empty_db_url, request.param)
     yield conn
     await conn.close()
@@ -110,11 +110,13 @@ async def test_copyfrom_and_batches_write_and_return_rows(case_conn: asyncpg.Con
 @case("bulk")
 async def test_iterator_streams_inside_a_transaction(case_conn: asyncpg.Connection) -> None:
     q = load("bulk", "query")
-    await q.copy_readings(case_conn, [q.CopyReadingsParams("s", float(i), "red", {})
-                                      for i in range(250)])
+    await q.copy_readings(
+        case_conn, [q.CopyReadingsParams("s", float(i), "red", {}) for i in range(250)]
+    )
     async with case_conn.transaction():
-        seen = [r.value async for r in q.iter_readings_of_color(case_conn, color="red",
-                                                                prefetch=40)]
+        seen = [
+            r.value async for r in q.iter_readings_of_color(case_conn, color="red", prefetch=40)
+        ]
     assert seen == [float(i) for i in range(250)]
     with pytest.raises(asyncpg.NoActiveSQLTransactionError):
         async for _ in q.iter_readings_of_color(case_conn, color="red"):
@@ -131,7 +133,8 @@ async def test_executemany_batch_is_all_or_nothing(case_conn: asyncpg.Connection
     assert await case_conn.fetchval("SELECT count(*) FROM readings") == 0
     with pytest.raises(asyncpg.InvalidTextRepresentationError):
         await q.insert_readings_returning(
-            case_conn, [q.InsertReadingsReturningParams(*good), q.InsertReadingsReturningParams(*bad)]
+            case_conn,
+            [q.InsertReadingsReturningParams(*good), q.InsertReadingsReturningParams(*bad)],
         )
     assert await case_conn.fetchval("SELECT count(*) FROM readings") == 0
 
@@ -140,8 +143,7 @@ async def test_executemany_batch_is_all_or_nothing(case_conn: asyncpg.Connection
 async def test_arrays_slices_nullable_and_params_models(case_conn: asyncpg.Connection) -> None:
     q = load("params", "query")
     first = await q.create_event(
-        case_conn, q.CreateEventParams(type_="login", from_="web", class_=None, tags=["x"],
-                                       score=5)
+        case_conn, q.CreateEventParams(type_="login", from_="web", class_=None, tags=["x"], score=5)
     )
     second = await q.create_event(
         case_conn, q.CreateEventParams(type_="logout", from_=None, class_="b", tags=[], score=9)
@@ -164,18 +166,44 @@ async def test_every_type_round_trips_as_its_python_type(case_conn: asyncpg.Conn
     row_id = uuid4()
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     await q.insert_everything(
-        case_conn, id_=row_id, c_text="t", c_varchar="v", c_char="abc", c_int2=2, c_int4=4,
-        c_int8=8, c_numeric=Decimal("12.3456"), c_float4=1.5, c_float8=2.25, c_bool=True,
-        c_bytea=b"\x00\x01", c_date=date(2026, 1, 2), c_time=time(3, 4),
-        c_timetz=time(3, 4, tzinfo=UTC), c_timestamp=datetime(2026, 1, 2, 3, 4),
-        c_timestamptz=moment, c_interval=timedelta(hours=5), c_json={"a": [1, None]},
-        c_jsonb={"nested": {"deep": True}}, c_inet=IPv4Interface("10.0.0.1/24"),
-        c_cidr=IPv4Network("10.0.0.0/8"), c_macaddr="08:00:2b:01:02:03", c_money="12.50",
-        c_int4range=Range(1, 5), c_tstzrange=Range(moment, None), c_daterange=Range(None, None),
-        c_numrange=Range(Decimal(1), Decimal(2)), c_int_array=[1, 2, 3],
-        c_text_matrix=[["a", "b"], ["c", "d"]], c_mood=models.Mood.HAPPY,
-        c_mood_array=[models.Mood.SAD, models.Mood.V_1ST_PLACE], c_grade=models.LabGrade.B,
-        c_positive=7, c_labels=["x", "y"], c_bits=BitString("101"), c_point=Point(1, 2),
+        case_conn,
+        id_=row_id,
+        c_text="t",
+        c_varchar="v",
+        c_char="abc",
+        c_int2=2,
+        c_int4=4,
+        c_int8=8,
+        c_numeric=Decimal("12.3456"),
+        c_float4=1.5,
+        c_float8=2.25,
+        c_bool=True,
+        c_bytea=b"\x00\x01",
+        c_date=date(2026, 1, 2),
+        c_time=time(3, 4),
+        c_timetz=time(3, 4, tzinfo=UTC),
+        c_timestamp=datetime(2026, 1, 2, 3, 4),
+        c_timestamptz=moment,
+        c_interval=timedelta(hours=5),
+        c_json={"a": [1, None]},
+        c_jsonb={"nested": {"deep": True}},
+        c_inet=IPv4Interface("10.0.0.1/24"),
+        c_cidr=IPv4Network("10.0.0.0/8"),
+        c_macaddr="08:00:2b:01:02:03",
+        c_money="12.50",
+        c_int4range=Range(1, 5),
+        c_tstzrange=Range(moment, None),
+        c_daterange=Range(None, None),
+        c_numrange=Range(Decimal(1), Decimal(2)),
+        c_int_array=[1, 2, 3],
+        c_text_matrix=[["a", "b"], ["c", "d"]],
+        c_mood=models.Mood.HAPPY,
+        c_mood_array=[models.Mood.SAD, models.Mood.V_1ST_PLACE],
+        c_grade=models.LabGrade.B,
+        c_positive=7,
+        c_labels=["x", "y"],
+        c_bits=BitString("101"),
+        c_point=Point(1, 2),
     )
     row = await q.get_everything(case_conn, id_=row_id)
     assert row is not None
@@ -218,7 +246,8 @@ async def test_embedded_tables_become_nested_models(case_conn: asyncpg.Connectio
     )
     rows = await q.books_with_authors(case_conn)
     assert [(r.books.title, r.authors.name, r.title_length) for r in rows] == [
-        ("Compilers", "Grace", 9), ("Notes", "Ada", 5)
+        ("Compilers", "Grace", 9),
+        ("Notes", "Ada", 5),
     ]
     assert isinstance(rows[0].books, models.Book) and isinstance(rows[0].authors, models.Author)
     one = await q.book_with_author(case_conn, id_=2)

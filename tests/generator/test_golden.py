@@ -41,8 +41,9 @@ def test_bad_input_is_refused_with_one_line_per_problem(case: Path, tmp_path: Pa
     expected_file = case / "expected_stderr"
     # sqlc wraps the plugin's stderr in its own message; the plugin's lines are inside it.
     if UPDATE:
-        lines = [line.rpartition("error running command ")[2]
-                 for line in result.stderr.splitlines()]
+        lines = [
+            line.rpartition("error running command ")[2] for line in result.stderr.splitlines()
+        ]
         plugin_lines = [line for line in lines if line.startswith(("query.sql", "sqlc.yaml"))]
         expected_file.write_text("\n".join(plugin_lines) + "\n")
     expected = expected_file.read_text().splitlines()

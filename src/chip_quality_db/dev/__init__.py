@@ -1,1 +1,4 @@
-"""Development tooling: the self-managed local PostgreSQL and schema checks. Not used by services."""
+"""Development tooling: the self-managed local PostgreSQL and migration checks.
+
+Not used by services.
+"""

@@ -133,8 +133,13 @@ def _run_as_service(
     if account is not None:
         env["HOME"] = "/tmp"
         kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-    result = subprocess.run(  # noqa: PLW1510
-        args, capture_output=True, text=True, env=env, cwd="/", **kwargs  # type: ignore[call-overload]
+    result = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        **kwargs,  # type: ignore[call-overload]
     )
     if check and result.returncode != 0:
         raise LocalDbError(f"{Path(args[0]).name} failed:\n{result.stdout}{result.stderr}")
@@ -195,8 +200,17 @@ def start(server: LocalServer) -> str:
             options = " ".join((*SERVER_OPTIONS, f"-p {port}"))
             _run_as_service(
                 [
-                    str(bindir / "pg_ctl"), "start", "-w", "-t", "60",
-                    "-D", str(server.data_dir), "-l", str(server.log_file), "-o", options,
+                    str(bindir / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(server.data_dir),
+                    "-l",
+                    str(server.log_file),
+                    "-o",
+                    options,
                 ],
                 account,
             )
@@ -216,8 +230,15 @@ def _initdb(server: LocalServer, bindir: Path, account: pwd.struct_passwd | None
     print(f"localdb: initialising a new cluster in {server.data_dir}", file=sys.stderr)
     _run_as_service(
         [
-            str(bindir / "initdb"), "-D", str(server.data_dir), "-U", SUPERUSER,
-            "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-instructions",
+            str(bindir / "initdb"),
+            "-D",
+            str(server.data_dir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-instructions",
         ],
         account,
     )
@@ -227,15 +248,26 @@ def _ensure_database(server: LocalServer, bindir: Path) -> None:
     port = server.port_file.read_text().strip()
     psql = [str(bindir / "psql"), "-h", "127.0.0.1", "-p", port, "-U", SUPERUSER, "-X", "-q"]
     exists = subprocess.run(
-        [*psql, "-d", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"],
-        capture_output=True, text=True, check=False,
+        [
+            *psql,
+            "-d",
+            "postgres",
+            "-tAc",
+            "SELECT 1 FROM pg_database WHERE datname = 'chip_quality'",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if exists.returncode != 0:
         raise LocalDbError(f"cannot reach the local server: {exists.stderr.strip()}")
     if exists.stdout.strip() != "1":
-        subprocess.run([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {DATABASE_NAME}"],
-                       capture_output=True, text=True, check=True)
+        subprocess.run(
+            [*psql, "-d", "postgres", "-c", "CREATE DATABASE chip_quality"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
 
 
 def stop(server: LocalServer) -> None:
@@ -283,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["PATH"] = f"{find_bindir()}{os.pathsep}{os.environ.get('PATH', '')}"
             os.execvp(cmd[0], cmd)
         else:
-            print(f"localdb: unknown command {command!r} (url, start, stop, status, bindir, run)",
-                  file=sys.stderr)
+            print(
+                f"localdb: unknown command {command!r} (url, start, stop, status, bindir, run)",
+                file=sys.stderr,
+            )
             return 2
     except LocalDbError as exc:
         print(f"localdb: {exc}", file=sys.stderr)

@@ -28,7 +28,8 @@ SCHEMA_FILE = Path("schema/schema.sql")
 # table that holds data.
 SQUAWK_EXCLUDED_RULES = (
     "require-concurrent-index-creation",  # indexes on tables created in the same migration
-    "prefer-robust-stmts",  # dbmate runs each migration in a transaction; IF NOT EXISTS would hide drift
+    # dbmate runs each migration in one transaction; IF NOT EXISTS would hide drift.
+    "prefer-robust-stmts",
 )
 
 _MARKER = re.compile(r"^--\s*migrate:(up|down)\b.*$", re.MULTILINE)
@@ -93,8 +94,12 @@ def drift() -> int:
         dumped = Path(tmp) / "schema.sql"
 
         def dbmate(*args: str) -> None:
-            subprocess.run(["dbmate", "--schema-file", str(dumped), *args], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["dbmate", "--schema-file", str(dumped), *args],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
 
         try:
             dbmate("drop")
@@ -107,12 +112,13 @@ def drift() -> int:
         return 0
     sys.stdout.writelines(
         difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            fromfile=f"{SCHEMA_FILE} (committed)", tofile="dump of the migrations",
+            expected.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            fromfile=f"{SCHEMA_FILE} (committed)",
+            tofile="dump of the migrations",
         )
     )
-    print(f"drift: {SCHEMA_FILE} is out of date: run `make migrate` and commit it",
-          file=sys.stderr)
+    print(f"drift: {SCHEMA_FILE} is out of date: run `make migrate` and commit it", file=sys.stderr)
     return 1
 
 
@@ -120,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     commands = {"squawk": squawk, "drift": drift}
     if len(args) != 1 or args[0] not in commands:
-        print(f"usage: python -m chip_quality_db.dev.migrations {{{','.join(commands)}}}",
-              file=sys.stderr)
+        print(
+            f"usage: python -m chip_quality_db.dev.migrations {{{','.join(commands)}}}",
+            file=sys.stderr,
+        )
         return 2
     try:
         return commands[args[0]]()

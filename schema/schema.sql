@@ -1,0 +1,1912 @@
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: artifact_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.artifact_type AS ENUM (
+    'image',
+    'video',
+    'point_cloud',
+    'waveform',
+    'thermal_map',
+    'model_output',
+    'log',
+    'report',
+    'other'
+);
+
+
+--
+-- Name: TYPE artifact_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.artifact_type IS 'Kind of stored file an artifact row describes.';
+
+
+--
+-- Name: audit_action; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.audit_action AS ENUM (
+    'insert',
+    'update',
+    'delete'
+);
+
+
+--
+-- Name: TYPE audit_action; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.audit_action IS 'Row operation recorded in the audit log.';
+
+
+--
+-- Name: defect_review_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.defect_review_status AS ENUM (
+    'unreviewed',
+    'confirmed',
+    'false_positive',
+    'reclassified'
+);
+
+
+--
+-- Name: TYPE defect_review_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.defect_review_status IS 'Outcome of a human review of a detected defect: unreviewed until someone looks at it; reclassified when the reviewer changed its type or severity.';
+
+
+--
+-- Name: defect_severity; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.defect_severity AS ENUM (
+    'low',
+    'medium',
+    'high',
+    'critical'
+);
+
+
+--
+-- Name: TYPE defect_severity; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.defect_severity IS 'Impact of a defect, from cosmetic (low) to unit-killing or safety-relevant (critical).';
+
+
+--
+-- Name: defect_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.defect_type AS ENUM (
+    'scratch',
+    'void',
+    'contamination',
+    'particle',
+    'misalignment',
+    'short',
+    'open',
+    'bridging',
+    'crack',
+    'burn',
+    'delamination',
+    'discoloration',
+    'missing_component',
+    'solder_defect',
+    'corrosion',
+    'warpage',
+    'other'
+);
+
+
+--
+-- Name: TYPE defect_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.defect_type IS 'Classification of a detected defect; other when none fits (describe it in the defect''s description).';
+
+
+--
+-- Name: inference_job_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.inference_job_status AS ENUM (
+    'pending',
+    'running',
+    'completed',
+    'failed',
+    'cancelled'
+);
+
+
+--
+-- Name: TYPE inference_job_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.inference_job_status IS 'Lifecycle of a machine-learning inference job: pending in the queue, running on a worker, then completed, failed or cancelled.';
+
+
+--
+-- Name: inspection_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.inspection_status AS ENUM (
+    'pending',
+    'in_progress',
+    'completed',
+    'failed',
+    'cancelled'
+);
+
+
+--
+-- Name: TYPE inspection_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.inspection_status IS 'Progress of an inspection run. failed means the run itself could not finish (equipment or process error) and gave no verdict; a part that fails inspection is a completed inspection with passed = false.';
+
+
+--
+-- Name: inspection_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.inspection_type AS ENUM (
+    'visual',
+    'electrical',
+    'thermal',
+    'dimensional',
+    'functional',
+    'optical'
+);
+
+
+--
+-- Name: TYPE inspection_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.inspection_type IS 'Method of a quality inspection.';
+
+
+--
+-- Name: lot_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.lot_status AS ENUM (
+    'active',
+    'completed',
+    'quarantined',
+    'released',
+    'rejected'
+);
+
+
+--
+-- Name: TYPE lot_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.lot_status IS 'Where a production lot stands: active while produced and inspected, completed when production ends, quarantined while on hold, then released to customers or rejected.';
+
+
+--
+-- Name: part_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.part_type AS ENUM (
+    'pcb',
+    'semiconductor',
+    'component',
+    'assembly',
+    'wafer'
+);
+
+
+--
+-- Name: TYPE part_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.part_type IS 'Kind of part a part number describes.';
+
+
+--
+-- Name: report_format; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.report_format AS ENUM (
+    'pdf',
+    'csv',
+    'json',
+    'xlsx',
+    'html'
+);
+
+
+--
+-- Name: TYPE report_format; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.report_format IS 'File format a report is rendered in.';
+
+
+--
+-- Name: report_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.report_status AS ENUM (
+    'pending',
+    'generating',
+    'completed',
+    'failed'
+);
+
+
+--
+-- Name: TYPE report_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.report_status IS 'Progress of a report generation request.';
+
+
+--
+-- Name: report_type; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.report_type AS ENUM (
+    'lot_summary',
+    'defect_pareto',
+    'yield_trend',
+    'inspection_detail',
+    'compliance_audit'
+);
+
+
+--
+-- Name: TYPE report_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.report_type IS 'Kind of generated quality report.';
+
+
+--
+-- Name: audit_row_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_row_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
+    changed text[];
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        old_row := to_jsonb(OLD);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_row := to_jsonb(NEW);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF new_row = old_row THEN
+            RETURN NULL;  -- nothing changed: nothing to record
+        END IF;
+        SELECT array_agg(field.key ORDER BY field.key)
+          INTO changed
+          FROM jsonb_each(new_row) AS field
+         WHERE field.value IS DISTINCT FROM old_row -> field.key;
+    END IF;
+    INSERT INTO audit_log (
+        table_name, record_id, action, old_values, new_values, changed_fields,
+        actor, session_id, txid, occurred_at, recorded_at
+    ) VALUES (
+        TG_TABLE_NAME,
+        (coalesce(new_row, old_row) ->> 'id')::uuid,
+        lower(TG_OP)::audit_action,
+        old_row,
+        new_row,
+        changed,
+        coalesce(nullif(btrim(current_setting('app.actor', true)), ''),
+                 'db:' || session_user),
+        nullif(btrim(current_setting('app.session_id', true)), ''),
+        pg_current_xact_id()::text::bigint,
+        now(),
+        clock_timestamp()
+    );
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_row_change(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_row_change() IS 'AFTER INSERT/UPDATE/DELETE row trigger: writes the change to audit_log with actor app.actor (else db:<session_user>) and session app.session_id; an update that changes nothing writes nothing.';
+
+
+--
+-- Name: keep_created_at(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.keep_created_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+        RAISE EXCEPTION '%.created_at is immutable', TG_TABLE_NAME
+            USING ERRCODE = 'restrict_violation',
+                  SCHEMA = TG_TABLE_SCHEMA,
+                  TABLE = TG_TABLE_NAME,
+                  COLUMN = 'created_at',
+                  DETAIL = format('Row %s was created at %s; the update would set %s.',
+                                  OLD.id, OLD.created_at, NEW.created_at),
+                  HINT = 'Leave created_at out of the UPDATE.';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION keep_created_at(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.keep_created_at() IS 'BEFORE UPDATE row trigger: raises restrict_violation (SQLSTATE 23001, column created_at) when an update would change created_at.';
+
+
+--
+-- Name: refuse_audit_log_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refuse_audit_log_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'restrict_violation',
+              SCHEMA = TG_TABLE_SCHEMA,
+              TABLE = TG_TABLE_NAME,
+              HINT = 'Retention or repair is a reviewed migration that disables this trigger.';
+END;
+$$;
+
+
+--
+-- Name: FUNCTION refuse_audit_log_change(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.refuse_audit_log_change() IS 'BEFORE UPDATE/DELETE/TRUNCATE trigger of audit_log: raises restrict_violation (SQLSTATE 23001), keeping the audit trail append-only.';
+
+
+--
+-- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION set_updated_at(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE row trigger: sets updated_at to the transaction time. Attached with WHEN (OLD.* IS DISTINCT FROM NEW.*), so an update that changes nothing keeps updated_at.';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: artifacts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.artifacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid,
+    inference_job_id uuid,
+    artifact_type public.artifact_type NOT NULL,
+    storage_uri text NOT NULL,
+    content_type text DEFAULT 'application/octet-stream'::text NOT NULL,
+    size_bytes bigint NOT NULL,
+    checksum_sha256 text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT artifacts_checksum_sha256_check CHECK ((checksum_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT artifacts_content_type_check CHECK (((content_type ~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*([[:space:]]*;.*)?$'::text) AND (char_length(content_type) <= 255))),
+    CONSTRAINT artifacts_inspection_id_inference_job_id_check CHECK (((inspection_id IS NOT NULL) OR (inference_job_id IS NOT NULL))),
+    CONSTRAINT artifacts_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT artifacts_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT artifacts_storage_uri_check CHECK (((storage_uri ~ '^[a-z][a-z0-9+.-]*://[^[:space:]]+$'::text) AND (char_length(storage_uri) <= 2048)))
+);
+
+
+--
+-- Name: TABLE artifacts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.artifacts IS 'Metadata of a file kept in object storage (image, point cloud, model output, log), belonging to an inspection, an inference job, or both.';
+
+
+--
+-- Name: COLUMN artifacts.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN artifacts.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.inspection_id IS 'The inspection the file belongs to; NULL for a file that belongs to a job only. Deleting the inspection deletes the row (not the stored file).';
+
+
+--
+-- Name: COLUMN artifacts.inference_job_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.inference_job_id IS 'The inference job that produced the file; NULL for files not produced by a job. Deleting the job deletes the row (not the stored file).';
+
+
+--
+-- Name: COLUMN artifacts.artifact_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.artifact_type IS 'Kind of file, e.g. image, point_cloud, model_output, log.';
+
+
+--
+-- Name: COLUMN artifacts.storage_uri; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.storage_uri IS 'Where the file is stored, as scheme://location, e.g. s3://inspections/2025/11/img-0001.png.';
+
+
+--
+-- Name: COLUMN artifacts.content_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.content_type IS 'MIME type of the file, e.g. image/png; application/octet-stream when unknown.';
+
+
+--
+-- Name: COLUMN artifacts.size_bytes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.size_bytes IS 'File size in bytes, zero or more.';
+
+
+--
+-- Name: COLUMN artifacts.checksum_sha256; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.checksum_sha256 IS 'SHA-256 of the file content as 64 lower-case hex digits, to prove the file is unaltered.';
+
+
+--
+-- Name: COLUMN artifacts.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.metadata IS 'Further attributes as a JSON object (camera, resolution, exposure, ...).';
+
+
+--
+-- Name: COLUMN artifacts.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN artifacts.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    table_name text NOT NULL,
+    record_id uuid NOT NULL,
+    action public.audit_action NOT NULL,
+    old_values jsonb,
+    new_values jsonb,
+    changed_fields text[],
+    actor text NOT NULL,
+    session_id text,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT audit_log_changed_fields_check CHECK (
+CASE
+    WHEN (action = 'update'::public.audit_action) THEN (COALESCE(cardinality(changed_fields), 0) > 0)
+    ELSE (changed_fields IS NULL)
+END),
+    CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
+    CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
+    CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
+    CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
+);
+
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_log IS 'Append-only trail of every insert, update and delete of the business tables, written by triggers in the changing transaction (21 CFR Part 11).';
+
+
+--
+-- Name: COLUMN audit_log.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN audit_log.table_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.table_name IS 'Table of the changed row, e.g. lots.';
+
+
+--
+-- Name: COLUMN audit_log.record_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.record_id IS 'Primary key (id) of the changed row.';
+
+
+--
+-- Name: COLUMN audit_log.action; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.action IS 'What happened to the row: insert, update or delete.';
+
+
+--
+-- Name: COLUMN audit_log.old_values; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.old_values IS 'The whole row before the change as a JSON object; NULL for inserts.';
+
+
+--
+-- Name: COLUMN audit_log.new_values; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.new_values IS 'The whole row after the change as a JSON object; NULL for deletes.';
+
+
+--
+-- Name: COLUMN audit_log.changed_fields; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.changed_fields IS 'Sorted names of the columns an update changed; NULL for inserts and deletes.';
+
+
+--
+-- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.actor IS 'Who made the change: the app.actor setting of the transaction, else db:<database login>.';
+
+
+--
+-- Name: COLUMN audit_log.session_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.session_id IS 'The app.session_id setting of the transaction (e.g. the API request or user session), NULL when unset.';
+
+
+--
+-- Name: COLUMN audit_log.txid; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.txid IS 'Id of the writing transaction: the rows of one transaction share it.';
+
+
+--
+-- Name: COLUMN audit_log.occurred_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.occurred_at IS 'Start time of the changing transaction (now()): all rows of a transaction share it.';
+
+
+--
+-- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp()), ordering changes within a transaction.';
+
+
+--
+-- Name: defects; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.defects (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid NOT NULL,
+    defect_type public.defect_type NOT NULL,
+    severity public.defect_severity NOT NULL,
+    location jsonb DEFAULT '{}'::jsonb NOT NULL,
+    confidence numeric(5,4),
+    description text,
+    detected_by text NOT NULL,
+    review_status public.defect_review_status DEFAULT 'unreviewed'::public.defect_review_status NOT NULL,
+    reviewed_by text,
+    reviewed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT defects_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
+    CONSTRAINT defects_detected_by_check CHECK (((btrim(detected_by) <> ''::text) AND (char_length(detected_by) <= 200))),
+    CONSTRAINT defects_location_check CHECK ((jsonb_typeof(location) = 'object'::text)),
+    CONSTRAINT defects_review_status_check CHECK (
+CASE
+    WHEN (review_status = 'unreviewed'::public.defect_review_status) THEN ((reviewed_by IS NULL) AND (reviewed_at IS NULL))
+    ELSE ((reviewed_by IS NOT NULL) AND (reviewed_at IS NOT NULL))
+END),
+    CONSTRAINT defects_reviewed_by_check CHECK (((btrim(reviewed_by) <> ''::text) AND (char_length(reviewed_by) <= 200)))
+);
+
+
+--
+-- Name: TABLE defects; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.defects IS 'A defect found by an inspection, by an operator or a model; removed with its inspection.';
+
+
+--
+-- Name: COLUMN defects.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN defects.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.inspection_id IS 'The inspection that found the defect; deleting the inspection deletes its defects.';
+
+
+--
+-- Name: COLUMN defects.defect_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.defect_type IS 'Classification, e.g. scratch, void, short; other when none fits.';
+
+
+--
+-- Name: COLUMN defects.severity; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.severity IS 'Impact: low, medium, high or critical.';
+
+
+--
+-- Name: COLUMN defects.location; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.location IS 'Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.';
+
+
+--
+-- Name: COLUMN defects.confidence; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.confidence IS 'Detection confidence between 0 and 1 (4 decimals) for model detections; NULL for defects an operator recorded.';
+
+
+--
+-- Name: COLUMN defects.description; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.description IS 'Free-text description of the defect.';
+
+
+--
+-- Name: COLUMN defects.detected_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.detected_by IS 'Who found the defect: an operator (operator:<id>) or a model (model:<name>@<version>).';
+
+
+--
+-- Name: COLUMN defects.review_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.review_status IS 'Outcome of human review: unreviewed, confirmed, false_positive or reclassified.';
+
+
+--
+-- Name: COLUMN defects.reviewed_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.reviewed_by IS 'Who reviewed the defect; set exactly when review_status is not unreviewed.';
+
+
+--
+-- Name: COLUMN defects.reviewed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.reviewed_at IS 'When the defect was reviewed; set exactly when review_status is not unreviewed.';
+
+
+--
+-- Name: COLUMN defects.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN defects.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.inference_jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid NOT NULL,
+    model_name text NOT NULL,
+    model_version text NOT NULL,
+    status public.inference_job_status DEFAULT 'pending'::public.inference_job_status NOT NULL,
+    priority bigint DEFAULT 5 NOT NULL,
+    attempts bigint DEFAULT 0 NOT NULL,
+    worker_id text,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    inference_ms bigint,
+    results jsonb DEFAULT '{}'::jsonb NOT NULL,
+    error_message text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inference_jobs_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
+    CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
+    CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
+    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
+    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
+    CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
+    CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
+    CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
+    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
+);
+
+
+--
+-- Name: TABLE inference_jobs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.inference_jobs IS 'A machine-learning inference run over an inspection''s data, queued for workers by priority; deleted with its inspection.';
+
+
+--
+-- Name: COLUMN inference_jobs.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN inference_jobs.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inspection_id IS 'The inspection whose data the model runs on; deleting the inspection deletes its jobs.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_name IS 'Name of the model to run, e.g. defect-detector.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_version IS 'Exact model version, e.g. 2.3.1, so results can be traced to a model.';
+
+
+--
+-- Name: COLUMN inference_jobs.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.status IS 'Lifecycle: pending (queued, unclaimed), running (claimed by worker_id), completed, failed or cancelled.';
+
+
+--
+-- Name: COLUMN inference_jobs.priority; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.priority IS 'Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.';
+
+
+--
+-- Name: COLUMN inference_jobs.attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.attempts IS 'How many times a worker has claimed the job, counting retries.';
+
+
+--
+-- Name: COLUMN inference_jobs.worker_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.worker_id IS 'Worker that claimed the job; required while running, NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.started_at IS 'When the current or last attempt started; NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.completed_at IS 'When the job finished; required when completed, never before started_at.';
+
+
+--
+-- Name: COLUMN inference_jobs.inference_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inference_ms IS 'Model inference time in milliseconds as reported by the worker (excludes queueing and loading); NULL until known.';
+
+
+--
+-- Name: COLUMN inference_jobs.results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.results IS 'Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.';
+
+
+--
+-- Name: COLUMN inference_jobs.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.error_message IS 'Why the job failed; required when failed, may keep the last error of a retried job.';
+
+
+--
+-- Name: COLUMN inference_jobs.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.created_at IS 'When the job was queued (row inserted); immutable.';
+
+
+--
+-- Name: COLUMN inference_jobs.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: inspections; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.inspections (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lot_id uuid NOT NULL,
+    inspection_type public.inspection_type NOT NULL,
+    status public.inspection_status DEFAULT 'pending'::public.inspection_status NOT NULL,
+    station_id text,
+    operator_id text,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    passed boolean,
+    results jsonb DEFAULT '{}'::jsonb NOT NULL,
+    notes text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inspections_completed_at_check CHECK ((completed_at >= started_at)),
+    CONSTRAINT inspections_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT inspections_operator_id_check CHECK (((btrim(operator_id) <> ''::text) AND (char_length(operator_id) <= 64))),
+    CONSTRAINT inspections_passed_check CHECK (((passed IS NOT NULL) = (status = 'completed'::public.inspection_status))),
+    CONSTRAINT inspections_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
+    CONSTRAINT inspections_station_id_check CHECK (((btrim(station_id) <> ''::text) AND (char_length(station_id) <= 64))),
+    CONSTRAINT inspections_status_check CHECK ((((status <> 'pending'::public.inspection_status) OR ((started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'in_progress'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL)))))
+);
+
+
+--
+-- Name: TABLE inspections; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.inspections IS 'One quality inspection of a lot: its method, progress, verdict and measured results.';
+
+
+--
+-- Name: COLUMN inspections.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN inspections.lot_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.lot_id IS 'The inspected lot; a lot with inspections cannot be deleted.';
+
+
+--
+-- Name: COLUMN inspections.inspection_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.inspection_type IS 'Method: visual, electrical, thermal, dimensional, functional or optical.';
+
+
+--
+-- Name: COLUMN inspections.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.status IS 'Progress: pending, in_progress, completed, failed (the run broke down, no verdict) or cancelled.';
+
+
+--
+-- Name: COLUMN inspections.station_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.station_id IS 'Inspection station or tool that ran it, e.g. AOI-03.';
+
+
+--
+-- Name: COLUMN inspections.operator_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.operator_id IS 'Operator responsible for the inspection, as known to the identity system.';
+
+
+--
+-- Name: COLUMN inspections.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.started_at IS 'When the inspection started; NULL while pending, required from in_progress on.';
+
+
+--
+-- Name: COLUMN inspections.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.completed_at IS 'When the inspection finished; required when completed, never before started_at.';
+
+
+--
+-- Name: COLUMN inspections.passed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.passed IS 'Verdict: true when the lot passed, false when it failed; NULL unless status is completed.';
+
+
+--
+-- Name: COLUMN inspections.results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.results IS 'Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.';
+
+
+--
+-- Name: COLUMN inspections.notes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.notes IS 'Free-text notes of the operator or engineer.';
+
+
+--
+-- Name: COLUMN inspections.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.metadata IS 'Further attributes as a JSON object (recipe, tool settings, ...).';
+
+
+--
+-- Name: COLUMN inspections.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN inspections.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: lots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lots (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lot_number text NOT NULL,
+    part_id uuid NOT NULL,
+    production_date date NOT NULL,
+    batch_size bigint NOT NULL,
+    production_line text NOT NULL,
+    status public.lot_status DEFAULT 'active'::public.lot_status NOT NULL,
+    supplier text,
+    quantity_inspected bigint DEFAULT 0 NOT NULL,
+    quantity_rejected bigint DEFAULT 0 NOT NULL,
+    notes text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lots_batch_size_check CHECK ((batch_size > 0)),
+    CONSTRAINT lots_lot_number_check CHECK (((lot_number ~ '^LOT-[A-Z0-9]+(-[A-Z0-9]+)*$'::text) AND (char_length(lot_number) <= 64))),
+    CONSTRAINT lots_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT lots_production_line_check CHECK (((btrim(production_line) <> ''::text) AND (char_length(production_line) <= 64))),
+    CONSTRAINT lots_quantity_inspected_check CHECK (((quantity_inspected >= 0) AND (quantity_inspected <= batch_size))),
+    CONSTRAINT lots_quantity_rejected_check CHECK (((quantity_rejected >= 0) AND (quantity_rejected <= quantity_inspected))),
+    CONSTRAINT lots_supplier_check CHECK (((btrim(supplier) <> ''::text) AND (char_length(supplier) <= 200)))
+);
+
+
+--
+-- Name: TABLE lots; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.lots IS 'A production lot (batch) of one part, made on one line; inspections are run against lots.';
+
+
+--
+-- Name: COLUMN lots.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN lots.lot_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.lot_number IS 'Unique lot number, e.g. LOT-2025-001: LOT- then upper-case letters and digits in groups joined by -, at most 64 characters.';
+
+
+--
+-- Name: COLUMN lots.part_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.part_id IS 'The part this lot produces; the part cannot be deleted while it has lots.';
+
+
+--
+-- Name: COLUMN lots.production_date; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.production_date IS 'Day the lot was produced.';
+
+
+--
+-- Name: COLUMN lots.batch_size; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.batch_size IS 'Number of units in the lot; greater than zero.';
+
+
+--
+-- Name: COLUMN lots.production_line; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.production_line IS 'Line that produced the lot, e.g. LINE-A.';
+
+
+--
+-- Name: COLUMN lots.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.status IS 'Where the lot stands: active, completed, quarantined, released or rejected.';
+
+
+--
+-- Name: COLUMN lots.supplier; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.supplier IS 'Supplier of the lot when it was bought in; NULL for in-house production.';
+
+
+--
+-- Name: COLUMN lots.quantity_inspected; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.quantity_inspected IS 'Units of the lot inspected so far, between 0 and batch_size.';
+
+
+--
+-- Name: COLUMN lots.quantity_rejected; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.quantity_rejected IS 'Units rejected so far, between 0 and quantity_inspected; yield is 1 - quantity_rejected / quantity_inspected.';
+
+
+--
+-- Name: COLUMN lots.notes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.notes IS 'Free-text notes for the quality team.';
+
+
+--
+-- Name: COLUMN lots.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.metadata IS 'Further attributes as a JSON object (equipment settings, material batches, ...).';
+
+
+--
+-- Name: COLUMN lots.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN lots.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: parts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.parts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    part_number text NOT NULL,
+    part_name text NOT NULL,
+    part_type public.part_type NOT NULL,
+    revision text DEFAULT 'A'::text NOT NULL,
+    manufacturer text,
+    description text,
+    specifications jsonb DEFAULT '{}'::jsonb NOT NULL,
+    tolerance_requirements jsonb DEFAULT '{}'::jsonb NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT parts_manufacturer_check CHECK (((btrim(manufacturer) <> ''::text) AND (char_length(manufacturer) <= 200))),
+    CONSTRAINT parts_part_name_check CHECK (((btrim(part_name) <> ''::text) AND (char_length(part_name) <= 200))),
+    CONSTRAINT parts_part_number_check CHECK (((part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND ((char_length(part_number) >= 3) AND (char_length(part_number) <= 64)))),
+    CONSTRAINT parts_revision_check CHECK (((revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND (char_length(revision) <= 16))),
+    CONSTRAINT parts_specifications_check CHECK ((jsonb_typeof(specifications) = 'object'::text)),
+    CONSTRAINT parts_tolerance_requirements_check CHECK ((jsonb_typeof(tolerance_requirements) = 'object'::text))
+);
+
+
+--
+-- Name: TABLE parts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.parts IS 'A part the fab makes or inspects, identified by its part number; the parent of production lots.';
+
+
+--
+-- Name: COLUMN parts.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN parts.part_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_number IS 'Unique part number, e.g. PCB-2025-001: upper-case letters and digits in groups joined by - or ., 3 to 64 characters.';
+
+
+--
+-- Name: COLUMN parts.part_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_name IS 'Human-readable name, e.g. High-Density PCB (1 to 200 characters, not blank).';
+
+
+--
+-- Name: COLUMN parts.part_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_type IS 'Kind of part: pcb, semiconductor, component, assembly or wafer.';
+
+
+--
+-- Name: COLUMN parts.revision; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.revision IS 'Current engineering revision, e.g. A, B2 or 1.3 (upper-case, at most 16 characters); new parts start at A.';
+
+
+--
+-- Name: COLUMN parts.manufacturer; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.manufacturer IS 'Who makes the part when it is bought in; NULL for parts made in-house.';
+
+
+--
+-- Name: COLUMN parts.description; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.description IS 'Free-text description for engineers.';
+
+
+--
+-- Name: COLUMN parts.specifications; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.specifications IS 'Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.';
+
+
+--
+-- Name: COLUMN parts.tolerance_requirements; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.tolerance_requirements IS 'Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.';
+
+
+--
+-- Name: COLUMN parts.is_active; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.is_active IS 'False once the part is retired; retired parts keep their lots and history (a part with lots cannot be deleted).';
+
+
+--
+-- Name: COLUMN parts.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN parts.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: reports; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.reports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    report_type public.report_type NOT NULL,
+    status public.report_status DEFAULT 'pending'::public.report_status NOT NULL,
+    title text NOT NULL,
+    parameters jsonb DEFAULT '{}'::jsonb NOT NULL,
+    format public.report_format DEFAULT 'pdf'::public.report_format NOT NULL,
+    output_location text,
+    generated_by text NOT NULL,
+    error_message text,
+    completed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT reports_completed_at_check CHECK (((completed_at IS NOT NULL) = (status = ANY (ARRAY['completed'::public.report_status, 'failed'::public.report_status])))),
+    CONSTRAINT reports_error_message_check CHECK ((((status <> 'failed'::public.report_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
+    CONSTRAINT reports_generated_by_check CHECK (((btrim(generated_by) <> ''::text) AND (char_length(generated_by) <= 200))),
+    CONSTRAINT reports_output_location_check CHECK ((((status <> 'completed'::public.report_status) OR (output_location IS NOT NULL)) AND ((output_location IS NULL) OR (btrim(output_location) <> ''::text)))),
+    CONSTRAINT reports_parameters_check CHECK ((jsonb_typeof(parameters) = 'object'::text)),
+    CONSTRAINT reports_title_check CHECK (((btrim(title) <> ''::text) AND (char_length(title) <= 200)))
+);
+
+
+--
+-- Name: TABLE reports; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.reports IS 'A request for a generated quality report, its progress and where the output is stored.';
+
+
+--
+-- Name: COLUMN reports.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN reports.report_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.report_type IS 'Kind of report, e.g. lot_summary, defect_pareto, yield_trend.';
+
+
+--
+-- Name: COLUMN reports.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.status IS 'Progress: pending, generating, completed or failed.';
+
+
+--
+-- Name: COLUMN reports.title; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.title IS 'Title shown to readers (1 to 200 characters, not blank).';
+
+
+--
+-- Name: COLUMN reports.parameters; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.parameters IS 'What the report covers, as a JSON object, e.g. {"lot_ids": [...], "from": "2025-11-01", "to": "2025-11-30"}.';
+
+
+--
+-- Name: COLUMN reports.format; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.format IS 'Output file format: pdf, csv, json, xlsx or html.';
+
+
+--
+-- Name: COLUMN reports.output_location; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.output_location IS 'Where the generated file is stored, e.g. s3://reports/2025/11/lot-summary.pdf; required when completed.';
+
+
+--
+-- Name: COLUMN reports.generated_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.generated_by IS 'Who requested the report (user or service name).';
+
+
+--
+-- Name: COLUMN reports.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.error_message IS 'Why generation failed; required when failed.';
+
+
+--
+-- Name: COLUMN reports.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.completed_at IS 'When generation finished; set exactly when status is completed or failed.';
+
+
+--
+-- Name: COLUMN reports.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.created_at IS 'When the report was requested (row inserted); immutable.';
+
+
+--
+-- Name: COLUMN reports.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.reports.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+
+--
+-- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.artifacts
+    ADD CONSTRAINT artifacts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: defects defects_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.defects
+    ADD CONSTRAINT defects_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: inference_jobs inference_jobs_inspection_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.inference_jobs
+    ADD CONSTRAINT inference_jobs_inspection_id_id_key UNIQUE (inspection_id, id);
+
+
+--
+-- Name: inference_jobs inference_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.inference_jobs
+    ADD CONSTRAINT inference_jobs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: inspections inspections_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.inspections
+    ADD CONSTRAINT inspections_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: lots lots_lot_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lots
+    ADD CONSTRAINT lots_lot_number_key UNIQUE (lot_number);
+
+
+--
+-- Name: lots lots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lots
+    ADD CONSTRAINT lots_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: parts parts_part_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.parts
+    ADD CONSTRAINT parts_part_number_key UNIQUE (part_number);
+
+
+--
+-- Name: parts parts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.parts
+    ADD CONSTRAINT parts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: reports reports_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.reports
+    ADD CONSTRAINT reports_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: artifacts_inference_job_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_inference_job_id_idx ON public.artifacts USING btree (inference_job_id);
+
+
+--
+-- Name: artifacts_inspection_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_inspection_id_idx ON public.artifacts USING btree (inspection_id);
+
+
+--
+-- Name: artifacts_storage_uri_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_storage_uri_idx ON public.artifacts USING btree (storage_uri);
+
+
+--
+-- Name: audit_log_actor_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_actor_occurred_at_idx ON public.audit_log USING btree (actor, occurred_at);
+
+
+--
+-- Name: audit_log_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_occurred_at_idx ON public.audit_log USING btree (occurred_at);
+
+
+--
+-- Name: audit_log_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_table_name_record_id_occurred_at_idx ON public.audit_log USING btree (table_name, record_id, occurred_at);
+
+
+--
+-- Name: defects_created_at_critical_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX defects_created_at_critical_idx ON public.defects USING btree (created_at) WHERE (severity = 'critical'::public.defect_severity);
+
+
+--
+-- Name: defects_inspection_id_severity_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX defects_inspection_id_severity_idx ON public.defects USING btree (inspection_id, severity);
+
+
+--
+-- Name: defects_location_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX defects_location_idx ON public.defects USING gin (location);
+
+
+--
+-- Name: inference_jobs_priority_created_at_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inference_jobs_priority_created_at_pending_idx ON public.inference_jobs USING btree (priority DESC, created_at) WHERE (status = 'pending'::public.inference_job_status);
+
+
+--
+-- Name: inference_jobs_results_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inference_jobs_results_idx ON public.inference_jobs USING gin (results);
+
+
+--
+-- Name: inference_jobs_started_at_running_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inference_jobs_started_at_running_idx ON public.inference_jobs USING btree (started_at) WHERE (status = 'running'::public.inference_job_status);
+
+
+--
+-- Name: inspections_completed_at_completed_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inspections_completed_at_completed_idx ON public.inspections USING btree (completed_at) WHERE (status = 'completed'::public.inspection_status);
+
+
+--
+-- Name: inspections_created_at_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inspections_created_at_open_idx ON public.inspections USING btree (created_at) WHERE (status = ANY (ARRAY['pending'::public.inspection_status, 'in_progress'::public.inspection_status]));
+
+
+--
+-- Name: inspections_lot_id_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inspections_lot_id_status_idx ON public.inspections USING btree (lot_id, status);
+
+
+--
+-- Name: inspections_results_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inspections_results_idx ON public.inspections USING gin (results);
+
+
+--
+-- Name: lots_part_id_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lots_part_id_status_idx ON public.lots USING btree (part_id, status);
+
+
+--
+-- Name: lots_production_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lots_production_date_idx ON public.lots USING btree (production_date);
+
+
+--
+-- Name: parts_specifications_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX parts_specifications_idx ON public.parts USING gin (specifications jsonb_path_ops);
+
+
+--
+-- Name: reports_created_at_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX reports_created_at_pending_idx ON public.reports USING btree (created_at) WHERE (status = 'pending'::public.report_status);
+
+
+--
+-- Name: reports_report_type_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX reports_report_type_created_at_idx ON public.reports USING btree (report_type, created_at);
+
+
+--
+-- Name: artifacts artifacts_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER artifacts_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.artifacts FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: artifacts artifacts_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER artifacts_keep_created_at BEFORE UPDATE ON public.artifacts FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: artifacts artifacts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER artifacts_set_updated_at BEFORE UPDATE ON public.artifacts FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: audit_log audit_log_refuse_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_refuse_change BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_log_change();
+
+
+--
+-- Name: audit_log audit_log_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_log_change();
+
+
+--
+-- Name: defects defects_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER defects_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.defects FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: defects defects_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER defects_keep_created_at BEFORE UPDATE ON public.defects FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: defects defects_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER defects_set_updated_at BEFORE UPDATE ON public.defects FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: inference_jobs inference_jobs_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inference_jobs_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.inference_jobs FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: inference_jobs inference_jobs_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inference_jobs_keep_created_at BEFORE UPDATE ON public.inference_jobs FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: inference_jobs inference_jobs_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inference_jobs_set_updated_at BEFORE UPDATE ON public.inference_jobs FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: inspections inspections_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inspections_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.inspections FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: inspections inspections_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inspections_keep_created_at BEFORE UPDATE ON public.inspections FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: inspections inspections_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inspections_set_updated_at BEFORE UPDATE ON public.inspections FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: lots lots_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lots_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.lots FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: lots lots_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lots_keep_created_at BEFORE UPDATE ON public.lots FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: lots lots_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lots_set_updated_at BEFORE UPDATE ON public.lots FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: parts parts_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER parts_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.parts FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: parts parts_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER parts_keep_created_at BEFORE UPDATE ON public.parts FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: parts parts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER parts_set_updated_at BEFORE UPDATE ON public.parts FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: reports reports_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reports_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.reports FOR EACH ROW EXECUTE FUNCTION public.audit_row_change();
+
+
+--
+-- Name: reports reports_keep_created_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reports_keep_created_at BEFORE UPDATE ON public.reports FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: reports reports_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reports_set_updated_at BEFORE UPDATE ON public.reports FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: artifacts artifacts_inference_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.artifacts
+    ADD CONSTRAINT artifacts_inference_job_id_fkey FOREIGN KEY (inference_job_id) REFERENCES public.inference_jobs(id) ON DELETE CASCADE;
+
+
+--
+-- Name: artifacts artifacts_inspection_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.artifacts
+    ADD CONSTRAINT artifacts_inspection_id_fkey FOREIGN KEY (inspection_id) REFERENCES public.inspections(id) ON DELETE CASCADE;
+
+
+--
+-- Name: artifacts artifacts_inspection_id_inference_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.artifacts
+    ADD CONSTRAINT artifacts_inspection_id_inference_job_id_fkey FOREIGN KEY (inspection_id, inference_job_id) REFERENCES public.inference_jobs(inspection_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: defects defects_inspection_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.defects
+    ADD CONSTRAINT defects_inspection_id_fkey FOREIGN KEY (inspection_id) REFERENCES public.inspections(id) ON DELETE CASCADE;
+
+
+--
+-- Name: inference_jobs inference_jobs_inspection_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.inference_jobs
+    ADD CONSTRAINT inference_jobs_inspection_id_fkey FOREIGN KEY (inspection_id) REFERENCES public.inspections(id) ON DELETE CASCADE;
+
+
+--
+-- Name: inspections inspections_lot_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.inspections
+    ADD CONSTRAINT inspections_lot_id_fkey FOREIGN KEY (lot_id) REFERENCES public.lots(id) ON DELETE RESTRICT;
+
+
+--
+-- Name: lots lots_part_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lots
+    ADD CONSTRAINT lots_part_id_fkey FOREIGN KEY (part_id) REFERENCES public.parts(id) ON DELETE RESTRICT;
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
+--
+-- Dbmate schema migrations
+--
+
+INSERT INTO public.schema_migrations (version) VALUES
+    ('20261125000100'),
+    ('20261125000200'),
+    ('20261125000300'),
+    ('20261125000400'),
+    ('20261125000500'),
+    ('20261125000600');

@@ -1,0 +1,128 @@
+"""Database settings from the environment, with the names and defaults services already use.
+
+Connection: DATABASE_URL wins (`postgresql+asyncpg://` is accepted); without it
+the URL is built from DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (defaults
+localhost, 5432, chip_quality, chip_quality_user, empty).
+
+Pool, and how it maps onto asyncpg's pool, which is not SQLAlchemy's:
+- DB_POOL_SIZE (10): connections kept open, asyncpg's `min_size`.
+- DB_MAX_OVERFLOW (20): extra connections under load; `max_size` = size + overflow.
+  SQLAlchemy closes overflow connections on release; asyncpg closes any
+  connection idle for DB_POOL_IDLE_LIFETIME seconds (300), then reopens up to
+  `min_size` on demand.
+- DB_POOL_RECYCLE (3600): seconds a connection may live. asyncpg has no such
+  limit, so `acquire` closes and replaces older ones (-1: never).
+- DB_POOL_PRE_PING (true): asyncpg has no pre-ping, so `acquire` runs `SELECT 1`
+  first and replaces a dead connection: one round trip per checkout.
+- DB_POOL_TIMEOUT (30): seconds to wait for a free connection, then UnavailableError.
+
+Sessions: DB_STATEMENT_TIMEOUT_MS (30000), DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
+(60000), DB_APPLICATION_NAME (chip-quality-db). TLS: DB_SSLMODE (prefer; or
+disable, allow, require, verify-ca, verify-full; an sslmode in DATABASE_URL
+wins) and DB_SSLROOTCERT (CA file for verify-ca / verify-full).
+ENVIRONMENT (development, staging, production, test): production refuses
+sslmode disable, allow and prefer.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+Environment = Literal["development", "staging", "production", "test"]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the layer cannot use; the message names it."""
+
+
+class DatabaseSettings(BaseSettings):
+    """Connection and pool settings; each field reads the environment variable in its alias."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    host: str = Field(default="localhost", alias="DB_HOST")
+    port: int = Field(default=5432, alias="DB_PORT", ge=1, le=65535)
+    name: str = Field(default="chip_quality", alias="DB_NAME", min_length=1)
+    user: str = Field(default="chip_quality_user", alias="DB_USER", min_length=1)
+    password: SecretStr = Field(default=SecretStr(""), alias="DB_PASSWORD")
+
+    pool_size: int = Field(default=10, alias="DB_POOL_SIZE", ge=1, le=1000)
+    max_overflow: int = Field(default=20, alias="DB_MAX_OVERFLOW", ge=0, le=1000)
+    pool_recycle: float = Field(default=3600, alias="DB_POOL_RECYCLE", ge=-1)
+    pool_pre_ping: bool = Field(default=True, alias="DB_POOL_PRE_PING")
+    pool_timeout: float = Field(default=30, alias="DB_POOL_TIMEOUT", gt=0)
+    pool_idle_lifetime: float = Field(default=300, alias="DB_POOL_IDLE_LIFETIME", ge=0)
+
+    statement_timeout_ms: int = Field(default=30_000, alias="DB_STATEMENT_TIMEOUT_MS", ge=0)
+    idle_in_transaction_timeout_ms: int = Field(
+        default=60_000, alias="DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", ge=0
+    )
+    sslmode: SslMode = Field(default="prefer", alias="DB_SSLMODE")
+    sslrootcert: str | None = Field(default=None, alias="DB_SSLROOTCERT")
+    application_name: str = Field(default="chip-quality-db", alias="DB_APPLICATION_NAME")
+    environment: Environment = Field(default="development", alias="ENVIRONMENT")
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_is_postgres(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+            raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _production_requires_tls(self) -> DatabaseSettings:
+        if self.environment == "production" and self.effective_sslmode in (
+            "disable",
+            "allow",
+            "prefer",
+        ):
+            raise ValueError(
+                f"ENVIRONMENT=production needs DB_SSLMODE require, verify-ca or verify-full, "
+                f"not {self.effective_sslmode!r}"
+            )
+        return self
+
+    @property
+    def max_size(self) -> int:
+        return self.pool_size + self.max_overflow
+
+    @property
+    def effective_sslmode(self) -> str:
+        """sslmode from the URL's query when DATABASE_URL carries one, else DB_SSLMODE."""
+        if self.database_url:
+            for pair in urlsplit(self.database_url).query.split("&"):
+                key, _, value = pair.partition("=")
+                if key == "sslmode" and value:
+                    return value
+        return self.sslmode
+
+    def dsn(self) -> str:
+        """A URL asyncpg accepts: DATABASE_URL, or one built from the DB_* parts."""
+        if self.database_url:
+            return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        password = self.password.get_secret_value()
+        auth = quote(self.user, safe="") + (f":{quote(password, safe='')}" if password else "")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.name, safe='')}"
+
+
+def load_settings(**overrides: object) -> DatabaseSettings:
+    """Read the environment; a bad value raises SettingsError naming the variable."""
+    try:
+        return DatabaseSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            location = ".".join(str(part) for part in error["loc"]) or "settings"
+            field = DatabaseSettings.model_fields.get(location)
+            variable = field.alias if field is not None and field.alias else location
+            problems.append(f"{variable}: {error['msg']}")
+        raise SettingsError("invalid database settings: " + "; ".join(problems)) from exc

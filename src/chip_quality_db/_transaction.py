@@ -1,0 +1,86 @@
+"""Transactions that carry the acting user into the database for the audit trail.
+
+    async with transaction(pool, actor="alice@fab1") as conn:
+        lot = await lots.create_lot(conn, ...)
+        async with transaction(conn) as inner:   # a savepoint inside the outer transaction
+            ...
+
+The actor is set with `set_config('app.actor', ..., true)`: transaction-local,
+so it ends with the transaction and never leaks to the next user of the
+pooled connection (see _pool.py's reset policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Literal
+
+import asyncpg
+
+from ._errors import mapped_errors
+from ._pool import acquire
+
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+SET_ACTOR = "SELECT set_config('app.actor', $1, true), set_config('app.session_id', $2, true)"
+
+
+@asynccontextmanager
+async def transaction(
+    db: asyncpg.Pool | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    *,
+    actor: str | None = None,
+    session_id: str | None = None,
+    isolation: Isolation | None = None,
+    readonly: bool = False,
+) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+    """A connection inside a transaction; on a connection already in one, a savepoint.
+
+    Commits when the block ends, rolls back when it raises. Errors arrive as
+    the project's errors (chip_quality_db.DatabaseError and its subclasses).
+    """
+    if actor is not None and not actor.strip():
+        raise ValueError("actor must name someone (got an empty string)")
+    if isinstance(db, asyncpg.Pool):
+        async with acquire(db) as conn, _begin(conn, actor, session_id, isolation, readonly):
+            yield conn
+    else:
+        async with _begin(db, actor, session_id, isolation, readonly):
+            yield db  # type: ignore[misc]
+
+
+@asynccontextmanager
+async def _begin(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    actor: str | None,
+    session_id: str | None,
+    isolation: Isolation | None,
+    readonly: bool,
+) -> AsyncIterator[None]:
+    with mapped_errors():
+        async with conn.transaction(isolation=isolation, readonly=readonly):
+            if actor is not None or session_id is not None:
+                await conn.execute(SET_ACTOR, actor or "", session_id or "")
+            yield
+
+
+def transaction_dependency(
+    pool_getter: Callable[[], asyncpg.Pool],
+    actor_getter: Callable[[], str | None] | None = None,
+) -> Callable[[], AsyncIterator[asyncpg.pool.PoolConnectionProxy]]:
+    """A FastAPI-style dependency yielding a connection in a transaction.
+
+        get_db = transaction_dependency(lambda: app.state.pool, current_user_name)
+        @app.post("/lots")
+        async def create(..., db = Depends(get_db)): ...
+
+    FastAPI is not needed: the result is a plain async generator function.
+    """
+
+    async def dependency() -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+        actor = actor_getter() if actor_getter else None
+        async with transaction(pool_getter(), actor=actor) as conn:
+            yield conn
+
+    return dependency
