@@ -15,14 +15,14 @@ from .models import Artifact, ArtifactType
 class CreateArtifactParams(RowModel):
     """Parameters of create_artifact."""
 
-    inspection_id: UUID | None
-    inference_job_id: UUID | None
+    inspection_id: UUID | None = None
+    inference_job_id: UUID | None = None
     artifact_type: ArtifactType
     storage_uri: str
     content_type: str
     size_bytes: int
     checksum_sha256: str
-    metadata: JsonValue | None
+    metadata: JsonValue | None = None
 
 
 _ARTIFACT_LIST = TypeAdapter(list[Artifact])

@@ -31,9 +31,9 @@ class CreateDefectParams(RowModel):
     inspection_id: UUID
     defect_type: DefectType
     severity: DefectSeverity
-    location: JsonValue | None
-    confidence: Decimal | None
-    description: str | None
+    location: JsonValue | None = None
+    confidence: Decimal | None = None
+    description: str | None = None
     detected_by: str
 
 

@@ -22,24 +22,24 @@ class CreateLotParams(RowModel):
     production_date: date
     batch_size: int
     production_line: str
-    status: LotStatus | None
-    supplier: str | None
-    notes: str | None
-    metadata: JsonValue | None
+    status: LotStatus | None = None
+    supplier: str | None = None
+    notes: str | None = None
+    metadata: JsonValue | None = None
 
 
 class UpdateLotParams(RowModel):
     """Parameters of update_lot."""
 
-    production_date: date | None
-    batch_size: int | None
-    production_line: str | None
-    status: LotStatus | None
-    supplier: str | None
-    quantity_inspected: int | None
-    quantity_rejected: int | None
-    notes: str | None
-    metadata: JsonValue | None
+    production_date: date | None = None
+    batch_size: int | None = None
+    production_line: str | None = None
+    status: LotStatus | None = None
+    supplier: str | None = None
+    quantity_inspected: int | None = None
+    quantity_rejected: int | None = None
+    notes: str | None = None
+    metadata: JsonValue | None = None
     lot_id: UUID
 
 

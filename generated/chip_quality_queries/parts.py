@@ -18,24 +18,24 @@ class CreatePartParams(RowModel):
     part_number: str
     part_name: str
     part_type: PartType
-    revision: str | None
-    manufacturer: str | None
-    description: str | None
-    specifications: JsonValue | None
-    tolerance_requirements: JsonValue | None
+    revision: str | None = None
+    manufacturer: str | None = None
+    description: str | None = None
+    specifications: JsonValue | None = None
+    tolerance_requirements: JsonValue | None = None
 
 
 class UpdatePartParams(RowModel):
     """Parameters of update_part."""
 
-    part_name: str | None
-    part_type: PartType | None
-    revision: str | None
-    manufacturer: str | None
-    description: str | None
-    specifications: JsonValue | None
-    tolerance_requirements: JsonValue | None
-    is_active: bool | None
+    part_name: str | None = None
+    part_type: PartType | None = None
+    revision: str | None = None
+    manufacturer: str | None = None
+    description: str | None = None
+    specifications: JsonValue | None = None
+    tolerance_requirements: JsonValue | None = None
+    is_active: bool | None = None
     part_id: UUID
 
 

@@ -17,22 +17,26 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+import ssl
+from typing import Any, Literal
 
 import asyncpg
 from chip_quality_queries import init_connection
 
 from ._errors import UnavailableError, mapped_errors
-from ._settings import DatabaseSettings, load_settings
+from ._settings import DatabaseSettings, SslMode, load_settings
 
-Pool = asyncpg.Pool
-Connection = asyncpg.pool.PoolConnectionProxy
+
+class Pool(asyncpg.Pool):
+    """asyncpg's pool, remembering the settings it was made with (for `acquire`)."""
+
+    settings: DatabaseSettings
 
 
 class _Connection(asyncpg.Connection):
     """asyncpg's connection, stamped with the time it was opened (for DB_POOL_RECYCLE)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.opened_at = time.monotonic()
 
@@ -49,12 +53,10 @@ def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
     }
 
 
-def _ssl_argument(settings: DatabaseSettings) -> object:
+def _ssl_argument(settings: DatabaseSettings) -> ssl.SSLContext | SslMode:
     """asyncpg's `ssl`: the mode name, or a context when a root certificate is given."""
     mode = settings.effective_sslmode
     if settings.sslrootcert and mode in ("verify-ca", "verify-full"):
-        import ssl
-
         context = ssl.create_default_context(cafile=settings.sslrootcert)
         context.check_hostname = mode == "verify-full"
         return context
@@ -65,11 +67,12 @@ async def create_pool(
     settings: DatabaseSettings | None = None,
     *,
     reset_policy: Literal["transaction-local", "full"] = "transaction-local",
-) -> asyncpg.Pool:
+) -> Pool:
     """A pool whose connections have the codecs the generated queries rely on."""
     settings = settings or load_settings()
     with mapped_errors():
-        pool = await asyncpg.create_pool(
+        # asyncpg.create_pool(...) is `Pool(...)` awaited; built directly for our subclass.
+        pool = Pool(
             settings.dsn(),
             min_size=settings.pool_size,
             max_size=settings.max_size,
@@ -80,14 +83,19 @@ async def create_pool(
             server_settings=_server_settings(settings),
             ssl=_ssl_argument(settings),
             timeout=settings.pool_timeout,
+            max_queries=50_000,
+            setup=None,
+            loop=None,
+            connect=None,
+            record_class=asyncpg.Record,
         )
-    pool._chip_settings = settings  # type: ignore[attr-defined]
+        pool.settings = settings
+        await pool
     return pool
 
 
 def _settings_of(pool: asyncpg.Pool) -> DatabaseSettings:
-    settings = getattr(pool, "_chip_settings", None)
-    return settings if isinstance(settings, DatabaseSettings) else load_settings()
+    return pool.settings if isinstance(pool, Pool) else load_settings()
 
 
 async def _usable(conn: asyncpg.pool.PoolConnectionProxy, settings: DatabaseSettings) -> bool:

@@ -33,6 +33,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 Environment = Literal["development", "staging", "production", "test"]
 
 
@@ -96,13 +97,13 @@ class DatabaseSettings(BaseSettings):
         return self.pool_size + self.max_overflow
 
     @property
-    def effective_sslmode(self) -> str:
+    def effective_sslmode(self) -> SslMode:
         """sslmode from the URL's query when DATABASE_URL carries one, else DB_SSLMODE."""
         if self.database_url:
             for pair in urlsplit(self.database_url).query.split("&"):
                 key, _, value = pair.partition("=")
-                if key == "sslmode" and value:
-                    return value
+                if key == "sslmode" and value in _SSL_MODES:
+                    return value  # type: ignore[return-value]
         return self.sslmode
 
     def dsn(self) -> str:

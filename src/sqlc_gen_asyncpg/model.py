@@ -50,6 +50,7 @@ class ModelField:
     column: str  # the database column name; an alias when it differs from `name`
     type: PyType
     description: str
+    optional: bool = False  # a nullable parameter: defaults to None
 
     @property
     def alias(self) -> str | None:
@@ -420,7 +421,9 @@ class _Builder:
             if not params:
                 self._problem(file, name, f"{query.cmd} needs parameters: one row of them per item")
                 return None
-            row_tuples.append(Model(f"{pascal}Params", "", self._param_fields(params)))
+            # NamedTuples are positional: every field is given, None included.
+            fields = tuple(replace(f, optional=False) for f in self._param_fields(params))
+            row_tuples.append(Model(f"{pascal}Params", "", fields))
             params_model = f"{pascal}Params"
         elif self.options.max_params and len(params) > self.options.max_params:
             params_model = f"{pascal}Params"
@@ -526,7 +529,7 @@ class _Builder:
         return tuple(params) if ok else None
 
     def _param_fields(self, params: tuple[Param, ...]) -> tuple[ModelField, ...]:
-        return tuple(ModelField(p.name, p.name, p.type, "") for p in params)
+        return tuple(ModelField(p.name, p.name, p.type, "", p.optional) for p in params)
 
     def _result(
         self, query: Query, models: list[Model]

@@ -92,7 +92,7 @@ def _package(value: Any) -> str:
 def _max_params(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise OptionsError(f"option `max_params` must be a whole number >= 0, got {value!r}")
-    return value
+    return int(value)
 
 
 def _string_list(value: Any, option: str) -> list[str]:

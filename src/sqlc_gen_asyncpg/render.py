@@ -132,15 +132,16 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 
 def _field_line(field: ModelField, indent: str) -> list[str]:
+    default = " = None" if field.optional else ""
     arguments = []
     if field.alias:
         arguments.append(f"alias={_string(field.alias)}")
     if field.description:
         arguments.append(f"description={_string(field.description)}")
     if not arguments:
-        return [f"{indent}{field.name}: {field.type.annotation}"]
+        return [f"{indent}{field.name}: {field.type.annotation}{default}"]
     field_call = f"Field({', '.join(arguments)})"
-    one_line = f"{indent}{field.name}: Annotated[{field.type.annotation}, {field_call}]"
+    one_line = f"{indent}{field.name}: Annotated[{field.type.annotation}, {field_call}]{default}"
     if len(one_line) <= LINE_LENGTH:
         return [one_line]
     inner, innermost = indent + "    ", indent + "        "
@@ -150,7 +151,7 @@ def _field_line(field: ModelField, indent: str) -> list[str]:
         f"{inner}Field(",
         *(f"{innermost}{argument}," for argument in arguments),
         f"{inner}),",
-        f"{indent}]",
+        f"{indent}]{default}",
     ]
 
 

@@ -21,10 +21,10 @@ class CreateEventParams(RowModel):
     """Parameters of create_event."""
 
     type_: str
-    from_: str | None
-    class_: str | None
+    from_: str | None = None
+    class_: str | None = None
     tags: list[str]
-    score: int | None
+    score: int | None = None
 
 
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
