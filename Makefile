@@ -55,7 +55,7 @@ generate: install ## Compile queries/*.sql into generated/ with sqlc and sqlc-ge
 	sqlc generate
 
 generated-drift: install ## Fail when generated/ differs from what sqlc produces
-	sqlc diff
+	$(PY) -m chip_quality_db.dev.generated
 
 check: lint typecheck squawk schema-drift generated-drift ## Every static check CI runs (no tests)
 

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, TypeAdapter
 from ._runtime import Executor, validate_rows
 from .models import AuditLog
 
-
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
 
 

@@ -90,7 +90,15 @@ async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> i
     status = await db.copy_records_to_table(
         "defects",
         records=rows,
-        columns=("inspection_id", "defect_type", "severity", "location", "confidence", "description", "detected_by"),
+        columns=(
+            "inspection_id",
+            "defect_type",
+            "severity",
+            "location",
+            "confidence",
+            "description",
+            "detected_by",
+        ),
     )
     return affected_rows(status)
 

@@ -194,13 +194,13 @@ class Part(RowModel):
     specifications: Annotated[
         JsonValue,
         Field(
-            description="Design specifications as a JSON object, e.g. {\"layers\": 8, \"thickness\": \"1.6mm\"}; indexed for containment (@>) searches.",
+            description='Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.',
         ),
     ]
     tolerance_requirements: Annotated[
         JsonValue,
         Field(
-            description="Tolerances inspections are judged against, as a JSON object, e.g. {\"dimensional\": \"±0.1mm\"}.",
+            description='Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.',
         ),
     ]
     is_active: Annotated[
@@ -332,7 +332,7 @@ class Inspection(RowModel):
     results: Annotated[
         JsonValue,
         Field(
-            description="Measured results as a JSON object, e.g. {\"resistance_ohm\": 47.2}; indexed for JSON searches.",
+            description='Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.',
         ),
     ]
     notes: Annotated[str | None, Field(description="Free-text notes of the operator or engineer.")]
@@ -371,7 +371,7 @@ class Defect(RowModel):
     location: Annotated[
         JsonValue,
         Field(
-            description="Where the defect is, as a JSON object, e.g. {\"x\": 12.5, \"y\": 40.1, \"unit\": \"mm\"} or {\"die\": \"R3C7\"}; {} when unknown.",
+            description='Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.',
         ),
     ]
     confidence: Annotated[
@@ -476,7 +476,7 @@ class InferenceJob(RowModel):
     results: Annotated[
         JsonValue,
         Field(
-            description="Model output as a JSON object, e.g. {\"defects\": [...], \"score\": 0.97}; indexed for JSON searches.",
+            description='Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.',
         ),
     ]
     error_message: Annotated[
@@ -580,7 +580,7 @@ class Report(RowModel):
     parameters: Annotated[
         JsonValue,
         Field(
-            description="What the report covers, as a JSON object, e.g. {\"lot_ids\": [...], \"from\": \"2025-11-01\", \"to\": \"2025-11-30\"}.",
+            description='What the report covers, as a JSON object, e.g. {"lot_ids": [...], "from": "2025-11-01", "to": "2025-11-30"}.',
         ),
     ]
     format: Annotated[

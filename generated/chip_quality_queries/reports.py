@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, JsonValue, TypeAdapter
 from ._runtime import Executor, affected_rows, validate_rows
 from .models import Report, ReportFormat, ReportStatus, ReportType
 
-
 _REPORT_LIST = TypeAdapter(list[Report])
 
 

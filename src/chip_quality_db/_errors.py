@@ -8,9 +8,9 @@
     │   ├── StillReferencedError  foreign key: other rows still point at this one (23503)
     │   └── RuleViolationError    check, not null, exclusion (23514/23502/23P01), bad value
     ├── RetryableError            serialization failure, deadlock, lock wait (40001/40P01/55P03)
-    ├── QueryTimeoutError        statement_timeout (57014)
-    ├── UnavailableError         connection lost, server shutting down, pool exhausted
-    └── AuditError               a write to an audited table without an actor (raised by the trigger)
+    ├── QueryTimeoutError         statement_timeout (57014)
+    ├── UnavailableError          connection lost, server shutting down, pool exhausted
+    └── AuditError                a write to an audited table without an actor
 
 Every message names the constraint and, where the server reports it, the
 column, in words a service can show its user. The original asyncpg error stays

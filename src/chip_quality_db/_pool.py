@@ -14,10 +14,10 @@ must use `reset_policy="full"`.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import ssl
 from typing import Any, Literal
 
 import asyncpg

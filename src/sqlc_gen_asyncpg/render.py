@@ -7,6 +7,7 @@ grouped and ordered as ruff's isort orders them. Same model, same bytes.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -63,8 +64,11 @@ def _docstring(lines: Iterable[str], indent: str) -> list[str]:
 
 
 def _string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """A string literal, quoted as ruff prefers: double quotes unless single need fewer escapes."""
+    escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
+    if value.count("'") < value.count('"'):
+        return "'" + escaped.replace("'", "\\'") + "'"
+    return '"' + escaped.replace('"', '\\"') + '"'
 
 
 def _bracketed(head: str, items: list[str], tail: str, indent: str, close: str = ")") -> list[str]:
@@ -206,10 +210,16 @@ def _models(package: Package) -> str:
 
 
 def _join(blocks: list[list[str]]) -> str:
-    """Top-level blocks separated by two blank lines, as ruff formats them."""
-    parts = ["\n".join(block) for block in blocks if block]
-    head, rest = parts[0], parts[1:]
-    text = head + "\n\n" + "\n\n\n".join(rest) if rest else head
+    """Top-level blocks as ruff lays them out: one blank line after the docstring, and
+    after the imports when a plain statement follows; two before and after a definition."""
+    parts = [block for block in blocks if block]
+    text = "\n".join(parts[0])
+    for previous, block in itertools.pairwise(parts):
+        after_imports = previous[0].startswith(("from ", "import "))
+        definition = block[0].startswith(("class ", "def ", "async def ", "@"))
+        docstring = previous is parts[0]
+        one_blank = docstring or (after_imports and not definition)
+        text += ("\n\n" if one_blank else "\n\n\n") + "\n".join(block)
     return text + "\n"
 
 
@@ -437,20 +447,17 @@ def _signature_scalar_optional(function: Function) -> str:
 def _copy_body(function: Function) -> list[str]:
     table = function.copy_table
     assert table is not None
-    arguments = [
-        _string(table.name),
-        "records=rows",
-        "columns=("
-        + ", ".join(_string(p.column) for p in function.params)
-        + ("," if len(function.params) == 1 else "")
-        + ")",
-    ]
+    columns = [_string(p.column) for p in function.params]
+    columns_arg = "columns=(" + ", ".join(columns) + ("," if len(columns) == 1 else "") + ")"
+    arguments = [_string(table.name), "records=rows", columns_arg]
     if table.schema:
         arguments.append(f"schema_name={_string(table.schema)}")
-    return [
-        *_bracketed("status = await db.copy_records_to_table(", arguments, "", "    "),
-        "    return affected_rows(status)",
-    ]
+    call = _bracketed("status = await db.copy_records_to_table(", arguments, "", "    ")
+    exploded_line = f"        {columns_arg},"
+    if exploded_line in call and len(exploded_line) > LINE_LENGTH:
+        at = call.index(exploded_line)
+        call[at : at + 1] = _bracketed("columns=(", columns, ",", "        ")
+    return [*call, "    return affected_rows(status)"]
 
 
 def _batch_rows_body(function: Function) -> list[str]:
