@@ -18,7 +18,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 # dbmate takes no lock of its own by default: two rollouts at once would race.
 export DBMATE_MIGRATION_LOCK := true
 
-.PHONY: help install db db-stop migrate rollback status new-migration generate check lint \
+.PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
         typecheck squawk schema-drift generated-drift test test-unit clean
 
 help: ## List the targets
@@ -37,6 +37,9 @@ db: install ## Start the local PostgreSQL (reused when it runs) and print its UR
 
 db-stop: install ## Stop the local PostgreSQL
 	$(PY) -m chip_quality_db.dev.localdb stop
+
+demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
+	$(WITH_DB) $(PY) -m chip_quality_db.demo
 
 migrate: install ## Apply pending migrations, then dump schema/schema.sql
 	$(WITH_DB) dbmate --wait up
