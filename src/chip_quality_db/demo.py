@@ -82,7 +82,7 @@ class Progress:
         self.done += step
         filled = int(30 * self.done / self.total)
         finished = self.done >= self.total
-        if filled == self.shown and not finished or not (self.live or finished):
+        if (filled == self.shown and not finished) or not (self.live or finished):
             return
         self.shown = filled
         bar = "#" * filled + "." * (30 - filled)
@@ -332,7 +332,7 @@ async def summary(pool: Pool, lot_ids: list[UUID], audit_before: int) -> None:
         ],
     )
 
-    audit_after = await audit_log.count_audit_entries(pool)
+    audit_after = await audit_log.count_audit_entries(pool) or 0
     table(
         "Audit trail",
         ["rows written by this run", "rows in total"],
@@ -347,7 +347,7 @@ async def main() -> int:
     tag = secrets.token_hex(3).upper()
     started = time.perf_counter()
     try:
-        audit_before = await audit_log.count_audit_entries(pool)
+        audit_before = await audit_log.count_audit_entries(pool) or 0
         print(f"Loading demo run {tag} into {settings.dsn().rsplit('@', 1)[-1]}", file=sys.stderr)
         lot_ids = await load_parts_and_lots(pool, tag, rng)
         inspection_ids = await load_inspections(pool, lot_ids, rng)
