@@ -25,6 +25,17 @@ class CreateArtifactParams(RowModel):
     metadata: JsonValue | None = None
 
 
+class ListArtifactsParams(RowModel):
+    """Parameters of list_artifacts."""
+
+    inspection_id: UUID | None = None
+    inference_job_id: UUID | None = None
+    artifact_type: ArtifactType | None = None
+    after_created_at: AwareDatetime | None = None
+    after_id: UUID | None = None
+    page_size: int
+
+
 _ARTIFACT_LIST = TypeAdapter(list[Artifact])
 
 
@@ -132,27 +143,18 @@ LIMIT $6
 """
 
 
-async def list_artifacts(
-    db: Executor,
-    *,
-    inspection_id: UUID | None = None,
-    inference_job_id: UUID | None = None,
-    artifact_type: ArtifactType | None = None,
-    after_created_at: AwareDatetime | None = None,
-    after_id: UUID | None = None,
-    page_size: int,
-) -> list[Artifact]:
+async def list_artifacts(db: Executor, params: ListArtifactsParams) -> list[Artifact]:
     """One page of artifacts in creation order, optionally of one inspection, job and type.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
     records = await db.fetch(
         LIST_ARTIFACTS,
-        inspection_id,
-        inference_job_id,
-        artifact_type,
-        after_created_at,
-        after_id,
-        page_size,
+        params.inspection_id,
+        params.inference_job_id,
+        params.artifact_type,
+        params.after_created_at,
+        params.after_id,
+        params.page_size,
     )
     return validate_rows(_ARTIFACT_LIST, records)
 

@@ -37,6 +37,28 @@ class CreateDefectParams(RowModel):
     detected_by: str
 
 
+class ReviewDefectParams(RowModel):
+    """Parameters of review_defect."""
+
+    review_status: DefectReviewStatus
+    reviewed_by: str | None
+    reviewed_at: AwareDatetime | None
+    defect_type: DefectType | None = None
+    severity: DefectSeverity | None = None
+    defect_id: UUID
+
+
+class UpdateDefectParams(RowModel):
+    """Parameters of update_defect."""
+
+    defect_type: DefectType | None = None
+    severity: DefectSeverity | None = None
+    location: JsonValue | None = None
+    confidence: Decimal | None = None
+    description: str | None = None
+    defect_id: UUID
+
+
 class DefectParetoOfLotRow(RowModel):
     defect_type: DefectType
     severity: DefectSeverity
@@ -127,25 +149,16 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 """
 
 
-async def review_defect(
-    db: Executor,
-    *,
-    review_status: DefectReviewStatus,
-    reviewed_by: str | None = None,
-    reviewed_at: AwareDatetime | None = None,
-    defect_type: DefectType | None = None,
-    severity: DefectSeverity | None = None,
-    defect_id: UUID,
-) -> Defect | None:
+async def review_defect(db: Executor, params: ReviewDefectParams) -> Defect | None:
     """Record a reviewer's verdict on a defect, optionally correcting its type and severity."""
     record = await db.fetchrow(
         REVIEW_DEFECT,
-        review_status,
-        reviewed_by,
-        reviewed_at,
-        defect_type,
-        severity,
-        defect_id,
+        params.review_status,
+        params.reviewed_by,
+        params.reviewed_at,
+        params.defect_type,
+        params.severity,
+        params.defect_id,
     )
     if record is None:
         return None
@@ -164,25 +177,16 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 """
 
 
-async def update_defect(
-    db: Executor,
-    *,
-    defect_type: DefectType | None = None,
-    severity: DefectSeverity | None = None,
-    location: JsonValue | None = None,
-    confidence: Decimal | None = None,
-    description: str | None = None,
-    defect_id: UUID,
-) -> Defect | None:
+async def update_defect(db: Executor, params: UpdateDefectParams) -> Defect | None:
     """Change some fields of a defect; fields passed as None stay as they are."""
     record = await db.fetchrow(
         UPDATE_DEFECT,
-        defect_type,
-        severity,
-        location,
-        confidence,
-        description,
-        defect_id,
+        params.defect_type,
+        params.severity,
+        params.location,
+        params.confidence,
+        params.description,
+        params.defect_id,
     )
     if record is None:
         return None

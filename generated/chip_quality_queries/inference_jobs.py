@@ -84,7 +84,7 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 async def claim_inference_jobs(
     db: Executor,
     *,
-    worker_id: str | None = None,
+    worker_id: str | None,
     max_jobs: int,
 ) -> list[InferenceJob]:
     """Claim up to `max_jobs` pending jobs for a worker, most urgent and oldest first.
@@ -110,7 +110,7 @@ async def complete_inference_job(
     results: JsonValue,
     inference_ms: int | None = None,
     job_id: UUID,
-    worker_id: str | None = None,
+    worker_id: str | None,
 ) -> InferenceJob | None:
     """Record the results of a running job claimed by this worker; None if it is not."""
     record = await db.fetchrow(COMPLETE_INFERENCE_JOB, results, inference_ms, job_id, worker_id)
@@ -130,9 +130,9 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 async def fail_inference_job(
     db: Executor,
     *,
-    error_message: str | None = None,
+    error_message: str | None,
     job_id: UUID,
-    worker_id: str | None = None,
+    worker_id: str | None,
 ) -> InferenceJob | None:
     """Record why a running job claimed by this worker failed; None if it is not."""
     record = await db.fetchrow(FAIL_INFERENCE_JOB, error_message, job_id, worker_id)

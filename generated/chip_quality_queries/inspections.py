@@ -13,9 +13,31 @@ from ._runtime import Executor, RowModel, affected_rows, validate_rows
 from .models import Inspection, InspectionStatus, InspectionType
 
 
+class CreateInspectionParams(RowModel):
+    """Parameters of create_inspection."""
+
+    lot_id: UUID
+    inspection_type: InspectionType
+    station_id: str | None = None
+    operator_id: str | None = None
+    notes: str | None = None
+    metadata: JsonValue | None = None
+
+
 class GetInspectionWithDefectsRow(RowModel):
     inspections: Inspection
     defects: JsonValue
+
+
+class UpdateInspectionParams(RowModel):
+    """Parameters of update_inspection."""
+
+    station_id: str | None = None
+    operator_id: str | None = None
+    notes: str | None = None
+    results: JsonValue | None = None
+    metadata: JsonValue | None = None
+    inspection_id: UUID
 
 
 _INSPECTION_LIST = TypeAdapter(list[Inspection])
@@ -31,25 +53,16 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 """
 
 
-async def create_inspection(
-    db: Executor,
-    *,
-    lot_id: UUID,
-    inspection_type: InspectionType,
-    station_id: str | None = None,
-    operator_id: str | None = None,
-    notes: str | None = None,
-    metadata: JsonValue | None = None,
-) -> Inspection | None:
+async def create_inspection(db: Executor, params: CreateInspectionParams) -> Inspection | None:
     """Schedule an inspection of a lot (status pending until it starts)."""
     record = await db.fetchrow(
         CREATE_INSPECTION,
-        lot_id,
-        inspection_type,
-        station_id,
-        operator_id,
-        notes,
-        metadata,
+        params.lot_id,
+        params.inspection_type,
+        params.station_id,
+        params.operator_id,
+        params.notes,
+        params.metadata,
     )
     if record is None:
         return None
@@ -120,7 +133,7 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 async def start_inspection(
     db: Executor,
     *,
-    started_at: AwareDatetime | None = None,
+    started_at: AwareDatetime | None,
     station_id: str | None = None,
     operator_id: str | None = None,
     inspection_id: UUID,
@@ -144,8 +157,8 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 async def complete_inspection(
     db: Executor,
     *,
-    completed_at: AwareDatetime | None = None,
-    passed: bool | None = None,
+    completed_at: AwareDatetime | None,
+    passed: bool | None,
     results: JsonValue | None = None,
     inspection_id: UUID,
 ) -> Inspection | None:
@@ -168,25 +181,16 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 """
 
 
-async def update_inspection(
-    db: Executor,
-    *,
-    station_id: str | None = None,
-    operator_id: str | None = None,
-    notes: str | None = None,
-    results: JsonValue | None = None,
-    metadata: JsonValue | None = None,
-    inspection_id: UUID,
-) -> Inspection | None:
+async def update_inspection(db: Executor, params: UpdateInspectionParams) -> Inspection | None:
     """Change the descriptive fields of an inspection; fields passed as None stay as they are."""
     record = await db.fetchrow(
         UPDATE_INSPECTION,
-        station_id,
-        operator_id,
-        notes,
-        results,
-        metadata,
-        inspection_id,
+        params.station_id,
+        params.operator_id,
+        params.notes,
+        params.results,
+        params.metadata,
+        params.inspection_id,
     )
     if record is None:
         return None

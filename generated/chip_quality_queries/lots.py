@@ -43,6 +43,17 @@ class UpdateLotParams(RowModel):
     lot_id: UUID
 
 
+class ListLotsParams(RowModel):
+    """Parameters of list_lots."""
+
+    part_id: UUID | None = None
+    status: LotStatus | None = None
+    production_line: str | None = None
+    after_created_at: AwareDatetime | None = None
+    after_id: UUID | None = None
+    page_size: int
+
+
 class LotYieldRow(RowModel):
     passed: int
     failed: int
@@ -189,27 +200,18 @@ LIMIT $6
 """
 
 
-async def list_lots(
-    db: Executor,
-    *,
-    part_id: UUID | None = None,
-    status: LotStatus | None = None,
-    production_line: str | None = None,
-    after_created_at: AwareDatetime | None = None,
-    after_id: UUID | None = None,
-    page_size: int,
-) -> list[Lot]:
+async def list_lots(db: Executor, params: ListLotsParams) -> list[Lot]:
     """One page of lots in creation order, optionally of one part, status and production line.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
     records = await db.fetch(
         LIST_LOTS,
-        part_id,
-        status,
-        production_line,
-        after_created_at,
-        after_id,
-        page_size,
+        params.part_id,
+        params.status,
+        params.production_line,
+        params.after_created_at,
+        params.after_id,
+        params.page_size,
     )
     return validate_rows(_LOT_LIST, records)
 

@@ -80,7 +80,7 @@ RETURNING id, report_type, status, title, parameters, format, output_location, g
 async def complete_report(
     db: Executor,
     *,
-    output_location: str | None = None,
+    output_location: str | None,
     report_id: UUID,
 ) -> Report | None:
     """Record where a generated report's output is; None unless it was being generated."""
@@ -98,12 +98,7 @@ RETURNING id, report_type, status, title, parameters, format, output_location, g
 """
 
 
-async def fail_report(
-    db: Executor,
-    *,
-    error_message: str | None = None,
-    report_id: UUID,
-) -> Report | None:
+async def fail_report(db: Executor, *, error_message: str | None, report_id: UUID) -> Report | None:
     """Record why a report could not be generated; None unless it was pending or generating."""
     record = await db.fetchrow(FAIL_REPORT, error_message, report_id)
     if record is None:

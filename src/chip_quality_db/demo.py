@@ -149,10 +149,12 @@ async def load_inspections(pool: Pool, lot_ids: list[UUID], rng: random.Random) 
         async with transaction(pool, actor=f"station-{index % 4}") as conn:
             created = await inspections.create_inspection(
                 conn,
-                lot_id=lot_id,
-                inspection_type=list(InspectionType)[index % 6],
-                station_id=f"ST-{index % 4}",
-                operator_id=f"op-{index % 9}",
+                inspections.CreateInspectionParams(
+                    lot_id=lot_id,
+                    inspection_type=list(InspectionType)[index % 6],
+                    station_id=f"ST-{index % 4}",
+                    operator_id=f"op-{index % 9}",
+                ),
             )
             assert created is not None
             begin = started + timedelta(minutes=index)

@@ -17,7 +17,7 @@ from . import names
 from .options import Options, PyTypeRef
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
 from .request import Column, GenerateRequest, Identifier, Query, Table
-from .schema_files import Domain, read_domains
+from .schema_files import Domain, read_domains, read_nullable_args
 
 SUPPORTED_COMMANDS = (
     ":one",
@@ -238,6 +238,7 @@ class _Builder:
             read_domains(request.settings.schema, Path.cwd()),
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
+        self.nullable_args = read_nullable_args(request.settings.queries, Path.cwd())
 
     # -- names ---------------------------------------------------------------
 
@@ -525,7 +526,11 @@ class _Builder:
                 continue
             if column.is_sqlc_slice:
                 py_type = PyType(f"list[{py_type.annotation}]", py_type.imports)
-            params.append(Param(name, column.name, py_type, optional=not column.not_null))
+            # Only sqlc.narg parameters may be left out; a nullable sqlc.arg must be given.
+            optional = not column.not_null and column.name in self.nullable_args.get(
+                query.name, set()
+            )
+            params.append(Param(name, column.name, py_type, optional=optional))
         return tuple(params) if ok else None
 
     def _param_fields(self, params: tuple[Param, ...]) -> tuple[ModelField, ...]:

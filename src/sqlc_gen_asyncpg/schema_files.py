@@ -1,8 +1,10 @@
-"""What sqlc's request leaves out, read from the schema files it was given.
+"""What sqlc's request leaves out, read from the schema and query files it was given.
 
-A domain arrives by its own name with no base type, and a composite type
-without its fields. Domains are resolved here from `CREATE DOMAIN` statements;
-composite types are refused by the model (see model.py).
+A domain arrives by its own name with no base type: domains are resolved here
+from `CREATE DOMAIN` statements (composite types are refused by the model).
+A parameter arrives nullable both from `sqlc.narg(x)` and from `sqlc.arg(x)`
+aimed at a nullable column; only the first is optional, so the query files are
+read for their `sqlc.narg` names.
 """
 
 from __future__ import annotations
@@ -57,3 +59,19 @@ def read_domains(paths: tuple[str, ...], base: Path) -> dict[tuple[str, str], Do
             dims = match.group("array").count("[")
             domains[(schema, name)] = Domain(schema, name, base_schema, base_name, dims)
     return domains
+
+
+_QUERY_NAME = re.compile(r"^--\s*name:\s*(\w+)", re.MULTILINE)
+_NARG = re.compile(r"sqlc\.narg\(\s*['\"]?(\w+)['\"]?\s*\)", re.IGNORECASE)
+
+
+def read_nullable_args(paths: tuple[str, ...], base: Path) -> dict[str, set[str]]:
+    """The names given to `sqlc.narg(...)` in each named query of the query files."""
+    found: dict[str, set[str]] = {}
+    for path in schema_sql_files(paths, base):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        starts = list(_QUERY_NAME.finditer(text))
+        for index, start in enumerate(starts):
+            end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+            found[start.group(1)] = set(_NARG.findall(text[start.end() : end]))
+    return found

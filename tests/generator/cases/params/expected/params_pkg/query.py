@@ -21,10 +21,10 @@ class CreateEventParams(RowModel):
     """Parameters of create_event."""
 
     type_: str
-    from_: str | None = None
-    class_: str | None = None
+    from_: str | None
+    class_: str | None
     tags: list[str]
-    score: int | None = None
+    score: int | None
 
 
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
@@ -90,12 +90,7 @@ SELECT id FROM events WHERE score >= $1 AND score <= $2
 """
 
 
-async def events_between(
-    db: Executor,
-    *,
-    score: int | None = None,
-    score_2: int | None = None,
-) -> list[UUID]:
+async def events_between(db: Executor, *, score: int | None, score_2: int | None) -> list[UUID]:
     records = await db.fetch(EVENTS_BETWEEN, score, score_2)
     return [record["id"] for record in records]
 

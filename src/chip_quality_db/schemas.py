@@ -1,0 +1,344 @@
+"""API schemas (Create / Update / Response per entity, and Page[T]) built on the generated models.
+
+The field lists come from the SQL: a Create schema is the generated
+`Create<Entity>Params` with validators for what the database cannot say; an
+Update schema is `Update<Entity>Params` without the key (it travels in the URL);
+a Response schema is the table's row model. OpenAPI examples ride along.
+
+    body = LotCreate.model_validate_json(request_body)   # 422-style field errors
+    lot = await lots.create_lot(conn, body)              # a Create schema is the params model
+    return LotResponse.model_validate(lot.model_dump())
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from chip_quality_queries import artifacts, defects, inspections, lots, parts
+from chip_quality_queries.models import (
+    Artifact,
+    AuditLog,
+    Defect,
+    InferenceJob,
+    Inspection,
+    Lot,
+    Part,
+    Report,
+    ReportFormat,
+    ReportType,
+)
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 500
+MAX_JSON_BYTES = 64 * 1024  # a specification or metadata document larger than this is a mistake
+MAX_JSON_DEPTH = 16
+
+
+# -- pagination ---------------------------------------------------------------
+
+
+def encode_cursor(created_at: datetime, row_id: UUID) -> str:
+    """An opaque cursor for keyset pagination: the last row's (created_at, id)."""
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (created_at, id) in a cursor; ValueError when it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment, UUID(row_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError("invalid page cursor") from exc
+
+
+class PageRequest(BaseModel):
+    """Query parameters of a list endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_is_ours(cls, value: str | None) -> str | None:
+        if value is not None:
+            decode_cursor(value)
+        return value
+
+    def after(self) -> tuple[datetime | None, UUID | None]:
+        """`(after_created_at, after_id)` for the generated list queries."""
+        if self.cursor is None:
+            return None, None
+        return decode_cursor(self.cursor)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_cursor` is None on the last page."""
+
+    items: list[T]
+    page_size: int
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, rows: list[Any], page_size: int) -> Page[T]:
+        """A page from rows fetched with LIMIT page_size (rows carry created_at and id)."""
+        last = rows[-1] if len(rows) == page_size and rows else None
+        cursor = encode_cursor(last.created_at, last.id) if last is not None else None
+        return cls(items=rows, page_size=page_size, next_cursor=cursor)
+
+
+# -- shared validation --------------------------------------------------------
+
+
+def _json_depth(value: object, depth: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_json_depth(v, depth + 1) for v in value.values()), default=depth + 1)
+    if isinstance(value, list):
+        return max((_json_depth(v, depth + 1) for v in value), default=depth + 1)
+    return depth
+
+
+def check_json_document(value: object) -> object:
+    """A JSON object of bounded size and depth (what a CHECK on jsonb_typeof cannot bound)."""
+    if value is None:
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    if len(json.dumps(value, default=str)) > MAX_JSON_BYTES:
+        raise ValueError(f"is larger than {MAX_JSON_BYTES} bytes")
+    return value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def without(model: type[BaseModel], name: str, exclude: set[str], base: type[BaseModel]) -> Any:
+    """A copy of `model`'s fields minus `exclude`, on `base` (which carries validators)."""
+    fields: dict[str, Any] = {
+        field_name: (info.annotation, info)
+        for field_name, info in model.model_fields.items()
+        if field_name not in exclude
+    }
+    return create_model(name, __base__=base, **fields)
+
+
+class _Rules(BaseModel):
+    """Validators shared by the request schemas; they apply to the fields a schema has."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+    @field_validator(
+        "part_name",
+        "production_line",
+        "station_id",
+        "operator_id",
+        "detected_by",
+        "title",
+        "supplier",
+        "manufacturer",
+        mode="before",
+        check_fields=False,
+    )
+    @classmethod
+    def _trimmed(cls, value: object) -> object:
+        return _strip(value)
+
+    @field_validator(
+        "specifications",
+        "tolerance_requirements",
+        "metadata",
+        "parameters",
+        "location",
+        "results",
+        check_fields=False,
+    )
+    @classmethod
+    def _json_document(cls, value: object) -> object:
+        return check_json_document(value)
+
+    @field_validator("production_date", check_fields=False)
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        # A CHECK cannot use the current date (it must be immutable); the API can.
+        if value is not None and value > datetime.now(UTC).date():
+            raise ValueError("cannot be in the future")
+        return value
+
+    @field_validator("checksum_sha256", mode="before", check_fields=False)
+    @classmethod
+    def _lowercase_hex(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+# -- per entity ---------------------------------------------------------------
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class PartCreate(parts.CreatePartParams, _Rules):
+    model_config = _examples(
+        {
+            "part_number": "PCB-2025-001",
+            "part_name": "High-Density PCB",
+            "part_type": "pcb",
+            "specifications": {"layers": 8, "thickness": "1.6mm"},
+            "tolerance_requirements": {"dimensional": "±0.1mm"},
+        }
+    )
+
+
+PartUpdate = without(parts.UpdatePartParams, "PartUpdate", {"part_id"}, _Rules)
+
+
+class PartResponse(Part):
+    model_config = _examples({"part_number": "PCB-2025-001", "part_type": "pcb"})
+
+
+class LotCreate(lots.CreateLotParams, _Rules):
+    model_config = _examples(
+        {
+            "lot_number": "LOT-2025-001",
+            "part_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+            "production_date": "2025-10-29",
+            "batch_size": 1000,
+            "production_line": "LINE-A",
+        }
+    )
+
+
+LotUpdate = without(lots.UpdateLotParams, "LotUpdate", {"lot_id"}, _Rules)
+
+
+class LotResponse(Lot):
+    model_config = _examples({"lot_number": "LOT-2025-001", "status": "active"})
+
+
+class DefectCreate(defects.CreateDefectParams, _Rules):
+    model_config = _examples(
+        {
+            "inspection_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+            "defect_type": "scratch",
+            "severity": "high",
+            "location": {"x": 12.5, "y": 40.1},
+            "confidence": "0.9731",
+            "detected_by": "aoi-model-v3",
+        }
+    )
+
+
+DefectUpdate = without(defects.UpdateDefectParams, "DefectUpdate", {"defect_id"}, _Rules)
+
+
+class DefectResponse(Defect):
+    pass
+
+
+class ArtifactCreate(artifacts.CreateArtifactParams, _Rules):
+    model_config = _examples(
+        {
+            "inspection_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+            "artifact_type": "image",
+            "storage_uri": "s3://fab-images/insp-1.png",
+            "content_type": "image/png",
+            "size_bytes": 4096,
+            "checksum_sha256": "0" * 64,
+        }
+    )
+
+
+class ArtifactResponse(Artifact):
+    pass
+
+
+class ReportCreate(_Rules):
+    """Request for a report; the requester is the acting user (generated_by)."""
+
+    report_type: ReportType
+    title: str
+    parameters: dict[str, Any] | None = None
+    format_: ReportFormat = Field(alias="format")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"report_type": "defect_pareto", "title": "Week 47", "format": "pdf"}]
+        },
+    )
+
+
+class ReportResponse(Report):
+    pass
+
+
+class InspectionCreate(inspections.CreateInspectionParams, _Rules):
+    model_config = _examples(
+        {
+            "lot_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+            "inspection_type": "visual",
+            "station_id": "ST-1",
+            "operator_id": "op-7",
+        }
+    )
+
+
+InspectionUpdate = without(
+    inspections.UpdateInspectionParams, "InspectionUpdate", {"inspection_id"}, _Rules
+)
+
+
+class InspectionResponse(Inspection):
+    pass
+
+
+class InferenceJobResponse(InferenceJob):
+    pass
+
+
+class AuditEntryResponse(AuditLog):
+    pass
+
+
+__all__ = [
+    "ArtifactCreate",
+    "ArtifactResponse",
+    "AuditEntryResponse",
+    "DefectCreate",
+    "DefectResponse",
+    "DefectUpdate",
+    "InferenceJobResponse",
+    "InspectionCreate",
+    "InspectionResponse",
+    "InspectionUpdate",
+    "LotCreate",
+    "LotResponse",
+    "LotUpdate",
+    "Page",
+    "PageRequest",
+    "PartCreate",
+    "PartResponse",
+    "PartUpdate",
+    "ReportCreate",
+    "ReportResponse",
+    "check_json_document",
+    "decode_cursor",
+    "encode_cursor",
+]
