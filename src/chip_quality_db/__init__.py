@@ -25,7 +25,7 @@ from ._errors import (
     translate,
 )
 from ._health import Health, health_check
-from ._pool import acquire, create_pool
+from ._pool import Pool, acquire, create_pool
 from ._settings import DatabaseSettings, SettingsError, load_settings
 from ._transaction import transaction, transaction_dependency
 
@@ -38,6 +38,7 @@ __all__ = [
     "IntegrityError",
     "MissingReferenceError",
     "NotFoundError",
+    "Pool",
     "QueryTimeoutError",
     "RetryableError",
     "RuleViolationError",

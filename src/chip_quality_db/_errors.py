@@ -19,7 +19,6 @@ available as `__cause__`.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +105,9 @@ def translate(error: BaseException) -> DatabaseError | None:
         return error
     if isinstance(error, pg.PostgresError):
         return _translate_postgres(error)
+    # Before OSError: TimeoutError is one. asyncpg raises it when no pooled connection frees up.
+    if isinstance(error, TimeoutError):
+        return UnavailableError("no database connection became free in time (pool timeout)")
     if isinstance(error, asyncpg.InterfaceError | ConnectionError | OSError):
         if isinstance(error, pg.InterfaceError) and "another operation" in str(error):
             return None  # a programming error, not an outage
@@ -113,8 +115,6 @@ def translate(error: BaseException) -> DatabaseError | None:
     if isinstance(error, pg.InternalClientError):
         # asyncpg issue 784: a connection broken mid-protocol surfaces as an internal error.
         return UnavailableError(f"the database connection broke: {error}")
-    if isinstance(error, asyncio.TimeoutError | TimeoutError):
-        return UnavailableError("no database connection became free in time (pool timeout)")
     return None
 
 

@@ -1,0 +1,125 @@
+"""Checksums of artifact files, and the API schemas refusing bad input field by field."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from chip_quality_db import checksum_matches, sha256_of
+from chip_quality_db.schemas import (
+    LotCreate,
+    Page,
+    PageRequest,
+    PartCreate,
+    PartUpdate,
+    decode_cursor,
+    encode_cursor,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_sha256_streams_a_file_larger_than_one_chunk(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 20_000  # 5 MB, several chunks
+    path = tmp_path / "image.bin"
+    path.write_bytes(data)
+    expected = hashlib.sha256(data).hexdigest()
+    assert sha256_of(path) == expected
+    assert sha256_of(io.BytesIO(data)) == expected
+    assert checksum_matches(path, expected.upper())
+    assert not checksum_matches(path, "0" * 64)
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    return {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
+
+
+def test_part_create_reports_each_bad_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        PartCreate.model_validate(
+            {
+                "part_number": "PCB-1",
+                "part_name": "x",
+                "part_type": "pcbx",
+                "specifications": [1],
+                "surprise": True,
+            }
+        )
+    errors = field_errors(caught.value)
+    assert set(errors) == {"part_type", "specifications", "surprise"}
+    assert "JSON object" in errors["specifications"]
+
+
+def test_json_documents_are_bounded_in_depth() -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(40):
+        node["n"] = {}
+        node = node["n"]  # type: ignore[assignment]
+    with pytest.raises(ValidationError, match="nested deeper"):
+        PartCreate(part_number="PCB-1", part_name="x", part_type="pcb", specifications=deep)
+
+
+def test_lot_create_refuses_a_future_production_date_and_trims_names() -> None:
+    with pytest.raises(ValidationError) as caught:
+        LotCreate.model_validate(
+            {
+                "lot_number": "LOT-1",
+                "part_id": str(uuid4()),
+                "production_date": "2999-01-01",
+                "batch_size": 10,
+                "production_line": "A",
+            }
+        )
+    assert "production_date" in field_errors(caught.value)
+    lot = LotCreate.model_validate(
+        {
+            "lot_number": "LOT-1",
+            "part_id": str(uuid4()),
+            "production_date": "2025-01-01",
+            "batch_size": 10,
+            "production_line": "  LINE-A ",
+        }
+    )
+    assert lot.production_line == "LINE-A"
+
+
+def test_update_schema_has_no_key_and_every_field_optional() -> None:
+    assert "part_id" not in PartUpdate.model_fields
+    assert PartUpdate().model_dump(exclude_none=True) == {}
+    with pytest.raises(ValidationError):
+        PartUpdate(part_id=uuid4())
+
+
+def test_schemas_carry_openapi_examples() -> None:
+    assert PartCreate.model_json_schema()["examples"][0]["part_number"] == "PCB-2025-001"
+
+
+def test_cursor_round_trips_and_garbage_is_refused() -> None:
+    moment, row_id = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC), uuid4()
+    assert decode_cursor(encode_cursor(moment, row_id)) == (moment, row_id)
+    for bad in ("", "bm90LWpzb24", encode_cursor(moment, row_id)[:-3] + "@@@"):
+        with pytest.raises(ValueError, match="cursor"):
+            decode_cursor(bad)
+    with pytest.raises(ValidationError, match="cursor"):
+        PageRequest(cursor="garbage")
+    with pytest.raises(ValidationError):
+        PageRequest(page_size=0)
+
+
+def test_page_has_a_cursor_only_when_full() -> None:
+    class Row:
+        def __init__(self) -> None:
+            self.id, self.created_at = uuid4(), datetime.now(UTC)
+
+    rows = [Row(), Row()]
+    full = Page[object].of(rows, page_size=2)
+    assert full.next_cursor is not None
+    assert decode_cursor(full.next_cursor) == (rows[1].created_at, rows[1].id)
+    assert Page[object].of(rows, page_size=3).next_cursor is None

@@ -1,0 +1,135 @@
+"""Each driver error a service can meet arrives as the project's error, naming what broke."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from chip_quality_db import (
+    AlreadyExistsError,
+    MissingReferenceError,
+    Pool,
+    QueryTimeoutError,
+    RetryableError,
+    RuleViolationError,
+    StillReferencedError,
+    UnavailableError,
+    acquire,
+    create_pool,
+    load_settings,
+    transaction,
+)
+from chip_quality_queries import lots, parts
+from chip_quality_queries.models import PartType
+
+pytestmark = pytest.mark.integration
+
+
+def part_params(number: str = "PCB-E-001") -> parts.CreatePartParams:
+    return parts.CreatePartParams(part_number=number, part_name="Err", part_type=PartType.PCB)
+
+
+async def test_unique_violation_names_constraint_and_column(pool: Pool) -> None:
+    async with transaction(pool, actor="t") as conn:
+        await parts.create_part(conn, part_params())
+    with pytest.raises(AlreadyExistsError) as caught:
+        async with transaction(pool, actor="t") as conn:
+            await parts.create_part(conn, part_params())
+    assert caught.value.constraint == "parts_part_number_key"
+    assert caught.value.column == "part_number"
+    assert "part_number" in str(caught.value)
+    assert isinstance(caught.value.__cause__, asyncpg.UniqueViolationError)
+
+
+async def test_missing_and_still_referenced_rows(pool: Pool) -> None:
+    from datetime import date
+    from uuid import uuid4
+
+    lot = lots.CreateLotParams(
+        lot_number="LOT-E-1",
+        part_id=uuid4(),
+        production_date=date(2025, 1, 1),
+        batch_size=5,
+        production_line="L1",
+    )
+    with pytest.raises(MissingReferenceError) as missing:
+        async with transaction(pool, actor="t") as conn:
+            await lots.create_lot(conn, lot)
+    assert missing.value.constraint == "lots_part_id_fkey"
+    assert missing.value.column == "part_id"
+
+    async with transaction(pool, actor="t") as conn:
+        part = await parts.create_part(conn, part_params())
+        assert part is not None
+        await lots.create_lot(conn, lot.model_copy(update={"part_id": part.id}))
+    with pytest.raises(StillReferencedError) as referenced:
+        async with transaction(pool, actor="t") as conn:
+            await parts.delete_part(conn, part_id=part.id)
+    assert referenced.value.constraint == "lots_part_id_fkey"
+    assert "lots" in str(referenced.value)
+
+
+async def test_check_not_null_and_bad_values_are_rule_violations(pool: Pool) -> None:
+    with pytest.raises(RuleViolationError) as check:
+        async with transaction(pool, actor="t") as conn:
+            await parts.create_part(conn, part_params("bad number"))
+    assert check.value.constraint == "parts_part_number_check"
+    with pytest.raises(RuleViolationError) as not_null:
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute("INSERT INTO parts (part_number, part_type) VALUES ('PCB-X', 'pcb')")
+    assert not_null.value.column == "part_name"
+    with pytest.raises(RuleViolationError, match="invalid value"):
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute("SELECT 'nope'::part_type")
+
+
+async def test_serialization_failure_is_retryable(db_url: str) -> None:
+    pool = await create_pool(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=2))
+    try:
+        async with transaction(pool, actor="t") as conn:
+            part = await parts.create_part(conn, part_params())
+            assert part is not None
+        first_read = asyncio.Event()
+
+        async def bump(name: str) -> None:
+            async with transaction(pool, actor=name, isolation="serializable") as conn:
+                await conn.fetchval("SELECT revision FROM parts WHERE id = $1", part.id)
+                first_read.set()
+                await asyncio.sleep(0.1)
+                await conn.execute("UPDATE parts SET revision = $2 WHERE id = $1", part.id, name)
+
+        results = await asyncio.gather(bump("B"), bump("C"), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, Exception)]
+        assert len(errors) == 1 and isinstance(errors[0], RetryableError), results
+    finally:
+        await pool.close()
+
+
+async def test_statement_timeout_is_a_query_timeout(pool: Pool) -> None:
+    with pytest.raises(QueryTimeoutError):
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute("SET LOCAL statement_timeout = 50")
+            await conn.execute("SELECT pg_sleep(2)")
+
+
+async def test_a_killed_connection_is_unavailable(pool: Pool, conn: asyncpg.Connection) -> None:
+    with pytest.raises(UnavailableError):
+        async with acquire(pool) as pooled:
+            pid = pooled.get_server_pid()
+            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+            await pooled.fetchval("SELECT 1")
+
+
+async def test_an_exhausted_pool_times_out_as_unavailable(db_url: str) -> None:
+    pool = await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=0.2)
+    )
+    try:
+        async with acquire(pool):
+            with pytest.raises(UnavailableError, match="pool timeout"):
+                async with acquire(pool):
+                    pass
+    finally:
+        await pool.close()

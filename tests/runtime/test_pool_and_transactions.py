@@ -1,0 +1,139 @@
+"""The pool's cheap reset leaks nothing; pre-ping and recycle replace connections; transactions
+nest as savepoints and carry the actor into the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from chip_quality_db import (
+    Pool,
+    acquire,
+    create_pool,
+    health_check,
+    load_settings,
+    transaction,
+    transaction_dependency,
+)
+from chip_quality_queries import audit_log, parts
+from chip_quality_queries.models import PartType
+
+pytestmark = pytest.mark.integration
+
+ACTOR = "SELECT current_setting('app.actor', true)"
+
+
+async def test_no_state_leaks_between_users_of_a_connection(pool: Pool) -> None:
+    """One connection, many users: actor, session id and open transactions never carry over."""
+    assert pool.get_max_size() >= 1
+    seen_pids = set()
+    for round_ in range(20):
+        actor = f"user-{round_}"
+        async with transaction(pool, actor=actor, session_id=f"s{round_}") as conn:
+            seen_pids.add(conn.get_server_pid())
+            assert await conn.fetchval(ACTOR) == actor
+        async with acquire(pool) as conn:
+            seen_pids.add(conn.get_server_pid())
+            assert await conn.fetchval(ACTOR) in (None, "")
+            assert await conn.fetchval("SELECT current_setting('app.session_id', true)") in (
+                None,
+                "",
+            )
+            assert not conn.is_in_transaction()
+            # A transaction left open by careless code is rolled back on release.
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT set_config('app.actor', 'leaked', true)")
+    async with acquire(pool) as conn:
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval(ACTOR) in (None, "")
+    assert len(seen_pids) <= pool.get_max_size()
+
+
+async def test_the_default_reset_query_is_not_run(pool: Pool) -> None:
+    statements: list[str] = []
+    async with acquire(pool) as conn:
+        conn.add_query_logger(lambda record: statements.append(record.query))
+        await conn.fetchval("SELECT 1")
+    async with acquire(pool) as conn:
+        await conn.fetchval("SELECT 2")
+    assert not any("RESET ALL" in s or "UNLISTEN" in s for s in statements)
+
+
+async def test_pre_ping_replaces_a_dead_connection(pool: Pool, conn: asyncpg.Connection) -> None:
+    async with acquire(pool) as pooled:
+        dead_pid = pooled.get_server_pid()
+    await conn.execute("SELECT pg_terminate_backend($1)", dead_pid)
+    await asyncio.sleep(0.05)
+    async with acquire(pool) as pooled:
+        assert await pooled.fetchval("SELECT 1") == 1
+        assert pooled.get_server_pid() != dead_pid
+
+
+async def test_recycle_replaces_old_connections(db_url: str) -> None:
+    pool = await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_RECYCLE=0.05)
+    )
+    try:
+        async with acquire(pool) as conn:
+            first = conn.get_server_pid()
+        await asyncio.sleep(0.1)
+        async with acquire(pool) as conn:
+            assert conn.get_server_pid() != first
+    finally:
+        await pool.close()
+
+
+async def test_nested_transaction_is_a_savepoint(pool: Pool) -> None:
+    async with transaction(pool, actor="alice") as conn:
+        outer = await parts.create_part(
+            conn,
+            parts.CreatePartParams(
+                part_number="PCB-OUT-1", part_name="Outer", part_type=PartType.PCB
+            ),
+        )
+        with pytest.raises(RuntimeError):
+            async with transaction(conn):
+                await parts.create_part(
+                    conn,
+                    parts.CreatePartParams(
+                        part_number="PCB-IN-1", part_name="Inner", part_type=PartType.PCB
+                    ),
+                )
+                raise RuntimeError("undo the inner block only")
+    assert outer is not None
+    assert await parts.get_part_by_number(pool, part_number="PCB-OUT-1") is not None
+    assert await parts.get_part_by_number(pool, part_number="PCB-IN-1") is None
+    history = await audit_log.audit_history_of_record(pool, table_name="parts", record_id=outer.id)
+    assert [(h.action.value, h.actor) for h in history] == [("insert", "alice")]
+
+
+async def test_an_empty_actor_is_refused(pool: Pool) -> None:
+    with pytest.raises(ValueError, match="actor"):
+        async with transaction(pool, actor="  "):
+            pass
+
+
+async def test_dependency_yields_a_connection_in_a_transaction(pool: Pool) -> None:
+    dependency = transaction_dependency(lambda: pool, lambda: "api-user")
+    generator = dependency()
+    conn = await generator.__anext__()
+    assert conn.is_in_transaction()
+    assert await conn.fetchval(ACTOR) == "api-user"
+    with pytest.raises(StopAsyncIteration):
+        await generator.__anext__()
+
+
+async def test_health_reports_ok_and_stays_within_its_timeout(pool: Pool) -> None:
+    health = await health_check(pool)
+    assert health.ok and health.server_version and health.pool_size >= 1
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        started = asyncio.get_running_loop().time()
+        stuck = await health_check(pool, timeout=0.2)
+        assert not stuck.ok and "0.2" in (stuck.error or "")
+        assert asyncio.get_running_loop().time() - started < 1.0
+    finally:
+        for conn in held:
+            await pool.release(conn)

@@ -1,0 +1,88 @@
+"""Settings from the environment: defaults, precedence, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from chip_quality_db import SettingsError, load_settings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "DB_POOL_SIZE",
+        "DB_MAX_OVERFLOW",
+        "DB_SSLMODE",
+        "ENVIRONMENT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_are_the_seed_documents() -> None:
+    settings = load_settings()
+    assert (settings.pool_size, settings.max_overflow, settings.max_size) == (10, 20, 30)
+    assert settings.pool_recycle == 3600 and settings.pool_pre_ping is True
+    assert settings.dsn() == "postgresql://chip_quality_user@localhost:5432/chip_quality"
+
+
+def test_parts_build_the_url_with_quoting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_HOST", "db.fab")
+    monkeypatch.setenv("DB_PORT", "6432")
+    monkeypatch.setenv("DB_USER", "svc")
+    monkeypatch.setenv("DB_PASSWORD", "p@ss/word")
+    assert load_settings().dsn() == "postgresql://svc:p%40ss%2Fword@db.fab:6432/chip_quality"
+
+
+def test_database_url_wins_and_the_sqlalchemy_scheme_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_HOST", "ignored")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://u@h:5/d")
+    assert load_settings().dsn() == "postgresql://u@h:5/d"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DB_POOL_SIZE", "ten"),
+        ("DB_POOL_SIZE", "0"),
+        ("DB_MAX_OVERFLOW", "-1"),
+        ("DB_PORT", "70000"),
+        ("DB_POOL_PRE_PING", "maybe"),
+        ("DB_SSLMODE", "sometimes"),
+        ("ENVIRONMENT", "prod"),
+        ("DATABASE_URL", "mysql://u@h/d"),
+    ],
+)
+def test_a_bad_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings()
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer"])
+def test_production_refuses_unencrypted_modes(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DB_SSLMODE", mode)
+    with pytest.raises(SettingsError, match="production"):
+        load_settings()
+
+
+def test_production_reads_sslmode_from_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/d?sslmode=disable")
+    monkeypatch.setenv("DB_SSLMODE", "verify-full")
+    with pytest.raises(SettingsError, match="disable"):
+        load_settings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/d?sslmode=verify-full")
+    assert load_settings().effective_sslmode == "verify-full"
