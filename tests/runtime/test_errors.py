@@ -6,6 +6,8 @@ import asyncio
 
 import asyncpg
 import pytest
+from chip_quality_queries import lots, parts
+from chip_quality_queries.models import PartType
 
 from chip_quality_db import (
     AlreadyExistsError,
@@ -21,8 +23,6 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_queries import lots, parts
-from chip_quality_queries.models import PartType
 
 pytestmark = pytest.mark.integration
 
