@@ -8,6 +8,7 @@ async with transaction(pool, actor="alice") as conn:
     lot = await lots.get_lot_by_number(conn, lot_number="LOT-2025-001")
 """
 
+from ._artifacts import ChecksumMismatchError, register_artifact
 from ._checksum import checksum_matches, sha256_of
 from ._errors import (
     AlreadyExistsError,
@@ -32,6 +33,7 @@ from ._transaction import transaction, transaction_dependency
 __all__ = [
     "AlreadyExistsError",
     "AuditError",
+    "ChecksumMismatchError",
     "DatabaseError",
     "DatabaseSettings",
     "Health",
@@ -51,6 +53,7 @@ __all__ = [
     "health_check",
     "load_settings",
     "mapped_errors",
+    "register_artifact",
     "sha256_of",
     "transaction",
     "transaction_dependency",

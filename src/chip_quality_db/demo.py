@@ -42,6 +42,7 @@ from chip_quality_queries.models import (
     ReportType,
 )
 
+from ._artifacts import register_artifact
 from ._checksum import sha256_of
 from ._pool import Pool, create_pool
 from ._settings import load_settings
@@ -245,17 +246,15 @@ async def register_artifacts(pool: Pool, inspection_ids: list[UUID]) -> int:
             for index, inspection_id in enumerate(inspection_ids[:50]):
                 path = Path(folder) / f"inspection-{index}.png"
                 path.write_bytes(secrets.token_bytes(4096))
-                await artifacts.create_artifact(
-                    conn,
-                    artifacts.CreateArtifactParams(
-                        inspection_id=inspection_id,
-                        artifact_type=ArtifactType.IMAGE,
-                        storage_uri=f"s3://fab-images/{inspection_id}.png",
-                        content_type="image/png",
-                        size_bytes=path.stat().st_size,
-                        checksum_sha256=sha256_of(path),
-                    ),
+                params = artifacts.CreateArtifactParams(
+                    inspection_id=inspection_id,
+                    artifact_type=ArtifactType.IMAGE,
+                    storage_uri=f"s3://fab-images/{inspection_id}.png",
+                    content_type="image/png",
+                    size_bytes=path.stat().st_size,
+                    checksum_sha256=sha256_of(path),
                 )
+                await register_artifact(conn, params, path)
                 count += 1
     return count
 

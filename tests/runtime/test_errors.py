@@ -133,3 +133,54 @@ async def test_an_exhausted_pool_times_out_as_unavailable(db_url: str) -> None:
                     pass
     finally:
         await pool.close()
+
+
+async def test_an_artifact_with_a_wrong_checksum_is_refused(pool: Pool, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from chip_quality_queries import artifacts, inspections
+    from chip_quality_queries.models import ArtifactType, InspectionType
+
+    from chip_quality_db import ChecksumMismatchError, register_artifact, sha256_of
+
+    file = Path(str(tmp_path)) / "scan.png"
+    file.write_bytes(b"\x89PNG fake image")
+    async with transaction(pool, actor="t") as conn:
+        part = await parts.create_part(conn, part_params())
+        assert part is not None
+        from datetime import date
+
+        lot = await lots.create_lot(
+            conn,
+            lots.CreateLotParams(
+                lot_number="LOT-A-1",
+                part_id=part.id,
+                production_date=date(2025, 1, 1),
+                batch_size=5,
+                production_line="L1",
+            ),
+        )
+        assert lot is not None
+        inspection = await inspections.create_inspection(
+            conn,
+            inspections.CreateInspectionParams(
+                lot_id=lot.id, inspection_type=InspectionType.VISUAL
+            ),
+        )
+        assert inspection is not None
+    params = artifacts.CreateArtifactParams(
+        inspection_id=inspection.id,
+        artifact_type=ArtifactType.IMAGE,
+        storage_uri="s3://b/scan.png",
+        content_type="image/png",
+        size_bytes=15,
+        checksum_sha256="a" * 64,
+    )
+    with pytest.raises(ChecksumMismatchError, match="does not match"):
+        async with transaction(pool, actor="t") as conn:
+            await register_artifact(conn, params, file)
+    assert await artifacts.count_artifacts(pool) == 0
+    good = params.model_copy(update={"checksum_sha256": sha256_of(file)})
+    async with transaction(pool, actor="t") as conn:
+        stored = await register_artifact(conn, good, file)
+    assert stored.checksum_sha256 == sha256_of(file)
