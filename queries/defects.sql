@@ -15,6 +15,12 @@ INSERT INTO defects (inspection_id, defect_type, severity, location, confidence,
                      detected_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
+-- name: InsertDefects :batchexec
+-- Insert many defects with one prepared statement (asyncpg executemany): all or none.
+INSERT INTO defects (inspection_id, defect_type, severity, location, confidence, description,
+                     detected_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
 -- name: GetDefect :one
 -- The defect with this id, or None.
 SELECT * FROM defects WHERE id = sqlc.arg(defect_id);

@@ -1,5 +1,5 @@
 -- name: CreateInferenceJob :one
--- Queue an inference job for an inspection (priority 1 is most urgent, 5 the default).
+-- Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default).
 INSERT INTO inference_jobs (inspection_id, model_name, model_version, priority)
 VALUES (
     sqlc.arg(inspection_id), sqlc.arg(model_name), sqlc.arg(model_version),
@@ -12,7 +12,7 @@ RETURNING *;
 SELECT * FROM inference_jobs WHERE id = sqlc.arg(job_id);
 
 -- name: ClaimInferenceJobs :many
--- Claim up to `max_jobs` pending jobs for a worker, most urgent and oldest first.
+-- Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first.
 -- FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
 -- on each other's claims.
 UPDATE inference_jobs
@@ -21,7 +21,7 @@ SET status = 'running', worker_id = sqlc.arg(worker_id), started_at = clock_time
 WHERE id IN (
     SELECT id FROM inference_jobs
     WHERE status = 'pending'
-    ORDER BY priority, created_at, id
+    ORDER BY priority DESC, created_at
     LIMIT sqlc.arg(max_jobs)
     FOR UPDATE SKIP LOCKED
 )

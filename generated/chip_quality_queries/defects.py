@@ -25,6 +25,16 @@ class IngestDefectsParams(NamedTuple):
     detected_by: str
 
 
+class InsertDefectsParams(NamedTuple):
+    inspection_id: UUID
+    defect_type: DefectType
+    severity: DefectSeverity
+    location: JsonValue
+    confidence: Decimal | None
+    description: str | None
+    detected_by: str
+
+
 class CreateDefectParams(RowModel):
     """Parameters of create_defect."""
 
@@ -123,6 +133,18 @@ async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> i
         ),
     )
     return affected_rows(status)
+
+
+INSERT_DEFECTS = """-- name: InsertDefects :batchexec
+INSERT INTO defects (inspection_id, defect_type, severity, location, confidence, description,
+                     detected_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+
+async def insert_defects(db: Executor, rows: Iterable[InsertDefectsParams]) -> None:
+    """Insert many defects with one prepared statement (asyncpg executemany): all or none."""
+    await db.executemany(INSERT_DEFECTS, rows)
 
 
 GET_DEFECT = """-- name: GetDefect :one

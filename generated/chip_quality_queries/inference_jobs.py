@@ -40,7 +40,7 @@ async def create_inference_job(
     model_version: str,
     priority: int | None = None,
 ) -> InferenceJob | None:
-    """Queue an inference job for an inspection (priority 1 is most urgent, 5 the default)."""
+    """Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default)."""
     record = await db.fetchrow(
         CREATE_INFERENCE_JOB,
         inspection_id,
@@ -73,7 +73,7 @@ SET status = 'running', worker_id = $1, started_at = clock_timestamp(),
 WHERE id IN (
     SELECT id FROM inference_jobs
     WHERE status = 'pending'
-    ORDER BY priority, created_at, id
+    ORDER BY priority DESC, created_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -87,7 +87,7 @@ async def claim_inference_jobs(
     worker_id: str | None,
     max_jobs: int,
 ) -> list[InferenceJob]:
-    """Claim up to `max_jobs` pending jobs for a worker, most urgent and oldest first.
+    """Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first.
     FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
     on each other's claims.
     """

@@ -3,8 +3,8 @@
 -- a Python StrEnum whose docstring is the COMMENT ON TYPE below.
 --
 -- Locking: creates new types only; no existing object is locked. Like every
--- migration here, both sections set lock_timeout and statement_timeout
--- for their own transaction (SET LOCAL).
+-- migration here, the up section sets lock_timeout and statement_timeout for
+-- its own transaction (SET LOCAL); dropping the types takes no long locks.
 -- Evolving: ALTER TYPE ... ADD VALUE is cheap, but a value added inside a
 -- transaction cannot be used until that transaction commits, and removing or
 -- renaming a value in use needs a new type and a column rewrite. So the value

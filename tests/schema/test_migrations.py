@@ -1,0 +1,153 @@
+"""The migrations go up, come down one at a time, and go up again to the same schema."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import asyncpg
+import pytest
+
+from chip_quality_db.dev.migrations import read_migrations
+from tests.conftest import ROOT, run_dbmate
+
+from .catalog import Snapshot, snapshot, snapshot_of, without_migrations_table
+
+pytestmark = [pytest.mark.integration, pytest.mark.database]
+
+MIGRATIONS = read_migrations(ROOT / "schema/migrations")
+VERSIONS = [migration.version for migration in MIGRATIONS]
+PG_ATTVER = re.compile(r"pg_attver=\d+")
+TABLES = {"parts", "lots", "inspections", "defects", "inference_jobs", "artifacts", "reports"}
+
+
+async def applied_versions(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    finally:
+        await conn.close()
+    return [row["version"] for row in rows]
+
+
+def relation_names(snap: Snapshot) -> set[str | None]:
+    return {row[0] for row in snap["relations"]}
+
+
+async def roll_back_everything(url: str) -> list[Snapshot]:
+    """One `dbmate rollback` per migration file, newest first; checks that each
+    removes exactly the newest applied version. Returns the snapshot after each."""
+    snapshots = []
+    for remaining in reversed(range(len(VERSIONS))):
+        run_dbmate(url, "rollback")
+        assert await applied_versions(url) == VERSIONS[:remaining]
+        snapshots.append(await snapshot_of(url))
+    with pytest.raises(subprocess.CalledProcessError):
+        run_dbmate(url, "rollback")  # nothing left to roll back
+    return snapshots
+
+
+def test_there_are_migrations_to_test() -> None:
+    assert len(VERSIONS) == 6
+    assert len(set(VERSIONS)) == len(VERSIONS)
+    assert sorted(VERSIONS) == VERSIONS
+
+
+async def test_rolling_back_every_migration_leaves_only_schema_migrations(
+    empty_db_url: str,
+) -> None:
+    run_dbmate(empty_db_url, "up")
+    assert await applied_versions(empty_db_url) == VERSIONS
+    migrated = await snapshot_of(empty_db_url)
+    assert relation_names(migrated) >= TABLES | {"audit_log"}
+
+    snapshots = await roll_back_everything(empty_db_url)
+
+    for previous, current, version in zip(
+        [migrated, *snapshots[:-1]], snapshots, reversed(VERSIONS), strict=True
+    ):
+        assert current != previous, f"rolling back {version} removed nothing"
+    empty = snapshots[-1]
+    assert relation_names(empty) == {"schema_migrations", "schema_migrations_pkey"}
+    assert {row[0] for row in empty["types"]} == {"schema_migrations", "_schema_migrations"}
+    assert empty["functions"] == []
+    assert empty["triggers"] == []
+    assert [row[0] for row in empty["extensions"]] == ["plpgsql"]
+    assert {row[0] for row in empty["schemas"]} == {"public"}
+
+
+async def test_migrating_up_again_after_a_full_rollback_gives_an_identical_schema(
+    empty_db_url: str,
+) -> None:
+    run_dbmate(empty_db_url, "up")
+    first = await snapshot_of(empty_db_url)
+    first_dump = schema_dump(empty_db_url)
+    await roll_back_everything(empty_db_url)
+
+    run_dbmate(empty_db_url, "up")
+
+    assert await applied_versions(empty_db_url) == VERSIONS
+    second = await snapshot_of(empty_db_url)
+    assert len(second["constraints"]) > 50 and len(second["triggers"]) == 23
+    for category in first:
+        assert second[category] == first[category], category
+    assert schema_dump(empty_db_url) == first_dump
+
+
+async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration(
+    empty_db_url: str,
+) -> None:
+    # The schema before each migration: the up sections applied one after the
+    # other in one transaction, snapshot after each, then all rolled back.
+    conn = await asyncpg.connect(empty_db_url)
+    try:
+        before: list[Snapshot] = []
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            for migration in MIGRATIONS:
+                before.append(without_migrations_table(await snapshot(conn)))
+                await conn.execute(migration.up)
+            fully_migrated = without_migrations_table(await snapshot(conn))
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+    run_dbmate(empty_db_url, "up")
+    assert without_migrations_table(await snapshot_of(empty_db_url)) == fully_migrated
+    snapshots = await roll_back_everything(empty_db_url)
+
+    for version, expected, actual in zip(
+        reversed(VERSIONS), reversed(before), snapshots, strict=True
+    ):
+        actual = without_migrations_table(actual)
+        for category in expected:
+            assert actual[category] == expected[category], f"after rolling back {version}"
+
+
+def schema_dump(url: str) -> str | None:
+    """pg_dump --schema-only of the database, or None without a pg_dump able to
+    dump this server (`localdb run` puts one on PATH)."""
+    if shutil.which("pg_dump") is None:
+        return None
+    result = subprocess.run(
+        ["pg_dump", "--schema-only", "--no-owner", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 and "server version mismatch" in result.stderr:
+        return None
+    result.check_returncode()
+    dumped = result.stdout
+    # Newer pg_dump versions fence the dump with a random \restrict key, and some
+    # server builds stamp each column with a pg_attver option that differs per
+    # creation: neither is part of what the migrations define.
+    lines = (
+        PG_ATTVER.sub("pg_attver=N", line)
+        for line in dumped.splitlines()
+        if not line.startswith(("\\restrict", "\\unrestrict"))
+    )
+    return "\n".join(lines)
