@@ -1531,6 +1531,13 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: artifacts_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_created_at_id_idx ON public.artifacts USING btree (created_at, id);
+
+
+--
 -- Name: artifacts_inference_job_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1566,6 +1573,13 @@ CREATE INDEX audit_log_occurred_at_idx ON public.audit_log USING btree (occurred
 
 
 --
+-- Name: audit_log_recorded_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_recorded_at_id_idx ON public.audit_log USING btree (recorded_at, id);
+
+
+--
 -- Name: audit_log_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1580,6 +1594,13 @@ CREATE INDEX defects_created_at_critical_idx ON public.defects USING btree (crea
 
 
 --
+-- Name: defects_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX defects_created_at_id_idx ON public.defects USING btree (created_at, id);
+
+
+--
 -- Name: defects_inspection_id_severity_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1591,6 +1612,13 @@ CREATE INDEX defects_inspection_id_severity_idx ON public.defects USING btree (i
 --
 
 CREATE INDEX defects_location_idx ON public.defects USING gin (location);
+
+
+--
+-- Name: inference_jobs_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inference_jobs_created_at_id_idx ON public.inference_jobs USING btree (created_at, id);
 
 
 --
@@ -1622,6 +1650,13 @@ CREATE INDEX inspections_completed_at_completed_idx ON public.inspections USING 
 
 
 --
+-- Name: inspections_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX inspections_created_at_id_idx ON public.inspections USING btree (created_at, id);
+
+
+--
 -- Name: inspections_created_at_open_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1643,6 +1678,13 @@ CREATE INDEX inspections_results_idx ON public.inspections USING gin (results);
 
 
 --
+-- Name: lots_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lots_created_at_id_idx ON public.lots USING btree (created_at, id);
+
+
+--
 -- Name: lots_part_id_status_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1657,10 +1699,24 @@ CREATE INDEX lots_production_date_idx ON public.lots USING btree (production_dat
 
 
 --
+-- Name: parts_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX parts_created_at_id_idx ON public.parts USING btree (created_at, id);
+
+
+--
 -- Name: parts_specifications_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX parts_specifications_idx ON public.parts USING gin (specifications jsonb_path_ops);
+
+
+--
+-- Name: reports_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX reports_created_at_id_idx ON public.reports USING btree (created_at, id);
 
 
 --

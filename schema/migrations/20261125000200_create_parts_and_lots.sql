@@ -135,6 +135,10 @@ CREATE INDEX lots_part_id_status_idx ON lots (part_id, status);
 -- Lots produced in a date range (yield trends, lot summaries).
 CREATE INDEX lots_production_date_idx ON lots (production_date);
 
+-- Keyset pagination: list queries page in (created_at, id) order.
+CREATE INDEX parts_created_at_id_idx ON parts (created_at, id);
+CREATE INDEX lots_created_at_id_idx ON lots (created_at, id);
+
 -- migrate:down
 
 SET LOCAL lock_timeout = '5s';

@@ -146,6 +146,10 @@ CREATE INDEX defects_created_at_critical_idx ON defects (created_at)
     WHERE severity = 'critical';
 CREATE INDEX defects_location_idx ON defects USING gin (location);
 
+-- Keyset pagination: list queries page in (created_at, id) order.
+CREATE INDEX inspections_created_at_id_idx ON inspections (created_at, id);
+CREATE INDEX defects_created_at_id_idx ON defects (created_at, id);
+
 -- migrate:down
 
 SET LOCAL lock_timeout = '5s';

@@ -180,6 +180,10 @@ CREATE INDEX artifacts_inference_job_id_idx ON artifacts (inference_job_id);
 -- Reconciling rows with object storage: which row names this file?
 CREATE INDEX artifacts_storage_uri_idx ON artifacts (storage_uri);
 
+-- Keyset pagination: list queries page in (created_at, id) order.
+CREATE INDEX inference_jobs_created_at_id_idx ON inference_jobs (created_at, id);
+CREATE INDEX artifacts_created_at_id_idx ON artifacts (created_at, id);
+
 -- migrate:down
 
 SET LOCAL lock_timeout = '5s';

@@ -70,6 +70,9 @@ CREATE INDEX reports_created_at_pending_idx ON reports (created_at)
 -- Report listings by type, newest first.
 CREATE INDEX reports_report_type_created_at_idx ON reports (report_type, created_at);
 
+-- Keyset pagination: list queries page in (created_at, id) order.
+CREATE INDEX reports_created_at_id_idx ON reports (created_at, id);
+
 -- migrate:down
 
 SET LOCAL lock_timeout = '5s';

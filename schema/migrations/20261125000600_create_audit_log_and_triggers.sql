@@ -90,6 +90,8 @@ CREATE INDEX audit_log_table_name_record_id_occurred_at_idx
     ON audit_log (table_name, record_id, occurred_at);
 -- Everything in a time range (compliance exports, retention).
 CREATE INDEX audit_log_occurred_at_idx ON audit_log (occurred_at);
+-- Keyset pagination of ListAuditEntries: (recorded_at, id) order.
+CREATE INDEX audit_log_recorded_at_id_idx ON audit_log (recorded_at, id);
 -- What one person or service changed.
 CREATE INDEX audit_log_actor_occurred_at_idx ON audit_log (actor, occurred_at);
 

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import asyncpg
+
 from chip_quality_queries import init_connection
 
 from ._errors import UnavailableError, mapped_errors

@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
 from chip_quality_queries import artifacts, defects, inspections, lots, parts
 from chip_quality_queries.models import (
     Artifact,
@@ -32,7 +34,6 @@ from chip_quality_queries.models import (
     ReportFormat,
     ReportType,
 )
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 T = TypeVar("T")
 

@@ -6,8 +6,6 @@ import asyncio
 
 import asyncpg
 import pytest
-from chip_quality_queries import lots, parts
-from chip_quality_queries.models import PartType
 
 from chip_quality_db import (
     AlreadyExistsError,
@@ -23,6 +21,8 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
+from chip_quality_queries import lots, parts
+from chip_quality_queries.models import PartType
 
 pytestmark = pytest.mark.integration
 
@@ -138,10 +138,9 @@ async def test_an_exhausted_pool_times_out_as_unavailable(db_url: str) -> None:
 async def test_an_artifact_with_a_wrong_checksum_is_refused(pool: Pool, tmp_path: object) -> None:
     from pathlib import Path
 
+    from chip_quality_db import ChecksumMismatchError, register_artifact, sha256_of
     from chip_quality_queries import artifacts, inspections
     from chip_quality_queries.models import ArtifactType, InspectionType
-
-    from chip_quality_db import ChecksumMismatchError, register_artifact, sha256_of
 
     file = Path(str(tmp_path)) / "scan.png"
     file.write_bytes(b"\x89PNG fake image")

@@ -7,8 +7,6 @@ import asyncio
 
 import asyncpg
 import pytest
-from chip_quality_queries import audit_log, parts
-from chip_quality_queries.models import PartType
 
 from chip_quality_db import (
     Pool,
@@ -19,6 +17,8 @@ from chip_quality_db import (
     transaction,
     transaction_dependency,
 )
+from chip_quality_queries import audit_log, parts
+from chip_quality_queries.models import PartType
 
 pytestmark = pytest.mark.integration
 
