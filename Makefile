@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift test test-unit clean
+        typecheck squawk schema-drift generated-drift test test-unit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -82,6 +82,13 @@ test: install ## The test suite against real PostgreSQL
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit
+
+bench: $(VENV)/.bench-installed ## Benchmark the generated layer against raw asyncpg, SQLAlchemy, psycopg
+	$(WITH_DB) $(PY) benchmarks/bench.py
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
 
 clean: ## Remove the virtualenv and the local database (stops it first)
 	-$(PY) -m chip_quality_db.dev.localdb stop

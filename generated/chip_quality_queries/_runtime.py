@@ -7,11 +7,11 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeAlias, TypeVar
 
 import orjson
 from asyncpg import Pool
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, JsonValue, SkipValidation, TypeAdapter
 
 if TYPE_CHECKING:
     from asyncpg import Connection as _Connection
@@ -25,6 +25,10 @@ Connection: TypeAlias = "_Connection[Record] | PoolConnectionProxy[Record]"
 """A single connection, for what needs one: server-side cursors."""
 
 T = TypeVar("T")
+
+DbJson: TypeAlias = Annotated[JsonValue, SkipValidation]
+"""JSON as read from the database: parsed from the server's JSON text by the codec,
+so it is JSON data by construction and row models do not walk it again."""
 
 
 class RowModel(BaseModel):

@@ -9,7 +9,7 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import DbJson, Executor, RowModel, affected_rows, validate_rows
 from .models import Inspection, InspectionStatus, InspectionType
 
 
@@ -26,7 +26,7 @@ class CreateInspectionParams(RowModel):
 
 class GetInspectionWithDefectsRow(RowModel):
     inspections: Inspection
-    defects: JsonValue
+    defects: DbJson
 
 
 class UpdateInspectionParams(RowModel):

@@ -9,9 +9,9 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, JsonValue
+from pydantic import AwareDatetime, Field
 
-from ._runtime import RowModel
+from ._runtime import DbJson, RowModel
 
 
 class PartType(StrEnum):
@@ -192,13 +192,13 @@ class Part(RowModel):
     ]
     description: Annotated[str | None, Field(description="Free-text description for engineers.")]
     specifications: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.',
         ),
     ]
     tolerance_requirements: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.',
         ),
@@ -263,7 +263,7 @@ class Lot(RowModel):
     ]
     notes: Annotated[str | None, Field(description="Free-text notes for the quality team.")]
     metadata: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description="Further attributes as a JSON object (equipment settings, material batches, ...).",
         ),
@@ -330,14 +330,14 @@ class Inspection(RowModel):
         ),
     ]
     results: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.',
         ),
     ]
     notes: Annotated[str | None, Field(description="Free-text notes of the operator or engineer.")]
     metadata: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description="Further attributes as a JSON object (recipe, tool settings, ...).",
         ),
@@ -369,7 +369,7 @@ class Defect(RowModel):
     ]
     severity: Annotated[DefectSeverity, Field(description="Impact: low, medium, high or critical.")]
     location: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.',
         ),
@@ -474,7 +474,7 @@ class InferenceJob(RowModel):
         ),
     ]
     results: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.',
         ),
@@ -541,7 +541,7 @@ class Artifact(RowModel):
         ),
     ]
     metadata: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description="Further attributes as a JSON object (camera, resolution, exposure, ...).",
         ),
@@ -578,7 +578,7 @@ class Report(RowModel):
         ),
     ]
     parameters: Annotated[
-        JsonValue,
+        DbJson,
         Field(
             description='What the report covers, as a JSON object, e.g. {"lot_ids": [...], "from": "2025-11-01", "to": "2025-11-30"}.',
         ),
@@ -640,13 +640,13 @@ class AuditLog(RowModel):
         ),
     ]
     old_values: Annotated[
-        JsonValue | None,
+        DbJson | None,
         Field(
             description="The whole row before the change as a JSON object; NULL for inserts.",
         ),
     ]
     new_values: Annotated[
-        JsonValue | None,
+        DbJson | None,
         Field(
             description="The whole row after the change as a JSON object; NULL for deletes.",
         ),

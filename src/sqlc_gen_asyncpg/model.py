@@ -196,6 +196,22 @@ def _ref_type(ref: PyTypeRef) -> PyType:
     return PyType(ref.name, imports)
 
 
+_JSON_VALUE = ("pydantic", "JsonValue")
+
+
+def _row_type(py_type: PyType) -> PyType:
+    """The type of a row field: JSON read from the database is not validated again.
+
+    The json/jsonb codec parses the server's JSON text, so the value is JSON data by
+    construction; walking it again in pydantic cost about 30% of building a row.
+    Parameters keep JsonValue and its validation.
+    """
+    if _JSON_VALUE not in py_type.imports:
+        return py_type
+    imports = (py_type.imports - {_JSON_VALUE}) | {("._runtime", "DbJson")}
+    return PyType(py_type.annotation.replace("JsonValue", "DbJson"), frozenset(imports))
+
+
 def _apply_shape(base: PyType, column: Column) -> PyType:
     dims = column.array_dims or (1 if column.is_array else 0)
     shaped = base.list_of(dims)
@@ -308,7 +324,7 @@ class _Builder:
             if isinstance(py_type, str):
                 self._problem(file, where, f"column {column.name!r}: {py_type}")
                 continue
-            fields.append(ModelField(field_name, column.name, py_type, column.comment))
+            fields.append(ModelField(field_name, column.name, _row_type(py_type), column.comment))
         return tuple(fields)
 
     # -- queries -------------------------------------------------------------

@@ -6,9 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import JsonValue
-
-from ._runtime import RowModel
+from ._runtime import DbJson, RowModel
 
 
 class Color(StrEnum):
@@ -22,4 +20,4 @@ class Reading(RowModel):
     sensor: str
     value: float
     color: Color
-    meta: JsonValue
+    meta: DbJson

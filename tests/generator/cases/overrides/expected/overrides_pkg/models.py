@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
 from overrides_support import DeviceSpec
 
-from ._runtime import RowModel
+from ._runtime import DbJson, RowModel
 
 
 class Machine(RowModel):
@@ -20,4 +20,4 @@ class Machine(RowModel):
     id: int
     spec: Annotated[DeviceSpec, Field(description="Validated against DeviceSpec.")]
     mac: str
-    notes: JsonValue | None
+    notes: DbJson | None

@@ -17,9 +17,9 @@ from ipaddress import (
 from uuid import UUID
 
 from asyncpg import BitString, Point, Range
-from pydantic import AwareDatetime, JsonValue, NaiveDatetime
+from pydantic import AwareDatetime, NaiveDatetime
 
-from ._runtime import RowModel
+from ._runtime import DbJson, RowModel
 
 
 class Mood(StrEnum):
@@ -55,8 +55,8 @@ class Everything(RowModel):
     c_timestamp: NaiveDatetime | None
     c_timestamptz: AwareDatetime | None
     c_interval: timedelta | None
-    c_json: JsonValue | None
-    c_jsonb: JsonValue | None
+    c_json: DbJson | None
+    c_jsonb: DbJson | None
     c_inet: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
     c_cidr: IPv4Network | IPv6Network | None
     c_macaddr: str | None
