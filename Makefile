@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift test test-unit bench clean
+        typecheck squawk schema-drift generated-drift test test-unit bench verify-audit clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ generate: install ## Compile queries/*.sql into generated/ with sqlc and sqlc-ge
 
 generated-drift: install ## Fail when generated/ differs from what sqlc produces
 	$(PY) -m chip_quality_db.dev.generated
+
+verify-audit: install ## Walk the audit trail's hash chain; fail at the first broken link
+	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST))
 
 check: lint typecheck squawk schema-drift generated-drift ## Every static check CI runs (no tests)
 

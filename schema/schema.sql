@@ -282,6 +282,23 @@ COMMENT ON TYPE public.report_type IS 'Kind of generated quality report.';
 
 
 --
+-- Name: audit_chain_advance(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_chain_advance() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.seq = current_setting('audit.chain_seq', true)::bigint THEN
+        UPDATE audit_chain_head SET seq = NEW.seq, last_hash = NEW.row_hash WHERE id = 1;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: audit_row_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -293,6 +310,16 @@ DECLARE
     old_row jsonb;
     new_row jsonb;
     changed text[];
+    acting_role text;
+    entry_actor text;
+    entry_id uuid := gen_random_uuid();
+    entry_txid bigint := pg_current_xact_id()::text::bigint;
+    entry_occurred timestamptz := now();
+    entry_recorded timestamptz;
+    entry_session text := nullif(btrim(current_setting('app.session_id', true)), '');
+    head_seq bigint;
+    head_hash bytea;
+    entry_hash bytea;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         old_row := to_jsonb(OLD);
@@ -309,22 +336,47 @@ BEGIN
           FROM jsonb_each(new_row) AS field
          WHERE field.value IS DISTINCT FROM old_row -> field.key;
     END IF;
+
+    -- Inside SECURITY DEFINER current_user is the owner: the caller's role is
+    -- SET ROLE's, or else the login's.
+    acting_role := coalesce(nullif(current_setting('role'), 'none'), session_user);
+    entry_actor := nullif(btrim(current_setting('app.actor', true)), '');
+    IF entry_actor IS NULL THEN
+        IF NOT pg_has_role(acting_role, 'chipq_migrator', 'MEMBER') THEN
+            RAISE EXCEPTION 'app.actor is not set: a write to % must name who makes it', TG_TABLE_NAME
+                USING ERRCODE = 'CQ001',
+                      TABLE = TG_TABLE_NAME,
+                      HINT = 'Run it in chip_quality_db.transaction(..., actor=...), or SELECT set_config(''app.actor'', ''<user>'', true) first.';
+        END IF;
+        entry_actor := 'db:' || acting_role;
+    END IF;
+
+    IF current_setting('audit.chain_txid', true) = entry_txid::text THEN
+        -- Not this transaction's first audited row: it holds the head already.
+        head_seq := current_setting('audit.chain_seq')::bigint;
+        head_hash := decode(current_setting('audit.chain_hash'), 'hex');
+    ELSE
+        SELECT seq, last_hash INTO head_seq, head_hash
+          FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+    END IF;
+    head_seq := head_seq + 1;
+    entry_recorded := clock_timestamp();
+    entry_hash := audit_row_digest(
+        head_hash, head_seq, entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
+        lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
+        entry_txid, entry_occurred, entry_recorded);
+    -- Before the INSERT: with SET CONSTRAINTS ALL IMMEDIATE the head is written
+    -- as soon as the row is, and must then see it as the chain's end.
+    PERFORM set_config('audit.chain_txid', entry_txid::text, true),
+            set_config('audit.chain_seq', head_seq::text, true),
+            set_config('audit.chain_hash', encode(entry_hash, 'hex'), true);
     INSERT INTO audit_log (
-        table_name, record_id, action, old_values, new_values, changed_fields,
-        actor, session_id, txid, occurred_at, recorded_at
+        id, table_name, record_id, action, old_values, new_values, changed_fields,
+        actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash
     ) VALUES (
-        TG_TABLE_NAME,
-        (coalesce(new_row, old_row) ->> 'id')::uuid,
-        lower(TG_OP)::audit_action,
-        old_row,
-        new_row,
-        changed,
-        coalesce(nullif(btrim(current_setting('app.actor', true)), ''),
-                 'db:' || session_user),
-        nullif(btrim(current_setting('app.session_id', true)), ''),
-        pg_current_xact_id()::text::bigint,
-        now(),
-        clock_timestamp()
+        entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
+        lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
+        entry_txid, entry_occurred, entry_recorded, head_seq, head_hash, entry_hash
     );
     RETURN NULL;
 END;
@@ -336,6 +388,30 @@ $$;
 --
 
 COMMENT ON FUNCTION public.audit_row_change() IS 'AFTER INSERT/UPDATE/DELETE row trigger: writes the change to audit_log with actor app.actor (else db:<session_user>) and session app.session_id; an update that changes nothing writes nothing.';
+
+
+--
+-- Name: audit_row_digest(bytea, bigint, uuid, text, uuid, public.audit_action, jsonb, jsonb, text[], text, text, bigint, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_row_digest(prev_hash bytea, seq bigint, id uuid, table_name text, record_id uuid, action public.audit_action, old_values jsonb, new_values jsonb, changed_fields text[], actor text, session_id text, txid bigint, occurred_at timestamp with time zone, recorded_at timestamp with time zone) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT sha256(prev_hash || convert_to(jsonb_build_array(
+        seq, id, table_name, record_id, action, old_values, new_values, changed_fields, actor,
+        session_id, txid,
+        to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+        to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+    )::text, 'UTF8'))
+$$;
+
+
+--
+-- Name: FUNCTION audit_row_digest(prev_hash bytea, seq bigint, id uuid, table_name text, record_id uuid, action public.audit_action, old_values jsonb, new_values jsonb, changed_fields text[], actor text, session_id text, txid bigint, occurred_at timestamp with time zone, recorded_at timestamp with time zone); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_row_digest(prev_hash bytea, seq bigint, id uuid, table_name text, record_id uuid, action public.audit_action, old_values jsonb, new_values jsonb, changed_fields text[], actor text, session_id text, txid bigint, occurred_at timestamp with time zone, recorded_at timestamp with time zone) IS 'The hash of one audit entry chained to the previous one; the audit trigger and the verifier both use it.';
 
 
 --
@@ -392,6 +468,23 @@ $$;
 --
 
 COMMENT ON FUNCTION public.refuse_audit_log_change() IS 'BEFORE UPDATE/DELETE/TRUNCATE trigger of audit_log: raises restrict_violation (SQLSTATE 23001), keeping the audit trail append-only.';
+
+
+--
+-- Name: refuse_truncate(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of % is not allowed: it would bypass the audit trail', TG_TABLE_NAME
+        USING ERRCODE = 'restrict_violation',
+              TABLE = TG_TABLE_NAME,
+              HINT = 'DELETE the rows instead, so each deletion is audited.';
+END;
+$$;
 
 
 --
@@ -530,6 +623,27 @@ COMMENT ON COLUMN public.artifacts.updated_at IS 'When the row last changed; mai
 
 
 --
+-- Name: audit_chain_head; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_chain_head (
+    id bigint DEFAULT 1 NOT NULL,
+    seq bigint NOT NULL,
+    last_hash bytea NOT NULL,
+    CONSTRAINT audit_chain_head_id_check CHECK ((id = 1)),
+    CONSTRAINT audit_chain_head_last_hash_check CHECK ((octet_length(last_hash) = 32)),
+    CONSTRAINT audit_chain_head_seq_check CHECK ((seq >= 0))
+);
+
+
+--
+-- Name: TABLE audit_chain_head; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_chain_head IS 'The one row holding the audit chain''s last sequence number and hash; every audited write locks it (FOR UPDATE) to append to the chain.';
+
+
+--
 -- Name: audit_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -546,6 +660,9 @@ CREATE TABLE public.audit_log (
     txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
     occurred_at timestamp with time zone DEFAULT now() NOT NULL,
     recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seq bigint NOT NULL,
+    prev_hash bytea NOT NULL,
+    row_hash bytea NOT NULL,
     CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
     CONSTRAINT audit_log_changed_fields_check CHECK (
 CASE
@@ -554,6 +671,8 @@ CASE
 END),
     CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
     CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
+    CONSTRAINT audit_log_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
     CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
     CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
 );
@@ -648,6 +767,27 @@ COMMENT ON COLUMN public.audit_log.occurred_at IS 'Start time of the changing tr
 --
 
 COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp()), ordering changes within a transaction.';
+
+
+--
+-- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.seq IS 'Position in the hash chain: 1, 2, 3, ... without gaps.';
+
+
+--
+-- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.prev_hash IS 'row_hash of the entry before (32 zero bytes for the first).';
+
+
+--
+-- Name: COLUMN audit_log.row_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.row_hash IS 'sha256(prev_hash || canonical JSON of this entry): audit_row_digest().';
 
 
 --
@@ -1443,11 +1583,27 @@ ALTER TABLE ONLY public.artifacts
 
 
 --
+-- Name: audit_chain_head audit_chain_head_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_chain_head
+    ADD CONSTRAINT audit_chain_head_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: audit_log audit_log_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_seq_key UNIQUE (seq);
 
 
 --
@@ -1748,10 +1904,24 @@ CREATE TRIGGER artifacts_keep_created_at BEFORE UPDATE ON public.artifacts FOR E
 
 
 --
+-- Name: artifacts artifacts_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER artifacts_refuse_truncate BEFORE TRUNCATE ON public.artifacts FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
+
+
+--
 -- Name: artifacts artifacts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER artifacts_set_updated_at BEFORE UPDATE ON public.artifacts FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.set_updated_at();
+
+
+--
+-- Name: audit_log audit_log_advance_chain; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER audit_log_advance_chain AFTER INSERT ON public.audit_log DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.audit_chain_advance();
 
 
 --
@@ -1783,6 +1953,13 @@ CREATE TRIGGER defects_keep_created_at BEFORE UPDATE ON public.defects FOR EACH 
 
 
 --
+-- Name: defects defects_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER defects_refuse_truncate BEFORE TRUNCATE ON public.defects FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
+
+
+--
 -- Name: defects defects_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1801,6 +1978,13 @@ CREATE TRIGGER inference_jobs_audit_row_change AFTER INSERT OR DELETE OR UPDATE 
 --
 
 CREATE TRIGGER inference_jobs_keep_created_at BEFORE UPDATE ON public.inference_jobs FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: inference_jobs inference_jobs_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inference_jobs_refuse_truncate BEFORE TRUNCATE ON public.inference_jobs FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
 
 
 --
@@ -1825,6 +2009,13 @@ CREATE TRIGGER inspections_keep_created_at BEFORE UPDATE ON public.inspections F
 
 
 --
+-- Name: inspections inspections_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inspections_refuse_truncate BEFORE TRUNCATE ON public.inspections FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
+
+
+--
 -- Name: inspections inspections_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1843,6 +2034,13 @@ CREATE TRIGGER lots_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.
 --
 
 CREATE TRIGGER lots_keep_created_at BEFORE UPDATE ON public.lots FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: lots lots_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lots_refuse_truncate BEFORE TRUNCATE ON public.lots FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
 
 
 --
@@ -1867,6 +2065,13 @@ CREATE TRIGGER parts_keep_created_at BEFORE UPDATE ON public.parts FOR EACH ROW 
 
 
 --
+-- Name: parts parts_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER parts_refuse_truncate BEFORE TRUNCATE ON public.parts FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
+
+
+--
 -- Name: parts parts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1885,6 +2090,13 @@ CREATE TRIGGER reports_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON publ
 --
 
 CREATE TRIGGER reports_keep_created_at BEFORE UPDATE ON public.reports FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: reports reports_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reports_refuse_truncate BEFORE TRUNCATE ON public.reports FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_truncate();
 
 
 --
@@ -1965,4 +2177,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000300'),
     ('20261125000400'),
     ('20261125000500'),
-    ('20261125000600');
+    ('20261125000600'),
+    ('20261125000700');

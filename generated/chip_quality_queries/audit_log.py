@@ -15,7 +15,7 @@ _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
 
 
 GET_AUDIT_ENTRY = """-- name: GetAuditEntry :one
-SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at FROM audit_log WHERE id = $1
+SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash FROM audit_log WHERE id = $1
 """
 
 
@@ -28,7 +28,7 @@ async def get_audit_entry(db: Executor, *, entry_id: UUID) -> AuditLog | None:
 
 
 AUDIT_HISTORY_OF_RECORD = """-- name: AuditHistoryOfRecord :many
-SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at FROM audit_log
+SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash FROM audit_log
 WHERE table_name = $1 AND record_id = $2
 ORDER BY occurred_at, recorded_at, id
 """
@@ -46,7 +46,7 @@ async def audit_history_of_record(
 
 
 LIST_AUDIT_ENTRIES = """-- name: ListAuditEntries :many
-SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at FROM audit_log
+SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash FROM audit_log
 WHERE ($1::text IS NULL OR table_name = $1)
   AND ($2::text IS NULL OR actor = $2)
   AND (

@@ -687,3 +687,24 @@ class AuditLog(RowModel):
             description="Wall-clock time the audit row was written (clock_timestamp()), ordering changes within a transaction.",
         ),
     ]
+    seq: Annotated[int, Field(description="Position in the hash chain: 1, 2, 3, ... without gaps.")]
+    prev_hash: Annotated[
+        bytes,
+        Field(
+            description="row_hash of the entry before (32 zero bytes for the first).",
+        ),
+    ]
+    row_hash: Annotated[
+        bytes,
+        Field(
+            description="sha256(prev_hash || canonical JSON of this entry): audit_row_digest().",
+        ),
+    ]
+
+
+class AuditChainHead(RowModel):
+    """The one row holding the audit chain's last sequence number and hash; every audited write locks it (FOR UPDATE) to append to the chain."""
+
+    id: int
+    seq: int
+    last_hash: bytes

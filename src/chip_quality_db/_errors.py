@@ -149,7 +149,7 @@ def _translate_postgres(error: pg.PostgresError) -> DatabaseError:
         return RuleViolationError(
             f"the row{where} breaks the rule {constraint}: {error.message}", **fields
         )
-    if isinstance(error, pg.RaiseError) and "app.actor" in (error.message or ""):
+    if sqlstate == "CQ001":  # raised by the audit trigger: no app.actor set
         return AuditError(error.message, **fields)
     if isinstance(error, pg.RaiseError) and sqlstate == "P0001":
         return RuleViolationError(error.message, **fields)

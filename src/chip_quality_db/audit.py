@@ -1,0 +1,128 @@
+"""Verify the audit trail's hash chain, and export its head.
+
+Each audit_log row carries `seq` (1, 2, 3, ... without gaps), `prev_hash` (the
+row_hash before it; 32 zero bytes for the first) and `row_hash` =
+audit_row_digest(prev_hash, the row's fields). `verify_chain` walks the rows in
+seq order, recomputing every hash on the server, and reports the first broken
+link. An edited, deleted, inserted or reordered row breaks the chain where it
+stands; rewriting the whole chain from some row on (possible for the owner or
+a superuser) is caught by checking it against a head exported earlier:
+
+    head = await export_head(conn)          # keep it outside the database
+    ...
+    report = await verify_chain(conn, against=head)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+GENESIS = bytes(32)
+BATCH = 5_000
+
+_WALK = """
+SELECT seq, prev_hash, row_hash,
+       audit_row_digest(prev_hash, seq, id, table_name, record_id, action, old_values,
+                        new_values, changed_fields, actor, session_id, txid, occurred_at,
+                        recorded_at) AS recomputed
+FROM audit_log
+WHERE seq > $1
+ORDER BY seq
+LIMIT $2
+"""
+_HEAD = "SELECT seq, last_hash FROM audit_chain_head WHERE id = 1"
+_ROW_HASH_AT = "SELECT row_hash FROM audit_log WHERE seq = $1"
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where the chain ended when it was exported: enough to detect a rewrite later."""
+
+    seq: int
+    hash: str  # hex
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChainHead:
+        try:
+            return cls(seq=int(data["seq"]), hash=str(data["hash"]).lower())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("an exported chain head is {'seq': int, 'hash': hex}") from exc
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows: int
+    head: ChainHead
+    broken_at: int | None = None  # seq of the first entry that does not verify
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit chain OK: {self.rows} entries, head seq {self.head.seq}"
+        return f"audit chain BROKEN at seq {self.broken_at}: {self.reason}"
+
+
+async def export_head(conn: asyncpg.Connection) -> ChainHead:
+    row = await conn.fetchrow(_HEAD)
+    if row is None:
+        raise RuntimeError("audit_chain_head is empty: the audit migration has not run")
+    return ChainHead(seq=row["seq"], hash=bytes(row["last_hash"]).hex())
+
+
+async def verify_chain(
+    conn: asyncpg.Connection, *, against: ChainHead | None = None
+) -> ChainReport:
+    """Walk the whole chain; inside a REPEATABLE READ snapshot so writers don't race it."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        head = await export_head(conn)
+        expected_seq, previous = 0, GENESIS
+        while True:
+            rows = await conn.fetch(_WALK, expected_seq, BATCH)
+            for row in rows:
+                seq = row["seq"]
+                if seq != expected_seq + 1:
+                    return _broken(
+                        expected_seq,
+                        head,
+                        expected_seq + 1,
+                        f"entry {expected_seq + 1} is missing (next is {seq})",
+                    )
+                if bytes(row["prev_hash"]) != previous:
+                    return _broken(
+                        expected_seq, head, seq, "prev_hash is not the row_hash of the entry before"
+                    )
+                if bytes(row["recomputed"]) != bytes(row["row_hash"]):
+                    return _broken(
+                        expected_seq, head, seq, "row_hash does not match the entry's contents"
+                    )
+                expected_seq, previous = seq, bytes(row["row_hash"])
+            if len(rows) < BATCH:
+                break
+        if expected_seq != head.seq or previous.hex() != head.hash:
+            return _broken(
+                expected_seq,
+                head,
+                expected_seq + 1,
+                f"the chain ends at seq {expected_seq} but its head says {head.seq}",
+            )
+        if against is not None and against.seq > 0:
+            stored = await conn.fetchval(_ROW_HASH_AT, against.seq)
+            if stored is None or bytes(stored).hex() != against.hash:
+                return _broken(
+                    expected_seq,
+                    head,
+                    against.seq,
+                    "differs from the exported head: the chain was rewritten",
+                )
+    return ChainReport(ok=True, rows=expected_seq, head=head)
+
+
+def _broken(rows: int, head: ChainHead, seq: int, reason: str) -> ChainReport:
+    return ChainReport(ok=False, rows=rows, head=head, broken_at=seq, reason=reason)
