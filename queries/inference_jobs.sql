@@ -12,20 +12,24 @@ RETURNING *;
 SELECT * FROM inference_jobs WHERE id = sqlc.arg(job_id);
 
 -- name: ClaimInferenceJobs :many
--- Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first.
+-- Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first,
+-- and return them in that order.
 -- FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
 -- on each other's claims.
-UPDATE inference_jobs
-SET status = 'running', worker_id = sqlc.arg(worker_id), started_at = clock_timestamp(),
-    attempts = attempts + 1
-WHERE id IN (
-    SELECT id FROM inference_jobs
-    WHERE status = 'pending'
-    ORDER BY priority DESC, created_at
-    LIMIT sqlc.arg(max_jobs)
-    FOR UPDATE SKIP LOCKED
+WITH claimed AS (
+    UPDATE inference_jobs
+    SET status = 'running', worker_id = sqlc.arg(worker_id), started_at = clock_timestamp(),
+        attempts = attempts + 1
+    WHERE id IN (
+        SELECT id FROM inference_jobs
+        WHERE status = 'pending'
+        ORDER BY priority DESC, created_at, id
+        LIMIT sqlc.arg(max_jobs)
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING *
 )
-RETURNING *;
+SELECT * FROM claimed ORDER BY priority DESC, created_at, id;
 
 -- name: CompleteInferenceJob :one
 -- Record the results of a running job claimed by this worker; None if it is not.

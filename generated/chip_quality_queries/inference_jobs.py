@@ -67,17 +67,20 @@ async def get_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | Non
 
 
 CLAIM_INFERENCE_JOBS = """-- name: ClaimInferenceJobs :many
-UPDATE inference_jobs
-SET status = 'running', worker_id = $1, started_at = clock_timestamp(),
-    attempts = attempts + 1
-WHERE id IN (
-    SELECT id FROM inference_jobs
-    WHERE status = 'pending'
-    ORDER BY priority DESC, created_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
+WITH claimed AS (
+    UPDATE inference_jobs
+    SET status = 'running', worker_id = $1, started_at = clock_timestamp(),
+        attempts = attempts + 1
+    WHERE id IN (
+        SELECT id FROM inference_jobs
+        WHERE status = 'pending'
+        ORDER BY priority DESC, created_at, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at
 )
-RETURNING id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at
+SELECT id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at FROM claimed ORDER BY priority DESC, created_at, id
 """
 
 
@@ -87,7 +90,8 @@ async def claim_inference_jobs(
     worker_id: str | None,
     max_jobs: int,
 ) -> list[InferenceJob]:
-    """Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first.
+    """Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first,
+    and return them in that order.
     FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
     on each other's claims.
     """

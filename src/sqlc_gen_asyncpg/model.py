@@ -212,6 +212,10 @@ def _row_type(py_type: PyType) -> PyType:
     return PyType(py_type.annotation.replace("JsonValue", "DbJson"), frozenset(imports))
 
 
+def _column_shape(type_key: tuple[str, str], column: Column) -> tuple[object, ...]:
+    return (column.name, column.not_null, type_key, column.array_dims, column.is_array)
+
+
 def _apply_shape(base: PyType, column: Column) -> PyType:
     dims = column.array_dims or (1 if column.is_array else 0)
     shaped = base.list_of(dims)
@@ -625,23 +629,30 @@ class _Builder:
         return result if isinstance(result, PyType) else None
 
     def _matching_table_model(self, columns: tuple[Column, ...]) -> str | None:
-        tables = {
+        """The table whose columns these are: same names, types and nullability, in order.
+
+        The columns' own table comes first; a result built from a CTE or subquery
+        (`WITH claimed AS (UPDATE ... RETURNING *) SELECT * FROM claimed`) has
+        none, so then the one table with exactly this shape is taken.
+        """
+        shape = [_column_shape(self._normalized_type(c), c) for c in columns]
+        origins = {
             (self._schema_key(c.table.schema), c.table.name) if c.table else None for c in columns
         }
-        if len(tables) != 1:
-            return None
-        key = tables.pop()
-        if key is None or key not in self._table_columns:
-            return None
-        table = self._table_columns[key]
-        if len(table.columns) != len(columns):
-            return None
-        for mine, theirs in zip(columns, table.columns, strict=True):
-            if (mine.name, mine.not_null, mine.type, mine.array_dims) != (
-                theirs.name,
-                theirs.not_null,
-                theirs.type,
-                theirs.array_dims,
-            ):
-                return None
-        return self.table_model_names[key]
+        candidates = [origins.pop()] if len(origins) == 1 else []
+        if not candidates or candidates[0] not in self._table_columns:
+            candidates = list(self._table_columns)
+        matches = [
+            key
+            for key in candidates
+            if key in self._table_columns
+            and shape
+            == [
+                _column_shape(self._normalized_type(c), c) for c in self._table_columns[key].columns
+            ]
+        ]
+        return self.table_model_names[matches[0]] if len(matches) == 1 else None
+
+    def _normalized_type(self, column: Column) -> tuple[str, str]:
+        schema, name = normalize(column.type.schema, column.type.name)
+        return self._schema_key(schema), name
