@@ -919,6 +919,55 @@ COMMENT ON COLUMN public.defects.updated_at IS 'When the row last changed; maint
 
 
 --
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    key text NOT NULL,
+    actor text NOT NULL,
+    result jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9._:-]{8,200}$'::text))
+);
+
+
+--
+-- Name: TABLE idempotency_keys; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.idempotency_keys IS 'Keys of writes that clients may retry: present once the write committed, with its result.';
+
+
+--
+-- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.key IS 'Client-chosen key of one logical write: 8 to 200 of A-Z a-z 0-9 . _ : -.';
+
+
+--
+-- Name: COLUMN idempotency_keys.actor; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.actor IS 'Who made the write.';
+
+
+--
+-- Name: COLUMN idempotency_keys.result; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.result IS 'What the write returned, as JSON, handed back to retries.';
+
+
+--
+-- Name: COLUMN idempotency_keys.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.created_at IS 'When the write committed; old keys can be deleted after the retry window.';
+
+
+--
 -- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1615,6 +1664,14 @@ ALTER TABLE ONLY public.defects
 
 
 --
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (key);
+
+
+--
 -- Name: inference_jobs inference_jobs_inspection_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1768,6 +1825,13 @@ CREATE INDEX defects_inspection_id_severity_idx ON public.defects USING btree (i
 --
 
 CREATE INDEX defects_location_idx ON public.defects USING gin (location);
+
+
+--
+-- Name: idempotency_keys_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_created_at_idx ON public.idempotency_keys USING btree (created_at);
 
 
 --
@@ -2178,4 +2242,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000400'),
     ('20261125000500'),
     ('20261125000600'),
-    ('20261125000700');
+    ('20261125000700'),
+    ('20261125000800');

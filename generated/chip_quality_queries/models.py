@@ -708,3 +708,27 @@ class AuditChainHead(RowModel):
     id: int
     seq: int
     last_hash: bytes
+
+
+class IdempotencyKey(RowModel):
+    """Keys of writes that clients may retry: present once the write committed, with its result."""
+
+    key: Annotated[
+        str,
+        Field(
+            description="Client-chosen key of one logical write: 8 to 200 of A-Z a-z 0-9 . _ : -.",
+        ),
+    ]
+    actor: Annotated[str, Field(description="Who made the write.")]
+    result: Annotated[
+        DbJson | None,
+        Field(
+            description="What the write returned, as JSON, handed back to retries.",
+        ),
+    ]
+    created_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="When the write committed; old keys can be deleted after the retry window.",
+        ),
+    ]

@@ -27,6 +27,7 @@ from ._errors import (
 )
 from ._health import Health, health_check
 from ._pool import Pool, acquire, create_pool
+from ._retry import Outcome, retry, run_once
 from ._settings import DatabaseSettings, SettingsError, load_settings
 from ._transaction import transaction, transaction_dependency
 
@@ -40,6 +41,7 @@ __all__ = [
     "IntegrityError",
     "MissingReferenceError",
     "NotFoundError",
+    "Outcome",
     "Pool",
     "QueryTimeoutError",
     "RetryableError",
@@ -54,6 +56,8 @@ __all__ = [
     "load_settings",
     "mapped_errors",
     "register_artifact",
+    "retry",
+    "run_once",
     "sha256_of",
     "transaction",
     "transaction_dependency",

@@ -105,6 +105,9 @@ def translate(error: BaseException) -> DatabaseError | None:
         return error
     if isinstance(error, pg.PostgresError):
         return _translate_postgres(error)
+    if isinstance(error, UnicodeError | RecursionError | OverflowError):
+        # A value asyncpg could not encode (lone surrogates, JSON nested too deep).
+        return RuleViolationError(f"invalid value: {error}")
     # Before OSError: TimeoutError is one. asyncpg raises it when no pooled connection frees up.
     if isinstance(error, TimeoutError):
         return UnavailableError("no database connection became free in time (pool timeout)")
