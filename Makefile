@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift test test-unit bench verify-audit clean
+        typecheck squawk schema-drift generated-drift test test-faults test-unit bench verify-audit clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -80,8 +80,12 @@ squawk: install ## Lint the migrations' up sections for unsafe DDL
 schema-drift: install ## Fail when schema/schema.sql differs from what the migrations produce
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.migrations drift
 
-test: install ## The test suite against real PostgreSQL
-	$(WITH_DB) pytest
+test: install ## The test suite against real PostgreSQL (without the slow fault tests)
+	$(WITH_DB) pytest -m "not faults"
+
+# Restarts the server it runs on, so always the project's own local one.
+test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
+	env -u DATABASE_URL $(WITH_DB) pytest tests/faults -p no:cacheprovider
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit

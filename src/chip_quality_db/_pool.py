@@ -124,7 +124,13 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnecti
     for _ in range(attempts):
         with mapped_errors():
             conn = await pool.acquire(timeout=settings.pool_timeout)
-        if await _usable(conn, settings):
+        try:
+            usable = await _usable(conn, settings)
+        except BaseException:
+            # Cancelled during the ping: the connection must still go back.
+            await pool.release(conn)
+            raise
+        if usable:
             break
         conn.terminate()
         await pool.release(conn)

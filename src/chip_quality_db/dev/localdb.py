@@ -281,6 +281,28 @@ def stop(server: LocalServer) -> None:
     print("localdb: stopped", file=sys.stderr)
 
 
+def restart(server: LocalServer, mode: str = "fast") -> None:
+    """Restart the server (`fast`: clean shutdown; `immediate`: like a crash) on the same port."""
+    if mode not in ("smart", "fast", "immediate"):
+        raise LocalDbError(f"unknown shutdown mode {mode!r}")
+    _run_as_service(
+        [
+            str(find_bindir() / "pg_ctl"),
+            "restart",
+            "-w",
+            "-t",
+            "60",
+            "-m",
+            mode,
+            "-D",
+            str(server.data_dir),
+            "-l",
+            str(server.log_file),
+        ],
+        _service_account(),
+    )
+
+
 def database_url(server: LocalServer) -> str:
     """DATABASE_URL when set (normalised for asyncpg and dbmate), else the local server's."""
     configured = os.environ.get("DATABASE_URL", "").strip()
