@@ -14,6 +14,7 @@ must use `reset_policy="full"`.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -107,9 +108,23 @@ async def _usable(conn: asyncpg.pool.PoolConnectionProxy, settings: DatabaseSett
     if settings.pool_pre_ping:
         try:
             await conn.fetchval("SELECT 1", timeout=settings.pool_timeout)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+        except Exception:
+            # Whatever the failure (a dead socket, a timeout, or asyncpg issue 784's
+            # InternalClientError on a connection broken by a restart), this one is done.
             return False
     return True
+
+
+async def _discard(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -> None:
+    """Close a connection that failed its check and hand its slot back to the pool.
+
+    A connection that broke may have been handed back by asyncpg already (its
+    close callback releases it), and then both calls refuse: nothing is left to do.
+    """
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+    with contextlib.suppress(asyncpg.InterfaceError):
+        await pool.release(conn)
 
 
 @asynccontextmanager
@@ -132,12 +147,17 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnecti
             raise
         if usable:
             break
-        conn.terminate()
-        await pool.release(conn)
+        await _discard(pool, conn)
     else:
         raise UnavailableError("no working database connection could be opened")
     try:
         with mapped_errors():
             yield conn
     finally:
-        await pool.release(conn)
+        try:
+            await pool.release(conn)  # shielded from cancellation by asyncpg
+        except Exception:
+            # Releasing a connection that broke (server restart) fails after asyncpg
+            # has terminated it; the pool opens a new one. The caller's own outcome,
+            # committed or raised, is what it must see, not this.
+            pass
