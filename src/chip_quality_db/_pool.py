@@ -154,10 +154,9 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnecti
         with mapped_errors():
             yield conn
     finally:
-        try:
-            await pool.release(conn)  # shielded from cancellation by asyncpg
-        except Exception:
-            # Releasing a connection that broke (server restart) fails after asyncpg
-            # has terminated it; the pool opens a new one. The caller's own outcome,
-            # committed or raised, is what it must see, not this.
-            pass
+        # Releasing a connection that broke (server restart) fails after asyncpg has
+        # terminated it; the pool opens a new one. The caller's own outcome, committed
+        # or raised, is what it must see, not this. (asyncpg shields release from
+        # cancellation.)
+        with contextlib.suppress(Exception):
+            await pool.release(conn)
