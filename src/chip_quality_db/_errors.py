@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import asyncpg
+import orjson
 from asyncpg import exceptions as pg
 
 
@@ -105,8 +106,9 @@ def translate(error: BaseException) -> DatabaseError | None:
         return error
     if isinstance(error, pg.PostgresError):
         return _translate_postgres(error)
-    if isinstance(error, UnicodeError | RecursionError | OverflowError):
-        # A value asyncpg could not encode (lone surrogates, JSON nested too deep).
+    if isinstance(error, UnicodeError | RecursionError | OverflowError | orjson.JSONEncodeError):
+        # A value that could not be encoded for the server: lone surrogates, JSON
+        # nested deeper than the encoder goes (COPY raises these without wrapping).
         return RuleViolationError(f"invalid value: {error}")
     # Before OSError: TimeoutError is one. asyncpg raises it when no pooled connection frees up.
     if isinstance(error, TimeoutError):
