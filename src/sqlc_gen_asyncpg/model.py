@@ -350,6 +350,13 @@ class _Builder:
             self._problem(
                 "sqlc.yaml", name, "listed in option `iterators`, but no query has this name"
             )
+        result_columns = {f"{q.name}.{c.name}" for q in self.request.queries for c in q.columns}
+        for entry in sorted(self.options.nullable - result_columns):
+            self._problem(
+                "sqlc.yaml",
+                entry.partition(".")[0],
+                f"option `nullable` lists {entry!r}, but that query has no such column",
+            )
         modules = [self._module(filename, queries) for filename, queries in sorted(by_file.items())]
         self._check_unique([m.name for m in modules], "sqlc.yaml")
         return Package(

@@ -13,7 +13,7 @@ from .models import Widget
 
 
 class WidgetSummaryRow(RowModel):
-    name: str
+    name: str | None
     weight: Decimal | None
 
 
