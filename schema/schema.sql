@@ -290,7 +290,7 @@ CREATE FUNCTION public.audit_chain_advance() RETURNS trigger
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
-    IF NEW.seq = current_setting('audit.chain_seq', true)::bigint THEN
+    IF NEW.seq = (SELECT max(seq) FROM audit_log) THEN
         UPDATE audit_chain_head SET seq = NEW.seq, last_hash = NEW.row_hash WHERE id = 1;
     END IF;
     RETURN NULL;
@@ -351,13 +351,14 @@ BEGIN
         entry_actor := 'db:' || acting_role;
     END IF;
 
-    IF current_setting('audit.chain_txid', true) = entry_txid::text THEN
-        -- Not this transaction's first audited row: it holds the head already.
-        head_seq := current_setting('audit.chain_seq')::bigint;
-        head_hash := decode(current_setting('audit.chain_hash'), 'hex');
-    ELSE
-        SELECT seq, last_hash INTO head_seq, head_hash
-          FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+    -- The lock serialises appenders (a no-op for a transaction holding it
+    -- already); under it, the row with the highest seq is the chain's end.
+    PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+    SELECT seq, row_hash INTO head_seq, head_hash
+      FROM audit_log ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head_seq := 0;
+        head_hash := '\x0000000000000000000000000000000000000000000000000000000000000000';
     END IF;
     head_seq := head_seq + 1;
     entry_recorded := clock_timestamp();
@@ -365,11 +366,6 @@ BEGIN
         head_hash, head_seq, entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
         lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
         entry_txid, entry_occurred, entry_recorded);
-    -- Before the INSERT: with SET CONSTRAINTS ALL IMMEDIATE the head is written
-    -- as soon as the row is, and must then see it as the chain's end.
-    PERFORM set_config('audit.chain_txid', entry_txid::text, true),
-            set_config('audit.chain_seq', head_seq::text, true),
-            set_config('audit.chain_hash', encode(entry_hash, 'hex'), true);
     INSERT INTO audit_log (
         id, table_name, record_id, action, old_values, new_values, changed_fields,
         actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash

@@ -4,14 +4,19 @@
 -- 1. Roles (cluster-wide, so created only when missing; none can log in: the
 --    DBA creates login users IN ROLE one of them):
 --      chipq_owner         owns every object; never given LOGIN
---      chipq_migrator      runs migrations (member of chipq_owner); may write
---                          to audited tables without naming an actor
+--      chipq_migrator      runs migrations: a member of chipq_owner, so it
+--                          has the owner's powers; may write to audited
+--                          tables without naming an actor
 --      chipq_app_rw        DML on the business tables, SELECT on audit_log
 --      chipq_reporting_ro  SELECT on the business tables
 --      chipq_auditor_ro    SELECT on everything, audit chain included
---    No role but the owner (and superusers) can UPDATE, DELETE or TRUNCATE
---    audit_log, disable a trigger, or run DDL here; session_replication_role
---    is a superuser-only setting. Privileges are not in dbmate's dump:
+--    No role but the owner, its member chipq_migrator and superusers can
+--    UPDATE, DELETE or TRUNCATE audit_log, disable a trigger, or run DDL here;
+--    session_replication_role is a superuser-only setting. ALTER ROLE ... SET
+--    applies to a session's login role only, not to the roles it is a member
+--    of: the per-role timeouts below are the values to copy onto each login
+--    role (README: Compliance). This migration creates roles: it needs a
+--    superuser (or CREATEROLE); later ones can run as chipq_migrator. Privileges are not in dbmate's dump:
 --    tests/audit/test_roles.py checks the grant matrix.
 -- 2. Attribution: a write to an audited table with no app.actor set is refused
 --    (SQLSTATE CQ001) unless the acting role is a member of chipq_migrator
@@ -22,11 +27,19 @@
 --    writers append one after another and the chain cannot fork (reading "the
 --    previous row" instead forked under concurrency). The head is held until
 --    the writing transaction ends: audited writes are serialised at commit.
---    Within one transaction the trigger carries the chain's end in
---    transaction-local settings (audit.chain_*) and a deferred constraint
---    trigger writes it to the head once, at commit: updating the head row for
---    every audited row made a 20,000-row COPY six times slower (each update
---    of a row already updated in the same transaction walks its version chain).
+--    The chain's end is the audit row with the highest seq, found by one
+--    probe of audit_log_seq_key under that lock; a deferred constraint trigger
+--    moves the head to it once, at commit (updating the head row for every
+--    audited row made a 20,000-row COPY six times slower: each update of a row
+--    already updated in the same transaction walks its version chain). Nothing
+--    is taken from session settings, which any role could forge.
+--    Costs: audited writers wait for each other from their first audited write
+--    to commit; two transactions that lock rows in opposite orders now deadlock
+--    (40P01) where one used to wait; a REPEATABLE READ or SERIALIZABLE
+--    transaction whose snapshot predates another writer's commit gets 40001 at
+--    its first audited write. Both are RetryableError in the runtime. A
+--    transaction that wrote audited rows cannot ALTER audit_log afterwards
+--    ("pending trigger events") without SET CONSTRAINTS ALL IMMEDIATE first.
 --    Existing audit rows are chained in (recorded_at, id) order.
 -- 4. TRUNCATE of a business table is refused: it would skip the row triggers
 --    and so the audit trail.
@@ -202,13 +215,14 @@ BEGIN
         entry_actor := 'db:' || acting_role;
     END IF;
 
-    IF current_setting('audit.chain_txid', true) = entry_txid::text THEN
-        -- Not this transaction's first audited row: it holds the head already.
-        head_seq := current_setting('audit.chain_seq')::bigint;
-        head_hash := decode(current_setting('audit.chain_hash'), 'hex');
-    ELSE
-        SELECT seq, last_hash INTO head_seq, head_hash
-          FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+    -- The lock serialises appenders (a no-op for a transaction holding it
+    -- already); under it, the row with the highest seq is the chain's end.
+    PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+    SELECT seq, row_hash INTO head_seq, head_hash
+      FROM audit_log ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head_seq := 0;
+        head_hash := '\x0000000000000000000000000000000000000000000000000000000000000000';
     END IF;
     head_seq := head_seq + 1;
     entry_recorded := clock_timestamp();
@@ -216,11 +230,6 @@ BEGIN
         head_hash, head_seq, entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
         lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
         entry_txid, entry_occurred, entry_recorded);
-    -- Before the INSERT: with SET CONSTRAINTS ALL IMMEDIATE the head is written
-    -- as soon as the row is, and must then see it as the chain's end.
-    PERFORM set_config('audit.chain_txid', entry_txid::text, true),
-            set_config('audit.chain_seq', head_seq::text, true),
-            set_config('audit.chain_hash', encode(entry_hash, 'hex'), true);
     INSERT INTO audit_log (
         id, table_name, record_id, action, old_values, new_values, changed_fields,
         actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash
@@ -234,15 +243,15 @@ END;
 $$;
 
 -- At commit (deferred), the transaction's last audit row moves the head to
--- itself; the rows before it return at once. A savepoint rolled back takes its
--- rows, their pending events and its audit.chain_* settings with it.
+-- itself; the rows before it return after one index probe. A savepoint rolled
+-- back takes its rows and their pending events with it.
 CREATE FUNCTION audit_chain_advance() RETURNS trigger
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    IF NEW.seq = current_setting('audit.chain_seq', true)::bigint THEN
+    IF NEW.seq = (SELECT max(seq) FROM audit_log) THEN
         UPDATE audit_chain_head SET seq = NEW.seq, last_hash = NEW.row_hash WHERE id = 1;
     END IF;
     RETURN NULL;
@@ -302,6 +311,10 @@ ALTER FUNCTION set_updated_at() OWNER TO chipq_owner;
 ALTER FUNCTION keep_created_at() OWNER TO chipq_owner;
 
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- The owner creates the objects of later migrations; through it, chipq_migrator
+-- can run them and record them in dbmate's table.
+GRANT USAGE, CREATE ON SCHEMA public TO chipq_owner;
+ALTER TABLE schema_migrations OWNER TO chipq_owner;
 REVOKE ALL ON audit_log, audit_chain_head FROM PUBLIC;
 REVOKE ALL ON parts, lots, inspections, defects, inference_jobs, artifacts, reports FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_row_change() FROM PUBLIC;
@@ -322,7 +335,6 @@ REVOKE ALL ON parts, lots, inspections, defects, inference_jobs, artifacts, repo
     FROM chipq_app_rw, chipq_reporting_ro, chipq_auditor_ro;
 REVOKE ALL ON audit_log FROM chipq_app_rw, chipq_auditor_ro;
 REVOKE ALL ON SCHEMA public FROM chipq_app_rw, chipq_reporting_ro, chipq_auditor_ro;
-GRANT CREATE ON SCHEMA public TO PUBLIC;
 
 ALTER TABLE parts OWNER TO CURRENT_USER;
 ALTER TABLE lots OWNER TO CURRENT_USER;
@@ -405,6 +417,7 @@ ALTER TABLE audit_log
 DROP FUNCTION audit_row_digest(bytea, bigint, uuid, text, uuid, audit_action, jsonb, jsonb, text[], text, text, bigint, timestamptz, timestamptz);
 DROP TABLE audit_chain_head;
 
--- The roles stay: they are cluster-wide and other databases of this cluster
--- (other environments, the test databases) may still use them.
-REVOKE chipq_owner FROM chipq_migrator;
+-- The roles and their memberships stay: they are cluster-wide, and other
+-- databases of this cluster (other environments, test databases) use them.
+REVOKE ALL ON SCHEMA public FROM chipq_owner;
+ALTER TABLE schema_migrations OWNER TO CURRENT_USER;

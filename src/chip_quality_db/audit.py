@@ -79,48 +79,62 @@ async def export_head(conn: asyncpg.Connection) -> ChainHead:
 async def verify_chain(
     conn: asyncpg.Connection, *, against: ChainHead | None = None
 ) -> ChainReport:
-    """Walk the whole chain; inside a REPEATABLE READ snapshot so writers don't race it."""
+    """Walk the whole chain in one snapshot, so writers don't race it.
+
+    On a connection already in a transaction the walk runs in that transaction
+    (its snapshot is the caller's); else in a REPEATABLE READ one. An exported
+    head vouches for the entries up to its own seq; later ones rest on the walk.
+    """
+    if conn.is_in_transaction():
+        return await _walk(conn, against)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        head = await export_head(conn)
-        expected_seq, previous = 0, GENESIS
-        while True:
-            rows = await conn.fetch(_WALK, expected_seq, BATCH)
-            for row in rows:
-                seq = row["seq"]
-                if seq != expected_seq + 1:
-                    return _broken(
-                        expected_seq,
-                        head,
-                        expected_seq + 1,
-                        f"entry {expected_seq + 1} is missing (next is {seq})",
-                    )
-                if bytes(row["prev_hash"]) != previous:
-                    return _broken(
-                        expected_seq, head, seq, "prev_hash is not the row_hash of the entry before"
-                    )
-                if bytes(row["recomputed"]) != bytes(row["row_hash"]):
-                    return _broken(
-                        expected_seq, head, seq, "row_hash does not match the entry's contents"
-                    )
-                expected_seq, previous = seq, bytes(row["row_hash"])
-            if len(rows) < BATCH:
-                break
-        if expected_seq != head.seq or previous.hex() != head.hash:
+        return await _walk(conn, against)
+
+
+async def _walk(conn: asyncpg.Connection, against: ChainHead | None) -> ChainReport:
+    head = await export_head(conn)
+    expected_seq, previous = 0, GENESIS
+    while True:
+        rows = await conn.fetch(_WALK, expected_seq, BATCH)
+        for row in rows:
+            seq = row["seq"]
+            if seq != expected_seq + 1:
+                missing = expected_seq + 1
+                return _broken(
+                    expected_seq, head, missing, f"entry {missing} is missing (next is {seq})"
+                )
+            if bytes(row["prev_hash"]) != previous:
+                return _broken(
+                    expected_seq, head, seq, "prev_hash is not the row_hash of the entry before"
+                )
+            if bytes(row["recomputed"]) != bytes(row["row_hash"]):
+                return _broken(
+                    expected_seq, head, seq, "row_hash does not match the entry's contents"
+                )
+            expected_seq, previous = seq, bytes(row["row_hash"])
+        if len(rows) < BATCH:
+            break
+    if expected_seq != head.seq or previous.hex() != head.hash:
+        # The head must name the last entry. Entries past it, or missing before it,
+        # break the chain where the head stops vouching; a wrong hash, at the head.
+        past_or_missing = min(expected_seq, head.seq) + 1
+        broken_at = head.seq if expected_seq == head.seq else past_or_missing
+        return _broken(
+            expected_seq,
+            head,
+            broken_at,
+            f"the chain ends at seq {expected_seq} (hash {previous.hex()[:12]}...) "
+            f"but its head says seq {head.seq} (hash {head.hash[:12]}...)",
+        )
+    if against is not None and against.seq > 0:
+        stored = await conn.fetchval(_ROW_HASH_AT, against.seq)
+        if stored is None or bytes(stored).hex() != against.hash:
             return _broken(
                 expected_seq,
                 head,
-                expected_seq + 1,
-                f"the chain ends at seq {expected_seq} but its head says {head.seq}",
+                against.seq,
+                "differs from the exported head: the chain was rewritten",
             )
-        if against is not None and against.seq > 0:
-            stored = await conn.fetchval(_ROW_HASH_AT, against.seq)
-            if stored is None or bytes(stored).hex() != against.hash:
-                return _broken(
-                    expected_seq,
-                    head,
-                    against.seq,
-                    "differs from the exported head: the chain was rewritten",
-                )
     return ChainReport(ok=True, rows=expected_seq, head=head)
 
 

@@ -2,8 +2,10 @@
 
 Each category maps to a sorted list of rows of text: two databases have the same
 schema (as far as the migrations are concerned) when their snapshots are equal.
-Comments and privileges are included, since the generator and the audit design
-depend on them.
+Comments, owners and privileges are included, since the generator and the audit
+design depend on them. An ACL is compared as the privileges it grants: a NULL ACL
+(the owner's defaults) equals an explicit one that grants exactly those, which a
+GRANT followed by a REVOKE leaves behind.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ Snapshot = dict[str, list[tuple[str | None, ...]]]
 
 _QUERIES = {
     "schemas": """
-        SELECT nspname::text, nspacl::text FROM pg_namespace
+        SELECT nspname::text, coalesce(nspacl, acldefault('n', nspowner))::text,
+               pg_get_userbyid(nspowner)::text
+        FROM pg_namespace
         WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
     """,
     "extensions": "SELECT extname::text, extversion FROM pg_extension",
     "relations": """
-        SELECT c.relname::text, c.relkind::text, c.relacl::text,
-               obj_description(c.oid, 'pg_class')
+        SELECT c.relname::text, c.relkind::text,
+               CASE WHEN c.relkind = 'S' THEN coalesce(c.relacl, acldefault('s', c.relowner))
+                    WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                        THEN coalesce(c.relacl, acldefault('r', c.relowner))
+               END::text,
+               obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner)::text
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public'
     """,
@@ -53,7 +61,8 @@ _QUERIES = {
     "functions": """
         SELECT p.oid::regprocedure::text, p.prokind::text,
                CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END,
-               p.proacl::text, obj_description(p.oid, 'pg_proc')
+               coalesce(p.proacl, acldefault('f', p.proowner))::text,
+               obj_description(p.oid, 'pg_proc'), pg_get_userbyid(p.proowner)::text
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'public'
     """,

@@ -59,12 +59,15 @@ def audit_insert(
     changed_fields: str = "'{x}'",
     actor: str = "'alice'",
     session_id: str = "NULL",
+    seq: str = "(floor(random() * 1e12))::bigint",
+    prev_hash: str = "sha256('prev')",
+    row_hash: str = "sha256('row')",
 ) -> str:
     return (
         "INSERT INTO audit_log (table_name, record_id, action, old_values, new_values,"
-        " changed_fields, actor, session_id) VALUES"
+        " changed_fields, actor, session_id, seq, prev_hash, row_hash) VALUES"
         f" ({table_name}, gen_random_uuid(), {action}, {old_values}, {new_values},"
-        f" {changed_fields}, {actor}, {session_id})"
+        f" {changed_fields}, {actor}, {session_id}, {seq}, {prev_hash}, {row_hash})"
     )
 
 
@@ -73,6 +76,7 @@ def case(constraint: str, label: str, sql: str) -> pytest.ParameterSet:
 
 
 NEW_PART = "INSERT INTO parts (part_number, part_name, part_type) VALUES"
+NEW_KEY = "INSERT INTO idempotency_keys (key, actor) VALUES"
 NEW_LOT = (
     "INSERT INTO lots (lot_number, part_id, production_date, batch_size, production_line) VALUES"
 )
@@ -360,6 +364,39 @@ CHECK_CASES = [
     ),
     # audit_log (written directly: the triggers never write such rows)
     case("audit_log_table_name_check", "upper case", audit_insert(table_name="'Parts'")),
+    # md5(...)::bytea would be the 32 bytes of the hex text: decode() gives the 16-byte digest.
+    case(
+        "audit_log_prev_hash_check", "16 bytes", audit_insert(prev_hash="decode(md5('x'), 'hex')")
+    ),
+    case(
+        "audit_log_prev_hash_check",
+        "33 bytes",
+        audit_insert(prev_hash="sha256('x') || '\\x00'::bytea"),
+    ),
+    case("audit_log_row_hash_check", "empty", audit_insert(row_hash="''::bytea")),
+    case("audit_log_row_hash_check", "16 bytes", audit_insert(row_hash="decode(md5('x'), 'hex')")),
+    # audit_chain_head: one row, holding a sequence number and a SHA-256
+    case(
+        "audit_chain_head_id_check",
+        "a second head",
+        "INSERT INTO audit_chain_head (id, seq, last_hash) VALUES (2, 0, sha256(''))",
+    ),
+    case("audit_chain_head_seq_check", "negative", "UPDATE audit_chain_head SET seq = -1"),
+    case(
+        "audit_chain_head_last_hash_check",
+        "short",
+        "UPDATE audit_chain_head SET last_hash = '\\x00'",
+    ),
+    # idempotency_keys
+    case("idempotency_keys_key_check", "7 characters", NEW_KEY + " ('abcdefg', 'alice')"),
+    case("idempotency_keys_key_check", "201 characters", NEW_KEY + " (repeat('k', 201), 'alice')"),
+    case("idempotency_keys_key_check", "a space", NEW_KEY + " ('order 12345', 'alice')"),
+    case("idempotency_keys_actor_check", "blank", NEW_KEY + " ('order-12345', ' ')"),
+    case(
+        "idempotency_keys_actor_check",
+        "201 characters",
+        NEW_KEY + " ('order-12345', repeat('a', 201))",
+    ),
     case("audit_log_actor_check", "blank", audit_insert(actor="' '")),
     case("audit_log_actor_check", "201 characters", audit_insert(actor="repeat('a', 201)")),
     case("audit_log_session_id_check", "empty", audit_insert(session_id="''")),
@@ -508,6 +545,13 @@ async def test_valid_edge_values_are_accepted(seed: None, tx: asyncpg.Connection
             f"{NEW_LOT} ('LOT-2025-001', '{PART}', '2025-11-04', 10, 'LINE-B')",
             id="lot number",
         ),
+        # The seed's own writes are audited: seq 1 is taken.
+        pytest.param("audit_log_seq_key", audit_insert(seq="1"), id="audit seq"),
+        pytest.param(
+            "audit_chain_head_pkey",
+            "INSERT INTO audit_chain_head (id, seq, last_hash) VALUES (1, 0, sha256(''))",
+            id="second chain head",
+        ),
     ],
 )
 async def test_duplicate_numbers_are_refused(
@@ -545,6 +589,10 @@ async def test_duplicate_numbers_are_refused(
             "INSERT INTO audit_log (table_name, record_id, action, new_values)"
             " VALUES ('parts', gen_random_uuid(), 'insert', '{}')",
         ),
+        ("audit_log", "seq", audit_insert(seq="NULL")),
+        ("audit_log", "prev_hash", audit_insert(prev_hash="NULL")),
+        ("audit_log", "row_hash", audit_insert(row_hash="NULL")),
+        ("audit_chain_head", "last_hash", "UPDATE audit_chain_head SET last_hash = NULL"),
     ],
 )
 async def test_missing_required_values_are_refused(

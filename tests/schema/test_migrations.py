@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -20,6 +21,10 @@ MIGRATIONS = read_migrations(ROOT / "schema/migrations")
 VERSIONS = [migration.version for migration in MIGRATIONS]
 PG_ATTVER = re.compile(r"pg_attver=\d+")
 TABLES = {"parts", "lots", "inspections", "defects", "inference_jobs", "artifacts", "reports"}
+AUDIT_TABLES = {"audit_log", "audit_chain_head"}
+# Per business table: keep_created_at, set_updated_at, audit_row_change and
+# refuse_truncate; on audit_log: refuse_change, refuse_truncate and advance_chain.
+TRIGGER_COUNT = 4 * len(TABLES) + 3
 
 
 async def applied_versions(url: str) -> list[str]:
@@ -48,19 +53,35 @@ async def roll_back_everything(url: str) -> list[Snapshot]:
     return snapshots
 
 
+@pytest.fixture
+def rollback_db_url(empty_db_url: str) -> Iterator[str]:
+    """`empty_db_url` for a test that rolls migrations back; migrated up again afterwards.
+
+    Roles are cluster-wide, and 20261125000700's down revokes chipq_owner from
+    chipq_migrator for every database of the server (see
+    test_rolling_back_the_audit_migration_leaves_the_cluster_wide_roles_alone):
+    migrating up again grants it back before other tests rely on it.
+    """
+    try:
+        yield empty_db_url
+    finally:
+        run_dbmate(empty_db_url, "up")
+
+
 def test_there_are_migrations_to_test() -> None:
-    assert len(VERSIONS) == 6
+    assert len(VERSIONS) == 8
     assert len(set(VERSIONS)) == len(VERSIONS)
     assert sorted(VERSIONS) == VERSIONS
 
 
 async def test_rolling_back_every_migration_leaves_only_schema_migrations(
-    empty_db_url: str,
+    rollback_db_url: str,
 ) -> None:
+    empty_db_url = rollback_db_url
     run_dbmate(empty_db_url, "up")
     assert await applied_versions(empty_db_url) == VERSIONS
     migrated = await snapshot_of(empty_db_url)
-    assert relation_names(migrated) >= TABLES | {"audit_log"}
+    assert relation_names(migrated) >= TABLES | AUDIT_TABLES
 
     snapshots = await roll_back_everything(empty_db_url)
 
@@ -78,8 +99,9 @@ async def test_rolling_back_every_migration_leaves_only_schema_migrations(
 
 
 async def test_migrating_up_again_after_a_full_rollback_gives_an_identical_schema(
-    empty_db_url: str,
+    rollback_db_url: str,
 ) -> None:
+    empty_db_url = rollback_db_url
     run_dbmate(empty_db_url, "up")
     first = await snapshot_of(empty_db_url)
     first_dump = schema_dump(empty_db_url)
@@ -89,15 +111,16 @@ async def test_migrating_up_again_after_a_full_rollback_gives_an_identical_schem
 
     assert await applied_versions(empty_db_url) == VERSIONS
     second = await snapshot_of(empty_db_url)
-    assert len(second["constraints"]) > 50 and len(second["triggers"]) == 23
+    assert len(second["constraints"]) > 50 and len(second["triggers"]) == TRIGGER_COUNT
     for category in first:
         assert second[category] == first[category], category
     assert schema_dump(empty_db_url) == first_dump
 
 
 async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration(
-    empty_db_url: str,
+    rollback_db_url: str,
 ) -> None:
+    empty_db_url = rollback_db_url
     # The schema before each migration: the up sections applied one after the
     # other in one transaction, snapshot after each, then all rolled back.
     conn = await asyncpg.connect(empty_db_url)
@@ -106,6 +129,8 @@ async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration
         transaction = conn.transaction()
         await transaction.start()
         try:
+            # As dbmate does before the first migration (migration 700 hands it over).
+            await conn.execute("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)")
             for migration in MIGRATIONS:
                 before.append(without_migrations_table(await snapshot(conn)))
                 await conn.execute(migration.up)
@@ -125,6 +150,24 @@ async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration
         actual = without_migrations_table(actual)
         for category in expected:
             assert actual[category] == expected[category], f"after rolling back {version}"
+
+
+async def test_rolling_back_the_audit_migration_leaves_the_cluster_wide_roles_alone(
+    rollback_db_url: str, server_url: str
+) -> None:
+    run_dbmate(rollback_db_url, "up")
+    while (await applied_versions(rollback_db_url))[-1] >= "20261125000700":
+        run_dbmate(rollback_db_url, "rollback")
+
+    # Asked on another database of the same server: the roles are the server's.
+    admin = await asyncpg.connect(server_url)
+    try:
+        member = await admin.fetchval(
+            "SELECT pg_has_role('chipq_migrator', 'chipq_owner', 'MEMBER')"
+        )
+    finally:
+        await admin.close()
+    assert member, "chipq_migrator lost chipq_owner in every database of the server"
 
 
 def schema_dump(url: str) -> str | None:

@@ -25,11 +25,18 @@ CHANGES = {
     "reports": ("title", "'Renamed report'"),
 }
 
+# Every business table's triggers: suffix -> (timing, level, function).
 TRIGGERS = {
-    "keep_created_at": ("BEFORE UPDATE", "keep_created_at()"),
-    "set_updated_at": ("BEFORE UPDATE", "set_updated_at()"),
-    "audit_row_change": ("AFTER INSERT OR DELETE OR UPDATE", "audit_row_change()"),
+    "keep_created_at": ("BEFORE UPDATE", "ROW", "keep_created_at()"),
+    "set_updated_at": ("BEFORE UPDATE", "ROW", "set_updated_at()"),
+    "audit_row_change": ("AFTER INSERT OR DELETE OR UPDATE", "ROW", "audit_row_change()"),
+    # TRUNCATE fires no row triggers, so it would bypass the audit trail.
+    "refuse_truncate": ("BEFORE TRUNCATE", "STATEMENT", "refuse_truncate()"),
 }
+
+# The tables that are not business tables: the audit trail, dbmate's own table,
+# and the idempotency keys (retry bookkeeping, not audited).
+OTHER_TABLES = {"audit_log", "audit_chain_head", "schema_migrations", "idempotency_keys"}
 
 tables = pytest.mark.parametrize("table", BUSINESS_TABLES)
 
@@ -42,33 +49,75 @@ async def timestamps(conn: asyncpg.Connection, table: str, row_id: object) -> as
     return row
 
 
-async def test_the_business_tables_are_the_tables_besides_audit_log(
+async def test_the_business_tables_are_the_tables_besides_the_audit_and_bookkeeping_tables(
     shared_conn: asyncpg.Connection,
 ) -> None:
     names = await shared_conn.fetchval(
         "SELECT array_agg(tablename::text) FROM pg_tables WHERE schemaname = 'public'"
     )
-    assert set(names) - {"audit_log", "schema_migrations"} == set(BUSINESS_TABLES)
+    assert set(names) >= OTHER_TABLES
+    assert set(names) - OTHER_TABLES == set(BUSINESS_TABLES)
     assert set(CHANGES) == set(BUSINESS_TABLES)
 
 
 @tables
-async def test_every_business_table_has_the_timestamp_and_audit_triggers(
+async def test_every_business_table_has_the_timestamp_audit_and_truncate_triggers(
     shared_conn: asyncpg.Connection, table: str
 ) -> None:
     rows = await shared_conn.fetch(
         """
-        SELECT tgname::text AS name, pg_get_triggerdef(oid) AS definition
+        SELECT tgname::text AS name, pg_get_triggerdef(oid) AS definition,
+               tgenabled::text AS enabled
         FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal
         """,
         table,
     )
     definitions = {row["name"]: row["definition"] for row in rows}
+    assert {row["enabled"] for row in rows} == {"O"}  # enabled (in origin sessions)
     assert sorted(definitions) == sorted(f"{table}_{suffix}" for suffix in TRIGGERS)
-    for suffix, (timing, function) in TRIGGERS.items():
+    for suffix, (timing, level, function) in TRIGGERS.items():
         definition = definitions[f"{table}_{suffix}"]
-        assert f" {timing} ON public.{table} FOR EACH ROW" in definition
+        assert f" {timing} ON public.{table} FOR EACH {level} " in definition
         assert definition.endswith(f"EXECUTE FUNCTION {function}")
+
+
+async def test_audit_log_has_the_append_only_and_chain_triggers(
+    shared_conn: asyncpg.Connection,
+) -> None:
+    rows = await shared_conn.fetch(
+        """
+        SELECT tgname::text AS name, pg_get_triggerdef(oid) AS definition,
+               tgenabled::text AS enabled
+        FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal
+        """
+    )
+    assert {row["enabled"] for row in rows} == {"O"}
+    assert {row["name"]: row["definition"] for row in rows} == {
+        "audit_log_refuse_change": "CREATE TRIGGER audit_log_refuse_change"
+        " BEFORE DELETE OR UPDATE ON public.audit_log"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_audit_log_change()",
+        "audit_log_refuse_truncate": "CREATE TRIGGER audit_log_refuse_truncate"
+        " BEFORE TRUNCATE ON public.audit_log"
+        " FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_log_change()",
+        # Moves audit_chain_head at commit, once per transaction.
+        "audit_log_advance_chain": "CREATE CONSTRAINT TRIGGER audit_log_advance_chain"
+        " AFTER INSERT ON public.audit_log DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW EXECUTE FUNCTION audit_chain_advance()",
+    }
+
+
+@tables
+async def test_truncating_a_business_table_is_refused_even_to_a_superuser(
+    tx: asyncpg.Connection, table: str
+) -> None:
+    row_id = await create(tx, table)
+
+    # CASCADE: a plain TRUNCATE of a referenced table stops at the foreign keys first.
+    with pytest.raises(asyncpg.RestrictViolationError, match="would bypass the audit trail"):
+        async with tx.transaction():  # a savepoint
+            await tx.execute(f"TRUNCATE {table} CASCADE")
+
+    assert await tx.fetchval(f"SELECT count(*) FROM {table} WHERE id = $1", row_id) == 1
 
 
 @tables

@@ -1,0 +1,172 @@
+"""Every audit entry names who acted, through the runtime's transaction():
+interleaved actors on shared pooled connections, no actor, session ids, times."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from chip_quality_db import AuditError, Pool, create_pool, load_settings, transaction
+from chip_quality_queries import parts
+from chip_quality_queries.models import PartType
+
+from .support import APP, NO_ACTOR, assert_chain_intact, audit_count, chain_head, part_number
+
+pytestmark = [pytest.mark.integration, pytest.mark.database]
+
+TASKS = 30
+TRANSACTIONS_PER_TASK = 3
+
+
+async def _pool(db_url: str, size: int) -> Pool:
+    return await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=size, DB_MAX_OVERFLOW=0)
+    )
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[Pool]:
+    """Three connections for thirty tasks: every connection serves many actors."""
+    pool = await _pool(db_url, 3)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def one_connection_pool(db_url: str) -> AsyncIterator[Pool]:
+    pool = await _pool(db_url, 1)
+    yield pool
+    await pool.close()
+
+
+def new_part(name: str) -> parts.CreatePartParams:
+    return parts.CreatePartParams(part_number=part_number(), part_name=name, part_type=PartType.PCB)
+
+
+async def _act(pool: Pool, actor: str) -> set[int]:
+    """A few transactions of `actor`, each naming it in the part_name it writes;
+    returns the backend pids that served them."""
+    pids = set()
+    for round_ in range(TRANSACTIONS_PER_TASK):
+        async with transaction(pool, actor=actor, session_id=f"session of {actor}") as conn:
+            await conn.execute(f"SET LOCAL ROLE {APP}")  # as a service would log in
+            pids.add(conn.get_server_pid())
+            part = await parts.create_part(conn, new_part(f"by {actor}"))
+            assert part is not None
+            await asyncio.sleep(0)  # let the other tasks interleave
+            if round_ % 2:
+                await parts.update_part(
+                    conn, parts.UpdatePartParams(part_id=part.id, part_name=f"by {actor} again")
+                )
+    return pids
+
+
+async def test_interleaved_actors_on_shared_connections_are_never_misattributed(
+    pool: Pool, conn: asyncpg.Connection
+) -> None:
+    actors = [f"user-{n:02d}@fab{n % 3}" for n in range(TASKS)]
+    results = await asyncio.gather(*(_act(pool, actor) for actor in actors), return_exceptions=True)
+    assert [repr(result) for result in results if isinstance(result, BaseException)] == []
+    served = [result for result in results if isinstance(result, set)]
+
+    assert len(set().union(*served)) <= 3
+    rows = await conn.fetch("SELECT seq, actor, session_id, new_values FROM audit_log ORDER BY seq")
+    assert len(rows) == TASKS * (TRANSACTIONS_PER_TASK + TRANSACTIONS_PER_TASK // 2)
+    misattributed = [
+        row["seq"]
+        for row in rows
+        if not json.loads(row["new_values"])["part_name"].startswith(f"by {row['actor']}")
+        or row["session_id"] != f"session of {row['actor']}"
+    ]
+    assert misattributed == []
+    assert {row["actor"] for row in rows} == set(actors)
+    await assert_chain_intact(conn, rows=len(rows))
+
+
+async def test_an_actor_never_leaks_to_the_next_transaction_on_the_connection(
+    one_connection_pool: Pool, conn: asyncpg.Connection
+) -> None:
+    async with transaction(one_connection_pool, actor="alice", session_id="req-1") as tx:
+        first = tx.get_server_pid()
+        await parts.create_part(tx, new_part("by alice"))
+    # The same connection, no actor: the superuser's write names the login, not alice.
+    async with transaction(one_connection_pool) as tx:
+        assert tx.get_server_pid() == first
+        assert await tx.fetchval("SELECT current_setting('app.actor', true)") in (None, "")
+        await parts.create_part(tx, new_part("by nobody"))
+
+    rows = await conn.fetch("SELECT actor, session_id FROM audit_log ORDER BY seq")
+    login = await conn.fetchval("SELECT session_user")
+    assert [tuple(row.values()) for row in rows] == [("alice", "req-1"), (f"db:{login}", None)]
+
+
+@pytest.mark.parametrize("session_id", [None, "req-9"], ids=["no session", "session only"])
+async def test_a_write_without_an_actor_as_the_app_role_raises_audit_error(
+    pool: Pool, conn: asyncpg.Connection, session_id: str | None
+) -> None:
+    async with transaction(pool, actor="alice") as tx:
+        await parts.create_part(tx, new_part("by alice"))
+    head = await chain_head(conn)
+
+    with pytest.raises(AuditError) as caught:
+        async with transaction(pool, session_id=session_id) as tx:
+            await tx.execute(f"SET LOCAL ROLE {APP}")
+            await parts.create_part(tx, new_part("by nobody"))
+
+    assert caught.value.sqlstate == NO_ACTOR
+    assert caught.value.table == "parts"
+    assert isinstance(caught.value.__cause__, asyncpg.PostgresError)
+    assert await conn.fetchval("SELECT count(*) FROM parts WHERE part_name = 'by nobody'") == 0
+    assert await audit_count(conn) == 1
+    assert await chain_head(conn) == head
+
+
+async def test_a_blank_actor_is_refused_before_reaching_the_database(pool: Pool) -> None:
+    with pytest.raises(ValueError, match="actor must name someone"):
+        async with transaction(pool, actor="  "):
+            pass
+
+
+async def test_the_session_id_is_recorded_and_ends_with_its_transaction(
+    one_connection_pool: Pool, conn: asyncpg.Connection
+) -> None:
+    async with transaction(one_connection_pool, actor="alice", session_id="req-42") as tx:
+        await parts.create_part(tx, new_part("first"))
+        async with transaction(tx) as inner:  # a savepoint keeps the transaction's settings
+            await parts.create_part(inner, new_part("second"))
+    async with transaction(one_connection_pool, actor="alice") as tx:
+        await parts.create_part(tx, new_part("third"))
+
+    rows = await conn.fetch("SELECT actor, session_id FROM audit_log ORDER BY seq")
+    assert [row["session_id"] for row in rows] == ["req-42", "req-42", None]
+    assert {row["actor"] for row in rows} == {"alice"}
+
+
+async def test_occurred_at_is_the_transaction_start_and_recorded_at_the_wall_clock(
+    pool: Pool, conn: asyncpg.Connection
+) -> None:
+    async with transaction(pool, actor="alice") as tx:
+        started = await tx.fetchval("SELECT now()")
+        txid = await tx.fetchval("SELECT pg_current_xact_id()::text::bigint")
+        for n in range(3):
+            await asyncio.sleep(0.02)
+            before = await tx.fetchval("SELECT clock_timestamp()")
+            await parts.create_part(tx, new_part(f"write {n}"))
+            after = await tx.fetchval("SELECT clock_timestamp()")
+            row = await tx.fetchrow(
+                "SELECT occurred_at, recorded_at FROM audit_log ORDER BY seq DESC LIMIT 1"
+            )
+            assert row["occurred_at"] == started
+            assert before <= row["recorded_at"] <= after
+
+    rows = await conn.fetch("SELECT occurred_at, recorded_at, txid FROM audit_log ORDER BY seq")
+    assert [row["occurred_at"] for row in rows] == [started] * 3
+    assert {row["txid"] for row in rows} == {txid}
+    recorded = [row["recorded_at"] for row in rows]
+    assert recorded == sorted(recorded) and len(set(recorded)) == 3
+    # Each write came at least one sleep after the transaction started.
+    assert all((at - started).total_seconds() >= 0.02 * (n + 1) for n, at in enumerate(recorded))
