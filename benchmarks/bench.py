@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from chip_quality_db import create_pool, load_settings
+from chip_quality_db.dev.localdb import with_database
 from chip_quality_queries import defects, init_connection
 from chip_quality_queries.models import Defect, DefectSeverity, DefectType
 
@@ -94,10 +95,6 @@ class Setup:
     conn: asyncpg.Connection
     psycopg_conn: psycopg.AsyncConnection[Any]
     engine: AsyncEngine
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def without_query(url: str) -> str:

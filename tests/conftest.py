@@ -13,19 +13,15 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from chip_quality_db.dev import localdb
+from chip_quality_db.dev.localdb import with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
-
-
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 def run_dbmate(url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 DATABASE_NAME = "chip_quality"
 SUPERUSER = "postgres"
@@ -301,6 +302,11 @@ def restart(server: LocalServer, mode: str = "fast") -> None:
         ],
         _service_account(),
     )
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL, naming another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
 def database_url(server: LocalServer) -> str:

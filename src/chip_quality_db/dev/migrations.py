@@ -17,7 +17,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from .localdb import with_database
 
 MIGRATIONS_DIR = Path("schema/migrations")
 SCHEMA_FILE = Path("schema/schema.sql")
@@ -78,17 +79,12 @@ def squawk() -> int:
         ).returncode
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
 def drift() -> int:
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("drift: DATABASE_URL is not set (run through `localdb run`)", file=sys.stderr)
         return 2
-    scratch = _with_database(url, f"schema_drift_{os.getpid()}")
+    scratch = with_database(url, f"schema_drift_{os.getpid()}")
     env = {**os.environ, "DATABASE_URL": scratch}
     with tempfile.TemporaryDirectory() as tmp:
         dumped = Path(tmp) / "schema.sql"
