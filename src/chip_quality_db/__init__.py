@@ -23,6 +23,7 @@ from ._errors import (
     StillReferencedError,
     UnavailableError,
     mapped_errors,
+    require,
     translate,
 )
 from ._health import Health, health_check
@@ -56,6 +57,7 @@ __all__ = [
     "load_settings",
     "mapped_errors",
     "register_artifact",
+    "require",
     "retry",
     "run_once",
     "sha256_of",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import asyncpg
 import orjson
@@ -86,6 +87,19 @@ class UnavailableError(DatabaseError):
 
 class AuditError(DatabaseError):
     """A write to an audited table was refused: no acting user was set (app.actor)."""
+
+
+T = TypeVar("T")
+
+
+def require(row: T | None, what: str, key: object) -> T:
+    """The row a query found, or NotFoundError naming what was looked for.
+
+    lot = require(await lots.get_lot(conn, lot_id=lot_id), "lot", lot_id)
+    """
+    if row is None:
+        raise NotFoundError(f"{what} {key} does not exist")
+    return row
 
 
 # `Key (part_number)=(PCB-1) already exists.` -> part_number

@@ -183,3 +183,18 @@ async def test_an_artifact_with_a_wrong_checksum_is_refused(pool: Pool, tmp_path
     async with transaction(pool, actor="t") as conn:
         stored = await register_artifact(conn, good, file)
     assert stored.checksum_sha256 == sha256_of(file)
+
+
+async def test_require_turns_a_missing_row_into_not_found(pool: Pool) -> None:
+    from uuid import uuid4
+
+    from chip_quality_db import NotFoundError, require
+
+    missing = uuid4()
+    with pytest.raises(NotFoundError, match=f"part {missing} does not exist"):
+        require(await parts.get_part(pool, part_id=missing), "part", missing)
+    async with transaction(pool, actor="t") as conn:
+        created = await parts.create_part(conn, part_params())
+    assert created is not None
+    found = require(await parts.get_part(pool, part_id=created.id), "part", created.id)
+    assert found.id == created.id
