@@ -1,8 +1,11 @@
 -- Audit trail fit for 21 CFR Part 11: attributed, append-only, tamper-evident;
 -- least-privilege roles with per-role timeouts.
 --
--- 1. Roles (cluster-wide, so created only when missing; none can log in: the
---    DBA creates login users IN ROLE one of them):
+-- 1. Roles (cluster-wide, so created only when missing). All but the owner
+--    may log in; none gets a password here: the DBA gives each service its
+--    password or certificate (ALTER ROLE chipq_app_rw PASSWORD ...) in pg_hba's
+--    terms. Services log in as these roles themselves, so the per-role
+--    timeouts below apply to their sessions:
 --      chipq_owner         owns every object; never given LOGIN
 --      chipq_migrator      runs migrations: a member of chipq_owner, so it
 --                          has the owner's powers; may write to audited
@@ -13,9 +16,9 @@
 --    No role but the owner, its member chipq_migrator and superusers can
 --    UPDATE, DELETE or TRUNCATE audit_log, disable a trigger, or run DDL here;
 --    session_replication_role is a superuser-only setting. ALTER ROLE ... SET
---    applies to a session's login role only, not to the roles it is a member
---    of: the per-role timeouts below are the values to copy onto each login
---    role (README: Compliance). This migration creates roles: it needs a
+--    applies to the role a session logs in as, not to the roles that one is a
+--    member of: another login user made IN ROLE chipq_app_rw needs the same
+--    settings copied onto it. This migration creates roles: it needs a
 --    superuser (or CREATEROLE); later ones can run as chipq_migrator. Privileges are not in dbmate's dump:
 --    tests/audit/test_roles.py checks the grant matrix.
 -- 2. Attribution: a write to an audited table with no app.actor set is refused
@@ -71,6 +74,12 @@ BEGIN
     END LOOP;
 END
 $roles$;
+-- The owner never logs in; the others do, as themselves.
+ALTER ROLE chipq_owner NOLOGIN;
+ALTER ROLE chipq_migrator LOGIN;
+ALTER ROLE chipq_app_rw LOGIN;
+ALTER ROLE chipq_reporting_ro LOGIN;
+ALTER ROLE chipq_auditor_ro LOGIN;
 
 GRANT chipq_owner TO chipq_migrator;
 

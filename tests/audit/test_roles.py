@@ -143,7 +143,7 @@ async def test_the_grant_matrix_is_exactly_the_expected_one(
     assert actual == expected
 
 
-async def test_no_role_can_log_in_or_holds_a_special_attribute(
+async def test_all_but_the_owner_log_in_and_none_holds_a_special_attribute(
     shared_conn: asyncpg.Connection,
 ) -> None:
     rows = await shared_conn.fetch(
@@ -156,7 +156,31 @@ async def test_no_role_can_log_in_or_holds_a_special_attribute(
     )
     assert sorted(row["rolname"] for row in rows) == sorted(ROLES)
     for row in rows:
-        assert list(row.values())[1:] == [False] * 6, row["rolname"]
+        assert row["rolcanlogin"] is (row["rolname"] != OWNER), row["rolname"]
+        assert list(row.values())[2:] == [False] * 5, row["rolname"]
+
+
+@pytest.mark.parametrize(
+    ("role", "statement_timeout"),
+    [(APP, "30s"), (REPORTING, "5min"), (AUDITOR, "15min")],
+)
+async def test_a_session_logged_in_as_a_role_gets_its_timeouts(
+    shared_conn: asyncpg.Connection, role: str, statement_timeout: str
+) -> None:
+    params = shared_conn._params  # the test database's address, as the fixture connected
+    address = shared_conn._addr
+    try:
+        session = await asyncpg.connect(
+            host=address[0], port=address[1], user=role, database=params.database, ssl=False
+        )
+    except (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError) as exc:
+        pytest.skip(f"this server does not let {role} log in without a password: {exc}")
+    try:
+        assert await session.fetchval("SHOW statement_timeout") == statement_timeout
+        assert await session.fetchval("SHOW lock_timeout") == "5s"
+        assert await session.fetchval("SELECT current_user") == role
+    finally:
+        await session.close()
 
 
 async def test_the_owner_role_cannot_log_in(shared_conn: asyncpg.Connection) -> None:
