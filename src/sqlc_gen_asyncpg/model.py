@@ -108,8 +108,33 @@ class Function:
     iterator: bool
 
     @property
-    def returns_rows(self) -> bool:
-        return self.row_model is not None or self.scalar is not None
+    def result_type(self) -> str:
+        """The annotation of one result: the row model, or the scalar's type."""
+        if self.scalar is not None:
+            return self.scalar.annotation
+        return self.row_model or "None"
+
+    @property
+    def returns(self) -> str:
+        """The function's return annotation."""
+        result = self.result_type
+        one = result if result.endswith("| None") else f"{result} | None"
+        return {
+            ":one": one,
+            ":many": f"list[{self.result_type}]",
+            ":exec": "None",
+            ":execrows": "int",
+            ":execresult": "str",
+            ":copyfrom": "int",
+            ":batchexec": "None",
+            ":batchone": f"list[{self.result_type} | None]",
+            ":batchmany": f"list[list[{self.result_type}]]",
+        }[self.cmd]
+
+    @property
+    def takes_rows(self) -> bool:
+        """Bulk commands take an iterable of parameter rows instead of keywords."""
+        return self.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
 
 
 @dataclass(frozen=True)

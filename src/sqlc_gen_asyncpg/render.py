@@ -346,45 +346,16 @@ def _call(target: str, method: str, function: Function, indent: str = "    ") ->
     return _bracketed(head, [function.constant, *_args(function)], "", indent)
 
 
-def _result_type(function: Function) -> str:
-    if function.scalar is not None:
-        return function.scalar.annotation
-    assert function.row_model is not None
-    return function.row_model
-
-
 def _function(function: Function, adapters: dict[str, str]) -> list[str]:
-    cmd = function.cmd
-    bulk = cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
-    if bulk:
-        params: list[str] = []
+    if function.takes_rows:
         first = ["db: Executor", f"rows: Iterable[{function.params_model}]"]
+        lines = _bracketed(f"async def {function.name}(", first, f" -> {function.returns}:", "")
     elif function.params_model:
-        params, first = [], ["db: Executor", f"params: {function.params_model}"]
+        first = ["db: Executor", f"params: {function.params_model}"]
+        lines = _bracketed(f"async def {function.name}(", first, f" -> {function.returns}:", "")
     else:
-        params, first = [_param_decl(p) for p in function.params], ["db: Executor"]
-    returns = {
-        ":one": f"{_result_type(function)} | None" if function.returns_rows else "",
-        ":many": f"list[{_result_type(function)}]" if function.returns_rows else "",
-        ":exec": "None",
-        ":execrows": "int",
-        ":execresult": "str",
-        ":copyfrom": "int",
-        ":batchexec": "None",
-        ":batchone": f"list[{_result_type(function)} | None]" if function.returns_rows else "",
-        ":batchmany": f"list[list[{_result_type(function)}]]" if function.returns_rows else "",
-    }[cmd]
-    if (
-        function.scalar is not None
-        and cmd == ":one"
-        and function.scalar.annotation.endswith("| None")
-    ):
-        returns = function.scalar.annotation
-    items = [*first[:1]]
-    if bulk or function.params_model:
-        lines = _bracketed(f"async def {function.name}(", first, f" -> {returns}:", "")
-    else:
-        lines = _signature(function.name, items[0], params, returns)
+        params = [_param_decl(p) for p in function.params]
+        lines = _signature(function.name, "db: Executor", params, function.returns)
     lines.extend(_docstring(function.doc, "    "))
     lines.extend(_body(function, adapters))
     return lines
@@ -399,8 +370,7 @@ def _build_row(function: Function, record: str) -> str:
 def _body(function: Function, adapters: dict[str, str]) -> list[str]:
     cmd = function.cmd
     if cmd == ":one" and function.scalar is not None:
-        annotation = _signature_scalar_optional(function)
-        return [*_call(f"value: {annotation} = ", "fetchval", function), "    return value"]
+        return [*_call(f"value: {function.returns} = ", "fetchval", function), "    return value"]
     if cmd == ":one":
         return [
             *_call("record = ", "fetchrow", function),
@@ -438,12 +408,6 @@ def _body(function: Function, adapters: dict[str, str]) -> list[str]:
     return _batch_rows_body(function)
 
 
-def _signature_scalar_optional(function: Function) -> str:
-    assert function.scalar is not None
-    annotation = function.scalar.annotation
-    return annotation if annotation.endswith("| None") else f"{annotation} | None"
-
-
 def _copy_body(function: Function) -> list[str]:
     table = function.copy_table
     assert table is not None
@@ -461,7 +425,7 @@ def _copy_body(function: Function) -> list[str]:
 
 
 def _batch_rows_body(function: Function) -> list[str]:
-    result = _result_type(function)
+    result = function.result_type
     if function.cmd == ":batchone":
         fetch = [
             "            record = await conn.fetchrow(" + function.constant + ", *row)",
@@ -487,7 +451,7 @@ def _batch_rows_body(function: Function) -> list[str]:
 
 def _iterator(function: Function) -> list[str]:
     params = [_param_decl(p) for p in function.params] + ["prefetch: int = 100"]
-    result = _result_type(function)
+    result = function.result_type
     lines = _signature(
         f"iter_{function.name}", "conn: Connection", params, f"AsyncIterator[{result}]"
     )
