@@ -30,9 +30,43 @@ from ._settings import DatabaseSettings, SslMode, load_settings
 
 
 class Pool(asyncpg.Pool):
-    """asyncpg's pool, remembering the settings it was made with (for `acquire`)."""
+    """asyncpg's pool, remembering the settings it was made with (for `acquire`).
+
+    Its query methods (what a generated function runs when handed the pool
+    itself) take their connection through `acquire`, as `transaction()` does:
+    pre-ping and recycle apply, and errors arrive as the project's. asyncpg's
+    own would skip both.
+    """
 
     settings: DatabaseSettings
+
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.execute(query, *args, **kwargs)
+
+    async def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.executemany(command, args, **kwargs)
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.fetch(query, *args, **kwargs)
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.fetchrow(query, *args, **kwargs)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.fetchval(query, *args, **kwargs)
+
+    async def fetchmany(self, query: str, args: Any, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.fetchmany(query, args, **kwargs)
+
+    async def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
+        async with acquire(self) as conn:
+            return await conn.copy_records_to_table(table_name, **kwargs)
 
 
 class _Connection(asyncpg.Connection):

@@ -4,11 +4,14 @@ nest as savepoints and carry the actor into the audit trail."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import asyncpg
 import pytest
 
 from chip_quality_db import (
+    AlreadyExistsError,
     Pool,
     acquire,
     create_pool,
@@ -25,9 +28,16 @@ pytestmark = pytest.mark.integration
 ACTOR = "SELECT current_setting('app.actor', true)"
 
 
-async def test_no_state_leaks_between_users_of_a_connection(pool: Pool) -> None:
+@pytest.fixture
+async def one_connection_pool(db_url: str) -> AsyncIterator[Pool]:
+    pool = await create_pool(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0))
+    yield pool
+    await pool.close()
+
+
+async def test_no_state_leaks_between_users_of_a_connection(one_connection_pool: Pool) -> None:
     """One connection, many users: actor, session id and open transactions never carry over."""
-    assert pool.get_max_size() >= 1
+    pool = one_connection_pool
     seen_pids = set()
     for round_ in range(20):
         actor = f"user-{round_}"
@@ -48,7 +58,7 @@ async def test_no_state_leaks_between_users_of_a_connection(pool: Pool) -> None:
     async with acquire(pool) as conn:
         assert not conn.is_in_transaction()
         assert await conn.fetchval(ACTOR) in (None, "")
-    assert len(seen_pids) <= pool.get_max_size()
+    assert len(seen_pids) == 1, "every user must have had the same connection"
 
 
 async def test_the_default_reset_query_is_not_run(pool: Pool) -> None:
@@ -69,6 +79,33 @@ async def test_pre_ping_replaces_a_dead_connection(pool: Pool, conn: asyncpg.Con
     async with acquire(pool) as pooled:
         assert await pooled.fetchval("SELECT 1") == 1
         assert pooled.get_server_pid() != dead_pid
+
+
+async def test_generated_functions_on_the_bare_pool_are_pinged_and_mapped(
+    one_connection_pool: Pool, conn: asyncpg.Connection
+) -> None:
+    """Handed the pool itself, a generated function still gets a checked connection
+    and the project's errors, as inside transaction()."""
+    pool = one_connection_pool
+    async with acquire(pool) as pooled:
+        dead_pid = pooled.get_server_pid()
+    pinged: list[str] = []
+    await conn.execute("SELECT pg_terminate_backend($1)", dead_pid)
+    assert await parts.get_part(pool, part_id=uuid4()) is None
+    async with acquire(pool) as pooled:
+        assert pooled.get_server_pid() != dead_pid
+        pooled.add_query_logger(lambda record: pinged.append(record.query))
+    await parts.get_part(pool, part_id=uuid4())
+    assert "SELECT 1" in pinged, "the bare-pool path must pre-ping its connection"
+
+    params = parts.CreatePartParams(
+        part_number="PCB-POOL-001", part_name="Bare pool", part_type=PartType.PCB
+    )
+    async with transaction(pool, actor="alice") as tx:
+        await parts.create_part(tx, params)
+    with pytest.raises(AlreadyExistsError) as caught:
+        await parts.create_part(pool, params)
+    assert caught.value.constraint == "parts_part_number_key"
 
 
 async def test_recycle_replaces_old_connections(db_url: str) -> None:
