@@ -123,8 +123,8 @@ DELETE FROM artifacts WHERE id = $1
 
 async def delete_artifact(db: Executor, *, artifact_id: UUID) -> int:
     """Delete an artifact's row (the stored file stays: its URI remains in the audit log)."""
-    status = await db.execute(DELETE_ARTIFACT, artifact_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_ARTIFACT, artifact_id)
+    return affected_rows(command_status)
 
 
 LIST_ARTIFACTS = """-- name: ListArtifacts :many

@@ -119,7 +119,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> int:
     """Bulk ingest of defects (binary COPY): returns the number of rows written."""
-    status = await db.copy_records_to_table(
+    command_status = await db.copy_records_to_table(
         "defects",
         records=rows,
         columns=(
@@ -132,7 +132,7 @@ async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> i
             "detected_by",
         ),
     )
-    return affected_rows(status)
+    return affected_rows(command_status)
 
 
 INSERT_DEFECTS = """-- name: InsertDefects :batchexec
@@ -222,8 +222,8 @@ DELETE FROM defects WHERE id = $1
 
 async def delete_defect(db: Executor, *, defect_id: UUID) -> int:
     """Delete one defect; rows deleted (0 or 1)."""
-    status = await db.execute(DELETE_DEFECT, defect_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_DEFECT, defect_id)
+    return affected_rows(command_status)
 
 
 LIST_DEFECTS = """-- name: ListDefects :many

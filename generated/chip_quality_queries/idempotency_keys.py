@@ -59,5 +59,5 @@ DELETE FROM idempotency_keys WHERE created_at < $1
 
 async def delete_idempotency_keys_before(db: Executor, *, before: AwareDatetime) -> int:
     """Forget keys older than the retry window; returns how many."""
-    status = await db.execute(DELETE_IDEMPOTENCY_KEYS_BEFORE, before)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_IDEMPOTENCY_KEYS_BEFORE, before)
+    return affected_rows(command_status)

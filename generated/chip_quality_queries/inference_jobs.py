@@ -183,8 +183,8 @@ DELETE FROM inference_jobs WHERE id = $1
 
 async def delete_inference_job(db: Executor, *, job_id: UUID) -> int:
     """Delete a job and the artifacts it produced; rows deleted (0 or 1)."""
-    status = await db.execute(DELETE_INFERENCE_JOB, job_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_INFERENCE_JOB, job_id)
+    return affected_rows(command_status)
 
 
 LIST_INFERENCE_JOBS = """-- name: ListInferenceJobs :many

@@ -219,8 +219,8 @@ DELETE FROM inspections WHERE id = $1
 
 async def delete_inspection(db: Executor, *, inspection_id: UUID) -> int:
     """Delete an inspection with its defects, inference jobs and artifacts; rows deleted (0 or 1)."""
-    status = await db.execute(DELETE_INSPECTION, inspection_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_INSPECTION, inspection_id)
+    return affected_rows(command_status)
 
 
 LIST_INSPECTIONS = """-- name: ListInspections :many

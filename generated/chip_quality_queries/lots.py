@@ -182,8 +182,8 @@ async def delete_lot(db: Executor, *, lot_id: UUID) -> int:
     """Delete a lot that has no inspections (a lot with inspections is refused: they are its
     quality record). Returns the number of rows deleted, 0 or 1.
     """
-    status = await db.execute(DELETE_LOT, lot_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_LOT, lot_id)
+    return affected_rows(command_status)
 
 
 LIST_LOTS = """-- name: ListLots :many

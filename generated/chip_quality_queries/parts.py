@@ -147,8 +147,8 @@ async def delete_part(db: Executor, *, part_id: UUID) -> int:
     """Delete a part that has no lots (a part with lots is refused: retire it instead).
     Returns the number of rows deleted, 0 or 1.
     """
-    status = await db.execute(DELETE_PART, part_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_PART, part_id)
+    return affected_rows(command_status)
 
 
 LIST_PARTS = """-- name: ListParts :many

@@ -113,8 +113,8 @@ DELETE FROM reports WHERE id = $1
 
 async def delete_report(db: Executor, *, report_id: UUID) -> int:
     """Delete a report's row; rows deleted (0 or 1)."""
-    status = await db.execute(DELETE_REPORT, report_id)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_REPORT, report_id)
+    return affected_rows(command_status)
 
 
 LIST_REPORTS = """-- name: ListReports :many

@@ -462,12 +462,15 @@ class _Builder:
         iterator = name in self.options.iterators
         if iterator and query.cmd != ":many":
             self._problem(file, name, "only :many queries can be listed in option `iterators`")
+        bulk = query.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
+        in_model = bulk or bool(
+            self.options.max_params and len(query.params) > self.options.max_params
+        )
         sql = self._sql(query)
-        params = self._params(query)
+        params = self._params(query, keyword_arguments=not in_model)
         if sql is None or params is None:
             return None
 
-        bulk = query.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
         params_model = None
         pascal = names.pascal_case(name)
         if bulk:
@@ -478,7 +481,7 @@ class _Builder:
             fields = tuple(replace(f, optional=False) for f in self._param_fields(params))
             row_tuples.append(Model(f"{pascal}Params", "", fields))
             params_model = f"{pascal}Params"
-        elif self.options.max_params and len(params) > self.options.max_params:
+        elif in_model:
             params_model = f"{pascal}Params"
             models.append(
                 Model(params_model, f"Parameters of {function_name}.", self._param_fields(params))
@@ -556,13 +559,17 @@ class _Builder:
         schema, name = normalize(column.type.schema, column.type.name)
         return f"{schema}.{name}" if schema else name
 
-    def _params(self, query: Query) -> tuple[Param, ...] | None:
+    def _params(self, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
         params: list[Param] = []
         used: set[str] = set()
         ok = True
         for param in sorted(query.params, key=lambda p: p.number):
             column = param.column
-            base_name = names.parameter_name(column.name) if column.name else ""
+            base_name = (
+                names.parameter_name(column.name, keyword_argument=keyword_arguments)
+                if column.name
+                else ""
+            )
             if not base_name or not base_name.isidentifier():
                 base_name = f"param_{param.number}"
             name = base_name if base_name not in used else f"{base_name}_{param.number}"

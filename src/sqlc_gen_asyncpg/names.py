@@ -8,25 +8,62 @@ import re
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
 
-# Attributes of pydantic.BaseModel that a field must not shadow.
+# Attributes of pydantic.BaseModel (v2, with v1's deprecated ones) that a field
+# must not shadow: pydantic refuses such a model when it is defined.
 _BASEMODEL_ATTRIBUTES = frozenset(
     {
+        "construct",
         "copy",
         "dict",
+        "fields",
+        "from_orm",
         "json",
-        "schema",
-        "schema_json",
-        "validate",
-        "construct",
+        "parse_file",
         "parse_obj",
         "parse_raw",
-        "parse_file",
-        "from_orm",
+        "schema",
+        "schema_json",
         "update_forward_refs",
-        "fields",
+        "validate",
+        "model_computed_fields",
+        "model_config",
+        "model_construct",
+        "model_copy",
+        "model_dump",
+        "model_dump_json",
+        "model_extra",
+        "model_fields",
+        "model_fields_set",
+        "model_json_schema",
+        "model_parametrized_name",
+        "model_post_init",
+        "model_rebuild",
+        "model_validate",
+        "model_validate_json",
+        "model_validate_strings",
     }
 )
 _BUILTINS = frozenset(dir(builtins))
+
+# Names a generated function uses itself, which a keyword argument of the same
+# name would break: its first argument (`db`, `conn`), the iterator's `prefetch`,
+# its locals (mypy refuses a parameter rebound to another type), and the runtime
+# helpers its body calls. The local for a command status is `command_status`,
+# not `status`, so that the common column `status` keeps its name.
+_USED_BY_GENERATED_FUNCTIONS = frozenset(
+    {
+        "db",
+        "conn",
+        "prefetch",
+        "value",
+        "record",
+        "records",
+        "command_status",
+        "validate_rows",
+        "affected_rows",
+        "transaction_on",
+    }
+)
 
 
 def words(name: str) -> list[str]:
@@ -78,9 +115,18 @@ def field_name(column: str) -> str:
     return name
 
 
-def parameter_name(column: str) -> str:
-    """A function parameter; keywords and builtins (`id`, `type`) get a trailing underscore."""
+def parameter_name(column: str, *, keyword_argument: bool) -> str:
+    """A query parameter's name; keywords, builtins (`id`, `type`) and BaseModel
+    attributes (a Params model's fields) get a trailing underscore, and so do the
+    names a generated function uses itself (`db`, `value`) when the parameter
+    is one of its keyword arguments."""
     name = snake_case(column)
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _BUILTINS:
+    if (
+        keyword.iskeyword(name)
+        or keyword.issoftkeyword(name)
+        or name in _BUILTINS
+        or name in _BASEMODEL_ATTRIBUTES
+        or (keyword_argument and name in _USED_BY_GENERATED_FUNCTIONS)
+    ):
         return name + "_"
     return name

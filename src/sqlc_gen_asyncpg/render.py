@@ -398,7 +398,10 @@ def _body(function: Function, adapters: dict[str, str]) -> list[str]:
     if cmd == ":exec":
         return _call("", "execute", function)
     if cmd == ":execrows":
-        return [*_call("status = ", "execute", function), "    return affected_rows(status)"]
+        return [
+            *_call("command_status = ", "execute", function),
+            "    return affected_rows(command_status)",
+        ]
     if cmd == ":execresult":
         return _call("return ", "execute", function)
     if cmd == ":copyfrom":
@@ -416,12 +419,12 @@ def _copy_body(function: Function) -> list[str]:
     arguments = [_string(table.name), "records=rows", columns_arg]
     if table.schema:
         arguments.append(f"schema_name={_string(table.schema)}")
-    call = _bracketed("status = await db.copy_records_to_table(", arguments, "", "    ")
+    call = _bracketed("command_status = await db.copy_records_to_table(", arguments, "", "    ")
     exploded_line = f"        {columns_arg},"
     if exploded_line in call and len(exploded_line) > LINE_LENGTH:
         at = call.index(exploded_line)
         call[at : at + 1] = _bracketed("columns=(", columns, ",", "        ")
-    return [*call, "    return affected_rows(status)"]
+    return [*call, "    return affected_rows(command_status)"]
 
 
 def _batch_rows_body(function: Function) -> list[str]:

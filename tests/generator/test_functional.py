@@ -272,3 +272,40 @@ async def test_column_override_validates_json_into_the_given_model(
                                '08:00:2b:01:02:04')""")
     with pytest.raises(ValueError, match="pins"):
         await q.device_specs(case_conn)
+
+
+@case("reserved")
+async def test_columns_named_like_the_generated_code_own_names(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """`db`, `conn`, `prefetch`, `value`, `model_config`...: escaped, so the package
+    imports and every argument reaches its own placeholder."""
+    q = load("reserved", "query")
+    await q.create_setting(
+        case_conn,
+        id_=1,
+        db_="main",
+        conn_="c1",
+        prefetch_=7,
+        value_=42,
+        affected_rows_=3,
+        model_config_={"strict": True},
+        model_dump_=None,
+    )
+    [row] = await q.find_settings(case_conn, db_="main", conn_="c1", prefetch_=7)
+    assert (row.db, row.conn, row.prefetch, row.value) == ("main", "c1", 7, 42)
+    assert row.model_config_ == {"strict": True}
+    assert row.model_dump_ is None
+    async with case_conn.transaction():
+        streamed = [
+            r async for r in q.iter_find_settings(case_conn, db_="main", conn_="c1", prefetch_=7)
+        ]
+    assert streamed == [row]
+    assert await q.value_of(case_conn, value_=42, model_config_={"strict": True}) == 42
+    # `record` is a local of `:one` functions: escaped; `status` is not a local: kept.
+    await case_conn.execute("UPDATE settings SET record = 'r1'")
+    found = await q.get_by_record(case_conn, record_="r1")
+    assert found is not None and found.id == 1
+    assert await q.delete_by_status(case_conn, status="old") == 0
+    assert await q.delete_by_affected_rows(case_conn, affected_rows_=4) == 0
+    assert await q.delete_by_affected_rows(case_conn, affected_rows_=3) == 1

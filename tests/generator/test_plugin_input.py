@@ -97,11 +97,16 @@ def test_table_names_become_singular_classes(sql: str, python: str) -> None:
 
 
 def test_keywords_and_builtins_are_escaped() -> None:
-    assert names.parameter_name("id") == "id_"
-    assert names.parameter_name("from") == "from_"
-    assert names.parameter_name("lot_id") == "lot_id"
+    assert names.parameter_name("id", keyword_argument=True) == "id_"
+    assert names.parameter_name("from", keyword_argument=True) == "from_"
+    assert names.parameter_name("lot_id", keyword_argument=True) == "lot_id"
+    # The generated function's own names clash only with its keyword arguments.
+    assert names.parameter_name("db", keyword_argument=True) == "db_"
+    assert names.parameter_name("db", keyword_argument=False) == "db"
+    assert names.parameter_name("model_config", keyword_argument=False) == "model_config_"
     assert names.field_name("id") == "id"  # attributes shadow nothing
     assert names.field_name("class") == "class_"
     assert names.field_name("schema") == "schema_"  # a BaseModel attribute
+    assert names.field_name("model_dump") == "model_dump_"
     assert names.snake_case("GetLotByNumber") == "get_lot_by_number"
     assert names.pascal_case("list_lots") == "ListLots"

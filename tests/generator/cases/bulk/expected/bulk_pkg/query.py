@@ -48,12 +48,12 @@ INSERT INTO readings (sensor, value, color, meta) VALUES ($1, $2, $3, $4)
 
 async def copy_readings(db: Executor, rows: Iterable[CopyReadingsParams]) -> int:
     """Bulk load through binary COPY."""
-    status = await db.copy_records_to_table(
+    command_status = await db.copy_records_to_table(
         "readings",
         records=rows,
         columns=("sensor", "value", "color", "meta"),
     )
-    return affected_rows(status)
+    return affected_rows(command_status)
 
 
 INSERT_READINGS = """-- name: InsertReadings :batchexec

@@ -103,8 +103,8 @@ DELETE FROM widgets WHERE weight > $1
 
 
 async def delete_heavy_widgets(db: Executor, *, min_weight: Decimal | None) -> int:
-    status = await db.execute(DELETE_HEAVY_WIDGETS, min_weight)
-    return affected_rows(status)
+    command_status = await db.execute(DELETE_HEAVY_WIDGETS, min_weight)
+    return affected_rows(command_status)
 
 
 RENAME_WIDGET = """-- name: RenameWidget :execresult
