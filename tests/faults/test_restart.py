@@ -9,9 +9,21 @@ import time
 import asyncpg
 import pytest
 
-from chip_quality_db import DatabaseError, acquire, create_pool, load_settings, transaction
+from chip_quality_db import (
+    AlreadyExistsError,
+    DatabaseError,
+    RetryableError,
+    UnavailableError,
+    acquire,
+    create_pool,
+    load_settings,
+    retry,
+    run_once,
+    transaction,
+)
 from chip_quality_db.dev import localdb
 from chip_quality_queries import parts
+from chip_quality_queries._runtime import Connection
 from chip_quality_queries.models import PartType
 
 from .conftest import ERRORS_SURFACED, FIGURES, record
@@ -48,6 +60,7 @@ async def test_pool_recovers_after_server_restart_and_loses_no_acknowledged_writ
                 acknowledged.add(number)
             except DatabaseError as exc:  # anything else fails the test
                 ERRORS_SURFACED[type(exc).__name__] += 1
+                assert isinstance(exc, UnavailableError | RetryableError), repr(exc)
                 raised.add(number)
                 await asyncio.sleep(0.01)
 
@@ -84,3 +97,73 @@ async def test_pool_recovers_after_server_restart_and_loses_no_acknowledged_writ
     assert not lost
     assert recovery < 2.0
     assert len(acknowledged) > 50  # the load really ran on both sides of the restart
+
+
+async def test_idempotent_writes_retried_across_a_restart_happen_exactly_once(
+    local_server: localdb.LocalServer, db_url: str
+) -> None:
+    """retry(run_once(...)) through an immediate restart: every logical write ends up in
+    the database once; one whose first attempt committed unseen is replayed, not redone."""
+    pool = await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=4, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=1)
+    )
+    acknowledged: set[str] = set()
+    replayed: set[str] = set()
+    stop = asyncio.Event()
+
+    async def writer(index: int) -> None:
+        count = 0
+        while not stop.is_set():
+            number = f"PCB-I{index}-{count}"
+            count += 1
+
+            async def create(conn: Connection, number: str = number) -> object:
+                return await parts.create_part(
+                    conn,
+                    parts.CreatePartParams(
+                        part_number=number, part_name="Idempotent", part_type=PartType.PCB
+                    ),
+                )
+
+            try:
+                outcome = await retry(
+                    lambda create=create, number=number: run_once(
+                        pool, f"restart-{number}", create, actor=f"writer-{index}"
+                    ),
+                    attempts=40,
+                )
+            except AlreadyExistsError:  # what a blind retry of a committed write would hit
+                raise
+            except (UnavailableError, RetryableError):
+                continue  # gave up: not acknowledged, and that is allowed
+            acknowledged.add(number)
+            if outcome.replayed:
+                replayed.add(number)
+
+    tasks = [asyncio.create_task(writer(i)) for i in range(WRITERS)]
+    try:
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(localdb.restart, local_server, "immediate")
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await pool.close()
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = await conn.fetch("SELECT part_number FROM parts WHERE part_name = 'Idempotent'")
+        keys = await conn.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE key LIKE 'restart-PCB-I%'"
+        )
+    finally:
+        await conn.close()
+    present = [r["part_number"] for r in rows]
+    record(
+        "restart (idempotent): writes acknowledged / lost",
+        f"{len(acknowledged)} / {len(acknowledged - set(present))}",
+    )
+    record("restart (idempotent): retries answered by a replay", len(replayed))
+    assert acknowledged <= set(present)
+    assert len(present) == len(set(present)) == keys  # each write once, with its key
+    assert len(acknowledged) > 50
