@@ -130,6 +130,21 @@ async def create_pool(
     return pool
 
 
+async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connection:
+    """One connection outside the pool (for tools such as the CLI), opened as the
+    pool opens its own: the same TLS, server settings and codecs."""
+    settings = settings or load_settings()
+    with mapped_errors():
+        conn: asyncpg.Connection = await asyncpg.connect(
+            settings.dsn(),
+            ssl=_ssl_argument(settings),
+            server_settings=_server_settings(settings),
+            timeout=settings.pool_timeout,
+        )
+    await init_connection(conn)
+    return conn
+
+
 def _settings_of(pool: asyncpg.Pool) -> DatabaseSettings:
     return pool.settings if isinstance(pool, Pool) else load_settings()
 

@@ -20,12 +20,12 @@ import asyncpg
 from . import audit
 from ._errors import translate
 from ._health import health_check
-from ._pool import create_pool
+from ._pool import connect, create_pool
 from ._settings import SettingsError, load_settings
 
 
 async def _connect() -> asyncpg.Connection:
-    return await asyncpg.connect(load_settings().dsn())
+    return await connect(load_settings())
 
 
 async def _verify(against: Path | None) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,8 +50,8 @@ async def pool(db_url: str) -> AsyncIterator[Pool]:
 
 @pytest.fixture
 def local_server(server_url: str) -> localdb.LocalServer:
-    """The project's own server, which these tests may restart; skipped on any other."""
-    server = localdb.LocalServer((Path(__file__).parents[2] / ".localdb").resolve())
+    """The project's own server, which these tests may restart; refused on any other."""
+    server = localdb.default_server()
     if not localdb.is_running(server) or server.url().split("/")[2] != server_url.split("/")[2]:
-        pytest.skip("restart tests need the project's local server (make test-faults uses it)")
+        pytest.fail("restart tests need the project's local server: run `make test-faults`")
     return server

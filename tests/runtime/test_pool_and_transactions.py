@@ -13,6 +13,7 @@ import pytest
 from chip_quality_db import (
     AlreadyExistsError,
     Pool,
+    UnavailableError,
     acquire,
     create_pool,
     health_check,
@@ -20,6 +21,7 @@ from chip_quality_db import (
     transaction,
     transaction_dependency,
 )
+from chip_quality_db._pool import connect
 from chip_quality_queries import audit_log, parts
 from chip_quality_queries.models import PartType
 
@@ -174,3 +176,22 @@ async def test_health_reports_ok_and_stays_within_its_timeout(pool: Pool) -> Non
     finally:
         for conn in held:
             await pool.release(conn)
+
+
+async def test_tls_settings_reach_the_server_for_pools_and_single_connections(
+    db_url: str, conn: asyncpg.Connection
+) -> None:
+    """DB_SSLMODE=require: TLS or no connection, for the pool and for connect() (the CLI)."""
+    settings = load_settings(DATABASE_URL=db_url.split("?")[0], DB_SSLMODE="require")
+    if await conn.fetchval("SHOW ssl") == "on":
+        single = await connect(settings)
+        try:
+            ssl_query = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            assert await single.fetchval(ssl_query) is True
+        finally:
+            await single.close()
+    else:
+        with pytest.raises(UnavailableError):
+            await connect(settings)
+        with pytest.raises(UnavailableError):
+            await create_pool(settings)

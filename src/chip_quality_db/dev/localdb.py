@@ -317,10 +317,15 @@ def database_url(server: LocalServer) -> str:
     return start(server)
 
 
+def default_server() -> LocalServer:
+    """The checkout's server: its data under LOCALDB_DIR, by default .localdb."""
+    return LocalServer(Path(os.environ.get("LOCALDB_DIR", ".localdb")).resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else "url"
-    server = LocalServer(Path(os.environ.get("LOCALDB_DIR", ".localdb")).resolve())
+    server = default_server()
     try:
         if command == "url":
             print(database_url(server))
@@ -339,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             if not cmd:
                 print("localdb: run needs a command: run -- CMD ...", file=sys.stderr)
                 return 2
+            if not os.environ.get("DATABASE_URL", "").strip():
+                print(f"localdb: using {start(server)}", file=sys.stderr)
             os.environ["DATABASE_URL"] = database_url(server)
             os.environ["PATH"] = f"{find_bindir()}{os.pathsep}{os.environ.get('PATH', '')}"
             os.execvp(cmd[0], cmd)
