@@ -8,8 +8,8 @@ Pool, and how it maps onto asyncpg's pool, which is not SQLAlchemy's:
 - DB_POOL_SIZE (10): connections kept open, asyncpg's `min_size`.
 - DB_MAX_OVERFLOW (20): extra connections under load; `max_size` = size + overflow.
   SQLAlchemy closes overflow connections on release; asyncpg closes any
-  connection idle for DB_POOL_IDLE_LIFETIME seconds (300), then reopens up to
-  `min_size` on demand.
+  connection idle for DB_POOL_IDLE_LIFETIME seconds (300) down to `min_size`
+  (the faults suite checks that the pool comes back to its floor).
 - DB_POOL_RECYCLE (3600): seconds a connection may live. asyncpg has no such
   limit, so `acquire` closes and replaces older ones (-1: never).
 - DB_POOL_PRE_PING (true): asyncpg has no pre-ping, so `acquire` runs `SELECT 1`

@@ -28,7 +28,11 @@ async def test_ten_times_max_size_acquirers_succeed_or_time_out_in_time(db_url: 
     timeout = 0.5
     pool = await create_pool(
         load_settings(
-            DATABASE_URL=db_url, DB_POOL_SIZE=2, DB_MAX_OVERFLOW=2, DB_POOL_TIMEOUT=timeout
+            DATABASE_URL=db_url,
+            DB_POOL_SIZE=2,
+            DB_MAX_OVERFLOW=2,
+            DB_POOL_TIMEOUT=timeout,
+            DB_POOL_IDLE_LIFETIME=0.3,
         )
     )
     try:
@@ -56,6 +60,11 @@ async def test_ten_times_max_size_acquirers_succeed_or_time_out_in_time(db_url: 
         )
         await asyncio.sleep(0.1)
         assert pool.get_idle_size() == pool.get_size()  # everything came back
+        for _ in range(40):  # the idle overflow closes: back to DB_POOL_SIZE
+            if pool.get_size() == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert pool.get_size() == 2 == pool.get_idle_size()
     finally:
         await pool.close()
 
