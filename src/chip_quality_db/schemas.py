@@ -95,10 +95,17 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, rows: list[Any], page_size: int) -> Page[T]:
-        """A page from rows fetched with LIMIT page_size (rows carry created_at and id)."""
+        """A page from rows fetched with LIMIT page_size, in their list query's order."""
         last = rows[-1] if len(rows) == page_size and rows else None
-        cursor = encode_cursor(last.created_at, last.id) if last is not None else None
+        cursor = encode_cursor(*_position(last)) if last is not None else None
         return cls(items=rows, page_size=page_size, next_cursor=cursor)
+
+
+def _position(row: Any) -> tuple[datetime, UUID]:
+    """Where a row stands in its list query's keyset order: (created_at, id); audit
+    entries have no created_at and are listed by (recorded_at, id)."""
+    moment = row.created_at if hasattr(row, "created_at") else row.recorded_at
+    return moment, row.id
 
 
 # -- shared validation --------------------------------------------------------
