@@ -3,7 +3,10 @@
 The field lists come from the SQL: a Create schema is the generated
 `Create<Entity>Params` with validators for what the database cannot say; an
 Update schema is `Update<Entity>Params` without the key (it travels in the URL);
-a Response schema is the table's row model. OpenAPI examples ride along.
+a Response schema is the table's row model. Where a query has few enough
+parameters to take them as keyword arguments, not a Params model, the schema
+is built from the generated function's signature instead. OpenAPI examples
+ride along.
 
     body = LotCreate.model_validate_json(request_body)   # 422-style field errors
     lot = await lots.create_lot(conn, body)              # a Create schema is the params model
@@ -14,14 +17,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
+import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from chip_quality_queries import artifacts, defects, inspections, lots, parts
+from chip_quality_queries import (
+    artifacts,
+    defects,
+    inference_jobs,
+    inspections,
+    lots,
+    parts,
+    reports,
+)
 from chip_quality_queries.models import (
     Artifact,
     AuditLog,
@@ -31,8 +45,6 @@ from chip_quality_queries.models import (
     Lot,
     Part,
     Report,
-    ReportFormat,
-    ReportType,
 )
 
 T = TypeVar("T")
@@ -134,6 +146,30 @@ def check_json_document(value: object) -> object:
 
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
+
+
+def from_arguments(
+    function: Callable[..., Any], name: str, exclude: set[str], base: type[BaseModel]
+) -> Any:
+    """A schema of `function`'s keyword arguments minus `exclude`, on `base`.
+
+    A generated query function with few parameters takes them as keyword
+    arguments; this reads their names, types and defaults from its signature.
+    A name escaped with a trailing underscore (`format_`) takes the column's
+    name as its alias, so the API says `format`.
+    """
+    namespace = vars(sys.modules[function.__module__])
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(function).parameters.values():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY or param.name in exclude:
+            continue
+        # The generated modules postpone annotations; each is a name or union of
+        # names defined in the module, evaluated there (as typing.get_type_hints does).
+        annotation = eval(param.annotation, namespace)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        alias = param.name[:-1] if param.name.endswith("_") else None
+        fields[param.name] = (annotation, Field(default, alias=alias))
+    return create_model(name, __base__=base, **fields)
 
 
 def without(model: type[BaseModel], name: str, exclude: set[str], base: type[BaseModel]) -> Any:
@@ -276,21 +312,34 @@ class ArtifactResponse(Artifact):
     pass
 
 
-class ReportCreate(_Rules):
-    """Request for a report; the requester is the acting user (generated_by)."""
+def _rules_with(config: ConfigDict) -> type[_Rules]:
+    """_Rules with extra model configuration, as a base for a built schema."""
+    return type("_Rules", (_Rules,), {"model_config": config})
 
-    report_type: ReportType
-    title: str
-    parameters: dict[str, Any] | None = None
-    format_: ReportFormat = Field(alias="format")
 
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [{"report_type": "defect_pareto", "title": "Week 47", "format": "pdf"}]
-        },
-    )
+ArtifactUpdate = from_arguments(
+    artifacts.update_artifact_metadata,
+    "ArtifactUpdate",
+    {"artifact_id"},
+    _rules_with(_examples({"metadata": {"camera": "AOI-3"}})),
+)
+"""An artifact's metadata: the file itself (URI, size, checksum) never changes."""
+
+
+# A report's requester is the acting user (generated_by), not part of the request.
+ReportCreate = from_arguments(
+    reports.create_report,
+    "ReportCreate",
+    {"generated_by"},
+    _rules_with(
+        ConfigDict(
+            populate_by_name=True,
+            json_schema_extra={
+                "examples": [{"report_type": "defect_pareto", "title": "Week 47", "format": "pdf"}]
+            },
+        )
+    ),
+)
 
 
 class ReportResponse(Report):
@@ -317,6 +366,23 @@ class InspectionResponse(Inspection):
     pass
 
 
+InferenceJobCreate = from_arguments(
+    inference_jobs.create_inference_job,
+    "InferenceJobCreate",
+    set(),
+    _rules_with(
+        _examples(
+            {
+                "inspection_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+                "model_name": "defect-detector",
+                "model_version": "3.1.0",
+                "priority": 7,
+            }
+        )
+    ),
+)
+
+
 class InferenceJobResponse(InferenceJob):
     pass
 
@@ -328,10 +394,12 @@ class AuditEntryResponse(AuditLog):
 __all__ = [
     "ArtifactCreate",
     "ArtifactResponse",
+    "ArtifactUpdate",
     "AuditEntryResponse",
     "DefectCreate",
     "DefectResponse",
     "DefectUpdate",
+    "InferenceJobCreate",
     "InferenceJobResponse",
     "InspectionCreate",
     "InspectionResponse",

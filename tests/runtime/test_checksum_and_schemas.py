@@ -13,11 +13,14 @@ from pydantic import ValidationError
 
 from chip_quality_db import checksum_matches, sha256_of
 from chip_quality_db.schemas import (
+    ArtifactUpdate,
+    InferenceJobCreate,
     LotCreate,
     Page,
     PageRequest,
     PartCreate,
     PartUpdate,
+    ReportCreate,
     decode_cursor,
     encode_cursor,
 )
@@ -123,3 +126,37 @@ def test_page_has_a_cursor_only_when_full() -> None:
     assert full.next_cursor is not None
     assert decode_cursor(full.next_cursor) == (rows[1].created_at, rows[1].id)
     assert Page[object].of(rows, page_size=3).next_cursor is None
+
+
+def test_schemas_built_from_a_function_signature_check_each_field() -> None:
+    """ReportCreate, InferenceJobCreate, ArtifactUpdate come from the generated functions'
+    keyword arguments: required where the function requires, aliased where escaped."""
+    report = ReportCreate.model_validate(
+        {"report_type": "defect_pareto", "title": " Week 47 ", "format": "pdf"}
+    )
+    assert report.model_dump() == {
+        "report_type": "defect_pareto",
+        "title": "Week 47",  # trimmed by the shared rules
+        "parameters": None,
+        "format_": "pdf",
+    }
+    with pytest.raises(ValidationError) as caught:
+        ReportCreate.model_validate({"report_type": "nope", "generated_by": "mallory"})
+    assert set(field_errors(caught.value)) == {"report_type", "title", "format", "generated_by"}
+
+    job = InferenceJobCreate.model_validate(
+        {"inspection_id": str(uuid4()), "model_name": "det", "model_version": "3"}
+    )
+    assert job.priority is None
+    with pytest.raises(ValidationError) as caught:
+        InferenceJobCreate.model_validate({"inspection_id": "x", "model_name": "det"})
+    assert set(field_errors(caught.value)) == {"inspection_id", "model_version"}
+
+    deep: dict[str, object] = {}
+    for _ in range(40):
+        deep = {"d": deep}
+    with pytest.raises(ValidationError, match="nested deeper"):
+        ArtifactUpdate.model_validate({"metadata": deep})
+    with pytest.raises(ValidationError) as caught:
+        ArtifactUpdate.model_validate({"metadata": {}, "storage_uri": "s3://elsewhere"})
+    assert set(field_errors(caught.value)) == {"storage_uri"}
