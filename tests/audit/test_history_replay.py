@@ -14,9 +14,11 @@ and the replay always covers the whole history.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -27,8 +29,27 @@ from hypothesis import strategies as st
 
 from chip_quality_db import RuleViolationError, StillReferencedError, transaction
 from chip_quality_db.audit import verify_chain
-from chip_quality_queries import init_connection, lots, parts
-from chip_quality_queries.models import LotStatus, PartType
+from chip_quality_queries import (
+    artifacts,
+    defects,
+    inference_jobs,
+    init_connection,
+    inspections,
+    lots,
+    parts,
+    reports,
+)
+from chip_quality_queries.models import (
+    ArtifactType,
+    DefectReviewStatus,
+    DefectSeverity,
+    DefectType,
+    LotStatus,
+    PartType,
+    ReportFormat,
+    ReportType,
+)
+from tests.queries.factories import finish_inspection, make_inspection_chain, make_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
 
@@ -254,14 +275,16 @@ async def run(conn: asyncpg.Connection, ids: Ids, script: list[Transaction]) -> 
 # --- Replaying the audit log --------------------------------------------------------------------
 
 
-async def replay(conn: asyncpg.Connection) -> dict[str, dict[UUID, Any]]:
-    state: dict[str, dict[UUID, Any]] = {table: {} for table in REPLAYED_TABLES}
+async def replay(
+    conn: asyncpg.Connection, tables: tuple[str, ...] = REPLAYED_TABLES
+) -> dict[str, dict[UUID, Any]]:
+    state: dict[str, dict[UUID, Any]] = {table: {} for table in tables}
     rows = await conn.fetch(
         """
         SELECT table_name, record_id, action::text, old_values, new_values FROM audit_log
         WHERE table_name = ANY($1::text[]) ORDER BY seq
         """,
-        list(REPLAYED_TABLES),
+        list(tables),
     )
     for row in rows:
         table, record = state[row["table_name"]], row["record_id"]
@@ -279,13 +302,15 @@ async def replay(conn: asyncpg.Connection) -> dict[str, dict[UUID, Any]]:
     return state
 
 
-async def current(conn: asyncpg.Connection) -> dict[str, dict[UUID, Any]]:
+async def current(
+    conn: asyncpg.Connection, tables: tuple[str, ...] = REPLAYED_TABLES
+) -> dict[str, dict[UUID, Any]]:
     return {
         table: {
             row["id"]: row["content"]
             for row in await conn.fetch(f"SELECT id, to_jsonb(t) AS content FROM {table} AS t")
         }
-        for table in REPLAYED_TABLES
+        for table in tables
     }
 
 
@@ -351,3 +376,91 @@ async def test_replay_notices_a_missing_entry(qconn: asyncpg.Connection) -> None
         await qconn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_refuse_change")
 
     assert await replay(qconn) != await current(qconn)
+
+
+ALL_AUDITED = ("parts", "lots", "inspections", "defects", "inference_jobs", "artifacts", "reports")
+
+
+async def test_replay_rebuilds_all_seven_audited_tables(qconn: asyncpg.Connection) -> None:
+    """Every kind of change each table sees in the platform's life (creations, partial
+    updates, state transitions, deletes, a cascade, a rolled-back transaction) replays
+    to exactly the rows the seven tables hold."""
+    async with transaction(qconn, actor="alice") as tx:
+        _, lot, inspection = await make_inspection_chain(tx)
+        _, _, doomed = await make_inspection_chain(tx)
+        defect_ids = []
+        for target, detected_by in ((inspection, "aoi-v3"), (doomed, "aoi-v3"), (doomed, "op")):
+            defect = await defects.create_defect(
+                tx,
+                defects.CreateDefectParams(
+                    inspection_id=target.id,
+                    defect_type=DefectType.SCRATCH,
+                    severity=DefectSeverity.HIGH,
+                    location={"x": 1.5, "die": "R1C1"},
+                    confidence=Decimal("0.9100"),
+                    detected_by=detected_by,
+                ),
+            )
+            assert defect is not None
+            defect_ids.append(defect.id)
+        await make_job(tx, inspection_id=inspection.id)
+        artifact = await artifacts.create_artifact(
+            tx,
+            artifacts.CreateArtifactParams(
+                inspection_id=inspection.id,
+                artifact_type=ArtifactType.IMAGE,
+                storage_uri="s3://fab/replay.png",
+                content_type="image/png",
+                size_bytes=10,
+                checksum_sha256=hashlib.sha256(b"replay").hexdigest(),
+            ),
+        )
+        assert artifact is not None
+        report = await reports.create_report(
+            tx,
+            report_type=ReportType.DEFECT_PARETO,
+            title="Week 47",
+            format_=ReportFormat.PDF,
+            generated_by="alice",
+        )
+        assert report is not None
+    async with transaction(qconn, actor="bob@fab1") as tx:
+        await inspections.update_inspection(
+            tx, inspections.UpdateInspectionParams(inspection_id=inspection.id, notes="re-run")
+        )
+        await finish_inspection(tx, inspection.id, passed=False)
+        await defects.review_defect(
+            tx,
+            defects.ReviewDefectParams(
+                review_status=DefectReviewStatus.RECLASSIFIED,
+                reviewed_by="bob@fab1",
+                reviewed_at=datetime.now(UTC),
+                severity=DefectSeverity.CRITICAL,
+                defect_id=defect_ids[0],
+            ),
+        )
+        [claimed] = await inference_jobs.claim_inference_jobs(tx, worker_id="w1", max_jobs=1)
+        await inference_jobs.complete_inference_job(
+            tx, results={"defects": 1}, inference_ms=42, job_id=claimed.id, worker_id="w1"
+        )
+        await artifacts.update_artifact_metadata(
+            tx, metadata={"camera": "AOI-3"}, artifact_id=artifact.id
+        )
+        await reports.start_report(tx, report_id=report.id)
+        await reports.complete_report(tx, output_location="s3://r/47.pdf", report_id=report.id)
+        await lots.set_lot_status(tx, status=LotStatus.QUARANTINED, lot_id=lot.id)
+    async with transaction(qconn, actor="carol") as tx:
+        assert await inspections.delete_inspection(tx, inspection_id=doomed.id) == 1  # + defects
+        assert await reports.delete_report(tx, report_id=report.id) == 1
+    with pytest.raises(RollbackRequestedError):
+        async with transaction(qconn, actor="mallory") as tx:
+            await lots.set_lot_status(tx, status=LotStatus.RELEASED, lot_id=lot.id)
+            await defects.delete_defect(tx, defect_id=defect_ids[0])
+            raise RollbackRequestedError
+
+    cascaded = await qconn.fetchval(
+        "SELECT count(*) FROM audit_log WHERE table_name = 'defects' AND action = 'delete'"
+    )
+    assert cascaded == 2  # the doomed inspection's defects, recorded as they went
+    assert await replay(qconn, ALL_AUDITED) == await current(qconn, ALL_AUDITED)
+    assert all(await current(qconn, ALL_AUDITED))  # every table holds rows
