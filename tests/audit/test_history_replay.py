@@ -9,7 +9,8 @@ take new_values, delete: old_values must be what we have, then drop it) must
 give exactly the rows the tables hold, compared as to_jsonb(row).
 
 All examples share one database; each works on its own part and lot numbers,
-and the replay always covers the whole history.
+and the replay always covers the whole history. A scripted test does the same
+for all seven audited tables, through their state transitions and a cascade.
 """
 
 from __future__ import annotations
