@@ -9,8 +9,8 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import DbJson, Executor, RowModel, affected_rows, validate_rows
-from .models import Inspection, InspectionStatus, InspectionType
+from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from .models import Defect, Inspection, InspectionStatus, InspectionType
 
 
 class CreateInspectionParams(RowModel):
@@ -26,7 +26,7 @@ class CreateInspectionParams(RowModel):
 
 class GetInspectionWithDefectsRow(RowModel):
     inspections: Inspection
-    defects: DbJson
+    defects: list[Defect]
 
 
 class UpdateInspectionParams(RowModel):

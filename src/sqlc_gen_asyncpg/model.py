@@ -218,7 +218,7 @@ class _Resolver:
 
 def _ref_type(ref: PyTypeRef) -> PyType:
     imports = frozenset({(ref.module, ref.name)}) if ref.module else frozenset()
-    return PyType(ref.name, imports)
+    return PyType(f"list[{ref.name}]" if ref.is_list else ref.name, imports)
 
 
 _JSON_VALUE = ("pydantic", "JsonValue")
@@ -349,7 +349,11 @@ class _Builder:
             source = column.table or table
             if f"{where}.{column.name}" in self.options.nullable:
                 column = replace(column, not_null=False)
-            py_type = self.resolver.column_type(column, source)
+            result_override = self.options.result_overrides.get(f"{where}.{column.name}")
+            if result_override is not None:
+                py_type: PyType | str = _apply_shape(_ref_type(result_override), column)
+            else:
+                py_type = self.resolver.column_type(column, source)
             if isinstance(py_type, str):
                 self._problem(file, where, f"column {column.name!r}: {py_type}")
                 continue
@@ -376,6 +380,12 @@ class _Builder:
                 "sqlc.yaml", name, "listed in option `iterators`, but no query has this name"
             )
         result_columns = {f"{q.name}.{c.name}" for q in self.request.queries for c in q.columns}
+        for entry in sorted(set(self.options.result_overrides) - result_columns):
+            self._problem(
+                "sqlc.yaml",
+                entry.partition(".")[0],
+                f"option `overrides` names result {entry!r}, but that query has no such column",
+            )
         for entry in sorted(self.options.nullable - result_columns):
             self._problem(
                 "sqlc.yaml",
@@ -604,7 +614,11 @@ class _Builder:
             if table_model is not None:
                 self._used_tables.add(table_model)
                 return table_model, None, None, ()
-            if len(columns) == 1:
+            # A lone column is returned as its bare value, unvalidated; one with a
+            # result override needs a row model to be validated into its type.
+            if len(columns) == 1 and f"{query.name}.{columns[0].name}" not in (
+                self.options.result_overrides
+            ):
                 column = columns[0]
                 if f"{query.name}.{column.name}" in self.options.nullable:
                     column = replace(column, not_null=False)

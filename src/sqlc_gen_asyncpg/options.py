@@ -6,11 +6,13 @@ options:
   iterators: [ListDefects]           # :many queries that also get an iter_<name> cursor form
   rename: {audit_log: AuditEntry}    # model/enum class names for tables and enums
   nullable: [LotYield.yield_ratio]   # result columns sqlc wrongly infers as NOT NULL
-  overrides:                         # Python types for database types or table columns
+  overrides:                         # Python types for database types, columns, results
     - db_type: macaddr
       py_type: str
     - column: parts.specifications
       py_type: myapp.specs.PartSpecifications
+    - result: GetInspectionWithDefects.defects   # a computed result column
+      py_type: list[chip_quality_queries.models.Defect]
 """
 
 from __future__ import annotations
@@ -33,18 +35,26 @@ class OptionsError(ValueError):
 
 @dataclass(frozen=True)
 class PyTypeRef:
-    """A Python type named by an override: `module.Name`, or a builtin name like `str`."""
+    """A Python type named by an override: `module.Name` or a builtin name like `str`,
+    optionally as `list[...]` of one."""
 
     module: str | None
     name: str
+    is_list: bool = False
 
     @classmethod
-    def parse(cls, spec: str, where: str) -> PyTypeRef:
+    def parse(cls, spec: str, where: str, package: str) -> PyTypeRef:
         spec = spec.strip()
-        if not _DOTTED.match(spec):
-            raise OptionsError(f"{where}: py_type {spec!r} is not `module.Name` or a builtin name")
-        module, _, name = spec.rpartition(".")
-        return cls(module or None, name)
+        inner = spec[5:-1].strip() if spec.startswith("list[") and spec.endswith("]") else spec
+        if not _DOTTED.match(inner):
+            raise OptionsError(
+                f"{where}: py_type {spec!r} is not `module.Name`, a builtin name, "
+                f"or `list[...]` of one"
+            )
+        module, _, name = inner.rpartition(".")
+        if module == f"{package}.models":
+            module = ".models"  # the generated package's own models, imported as its modules do
+        return cls(module or None, name, is_list=inner is not spec)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Options:
     nullable: frozenset[str] = frozenset()
     type_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
     column_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
+    result_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
 
 
 _KNOWN = ("package", "max_params", "iterators", "rename", "nullable", "overrides")
@@ -73,13 +84,14 @@ def parse_options(raw: bytes) -> Options:
     unknown = sorted(set(data) - set(_KNOWN))
     if unknown:
         raise OptionsError(f"unknown option {unknown[0]!r} (known: {', '.join(_KNOWN)})")
+    package = _package(data.get("package"))
     return Options(
-        package=_package(data.get("package")),
+        package=package,
         max_params=_max_params(data.get("max_params", DEFAULT_MAX_PARAMS)),
         iterators=frozenset(_string_list(data.get("iterators", []), "iterators")),
         rename=_rename(data.get("rename", {})),
         nullable=frozenset(_nullable(data.get("nullable", []))),
-        **_overrides(data.get("overrides", [])),
+        **_overrides(data.get("overrides", []), package),
     )
 
 
@@ -120,26 +132,34 @@ def _rename(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _overrides(value: Any) -> dict[str, dict[str, PyTypeRef]]:
+def _overrides(value: Any, package: str) -> dict[str, dict[str, PyTypeRef]]:
     if not isinstance(value, list):
-        raise OptionsError("option `overrides` must be a list of {db_type|column, py_type}")
-    by_type: dict[str, PyTypeRef] = {}
-    by_column: dict[str, PyTypeRef] = {}
+        raise OptionsError("option `overrides` must be a list of {db_type|column|result, py_type}")
+    found: dict[str, dict[str, PyTypeRef]] = {"db_type": {}, "column": {}, "result": {}}
     for index, entry in enumerate(value):
         where = f"overrides[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("py_type"), str):
-            raise OptionsError(f"{where}: needs `py_type` and one of `db_type` or `column`")
-        extra = sorted(set(entry) - {"db_type", "column", "py_type"})
+            raise OptionsError(f"{where}: needs `py_type` and one of `db_type`, `column`, `result`")
+        extra = sorted(set(entry) - {*found, "py_type"})
         if extra:
             raise OptionsError(f"{where}: unknown key {extra[0]!r}")
-        ref = PyTypeRef.parse(entry["py_type"], where)
-        if ("db_type" in entry) == ("column" in entry):
-            raise OptionsError(f"{where}: give exactly one of `db_type` or `column`")
-        if "db_type" in entry:
-            by_type[str(entry["db_type"]).lower()] = ref
+        ref = PyTypeRef.parse(entry["py_type"], where, package)
+        kinds = [kind for kind in found if kind in entry]
+        if len(kinds) != 1:
+            raise OptionsError(f"{where}: give exactly one of `db_type`, `column` or `result`")
+        kind, target = kinds[0], str(entry[kinds[0]])
+        if kind == "db_type":
+            found[kind][target.lower()] = ref
+        elif kind == "column":
+            if target.count(".") not in (1, 2):
+                raise OptionsError(f"{where}: column {target!r} is not `table.column`")
+            found[kind][target.lower()] = ref
         else:
-            column = str(entry["column"])
-            if column.count(".") not in (1, 2):
-                raise OptionsError(f"{where}: column {column!r} is not `table.column`")
-            by_column[column.lower()] = ref
-    return {"type_overrides": by_type, "column_overrides": by_column}
+            if target.count(".") != 1:
+                raise OptionsError(f"{where}: result {target!r} is not `QueryName.column`")
+            found[kind][target] = ref
+    return {
+        "type_overrides": found["db_type"],
+        "column_overrides": found["column"],
+        "result_overrides": found["result"],
+    }

@@ -268,10 +268,17 @@ async def test_column_override_validates_json_into_the_given_model(
     assert type(created).__name__ == "Machine"
     assert created.notes is None
     assert "Devices on the line." in (type(created).__doc__ or "")
+    # A result override types a computed column: a JSON array of specs, as models.
+    [gathered] = await q.devices_with_specs(case_conn)
+    assert gathered.devices == 1
+    assert gathered.specs == [created.spec]
+    assert isinstance(gathered.specs[0], support.DeviceSpec)
     await case_conn.execute("""INSERT INTO devices (spec, mac) VALUES ('{"pins": "many"}',
                                '08:00:2b:01:02:04')""")
     with pytest.raises(ValueError, match="pins"):
         await q.device_specs(case_conn)
+    with pytest.raises(ValueError, match="pins"):
+        await q.devices_with_specs(case_conn)
 
 
 @case("reserved")

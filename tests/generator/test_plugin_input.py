@@ -67,7 +67,13 @@ def test_minimal_request_gives_a_package_with_its_support_files() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"package": "p", "overrides": [{"py_type": "x.Y"}]}, "one of `db_type` or `column`"),
+        ({"package": "p", "overrides": [{"py_type": "x.Y"}]}, "one of `db_type`, `column` or"),
+        (
+            {"package": "p", "overrides": [{"result": "Q.c", "column": "t.c", "py_type": "x.Y"}]},
+            "exactly one of",
+        ),
+        ({"package": "p", "overrides": [{"result": "nodot", "py_type": "x.Y"}]}, "QueryName"),
+        ({"package": "p", "overrides": [{"result": "Q.c", "py_type": "list[x.Y"}]}, "py_type"),
         ({"package": "p", "overrides": [{"column": "nodot", "py_type": "x.Y"}]}, "table.column"),
         ({"package": "p", "overrides": [{"db_type": "jsonb", "py_type": "not a type"}]}, "py_type"),
         ({"package": "p", "rename": {"t": "bad name"}}, "not a class name"),

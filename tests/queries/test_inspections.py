@@ -12,6 +12,8 @@ import pytest
 from chip_quality_queries import artifacts, defects, inference_jobs, inspections
 from chip_quality_queries.models import (
     ArtifactType,
+    Defect,
+    DefectReviewStatus,
     DefectSeverity,
     DefectType,
     Inspection,
@@ -232,18 +234,27 @@ async def test_get_inspection_with_defects_in_one_call(qconn: asyncpg.Connection
     assert isinstance(row, inspections.GetInspectionWithDefectsRow)
     assert isinstance(row.inspections, Inspection)
     assert row.inspections == inspection
-    assert isinstance(row.defects, list)
-    assert len(row.defects) == 3
-    assert all(isinstance(d, dict) for d in row.defects)
-    # Most severe first, as JSON objects of the defect rows.
-    assert [d["severity"] for d in row.defects] == ["critical", "medium", "low"]  # type: ignore[index, call-overload]
-    assert [d["defect_type"] for d in row.defects] == ["short", "void", "scratch"]  # type: ignore[index, call-overload]
+    # Most severe first, as Defect models: enum members, Decimal, aware datetimes,
+    # equal to the rows read one by one.
+    assert [d.severity for d in row.defects] == [
+        DefectSeverity.CRITICAL,
+        DefectSeverity.MEDIUM,
+        DefectSeverity.LOW,
+    ]
+    assert [d.defect_type for d in row.defects] == [
+        DefectType.SHORT,
+        DefectType.VOID,
+        DefectType.SCRATCH,
+    ]
+    for nested in row.defects:
+        assert isinstance(nested, Defect)
+        assert nested == await defects.get_defect(qconn, defect_id=nested.id)
     first = row.defects[0]
-    assert isinstance(first, dict)
-    assert first["inspection_id"] == str(inspection.id)
-    assert first["location"] == {"x": 1.5, "y": 2}
-    assert first["confidence"] == 0.9
-    assert first["review_status"] == "unreviewed"
+    assert first.inspection_id == inspection.id
+    assert first.location == {"x": 1.5, "y": 2}
+    assert first.confidence == Decimal("0.9000")
+    assert first.review_status is DefectReviewStatus.UNREVIEWED
+    assert is_aware(first.created_at)
 
     bare = await inspections.get_inspection_with_defects(
         qconn, inspection_id=(await make_inspection(qconn, lot_id=lot.id)).id

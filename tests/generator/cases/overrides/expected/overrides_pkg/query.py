@@ -17,6 +17,14 @@ class DeviceSpecsRow(RowModel):
     spec: DeviceSpec
 
 
+class DevicesWithSpecsRow(RowModel):
+    devices: int
+    specs: list[DeviceSpec]
+
+
+_DEVICES_WITH_SPECS_ROW_LIST = TypeAdapter(list[DevicesWithSpecsRow])
+
+
 _DEVICE_SPECS_ROW_LIST = TypeAdapter(list[DeviceSpecsRow])
 
 
@@ -52,3 +60,15 @@ async def create_device(db: Executor, *, spec: DeviceSpec, mac: str) -> Machine 
     if record is None:
         return None
     return Machine.model_validate(dict(record))
+
+
+DEVICES_WITH_SPECS = """-- name: DevicesWithSpecs :many
+SELECT count(*) AS devices, coalesce(jsonb_agg(spec ORDER BY id), '[]')::jsonb AS specs
+FROM devices
+"""
+
+
+async def devices_with_specs(db: Executor) -> list[DevicesWithSpecsRow]:
+    """Every device's spec, gathered into one JSON array, validated as DeviceSpec models."""
+    records = await db.fetch(DEVICES_WITH_SPECS)
+    return validate_rows(_DEVICES_WITH_SPECS_ROW_LIST, records)

@@ -1,0 +1,2 @@
+-- name: GetThing :one
+SELECT * FROM things WHERE id = $1;
