@@ -283,6 +283,7 @@ class _Builder:
             read_domains(request.settings.schema, Path.cwd()),
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
+        self._unmodelled: set[str] = set()  # tables with no model: see _table_model
         self.nullable_args = read_nullable_args(request.settings.queries, Path.cwd())
 
     # -- names ---------------------------------------------------------------
@@ -317,7 +318,12 @@ class _Builder:
             seen[member] = value
         return EnumModel(class_name, comment, tuple(members))
 
-    def _table_model(self, ident: Identifier, table: Table) -> Model:
+    def _table_model(self, ident: Identifier, table: Table) -> Model | None:
+        """The table's model; None for a table with a column of a type the generator
+        cannot read (a composite): the queries that read that column are refused by
+        name, and the rest of the schema is unaffected."""
+        if any(isinstance(self.resolver.column_type(c, ident), str) for c in table.columns):
+            return None
         class_name = self._class_name(table.rel.name, ident.schema, table=True)
         fields = self._fields(table.columns, ident, f"table {table.rel.name}", "schema")
         return Model(class_name, table.comment, fields)
@@ -363,13 +369,23 @@ class _Builder:
     # -- queries -------------------------------------------------------------
 
     def package(self) -> Package:
-        table_models = [self._table_model(ident, table) for ident, table in self.tables]
-        for (ident, _table), model in zip(self.tables, table_models, strict=True):
+        modelled = [
+            (ident, table, model)
+            for ident, table in self.tables
+            if (model := self._table_model(ident, table)) is not None
+        ]
+        table_models = [model for _, _, model in modelled]
+        for ident, _table, model in modelled:
             self.table_model_names[(ident.schema, ident.name)] = model.name
         self._check_unique(
             [m.name for m in table_models] + [e.name for e in self.enum_models], "models.py"
         )
-        self._table_columns = {(ident.schema, ident.name): table for ident, table in self.tables}
+        self._table_columns = {(ident.schema, ident.name): table for ident, table, _ in modelled}
+        self._unmodelled = {
+            ident.name
+            for ident, _ in self.tables
+            if (ident.schema, ident.name) not in self.table_model_names
+        }
         self._table_models = {m.name: m for m in table_models}
         by_file: dict[str, list[Query]] = {}
         for query in self.request.queries:
@@ -646,10 +662,13 @@ class _Builder:
             table = self._table_columns.get(key)
             model_name = self.table_model_names.get(key)
             if table is None or model_name is None:
+                reason = (
+                    "its table has a column of an unsupported type"
+                    if column.embed_table.name in self._unmodelled
+                    else "unknown table"
+                )
                 self._problem(
-                    query.filename,
-                    query.name,
-                    f"sqlc.embed({column.embed_table.name}): unknown table",
+                    query.filename, query.name, f"sqlc.embed({column.embed_table.name}): {reason}"
                 )
                 continue
             self._used_tables.add(model_name)

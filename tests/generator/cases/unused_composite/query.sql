@@ -1,0 +1,2 @@
+-- name: GetOther :one
+SELECT * FROM others WHERE id = $1;
