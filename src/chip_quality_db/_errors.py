@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import asyncpg
 import orjson
@@ -193,10 +193,14 @@ def mapped_errors() -> Iterator[None]:
     """Raise the project's error in place of asyncpg's (the original is the cause)."""
     try:
         yield
-    except DatabaseError:
-        raise
     except Exception as exc:
-        mapped = translate(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        raise_mapped(exc)
+
+
+def raise_mapped(error: Exception) -> NoReturn:
+    """Raise the project's error for `error` (with it as the cause), or `error` itself
+    when it already is one or is no database error."""
+    mapped = translate(error)
+    if mapped is None or mapped is error:
+        raise error
+    raise mapped from error

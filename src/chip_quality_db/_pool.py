@@ -26,7 +26,7 @@ import asyncpg
 
 from chip_quality_queries import init_connection
 
-from ._errors import UnavailableError, mapped_errors, translate
+from ._errors import UnavailableError, mapped_errors, raise_mapped
 from ._settings import DatabaseSettings, SslMode, load_settings
 
 
@@ -69,10 +69,7 @@ class Pool(asyncpg.Pool):
         try:
             return await getattr(conn, method)(*args, **kwargs)
         except Exception as exc:
-            mapped = translate(exc)
-            if mapped is None or mapped is exc:
-                raise
-            raise mapped from exc
+            raise_mapped(exc)
         finally:
             await _give_back(self, conn)
 
@@ -199,10 +196,7 @@ async def _check_out(pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
             async with asyncio.timeout(settings.pool_timeout):
                 conn = await pool.acquire()
         except Exception as exc:
-            mapped = translate(exc)
-            if mapped is None or mapped is exc:
-                raise
-            raise mapped from exc
+            raise_mapped(exc)
         try:
             usable = not _too_old(conn, settings) and (
                 not settings.pool_pre_ping or await _answers_ping(conn, settings.pool_timeout)
