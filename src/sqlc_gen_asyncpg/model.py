@@ -283,7 +283,6 @@ class _Builder:
             read_domains(request.settings.schema, Path.cwd()),
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
-        self._unmodelled: set[str] = set()  # tables with no model: see _table_model
         self.nullable_args = read_nullable_args(request.settings.queries, Path.cwd())
 
     # -- names ---------------------------------------------------------------
@@ -381,11 +380,6 @@ class _Builder:
             [m.name for m in table_models] + [e.name for e in self.enum_models], "models.py"
         )
         self._table_columns = {(ident.schema, ident.name): table for ident, table, _ in modelled}
-        self._unmodelled = {
-            ident.name
-            for ident, _ in self.tables
-            if (ident.schema, ident.name) not in self.table_model_names
-        }
         self._table_models = {m.name: m for m in table_models}
         by_file: dict[str, list[Query]] = {}
         for query in self.request.queries:
@@ -662,10 +656,10 @@ class _Builder:
             table = self._table_columns.get(key)
             model_name = self.table_model_names.get(key)
             if table is None or model_name is None:
+                # A table of the schema without a model: see _table_model.
+                known = any((ident.schema, ident.name) == key for ident, _ in self.tables)
                 reason = (
-                    "its table has a column of an unsupported type"
-                    if column.embed_table.name in self._unmodelled
-                    else "unknown table"
+                    "its table has a column of an unsupported type" if known else "unknown table"
                 )
                 self._problem(
                     query.filename, query.name, f"sqlc.embed({column.embed_table.name}): {reason}"
