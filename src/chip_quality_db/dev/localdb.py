@@ -11,6 +11,10 @@ another installation, and without either the binaries already on the machine
 are used. initdb and pg_ctl refuse to run as root, so as root the server runs
 as an unprivileged system user (`chipqdb`, created on first use).
 
+Tests that need a server of their own (TLS, another version or language) start
+one with `extra_server(root, bindir=..., settings=..., hba=..., environment=...)`,
+made the same way in a directory of theirs and stopped when they are done.
+
 Commands: `url` (DATABASE_URL, or start and print the local URL), `start`,
 `stop`, `status`, `bindir` (where the binaries were found), and
 `run -- CMD ...`, which runs CMD with DATABASE_URL set that way and the server's
@@ -23,11 +27,12 @@ import fcntl
 import importlib.util
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +74,10 @@ class LocalServer:
     def port_file(self) -> Path:
         return self.root / "port"
 
+    @property
+    def port(self) -> int:
+        return int(self.port_file.read_text())
+
     def url(self, database: str = DATABASE_NAME) -> str:
         port = self.port_file.read_text().strip()
         return f"postgres://{SUPERUSER}@127.0.0.1:{port}/{database}?sslmode=disable"
@@ -89,13 +98,35 @@ def find_bindir() -> Path:
         candidate = Path(out.stdout.strip())
         if (candidate / "initdb").exists():
             return candidate
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    debian = _debian_bindirs()
     if debian:
         return debian[-1]
     raise LocalDbError(
         "no PostgreSQL server binaries found: run `make install` (it installs the pgserver "
         "wheel), set LOCALDB_BINDIR, or set DATABASE_URL to use an existing server"
     )
+
+
+def find_ssl_bindir() -> Path | None:
+    """Binaries built with OpenSSL, for a server that speaks TLS: find_bindir()'s when
+    they are (pgserver's are not), else the newest Debian installation's; None without."""
+    candidates = [find_bindir(), *_debian_bindirs()[::-1]]
+    return next((bindir for bindir in candidates if supports_ssl(bindir)), None)
+
+
+def supports_ssl(bindir: Path) -> bool:
+    """Whether the server in `bindir` was built with OpenSSL (pg_config says so)."""
+    if not (bindir / "pg_config").exists() or not (bindir / "initdb").exists():
+        return False
+    out = subprocess.run(
+        [str(bindir / "pg_config"), "--configure"], capture_output=True, text=True, check=False
+    )
+    return "openssl" in out.stdout
+
+
+def _debian_bindirs() -> list[Path]:
+    """/usr/lib/postgresql/<major>/bin, oldest first."""
+    return sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
 
 
 def _checked_bindir(path: Path, source: str) -> Path:
@@ -127,9 +158,13 @@ def _service_account() -> pwd.struct_passwd | None:
 
 
 def _run_as_service(
-    args: list[str], account: pwd.struct_passwd | None, check: bool = True
+    args: list[str],
+    account: pwd.struct_passwd | None,
+    check: bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C"}
+    env.update(environment or {})
     kwargs: dict[str, object] = {}
     if account is not None:
         env["HOME"] = "/tmp"
@@ -188,36 +223,97 @@ def is_running(server: LocalServer, bindir: Path | None = None) -> bool:
 def start(server: LocalServer) -> str:
     """Start the server unless it runs already; create the database; return its URL."""
     bindir = find_bindir()
-    account = _service_account()
     with _locked(server):
-        if account is not None:
-            _make_traversable(server.root)
-            _make_traversable(bindir)
-        if not (server.data_dir / "PG_VERSION").exists():
-            _initdb(server, bindir, account)
         if not is_running(server, bindir):
-            port = _free_port()
-            server.port_file.write_text(f"{port}\n")
-            options = " ".join((*SERVER_OPTIONS, f"-p {port}"))
-            _run_as_service(
-                [
-                    str(bindir / "pg_ctl"),
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                    str(server.data_dir),
-                    "-l",
-                    str(server.log_file),
-                    "-o",
-                    options,
-                ],
-                account,
-            )
-            print(f"localdb: started PostgreSQL from {bindir} on port {port}", file=sys.stderr)
+            _launch(server, bindir)
         _ensure_database(server, bindir)
     return server.url()
+
+
+def _launch(
+    server: LocalServer,
+    bindir: Path,
+    settings: Mapping[str, str] | None = None,
+    hba: str | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> None:
+    """initdb when the data directory is new, then pg_ctl start on a free port with
+    SERVER_OPTIONS and `settings` (`-c name=value`), `hba` as pg_hba.conf, and
+    `environment` added to the server's own."""
+    account = _service_account()
+    if account is not None:
+        _make_traversable(server.root)
+        _make_traversable(bindir)
+    if not (server.data_dir / "PG_VERSION").exists():
+        _initdb(server, bindir, account)
+    if hba is not None:
+        # initdb's file, rewritten in place: it keeps its owner and mode.
+        (server.data_dir / "pg_hba.conf").write_text(hba)
+    port = _free_port()
+    server.port_file.write_text(f"{port}\n")
+    extra = (f"-c {shlex.quote(f'{name}={value}')}" for name, value in (settings or {}).items())
+    options = " ".join((*SERVER_OPTIONS, *extra, f"-p {port}"))
+    try:
+        _run_as_service(
+            [
+                str(bindir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(server.data_dir),
+                "-l",
+                str(server.log_file),
+                "-o",
+                options,
+            ],
+            account,
+            environment=environment,
+        )
+    except LocalDbError as exc:
+        log = server.log_file.read_text(errors="replace") if server.log_file.exists() else ""
+        raise LocalDbError(f"{exc}\n{server.log_file} ends:\n{log[-2000:]}") from None
+    print(f"localdb: started PostgreSQL from {bindir} on port {port}", file=sys.stderr)
+
+
+@contextmanager
+def extra_server(
+    root: Path,
+    *,
+    bindir: Path | None = None,
+    settings: Mapping[str, str] | None = None,
+    hba: str | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[LocalServer]:
+    """A throwaway server of a test's own, with its data in `root`, stopped on exit.
+
+    It is made like the local server (same user, SERVER_OPTIONS, a `chip_quality`
+    database, a superuser `postgres` trusted by initdb's pg_hba.conf unless `hba`
+    replaces it), from `bindir` (default: find_bindir()), with `settings` as
+    `-c name=value` and `environment` added to the server's environment (for
+    example LOCPATH). Files it must read and nobody else may (TLS keys) go
+    through give_to_service first.
+    """
+    server = LocalServer(root)
+    bindir = bindir or find_bindir()
+    server.root.mkdir(parents=True, exist_ok=True)
+    _launch(server, bindir, settings, hba, environment)
+    try:
+        _ensure_database(server, bindir)
+        yield server
+    finally:
+        stop(server, bindir)
+
+
+def give_to_service(path: Path) -> None:
+    """Make a file the server's alone (what PostgreSQL demands of a TLS key): owned by
+    the account it runs as, mode 0600, in a directory it can reach."""
+    account = _service_account()
+    if account is not None:
+        os.chown(path, account.pw_uid, account.pw_gid)
+        _make_traversable(path.parent)
+    path.chmod(0o600)
 
 
 def _initdb(server: LocalServer, bindir: Path, account: pwd.struct_passwd | None) -> None:
@@ -240,6 +336,7 @@ def _initdb(server: LocalServer, bindir: Path, account: pwd.struct_passwd | None
             "--encoding=UTF8",
             "--no-locale",
             "--no-instructions",
+            "--no-sync",
         ],
         account,
     )
@@ -271,12 +368,13 @@ def _ensure_database(server: LocalServer, bindir: Path) -> None:
         )
 
 
-def stop(server: LocalServer) -> None:
-    if not is_running(server):
+def stop(server: LocalServer, bindir: Path | None = None) -> None:
+    bindir = bindir or find_bindir()
+    if not is_running(server, bindir):
         print("localdb: not running", file=sys.stderr)
         return
     _run_as_service(
-        [str(find_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(server.data_dir)],
+        [str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(server.data_dir)],
         _service_account(),
     )
     print("localdb: stopped", file=sys.stderr)
