@@ -27,7 +27,7 @@ import asyncpg
 from chip_quality_queries import init_connection
 
 from ._errors import UnavailableError, mapped_errors, raise_mapped
-from ._settings import DatabaseSettings, SslMode, load_settings
+from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
 
 
 class Pool(asyncpg.Pool):
@@ -95,13 +95,26 @@ def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
 
 
 def _ssl_argument(settings: DatabaseSettings) -> ssl.SSLContext | SslMode:
-    """asyncpg's `ssl`: the mode name, or a context when a root certificate is given."""
+    """asyncpg's `ssl`: a context for verify-ca / verify-full (the root certificate, else
+    the system's CAs: asyncpg alone would demand ~/.postgresql/root.crt) and for a
+    client certificate; otherwise the mode name."""
     mode = settings.effective_sslmode
-    if settings.sslrootcert and mode in ("verify-ca", "verify-full"):
-        context = ssl.create_default_context(cafile=settings.sslrootcert)
-        context.check_hostname = mode == "verify-full"
-        return context
-    return mode
+    rootcert, cert = settings.effective_sslrootcert, settings.effective_sslcert
+    if mode not in ("verify-ca", "verify-full") and not (mode == "require" and cert):
+        return mode
+    try:
+        context = ssl.create_default_context(cafile=rootcert)
+    except OSError as exc:
+        raise SettingsError(f"DB_SSLROOTCERT: cannot load {rootcert}: {exc}") from exc
+    context.check_hostname = mode == "verify-full"
+    if mode == "require" and not rootcert:
+        context.verify_mode = ssl.CERT_NONE  # require: encryption, no verification
+    if cert:
+        try:
+            context.load_cert_chain(cert, settings.effective_sslkey)
+        except OSError as exc:
+            raise SettingsError(f"DB_SSLCERT/DB_SSLKEY: cannot load {cert}: {exc}") from exc
+    return context
 
 
 async def create_pool(

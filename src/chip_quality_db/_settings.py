@@ -18,8 +18,10 @@ Pool, and how it maps onto asyncpg's pool, which is not SQLAlchemy's:
 
 Sessions: DB_STATEMENT_TIMEOUT_MS (30000), DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
 (60000), DB_APPLICATION_NAME (chip-quality-db). TLS: DB_SSLMODE (prefer; or
-disable, allow, require, verify-ca, verify-full; an sslmode in DATABASE_URL
-wins) and DB_SSLROOTCERT (CA file for verify-ca / verify-full).
+disable, allow, require, verify-ca, verify-full), DB_SSLROOTCERT (CA file for
+verify-ca / verify-full; without it the system's CAs), DB_SSLCERT and DB_SSLKEY
+(client certificate and its key, for `cert` authentication); sslmode,
+sslrootcert, sslcert and sslkey in DATABASE_URL win.
 ENVIRONMENT (development, staging, production, test): production refuses
 sslmode disable, allow and prefer.
 """
@@ -27,7 +29,7 @@ sslmode disable, allow and prefer.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +68,8 @@ class DatabaseSettings(BaseSettings):
     )
     sslmode: SslMode = Field(default="prefer", alias="DB_SSLMODE")
     sslrootcert: str | None = Field(default=None, alias="DB_SSLROOTCERT")
+    sslcert: str | None = Field(default=None, alias="DB_SSLCERT")
+    sslkey: str | None = Field(default=None, alias="DB_SSLKEY")
     application_name: str = Field(default="chip-quality-db", alias="DB_APPLICATION_NAME")
     environment: Environment = Field(default="development", alias="ENVIRONMENT")
 
@@ -92,19 +96,48 @@ class DatabaseSettings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _client_certificate_needs_tls(self) -> DatabaseSettings:
+        if self.effective_sslkey and not self.effective_sslcert:
+            raise ValueError("DB_SSLKEY is set without DB_SSLCERT")
+        if self.effective_sslcert and self.effective_sslmode in ("disable", "allow", "prefer"):
+            raise ValueError(
+                f"DB_SSLCERT needs DB_SSLMODE require, verify-ca or verify-full, "
+                f"not {self.effective_sslmode!r}"
+            )
+        return self
+
     @property
     def max_size(self) -> int:
         return self.pool_size + self.max_overflow
 
+    def _url_parameter(self, name: str) -> str | None:
+        if self.database_url:
+            for key, value in parse_qsl(urlsplit(self.database_url).query):
+                if key == name and value:
+                    return value
+        return None
+
     @property
     def effective_sslmode(self) -> SslMode:
         """sslmode from the URL's query when DATABASE_URL carries one, else DB_SSLMODE."""
-        if self.database_url:
-            for pair in urlsplit(self.database_url).query.split("&"):
-                key, _, value = pair.partition("=")
-                if key == "sslmode" and value in _SSL_MODES:
-                    return value  # type: ignore[return-value]
-        return self.sslmode
+        value = self._url_parameter("sslmode")
+        return value if value in _SSL_MODES else self.sslmode  # type: ignore[return-value]
+
+    @property
+    def effective_sslrootcert(self) -> str | None:
+        """sslrootcert from DATABASE_URL's query, else DB_SSLROOTCERT."""
+        return self._url_parameter("sslrootcert") or self.sslrootcert
+
+    @property
+    def effective_sslcert(self) -> str | None:
+        """sslcert from DATABASE_URL's query, else DB_SSLCERT."""
+        return self._url_parameter("sslcert") or self.sslcert
+
+    @property
+    def effective_sslkey(self) -> str | None:
+        """sslkey from DATABASE_URL's query, else DB_SSLKEY."""
+        return self._url_parameter("sslkey") or self.sslkey
 
     def dsn(self) -> str:
         """A URL asyncpg accepts: DATABASE_URL, or one built from the DB_* parts."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pytest
 
 from chip_quality_db import SettingsError, load_settings
+from chip_quality_db._pool import _ssl_argument
 
 pytestmark = pytest.mark.unit
 
@@ -21,6 +25,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "DB_POOL_SIZE",
         "DB_MAX_OVERFLOW",
         "DB_SSLMODE",
+        "DB_SSLROOTCERT",
+        "DB_SSLCERT",
+        "DB_SSLKEY",
         "ENVIRONMENT",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -86,3 +93,74 @@ def test_production_reads_sslmode_from_the_url(monkeypatch: pytest.MonkeyPatch) 
         load_settings()
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/d?sslmode=verify-full")
     assert load_settings().effective_sslmode == "verify-full"
+
+
+def test_a_client_key_needs_a_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_SSLMODE", "verify-full")
+    monkeypatch.setenv("DB_SSLKEY", "/etc/app/client.key")
+    with pytest.raises(SettingsError, match="DB_SSLKEY is set without DB_SSLCERT"):
+        load_settings()
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer"])
+def test_a_client_certificate_needs_tls(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    # Below require, asyncpg may connect without TLS and the certificate would be dropped.
+    monkeypatch.setenv("DB_SSLMODE", mode)
+    monkeypatch.setenv("DB_SSLCERT", "/etc/app/client.crt")
+    with pytest.raises(SettingsError, match="DB_SSLCERT needs DB_SSLMODE require"):
+        load_settings()
+
+
+def test_tls_files_in_the_url_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_SSLROOTCERT", "/env/ca.crt")
+    monkeypatch.setenv("DB_SSLCERT", "/env/client.crt")
+    monkeypatch.setenv("DB_SSLKEY", "/env/client.key")
+    monkeypatch.setenv("DB_SSLMODE", "verify-full")
+    settings = load_settings()
+    assert (settings.effective_sslrootcert, settings.effective_sslcert) == (
+        "/env/ca.crt",
+        "/env/client.crt",
+    )
+    monkeypatch.setenv(
+        "DATABASE_URL",
+        "postgresql://u@h/d?sslrootcert=/url/ca.crt&sslcert=/url/c.crt&sslkey=/url/c.key",
+    )
+    settings = load_settings()
+    assert (
+        settings.effective_sslrootcert,
+        settings.effective_sslcert,
+        settings.effective_sslkey,
+    ) == ("/url/ca.crt", "/url/c.crt", "/url/c.key")
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer", "require"])
+def test_modes_without_verification_go_to_asyncpg_by_name(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("DB_SSLMODE", mode)
+    assert _ssl_argument(load_settings()) == mode
+
+
+@pytest.mark.parametrize(("mode", "checks_name"), [("verify-ca", False), ("verify-full", True)])
+def test_verification_without_a_root_certificate_uses_the_system_cas(
+    monkeypatch: pytest.MonkeyPatch, mode: str, checks_name: bool
+) -> None:
+    # asyncpg, handed the mode name, would demand ~/.postgresql/root.crt instead.
+    monkeypatch.setenv("DB_SSLMODE", mode)
+    context = _ssl_argument(load_settings())
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is checks_name
+
+
+@pytest.mark.parametrize(
+    ("variable", "mode"),
+    [("DB_SSLROOTCERT", "verify-full"), ("DB_SSLCERT", "verify-full"), ("DB_SSLCERT", "require")],
+)
+def test_an_unreadable_tls_file_is_a_settings_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, mode: str
+) -> None:
+    monkeypatch.setenv("DB_SSLMODE", mode)
+    monkeypatch.setenv(variable, str(tmp_path / "absent.pem"))
+    with pytest.raises(SettingsError, match=variable):
+        _ssl_argument(load_settings())
