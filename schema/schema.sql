@@ -282,6 +282,22 @@ COMMENT ON TYPE public.report_type IS 'Kind of generated quality report.';
 
 
 --
+-- Name: audit_actor_is_readable(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_actor_is_readable(actor text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((btrim(actor, ' '::text) <> ''::text) AND (actor !~ '[\u0001-\u001F\u007F-\u00A0\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890-\u0891\u08E2\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB\U000110BD\U000110CD\U00013430-\U00013438\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F]'::text));
+
+
+--
+-- Name: FUNCTION audit_actor_is_readable(actor text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_actor_is_readable(actor text) IS 'Whether an actor has a visible character and no control, format or separator character but the space.';
+
+
+--
 -- Name: audit_chain_advance(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -340,7 +356,15 @@ BEGIN
     -- Inside SECURITY DEFINER current_user is the owner: the caller's role is
     -- SET ROLE's, or else the login's.
     acting_role := coalesce(nullif(current_setting('role'), 'none'), session_user);
-    entry_actor := nullif(btrim(current_setting('app.actor', true)), '');
+    -- NFC, so that one name typed two ways is one actor; then the rule of
+    -- audit_actor_is_readable (blank is handled below: the migrator's exemption).
+    entry_actor := normalize(nullif(btrim(current_setting('app.actor', true)), ''), NFC);
+    IF entry_actor IS NOT NULL AND NOT audit_actor_is_readable(entry_actor) THEN
+        RAISE EXCEPTION 'app.actor names nobody a reviewer can read: it holds control, format or separator characters'
+            USING ERRCODE = 'CQ002',
+                  TABLE = TG_TABLE_NAME,
+                  HINT = 'An actor needs a visible character and no control, format (zero-width, bidi) or separator characters but the space.';
+    END IF;
     IF entry_actor IS NULL THEN
         IF NOT pg_has_role(acting_role, 'chipq_migrator', 'MEMBER') THEN
             RAISE EXCEPTION 'app.actor is not set: a write to % must name who makes it', TG_TABLE_NAME
@@ -2239,4 +2263,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000500'),
     ('20261125000600'),
     ('20261125000700'),
-    ('20261125000800');
+    ('20261125000800'),
+    ('20261130000900');

@@ -18,11 +18,19 @@ from . import (
     parts,
     reports,
 )
-from ._runtime import Connection, Executor, RowModel, init_connection
+from ._runtime import (
+    Connection,
+    Executor,
+    QueryFailure,
+    RowModel,
+    init_connection,
+    set_error_handler,
+)
 
 __all__ = [
     "Connection",
     "Executor",
+    "QueryFailure",
     "RowModel",
     "artifacts",
     "audit_log",
@@ -35,4 +43,5 @@ __all__ = [
     "models",
     "parts",
     "reports",
+    "set_error_handler",
 ]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Artifact, ArtifactType
 
 
@@ -56,17 +56,35 @@ async def create_artifact(db: Executor, params: CreateArtifactParams) -> Artifac
     """Register a stored file of an inspection and/or an inference job. The runtime's
     register_artifact checks the checksum against the file before calling this.
     """
-    record = await db.fetchrow(
-        CREATE_ARTIFACT,
-        params.inspection_id,
-        params.inference_job_id,
-        params.artifact_type,
-        params.storage_uri,
-        params.content_type,
-        params.size_bytes,
-        params.checksum_sha256,
-        params.metadata,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_ARTIFACT,
+            params.inspection_id,
+            params.inference_job_id,
+            params.artifact_type,
+            params.storage_uri,
+            params.content_type,
+            params.size_bytes,
+            params.checksum_sha256,
+            params.metadata,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_artifact",
+            (
+                "inspection_id",
+                "inference_job_id",
+                "artifact_type",
+                "storage_uri",
+                "content_type",
+                "size_bytes",
+                "checksum_sha256",
+                "metadata",
+            ),
+            "insert",
+            "artifacts",
+        )
     if record is None:
         return None
     return Artifact.model_validate(dict(record))
@@ -79,7 +97,10 @@ SELECT id, inspection_id, inference_job_id, artifact_type, storage_uri, content_
 
 async def get_artifact(db: Executor, *, artifact_id: UUID) -> Artifact | None:
     """The artifact with this id, or None."""
-    record = await db.fetchrow(GET_ARTIFACT, artifact_id)
+    try:
+        record = await db.fetchrow(GET_ARTIFACT, artifact_id)
+    except Exception as error:
+        query_failed(error, "get_artifact", ("artifact_id",), "select", None)
     if record is None:
         return None
     return Artifact.model_validate(dict(record))
@@ -92,7 +113,10 @@ SELECT id, inspection_id, inference_job_id, artifact_type, storage_uri, content_
 
 async def artifacts_by_checksum(db: Executor, *, checksum_sha256: str) -> list[Artifact]:
     """Artifacts whose content has this SHA-256 (the same file stored more than once)."""
-    records = await db.fetch(ARTIFACTS_BY_CHECKSUM, checksum_sha256)
+    try:
+        records = await db.fetch(ARTIFACTS_BY_CHECKSUM, checksum_sha256)
+    except Exception as error:
+        query_failed(error, "artifacts_by_checksum", ("checksum_sha256",), "select", None)
     return validate_rows(_ARTIFACT_LIST, records)
 
 
@@ -110,7 +134,16 @@ async def update_artifact_metadata(
     artifact_id: UUID,
 ) -> Artifact | None:
     """Replace the metadata of an artifact; None when it does not exist."""
-    record = await db.fetchrow(UPDATE_ARTIFACT_METADATA, metadata, artifact_id)
+    try:
+        record = await db.fetchrow(UPDATE_ARTIFACT_METADATA, metadata, artifact_id)
+    except Exception as error:
+        query_failed(
+            error,
+            "update_artifact_metadata",
+            ("metadata", "artifact_id"),
+            "update",
+            "artifacts",
+        )
     if record is None:
         return None
     return Artifact.model_validate(dict(record))
@@ -123,7 +156,10 @@ DELETE FROM artifacts WHERE id = $1
 
 async def delete_artifact(db: Executor, *, artifact_id: UUID) -> int:
     """Delete an artifact's row (the stored file stays: its URI remains in the audit log)."""
-    command_status = await db.execute(DELETE_ARTIFACT, artifact_id)
+    try:
+        command_status = await db.execute(DELETE_ARTIFACT, artifact_id)
+    except Exception as error:
+        query_failed(error, "delete_artifact", ("artifact_id",), "delete", "artifacts")
     return affected_rows(command_status)
 
 
@@ -147,15 +183,31 @@ async def list_artifacts(db: Executor, params: ListArtifactsParams) -> list[Arti
     """One page of artifacts in creation order, optionally of one inspection, job and type.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_ARTIFACTS,
-        params.inspection_id,
-        params.inference_job_id,
-        params.artifact_type,
-        params.after_created_at,
-        params.after_id,
-        params.page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_ARTIFACTS,
+            params.inspection_id,
+            params.inference_job_id,
+            params.artifact_type,
+            params.after_created_at,
+            params.after_id,
+            params.page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_artifacts",
+            (
+                "inspection_id",
+                "inference_job_id",
+                "artifact_type",
+                "after_created_at",
+                "after_id",
+                "page_size",
+            ),
+            "select",
+            None,
+        )
     return validate_rows(_ARTIFACT_LIST, records)
 
 
@@ -167,5 +219,8 @@ WHERE ($1::uuid IS NULL OR inspection_id = $1)
 
 async def count_artifacts(db: Executor, *, inspection_id: UUID | None = None) -> int | None:
     """How many artifacts there are, optionally of one inspection."""
-    value: int | None = await db.fetchval(COUNT_ARTIFACTS, inspection_id)
+    try:
+        value: int | None = await db.fetchval(COUNT_ARTIFACTS, inspection_id)
+    except Exception as error:
+        query_failed(error, "count_artifacts", ("inspection_id",), "select", None)
     return value

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import Executor, validate_rows
+from ._runtime import Executor, query_failed, validate_rows
 from .models import AuditLog
 
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
@@ -21,7 +21,10 @@ SELECT id, table_name, record_id, action, old_values, new_values, changed_fields
 
 async def get_audit_entry(db: Executor, *, entry_id: UUID) -> AuditLog | None:
     """The audit entry with this id, or None."""
-    record = await db.fetchrow(GET_AUDIT_ENTRY, entry_id)
+    try:
+        record = await db.fetchrow(GET_AUDIT_ENTRY, entry_id)
+    except Exception as error:
+        query_failed(error, "get_audit_entry", ("entry_id",), "select", None)
     if record is None:
         return None
     return AuditLog.model_validate(dict(record))
@@ -41,7 +44,10 @@ async def audit_history_of_record(
     record_id: UUID,
 ) -> list[AuditLog]:
     """Every change of one record, oldest first: replaying them rebuilds its current state."""
-    records = await db.fetch(AUDIT_HISTORY_OF_RECORD, table_name, record_id)
+    try:
+        records = await db.fetch(AUDIT_HISTORY_OF_RECORD, table_name, record_id)
+    except Exception as error:
+        query_failed(error, "audit_history_of_record", ("table_name", "record_id"), "select", None)
     return validate_rows(_AUDIT_LOG_LIST, records)
 
 
@@ -70,14 +76,23 @@ async def list_audit_entries(
     """One page of audit entries, oldest first, optionally of one table and actor.
     Keyset pagination: pass the last row's recorded_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_AUDIT_ENTRIES,
-        table_name,
-        actor,
-        after_recorded_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_AUDIT_ENTRIES,
+            table_name,
+            actor,
+            after_recorded_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_audit_entries",
+            ("table_name", "actor", "after_recorded_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_AUDIT_LOG_LIST, records)
 
 
@@ -89,5 +104,8 @@ WHERE ($1::text IS NULL OR table_name = $1)
 
 async def count_audit_entries(db: Executor, *, table_name: str | None = None) -> int | None:
     """How many audit entries there are, optionally of one table."""
-    value: int | None = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
+    try:
+        value: int | None = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
+    except Exception as error:
+        query_failed(error, "count_audit_entries", ("table_name",), "select", None)
     return value

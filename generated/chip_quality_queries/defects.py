@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import CopyRows, Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Defect, DefectReviewStatus, DefectSeverity, DefectType
 
 
@@ -95,16 +95,33 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 
 async def create_defect(db: Executor, params: CreateDefectParams) -> Defect | None:
     """Record one defect found by an inspection."""
-    record = await db.fetchrow(
-        CREATE_DEFECT,
-        params.inspection_id,
-        params.defect_type,
-        params.severity,
-        params.location,
-        params.confidence,
-        params.description,
-        params.detected_by,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_DEFECT,
+            params.inspection_id,
+            params.defect_type,
+            params.severity,
+            params.location,
+            params.confidence,
+            params.description,
+            params.detected_by,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_defect",
+            (
+                "inspection_id",
+                "defect_type",
+                "severity",
+                "location",
+                "confidence",
+                "description",
+                "detected_by",
+            ),
+            "insert",
+            "defects",
+        )
     if record is None:
         return None
     return Defect.model_validate(dict(record))
@@ -119,19 +136,38 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> int:
     """Bulk ingest of defects (binary COPY): returns the number of rows written."""
-    command_status = await db.copy_records_to_table(
-        "defects",
-        records=rows,
-        columns=(
-            "inspection_id",
-            "defect_type",
-            "severity",
-            "location",
-            "confidence",
-            "description",
-            "detected_by",
-        ),
-    )
+    copy_rows = CopyRows(rows)
+    try:
+        command_status = await db.copy_records_to_table(
+            "defects",
+            records=copy_rows,
+            columns=(
+                "inspection_id",
+                "defect_type",
+                "severity",
+                "location",
+                "confidence",
+                "description",
+                "detected_by",
+            ),
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "ingest_defects",
+            (
+                "inspection_id",
+                "defect_type",
+                "severity",
+                "location",
+                "confidence",
+                "description",
+                "detected_by",
+            ),
+            "insert",
+            "defects",
+            copy_rows,
+        )
     return affected_rows(command_status)
 
 
@@ -144,7 +180,24 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def insert_defects(db: Executor, rows: Iterable[InsertDefectsParams]) -> None:
     """Insert many defects with one prepared statement (asyncpg executemany): all or none."""
-    await db.executemany(INSERT_DEFECTS, rows)
+    try:
+        await db.executemany(INSERT_DEFECTS, rows)
+    except Exception as error:
+        query_failed(
+            error,
+            "insert_defects",
+            (
+                "inspection_id",
+                "defect_type",
+                "severity",
+                "location",
+                "confidence",
+                "description",
+                "detected_by",
+            ),
+            "insert",
+            "defects",
+        )
 
 
 GET_DEFECT = """-- name: GetDefect :one
@@ -154,7 +207,10 @@ SELECT id, inspection_id, defect_type, severity, location, confidence, descripti
 
 async def get_defect(db: Executor, *, defect_id: UUID) -> Defect | None:
     """The defect with this id, or None."""
-    record = await db.fetchrow(GET_DEFECT, defect_id)
+    try:
+        record = await db.fetchrow(GET_DEFECT, defect_id)
+    except Exception as error:
+        query_failed(error, "get_defect", ("defect_id",), "select", None)
     if record is None:
         return None
     return Defect.model_validate(dict(record))
@@ -173,15 +229,24 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 
 async def review_defect(db: Executor, params: ReviewDefectParams) -> Defect | None:
     """Record a reviewer's verdict on a defect, optionally correcting its type and severity."""
-    record = await db.fetchrow(
-        REVIEW_DEFECT,
-        params.review_status,
-        params.reviewed_by,
-        params.reviewed_at,
-        params.defect_type,
-        params.severity,
-        params.defect_id,
-    )
+    try:
+        record = await db.fetchrow(
+            REVIEW_DEFECT,
+            params.review_status,
+            params.reviewed_by,
+            params.reviewed_at,
+            params.defect_type,
+            params.severity,
+            params.defect_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "review_defect",
+            ("review_status", "reviewed_by", "reviewed_at", "defect_type", "severity", "defect_id"),
+            "update",
+            "defects",
+        )
     if record is None:
         return None
     return Defect.model_validate(dict(record))
@@ -201,15 +266,24 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 
 async def update_defect(db: Executor, params: UpdateDefectParams) -> Defect | None:
     """Change some fields of a defect; fields passed as None stay as they are."""
-    record = await db.fetchrow(
-        UPDATE_DEFECT,
-        params.defect_type,
-        params.severity,
-        params.location,
-        params.confidence,
-        params.description,
-        params.defect_id,
-    )
+    try:
+        record = await db.fetchrow(
+            UPDATE_DEFECT,
+            params.defect_type,
+            params.severity,
+            params.location,
+            params.confidence,
+            params.description,
+            params.defect_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "update_defect",
+            ("defect_type", "severity", "location", "confidence", "description", "defect_id"),
+            "update",
+            "defects",
+        )
     if record is None:
         return None
     return Defect.model_validate(dict(record))
@@ -222,7 +296,10 @@ DELETE FROM defects WHERE id = $1
 
 async def delete_defect(db: Executor, *, defect_id: UUID) -> int:
     """Delete one defect; rows deleted (0 or 1)."""
-    command_status = await db.execute(DELETE_DEFECT, defect_id)
+    try:
+        command_status = await db.execute(DELETE_DEFECT, defect_id)
+    except Exception as error:
+        query_failed(error, "delete_defect", ("defect_id",), "delete", "defects")
     return affected_rows(command_status)
 
 
@@ -251,14 +328,23 @@ async def list_defects(
     """One page of defects in creation order, optionally of one inspection and severity.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_DEFECTS,
-        inspection_id,
-        severity,
-        after_created_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_DEFECTS,
+            inspection_id,
+            severity,
+            after_created_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_defects",
+            ("inspection_id", "severity", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_DEFECT_LIST, records)
 
 
@@ -272,7 +358,10 @@ ORDER BY d.created_at, d.id
 
 async def defects_of_lot(db: Executor, *, lot_id: UUID) -> list[Defect]:
     """Every defect found in a lot's inspections, for exports and reports."""
-    records = await db.fetch(DEFECTS_OF_LOT, lot_id)
+    try:
+        records = await db.fetch(DEFECTS_OF_LOT, lot_id)
+    except Exception as error:
+        query_failed(error, "defects_of_lot", ("lot_id",), "select", None)
     return validate_rows(_DEFECT_LIST, records)
 
 
@@ -290,7 +379,10 @@ async def count_defects(
     severity: DefectSeverity | None = None,
 ) -> int | None:
     """How many defects there are, optionally of one inspection and severity."""
-    value: int | None = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
+    try:
+        value: int | None = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
+    except Exception as error:
+        query_failed(error, "count_defects", ("inspection_id", "severity"), "select", None)
     return value
 
 
@@ -306,5 +398,8 @@ ORDER BY defect_count DESC, d.defect_type, d.severity
 
 async def defect_pareto_of_lot(db: Executor, *, lot_id: UUID) -> list[DefectParetoOfLotRow]:
     """Defect counts of a lot by type and severity, most frequent first (a Pareto chart)."""
-    records = await db.fetch(DEFECT_PARETO_OF_LOT, lot_id)
+    try:
+        records = await db.fetch(DEFECT_PARETO_OF_LOT, lot_id)
+    except Exception as error:
+        query_failed(error, "defect_pareto_of_lot", ("lot_id",), "select", None)
     return validate_rows(_DEFECT_PARETO_OF_LOT_ROW_LIST, records)

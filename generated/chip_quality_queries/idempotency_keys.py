@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, JsonValue
 
-from ._runtime import Executor, affected_rows
+from ._runtime import Executor, affected_rows, query_failed
 from .models import IdempotencyKey
 
 CLAIM_IDEMPOTENCY_KEY = """-- name: ClaimIdempotencyKey :one
@@ -20,7 +20,10 @@ async def claim_idempotency_key(db: Executor, *, key: str, actor: str) -> str | 
     """Take a key for this transaction's write; None when a committed write holds it already.
     A concurrent attempt with the same key waits here until the first one ends.
     """
-    value: str | None = await db.fetchval(CLAIM_IDEMPOTENCY_KEY, key, actor)
+    try:
+        value: str | None = await db.fetchval(CLAIM_IDEMPOTENCY_KEY, key, actor)
+    except Exception as error:
+        query_failed(error, "claim_idempotency_key", ("key", "actor"), "insert", "idempotency_keys")
     return value
 
 
@@ -36,7 +39,16 @@ async def store_idempotent_result(
     key: str,
 ) -> None:
     """Keep what the write returned, for retries."""
-    await db.execute(STORE_IDEMPOTENT_RESULT, result, key)
+    try:
+        await db.execute(STORE_IDEMPOTENT_RESULT, result, key)
+    except Exception as error:
+        query_failed(
+            error,
+            "store_idempotent_result",
+            ("result", "key"),
+            "update",
+            "idempotency_keys",
+        )
 
 
 GET_IDEMPOTENCY_KEY = """-- name: GetIdempotencyKey :one
@@ -46,7 +58,10 @@ SELECT key, actor, result, created_at FROM idempotency_keys WHERE key = $1
 
 async def get_idempotency_key(db: Executor, *, key: str) -> IdempotencyKey | None:
     """The committed write that holds this key, with its result, or None."""
-    record = await db.fetchrow(GET_IDEMPOTENCY_KEY, key)
+    try:
+        record = await db.fetchrow(GET_IDEMPOTENCY_KEY, key)
+    except Exception as error:
+        query_failed(error, "get_idempotency_key", ("key",), "select", None)
     if record is None:
         return None
     return IdempotencyKey.model_validate(dict(record))
@@ -59,5 +74,14 @@ DELETE FROM idempotency_keys WHERE created_at < $1
 
 async def delete_idempotency_keys_before(db: Executor, *, before: AwareDatetime) -> int:
     """Forget keys older than the retry window; returns how many."""
-    command_status = await db.execute(DELETE_IDEMPOTENCY_KEYS_BEFORE, before)
+    try:
+        command_status = await db.execute(DELETE_IDEMPOTENCY_KEYS_BEFORE, before)
+    except Exception as error:
+        query_failed(
+            error,
+            "delete_idempotency_keys_before",
+            ("before",),
+            "delete",
+            "idempotency_keys",
+        )
     return affected_rows(command_status)

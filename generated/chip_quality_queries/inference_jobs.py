@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import InferenceJob, InferenceJobStatus
 
 
@@ -41,13 +41,22 @@ async def create_inference_job(
     priority: int | None = None,
 ) -> InferenceJob | None:
     """Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default)."""
-    record = await db.fetchrow(
-        CREATE_INFERENCE_JOB,
-        inspection_id,
-        model_name,
-        model_version,
-        priority,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_INFERENCE_JOB,
+            inspection_id,
+            model_name,
+            model_version,
+            priority,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_inference_job",
+            ("inspection_id", "model_name", "model_version", "priority"),
+            "insert",
+            "inference_jobs",
+        )
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -60,7 +69,10 @@ SELECT id, inspection_id, model_name, model_version, status, priority, attempts,
 
 async def get_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | None:
     """The inference job with this id, or None."""
-    record = await db.fetchrow(GET_INFERENCE_JOB, job_id)
+    try:
+        record = await db.fetchrow(GET_INFERENCE_JOB, job_id)
+    except Exception as error:
+        query_failed(error, "get_inference_job", ("job_id",), "select", None)
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -95,7 +107,10 @@ async def claim_inference_jobs(
     FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
     on each other's claims.
     """
-    records = await db.fetch(CLAIM_INFERENCE_JOBS, worker_id, max_jobs)
+    try:
+        records = await db.fetch(CLAIM_INFERENCE_JOBS, worker_id, max_jobs)
+    except Exception as error:
+        query_failed(error, "claim_inference_jobs", ("worker_id", "max_jobs"), "select", None)
     return validate_rows(_INFERENCE_JOB_LIST, records)
 
 
@@ -117,7 +132,16 @@ async def complete_inference_job(
     worker_id: str | None,
 ) -> InferenceJob | None:
     """Record the results of a running job claimed by this worker; None if it is not."""
-    record = await db.fetchrow(COMPLETE_INFERENCE_JOB, results, inference_ms, job_id, worker_id)
+    try:
+        record = await db.fetchrow(COMPLETE_INFERENCE_JOB, results, inference_ms, job_id, worker_id)
+    except Exception as error:
+        query_failed(
+            error,
+            "complete_inference_job",
+            ("results", "inference_ms", "job_id", "worker_id"),
+            "update",
+            "inference_jobs",
+        )
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -139,7 +163,16 @@ async def fail_inference_job(
     worker_id: str | None,
 ) -> InferenceJob | None:
     """Record why a running job claimed by this worker failed; None if it is not."""
-    record = await db.fetchrow(FAIL_INFERENCE_JOB, error_message, job_id, worker_id)
+    try:
+        record = await db.fetchrow(FAIL_INFERENCE_JOB, error_message, job_id, worker_id)
+    except Exception as error:
+        query_failed(
+            error,
+            "fail_inference_job",
+            ("error_message", "job_id", "worker_id"),
+            "update",
+            "inference_jobs",
+        )
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -155,7 +188,10 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 
 async def requeue_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | None:
     """Hand a failed or running job back to the queue for another attempt (attempts keeps counting)."""
-    record = await db.fetchrow(REQUEUE_INFERENCE_JOB, job_id)
+    try:
+        record = await db.fetchrow(REQUEUE_INFERENCE_JOB, job_id)
+    except Exception as error:
+        query_failed(error, "requeue_inference_job", ("job_id",), "update", "inference_jobs")
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -170,7 +206,10 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 
 async def cancel_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | None:
     """Cancel a job that has not finished; None when it had."""
-    record = await db.fetchrow(CANCEL_INFERENCE_JOB, job_id)
+    try:
+        record = await db.fetchrow(CANCEL_INFERENCE_JOB, job_id)
+    except Exception as error:
+        query_failed(error, "cancel_inference_job", ("job_id",), "update", "inference_jobs")
     if record is None:
         return None
     return InferenceJob.model_validate(dict(record))
@@ -183,7 +222,10 @@ DELETE FROM inference_jobs WHERE id = $1
 
 async def delete_inference_job(db: Executor, *, job_id: UUID) -> int:
     """Delete a job and the artifacts it produced; rows deleted (0 or 1)."""
-    command_status = await db.execute(DELETE_INFERENCE_JOB, job_id)
+    try:
+        command_status = await db.execute(DELETE_INFERENCE_JOB, job_id)
+    except Exception as error:
+        query_failed(error, "delete_inference_job", ("job_id",), "delete", "inference_jobs")
     return affected_rows(command_status)
 
 
@@ -212,14 +254,23 @@ async def list_inference_jobs(
     """One page of inference jobs in creation order, optionally of one inspection and status.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_INFERENCE_JOBS,
-        inspection_id,
-        status,
-        after_created_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_INFERENCE_JOBS,
+            inspection_id,
+            status,
+            after_created_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_inference_jobs",
+            ("inspection_id", "status", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_INFERENCE_JOB_LIST, records)
 
 
@@ -235,7 +286,10 @@ async def count_inference_jobs(
     status: InferenceJobStatus | None = None,
 ) -> int | None:
     """How many inference jobs there are, optionally in one status."""
-    value: int | None = await db.fetchval(COUNT_INFERENCE_JOBS, status)
+    try:
+        value: int | None = await db.fetchval(COUNT_INFERENCE_JOBS, status)
+    except Exception as error:
+        query_failed(error, "count_inference_jobs", ("status",), "select", None)
     return value
 
 
@@ -257,7 +311,10 @@ async def inference_latency_percentiles(
     model_name: str | None = None,
 ) -> InferenceLatencyPercentilesRow | None:
     """Inference time percentiles (ms) of completed jobs of a model, or of all models."""
-    record = await db.fetchrow(INFERENCE_LATENCY_PERCENTILES, model_name)
+    try:
+        record = await db.fetchrow(INFERENCE_LATENCY_PERCENTILES, model_name)
+    except Exception as error:
+        query_failed(error, "inference_latency_percentiles", ("model_name",), "select", None)
     if record is None:
         return None
     return InferenceLatencyPercentilesRow.model_validate(dict(record))

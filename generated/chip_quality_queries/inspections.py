@@ -9,7 +9,7 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Defect, Inspection, InspectionStatus, InspectionType
 
 
@@ -55,15 +55,24 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 
 async def create_inspection(db: Executor, params: CreateInspectionParams) -> Inspection | None:
     """Schedule an inspection of a lot (status pending until it starts)."""
-    record = await db.fetchrow(
-        CREATE_INSPECTION,
-        params.lot_id,
-        params.inspection_type,
-        params.station_id,
-        params.operator_id,
-        params.notes,
-        params.metadata,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_INSPECTION,
+            params.lot_id,
+            params.inspection_type,
+            params.station_id,
+            params.operator_id,
+            params.notes,
+            params.metadata,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_inspection",
+            ("lot_id", "inspection_type", "station_id", "operator_id", "notes", "metadata"),
+            "insert",
+            "inspections",
+        )
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -76,7 +85,10 @@ SELECT id, lot_id, inspection_type, status, station_id, operator_id, started_at,
 
 async def get_inspection(db: Executor, *, inspection_id: UUID) -> Inspection | None:
     """The inspection with this id, or None."""
-    record = await db.fetchrow(GET_INSPECTION, inspection_id)
+    try:
+        record = await db.fetchrow(GET_INSPECTION, inspection_id)
+    except Exception as error:
+        query_failed(error, "get_inspection", ("inspection_id",), "select", None)
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -114,7 +126,10 @@ async def get_inspection_with_defects(
     """An inspection and all its defects in one round trip (defects as a JSON array,
     most severe first); None when the inspection does not exist.
     """
-    record = await db.fetchrow(GET_INSPECTION_WITH_DEFECTS, inspection_id)
+    try:
+        record = await db.fetchrow(GET_INSPECTION_WITH_DEFECTS, inspection_id)
+    except Exception as error:
+        query_failed(error, "get_inspection_with_defects", ("inspection_id",), "select", None)
     if record is None:
         return None
     return _get_inspection_with_defects_row(record)
@@ -139,7 +154,22 @@ async def start_inspection(
     inspection_id: UUID,
 ) -> Inspection | None:
     """Move a pending inspection to in_progress at the given time; None unless it was pending."""
-    record = await db.fetchrow(START_INSPECTION, started_at, station_id, operator_id, inspection_id)
+    try:
+        record = await db.fetchrow(
+            START_INSPECTION,
+            started_at,
+            station_id,
+            operator_id,
+            inspection_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "start_inspection",
+            ("started_at", "station_id", "operator_id", "inspection_id"),
+            "update",
+            "inspections",
+        )
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -163,7 +193,22 @@ async def complete_inspection(
     inspection_id: UUID,
 ) -> Inspection | None:
     """Record the verdict of an inspection in progress; None unless it was in progress."""
-    record = await db.fetchrow(COMPLETE_INSPECTION, completed_at, passed, results, inspection_id)
+    try:
+        record = await db.fetchrow(
+            COMPLETE_INSPECTION,
+            completed_at,
+            passed,
+            results,
+            inspection_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "complete_inspection",
+            ("completed_at", "passed", "results", "inspection_id"),
+            "update",
+            "inspections",
+        )
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -183,15 +228,24 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 
 async def update_inspection(db: Executor, params: UpdateInspectionParams) -> Inspection | None:
     """Change the descriptive fields of an inspection; fields passed as None stay as they are."""
-    record = await db.fetchrow(
-        UPDATE_INSPECTION,
-        params.station_id,
-        params.operator_id,
-        params.notes,
-        params.results,
-        params.metadata,
-        params.inspection_id,
-    )
+    try:
+        record = await db.fetchrow(
+            UPDATE_INSPECTION,
+            params.station_id,
+            params.operator_id,
+            params.notes,
+            params.results,
+            params.metadata,
+            params.inspection_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "update_inspection",
+            ("station_id", "operator_id", "notes", "results", "metadata", "inspection_id"),
+            "update",
+            "inspections",
+        )
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -206,7 +260,10 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 
 async def cancel_inspection(db: Executor, *, inspection_id: UUID) -> Inspection | None:
     """Cancel an inspection that has not finished; None when it had."""
-    record = await db.fetchrow(CANCEL_INSPECTION, inspection_id)
+    try:
+        record = await db.fetchrow(CANCEL_INSPECTION, inspection_id)
+    except Exception as error:
+        query_failed(error, "cancel_inspection", ("inspection_id",), "update", "inspections")
     if record is None:
         return None
     return Inspection.model_validate(dict(record))
@@ -219,7 +276,10 @@ DELETE FROM inspections WHERE id = $1
 
 async def delete_inspection(db: Executor, *, inspection_id: UUID) -> int:
     """Delete an inspection with its defects, inference jobs and artifacts; rows deleted (0 or 1)."""
-    command_status = await db.execute(DELETE_INSPECTION, inspection_id)
+    try:
+        command_status = await db.execute(DELETE_INSPECTION, inspection_id)
+    except Exception as error:
+        query_failed(error, "delete_inspection", ("inspection_id",), "delete", "inspections")
     return affected_rows(command_status)
 
 
@@ -248,14 +308,23 @@ async def list_inspections(
     """One page of inspections in creation order, optionally of one lot and status.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_INSPECTIONS,
-        lot_id,
-        status,
-        after_created_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_INSPECTIONS,
+            lot_id,
+            status,
+            after_created_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_inspections",
+            ("lot_id", "status", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_INSPECTION_LIST, records)
 
 
@@ -273,5 +342,8 @@ async def count_inspections(
     status: InspectionStatus | None = None,
 ) -> int | None:
     """How many inspections there are, optionally of one lot and status."""
-    value: int | None = await db.fetchval(COUNT_INSPECTIONS, lot_id, status)
+    try:
+        value: int | None = await db.fetchval(COUNT_INSPECTIONS, lot_id, status)
+    except Exception as error:
+        query_failed(error, "count_inspections", ("lot_id", "status"), "select", None)
     return value

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Lot, LotStatus
 
 
@@ -79,18 +79,37 @@ RETURNING id, lot_number, part_id, production_date, batch_size, production_line,
 
 async def create_lot(db: Executor, params: CreateLotParams) -> Lot | None:
     """Register a production lot of a part; lot_number must be unique."""
-    record = await db.fetchrow(
-        CREATE_LOT,
-        params.lot_number,
-        params.part_id,
-        params.production_date,
-        params.batch_size,
-        params.production_line,
-        params.status,
-        params.supplier,
-        params.notes,
-        params.metadata,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_LOT,
+            params.lot_number,
+            params.part_id,
+            params.production_date,
+            params.batch_size,
+            params.production_line,
+            params.status,
+            params.supplier,
+            params.notes,
+            params.metadata,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_lot",
+            (
+                "lot_number",
+                "part_id",
+                "production_date",
+                "batch_size",
+                "production_line",
+                "status",
+                "supplier",
+                "notes",
+                "metadata",
+            ),
+            "insert",
+            "lots",
+        )
     if record is None:
         return None
     return Lot.model_validate(dict(record))
@@ -103,7 +122,10 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 
 async def get_lot(db: Executor, *, lot_id: UUID) -> Lot | None:
     """The lot with this id, or None."""
-    record = await db.fetchrow(GET_LOT, lot_id)
+    try:
+        record = await db.fetchrow(GET_LOT, lot_id)
+    except Exception as error:
+        query_failed(error, "get_lot", ("lot_id",), "select", None)
     if record is None:
         return None
     return Lot.model_validate(dict(record))
@@ -116,7 +138,10 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 
 async def get_lot_by_number(db: Executor, *, lot_number: str) -> Lot | None:
     """The lot with this lot number, or None."""
-    record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
+    try:
+        record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
+    except Exception as error:
+        query_failed(error, "get_lot_by_number", ("lot_number",), "select", None)
     if record is None:
         return None
     return Lot.model_validate(dict(record))
@@ -142,19 +167,39 @@ async def update_lot(db: Executor, params: UpdateLotParams) -> Lot | None:
     """Change some fields of a lot; fields passed as None stay as they are.
     Returns None when no lot has this id.
     """
-    record = await db.fetchrow(
-        UPDATE_LOT,
-        params.production_date,
-        params.batch_size,
-        params.production_line,
-        params.status,
-        params.supplier,
-        params.quantity_inspected,
-        params.quantity_rejected,
-        params.notes,
-        params.metadata,
-        params.lot_id,
-    )
+    try:
+        record = await db.fetchrow(
+            UPDATE_LOT,
+            params.production_date,
+            params.batch_size,
+            params.production_line,
+            params.status,
+            params.supplier,
+            params.quantity_inspected,
+            params.quantity_rejected,
+            params.notes,
+            params.metadata,
+            params.lot_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "update_lot",
+            (
+                "production_date",
+                "batch_size",
+                "production_line",
+                "status",
+                "supplier",
+                "quantity_inspected",
+                "quantity_rejected",
+                "notes",
+                "metadata",
+                "lot_id",
+            ),
+            "update",
+            "lots",
+        )
     if record is None:
         return None
     return Lot.model_validate(dict(record))
@@ -167,7 +212,10 @@ UPDATE lots SET status = $1 WHERE id = $2 RETURNING id, lot_number, part_id, pro
 
 async def set_lot_status(db: Executor, *, status: LotStatus, lot_id: UUID) -> Lot | None:
     """Move a lot to a new status (quarantine, release, reject, ...); None when it does not exist."""
-    record = await db.fetchrow(SET_LOT_STATUS, status, lot_id)
+    try:
+        record = await db.fetchrow(SET_LOT_STATUS, status, lot_id)
+    except Exception as error:
+        query_failed(error, "set_lot_status", ("status", "lot_id"), "update", "lots")
     if record is None:
         return None
     return Lot.model_validate(dict(record))
@@ -182,7 +230,10 @@ async def delete_lot(db: Executor, *, lot_id: UUID) -> int:
     """Delete a lot that has no inspections (a lot with inspections is refused: they are its
     quality record). Returns the number of rows deleted, 0 or 1.
     """
-    command_status = await db.execute(DELETE_LOT, lot_id)
+    try:
+        command_status = await db.execute(DELETE_LOT, lot_id)
+    except Exception as error:
+        query_failed(error, "delete_lot", ("lot_id",), "delete", "lots")
     return affected_rows(command_status)
 
 
@@ -204,15 +255,24 @@ async def list_lots(db: Executor, params: ListLotsParams) -> list[Lot]:
     """One page of lots in creation order, optionally of one part, status and production line.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_LOTS,
-        params.part_id,
-        params.status,
-        params.production_line,
-        params.after_created_at,
-        params.after_id,
-        params.page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_LOTS,
+            params.part_id,
+            params.status,
+            params.production_line,
+            params.after_created_at,
+            params.after_id,
+            params.page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_lots",
+            ("part_id", "status", "production_line", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_LOT_LIST, records)
 
 
@@ -230,7 +290,10 @@ async def count_lots(
     status: LotStatus | None = None,
 ) -> int | None:
     """How many lots there are, optionally of one part and status."""
-    value: int | None = await db.fetchval(COUNT_LOTS, part_id, status)
+    try:
+        value: int | None = await db.fetchval(COUNT_LOTS, part_id, status)
+    except Exception as error:
+        query_failed(error, "count_lots", ("part_id", "status"), "select", None)
     return value
 
 
@@ -248,7 +311,10 @@ async def lots_of_part_by_status(
     statuses: list[LotStatus],
 ) -> list[Lot]:
     """The lots of one part that are in any of the given statuses, newest production first."""
-    records = await db.fetch(LOTS_OF_PART_BY_STATUS, part_id, statuses)
+    try:
+        records = await db.fetch(LOTS_OF_PART_BY_STATUS, part_id, statuses)
+    except Exception as error:
+        query_failed(error, "lots_of_part_by_status", ("part_id", "statuses"), "select", None)
     return validate_rows(_LOT_LIST, records)
 
 
@@ -268,7 +334,10 @@ async def lot_yield(db: Executor, *, lot_id: UUID) -> LotYieldRow | None:
     """Inspections of a lot that passed, failed or are undecided, and the share of decided
     ones that passed (None while none is decided).
     """
-    record = await db.fetchrow(LOT_YIELD, lot_id)
+    try:
+        record = await db.fetchrow(LOT_YIELD, lot_id)
+    except Exception as error:
+        query_failed(error, "lot_yield", ("lot_id",), "select", None)
     if record is None:
         return None
     return LotYieldRow.model_validate(dict(record))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Part, PartType
 
 
@@ -58,17 +58,35 @@ RETURNING id, part_number, part_name, part_type, revision, manufacturer, descrip
 
 async def create_part(db: Executor, params: CreatePartParams) -> Part | None:
     """Register a new part; part_number must be unique."""
-    record = await db.fetchrow(
-        CREATE_PART,
-        params.part_number,
-        params.part_name,
-        params.part_type,
-        params.revision,
-        params.manufacturer,
-        params.description,
-        params.specifications,
-        params.tolerance_requirements,
-    )
+    try:
+        record = await db.fetchrow(
+            CREATE_PART,
+            params.part_number,
+            params.part_name,
+            params.part_type,
+            params.revision,
+            params.manufacturer,
+            params.description,
+            params.specifications,
+            params.tolerance_requirements,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_part",
+            (
+                "part_number",
+                "part_name",
+                "part_type",
+                "revision",
+                "manufacturer",
+                "description",
+                "specifications",
+                "tolerance_requirements",
+            ),
+            "insert",
+            "parts",
+        )
     if record is None:
         return None
     return Part.model_validate(dict(record))
@@ -81,7 +99,10 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 
 async def get_part(db: Executor, *, part_id: UUID) -> Part | None:
     """The part with this id, or None."""
-    record = await db.fetchrow(GET_PART, part_id)
+    try:
+        record = await db.fetchrow(GET_PART, part_id)
+    except Exception as error:
+        query_failed(error, "get_part", ("part_id",), "select", None)
     if record is None:
         return None
     return Part.model_validate(dict(record))
@@ -94,7 +115,10 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 
 async def get_part_by_number(db: Executor, *, part_number: str) -> Part | None:
     """The part with this part number, or None."""
-    record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
+    try:
+        record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
+    except Exception as error:
+        query_failed(error, "get_part_by_number", ("part_number",), "select", None)
     if record is None:
         return None
     return Part.model_validate(dict(record))
@@ -121,18 +145,37 @@ async def update_part(db: Executor, params: UpdatePartParams) -> Part | None:
     """Change some fields of a part; fields passed as None stay as they are.
     Returns None when no part has this id.
     """
-    record = await db.fetchrow(
-        UPDATE_PART,
-        params.part_name,
-        params.part_type,
-        params.revision,
-        params.manufacturer,
-        params.description,
-        params.specifications,
-        params.tolerance_requirements,
-        params.is_active,
-        params.part_id,
-    )
+    try:
+        record = await db.fetchrow(
+            UPDATE_PART,
+            params.part_name,
+            params.part_type,
+            params.revision,
+            params.manufacturer,
+            params.description,
+            params.specifications,
+            params.tolerance_requirements,
+            params.is_active,
+            params.part_id,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "update_part",
+            (
+                "part_name",
+                "part_type",
+                "revision",
+                "manufacturer",
+                "description",
+                "specifications",
+                "tolerance_requirements",
+                "is_active",
+                "part_id",
+            ),
+            "update",
+            "parts",
+        )
     if record is None:
         return None
     return Part.model_validate(dict(record))
@@ -147,7 +190,10 @@ async def delete_part(db: Executor, *, part_id: UUID) -> int:
     """Delete a part that has no lots (a part with lots is refused: retire it instead).
     Returns the number of rows deleted, 0 or 1.
     """
-    command_status = await db.execute(DELETE_PART, part_id)
+    try:
+        command_status = await db.execute(DELETE_PART, part_id)
+    except Exception as error:
+        query_failed(error, "delete_part", ("part_id",), "delete", "parts")
     return affected_rows(command_status)
 
 
@@ -176,14 +222,23 @@ async def list_parts(
     """One page of parts in creation order, optionally of one type and activity.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_PARTS,
-        part_type,
-        is_active,
-        after_created_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_PARTS,
+            part_type,
+            is_active,
+            after_created_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_parts",
+            ("part_type", "is_active", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_PART_LIST, records)
 
 
@@ -201,7 +256,10 @@ async def count_parts(
     is_active: bool | None = None,
 ) -> int | None:
     """How many parts there are, optionally of one type and activity."""
-    value: int | None = await db.fetchval(COUNT_PARTS, part_type, is_active)
+    try:
+        value: int | None = await db.fetchval(COUNT_PARTS, part_type, is_active)
+    except Exception as error:
+        query_failed(error, "count_parts", ("part_type", "is_active"), "select", None)
     return value
 
 
@@ -222,5 +280,14 @@ async def search_parts_by_specification(
     """Parts whose specifications contain the given JSON object, e.g. {"layers": 8}
     (served by the GIN index parts_specifications_idx).
     """
-    records = await db.fetch(SEARCH_PARTS_BY_SPECIFICATION, specification, page_size)
+    try:
+        records = await db.fetch(SEARCH_PARTS_BY_SPECIFICATION, specification, page_size)
+    except Exception as error:
+        query_failed(
+            error,
+            "search_parts_by_specification",
+            ("specification", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_PART_LIST, records)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, affected_rows, validate_rows
+from ._runtime import Executor, affected_rows, query_failed, validate_rows
 from .models import Report, ReportFormat, ReportStatus, ReportType
 
 _REPORT_LIST = TypeAdapter(list[Report])
@@ -34,7 +34,23 @@ async def create_report(
     generated_by: str,
 ) -> Report | None:
     """Request a report; it starts pending."""
-    record = await db.fetchrow(CREATE_REPORT, report_type, title, parameters, format_, generated_by)
+    try:
+        record = await db.fetchrow(
+            CREATE_REPORT,
+            report_type,
+            title,
+            parameters,
+            format_,
+            generated_by,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_report",
+            ("report_type", "title", "parameters", "format_", "generated_by"),
+            "insert",
+            "reports",
+        )
     if record is None:
         return None
     return Report.model_validate(dict(record))
@@ -47,7 +63,10 @@ SELECT id, report_type, status, title, parameters, format, output_location, gene
 
 async def get_report(db: Executor, *, report_id: UUID) -> Report | None:
     """The report with this id, or None."""
-    record = await db.fetchrow(GET_REPORT, report_id)
+    try:
+        record = await db.fetchrow(GET_REPORT, report_id)
+    except Exception as error:
+        query_failed(error, "get_report", ("report_id",), "select", None)
     if record is None:
         return None
     return Report.model_validate(dict(record))
@@ -62,7 +81,10 @@ RETURNING id, report_type, status, title, parameters, format, output_location, g
 
 async def start_report(db: Executor, *, report_id: UUID) -> Report | None:
     """Mark a pending report as being generated; None unless it was pending."""
-    record = await db.fetchrow(START_REPORT, report_id)
+    try:
+        record = await db.fetchrow(START_REPORT, report_id)
+    except Exception as error:
+        query_failed(error, "start_report", ("report_id",), "update", "reports")
     if record is None:
         return None
     return Report.model_validate(dict(record))
@@ -84,7 +106,16 @@ async def complete_report(
     report_id: UUID,
 ) -> Report | None:
     """Record where a generated report's output is; None unless it was being generated."""
-    record = await db.fetchrow(COMPLETE_REPORT, output_location, report_id)
+    try:
+        record = await db.fetchrow(COMPLETE_REPORT, output_location, report_id)
+    except Exception as error:
+        query_failed(
+            error,
+            "complete_report",
+            ("output_location", "report_id"),
+            "update",
+            "reports",
+        )
     if record is None:
         return None
     return Report.model_validate(dict(record))
@@ -100,7 +131,10 @@ RETURNING id, report_type, status, title, parameters, format, output_location, g
 
 async def fail_report(db: Executor, *, error_message: str | None, report_id: UUID) -> Report | None:
     """Record why a report could not be generated; None unless it was pending or generating."""
-    record = await db.fetchrow(FAIL_REPORT, error_message, report_id)
+    try:
+        record = await db.fetchrow(FAIL_REPORT, error_message, report_id)
+    except Exception as error:
+        query_failed(error, "fail_report", ("error_message", "report_id"), "update", "reports")
     if record is None:
         return None
     return Report.model_validate(dict(record))
@@ -113,7 +147,10 @@ DELETE FROM reports WHERE id = $1
 
 async def delete_report(db: Executor, *, report_id: UUID) -> int:
     """Delete a report's row; rows deleted (0 or 1)."""
-    command_status = await db.execute(DELETE_REPORT, report_id)
+    try:
+        command_status = await db.execute(DELETE_REPORT, report_id)
+    except Exception as error:
+        query_failed(error, "delete_report", ("report_id",), "delete", "reports")
     return affected_rows(command_status)
 
 
@@ -142,14 +179,23 @@ async def list_reports(
     """One page of reports in creation order, optionally of one type and status.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
-    records = await db.fetch(
-        LIST_REPORTS,
-        report_type,
-        status,
-        after_created_at,
-        after_id,
-        page_size,
-    )
+    try:
+        records = await db.fetch(
+            LIST_REPORTS,
+            report_type,
+            status,
+            after_created_at,
+            after_id,
+            page_size,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "list_reports",
+            ("report_type", "status", "after_created_at", "after_id", "page_size"),
+            "select",
+            None,
+        )
     return validate_rows(_REPORT_LIST, records)
 
 
@@ -161,5 +207,8 @@ WHERE ($1::report_status IS NULL OR status = $1)
 
 async def count_reports(db: Executor, *, status: ReportStatus | None = None) -> int | None:
     """How many reports there are, optionally in one status."""
-    value: int | None = await db.fetchval(COUNT_REPORTS, status)
+    try:
+        value: int | None = await db.fetchval(COUNT_REPORTS, status)
+    except Exception as error:
+        query_failed(error, "count_reports", ("status",), "select", None)
     return value

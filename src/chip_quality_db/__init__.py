@@ -8,6 +8,9 @@ async with transaction(pool, actor="alice") as conn:
     lot = await lots.get_lot_by_number(conn, lot_number="LOT-2025-001")
 """
 
+from chip_quality_queries import set_error_handler
+
+from ._actor import check_actor
 from ._artifacts import ChecksumMismatchError, register_artifact
 from ._checksum import checksum_matches, sha256_of
 from ._errors import (
@@ -15,6 +18,7 @@ from ._errors import (
     AuditError,
     DatabaseError,
     IntegrityError,
+    InvalidActorError,
     MissingReferenceError,
     NotFoundError,
     QueryTimeoutError,
@@ -23,6 +27,7 @@ from ._errors import (
     StillReferencedError,
     UnavailableError,
     mapped_errors,
+    query_error,
     require,
     translate,
 )
@@ -32,6 +37,9 @@ from ._retry import Outcome, retry, run_once
 from ._settings import DatabaseSettings, SettingsError, load_settings
 from ._transaction import transaction, transaction_dependency
 
+# Every generated query function hands its failures to the project's error mapping.
+set_error_handler(query_error)
+
 __all__ = [
     "AlreadyExistsError",
     "AuditError",
@@ -40,6 +48,7 @@ __all__ = [
     "DatabaseSettings",
     "Health",
     "IntegrityError",
+    "InvalidActorError",
     "MissingReferenceError",
     "NotFoundError",
     "Outcome",
@@ -51,6 +60,7 @@ __all__ = [
     "StillReferencedError",
     "UnavailableError",
     "acquire",
+    "check_actor",
     "checksum_matches",
     "create_pool",
     "health_check",

@@ -10,16 +10,20 @@
     ├── RetryableError            serialization failure, deadlock, lock wait (40001/40P01/55P03)
     ├── QueryTimeoutError         statement_timeout (57014)
     ├── UnavailableError          connection lost, server shutting down, pool exhausted
-    └── AuditError                a write to an audited table without an actor
+    └── AuditError                a write to an audited table without an actor (CQ001)
+        └── InvalidActorError     an actor that names nobody visible (CQ002)
 
-Every message names the constraint and, where the server reports it, the
-column, in words a service can show its user. The original asyncpg error stays
+Classes are decided by SQLSTATE and the error's structured fields, never by
+its message, which the server translates (`lc_messages`). A generated function
+hands its failures here with what it knows (`QueryFailure`: its name, its
+parameters in $N order, the table it writes), so every message names the query,
+and the parameter, column or constraint concerned. The original error stays
 available as `__cause__`.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
@@ -27,6 +31,8 @@ from typing import NoReturn, TypeVar
 import asyncpg
 import orjson
 from asyncpg import exceptions as pg
+
+from chip_quality_queries import QueryFailure
 
 
 class DatabaseError(Exception):
@@ -89,6 +95,11 @@ class AuditError(DatabaseError):
     """A write to an audited table was refused: no acting user was set (app.actor)."""
 
 
+class InvalidActorError(AuditError):
+    """The acting user is blank, or holds invisible characters (controls, bidi
+    overrides, zero-width or other format characters, separators other than a space)."""
+
+
 T = TypeVar("T")
 
 
@@ -102,90 +113,246 @@ def require(row: T | None, what: str, key: object) -> T:
     return row
 
 
-# `Key (part_number)=(PCB-1) already exists.` -> part_number
-_DETAIL_KEY = re.compile(r"Key \(([^)]*)\)=")
+# Encoder errors a value can raise on its way to the server. asyncpg wraps those
+# of bind parameters in its client-side DataError; COPY raises them bare.
+_ENCODING_ERRORS = (
+    UnicodeError,
+    RecursionError,
+    OverflowError,
+    orjson.JSONEncodeError,
+    ValueError,
+    TypeError,
+)
 
 
-def _column_of(error: pg.PostgresError) -> str | None:
-    column = getattr(error, "column_name", None)
-    if column:
-        return str(column)
-    match = _DETAIL_KEY.search(getattr(error, "detail", None) or "")
-    return match.group(1) if match else None
+def translate(error: BaseException, failure: QueryFailure | None = None) -> DatabaseError | None:
+    """The project's error for a driver error, or None when it is not a database error.
 
-
-def translate(error: BaseException) -> DatabaseError | None:
-    """The project's error for a driver error, or None when it is not a database error."""
+    `failure` is what the generated function that ran the query knows; without it
+    (SQL run by hand) messages name what the error itself says.
+    """
     if isinstance(error, DatabaseError):
+        driver_error = error.__cause__
+        if failure is not None and isinstance(driver_error, Exception):
+            # Mapped already on the way up (the pool's own query methods map what
+            # hand-written SQL runs); the generated function knows more: map again.
+            return translate(driver_error, failure) or error
         return error
     if isinstance(error, pg.PostgresError):
-        return _translate_postgres(error)
+        if _is_client_side(error):
+            return _unsendable(error, failure)
+        return _translate_postgres(error, failure)
     if isinstance(error, UnicodeError | RecursionError | OverflowError | orjson.JSONEncodeError):
-        # A value that could not be encoded for the server: lone surrogates, JSON
-        # nested deeper than the encoder goes (COPY raises these without wrapping).
-        return RuleViolationError(f"invalid value: {error}")
+        return _unsendable(error, failure)
+    if failure is not None and isinstance(error, _ENCODING_ERRORS):
+        # Inside a generated function only the driver call is guarded: a ValueError
+        # or TypeError there is a value its codec refused (COPY raises them bare).
+        return _unsendable(error, failure)
     # Before OSError: TimeoutError is one. asyncpg raises it when no pooled connection frees up.
     if isinstance(error, TimeoutError):
-        return UnavailableError("no database connection became free in time (pool timeout)")
+        return UnavailableError(
+            _in(failure, "no database connection became free in time (pool timeout)")
+        )
     if isinstance(error, asyncpg.InterfaceError | ConnectionError | OSError):
         if isinstance(error, pg.InterfaceError) and "another operation" in str(error):
             return None  # a programming error, not an outage
-        return UnavailableError(f"the database connection was lost: {error}")
+        return UnavailableError(_in(failure, f"the database connection was lost: {error}"))
     if isinstance(error, pg.InternalClientError):
         # asyncpg issue 784: a connection broken mid-protocol surfaces as an internal error.
-        return UnavailableError(f"the database connection broke: {error}")
+        return UnavailableError(_in(failure, f"the database connection broke: {error}"))
     return None
 
 
-def _translate_postgres(error: pg.PostgresError) -> DatabaseError:
+def query_error(error: Exception, failure: QueryFailure) -> Exception:
+    """The error handler of the generated queries (installed by chip_quality_db):
+    the project's error for `error`, or `error` itself when it is no database error."""
+    return translate(error, failure) or error
+
+
+def _in(failure: QueryFailure | None, message: str) -> str:
+    return f"{failure.query}: {message}" if failure else message
+
+
+def _is_client_side(error: pg.PostgresError) -> bool:
+    # asyncpg raises its DataError for a bind parameter it cannot encode without
+    # asking the server: no message and no severity from a server, the encoder's
+    # error as the cause.
+    return type(error) is pg.DataError and error.message is None
+
+
+def _number_after(text: str, marker: str) -> int | None:
+    """The number right after `marker` in `text` (asyncpg's own, untranslated wording)."""
+    _, found, rest = text.partition(marker)
+    digits = "".join(itertools.takewhile(str.isdigit, rest))
+    return int(digits) if found and digits else None
+
+
+def _unsendable(error: BaseException, failure: QueryFailure | None) -> RuleViolationError:
+    """A value the driver could not encode for the server: name its parameter."""
+    text = str(error)
+    # asyncpg: "invalid input for query argument $5: ... in element #3 of executemany()".
+    number = _number_after(text, "query argument $")
+    row = _number_after(text, "element #")
+    reason = str(error.__cause__) if error.__cause__ is not None else text
+    name: str | None = None
+    if failure is not None:
+        if number is not None:
+            name = failure.param(number)
+        elif failure.column is not None:
+            name = failure.param(failure.column + 1)
+            row = failure.row
+    where = f"parameter {name}" if name else (f"parameter ${number}" if number else "a value")
+    if row is not None:
+        where += f" of row {row}"
+    return RuleViolationError(
+        _in(failure, f"{where} cannot be sent to the database: {reason or type(error).__name__}"),
+        column=name,
+        sqlstate="22000",
+    )
+
+
+def _parameter_of(error: pg.PostgresError, failure: QueryFailure | None) -> str | None:
+    """The parameter a server error is about: the column it names, when the query has
+    a parameter of that name, or the `$N` of PostgreSQL's bind context."""
+    if failure is None:
+        return None
+    column = getattr(error, "column_name", None)
+    if column and column in failure.params:
+        return str(column)
+    # "unnamed portal parameter $2": the context is translated, `$N` is not.
+    number = _number_after(getattr(error, "context", None) or "", "$")
+    return failure.param(number) if number is not None else None
+
+
+def _still_referenced(error: pg.PostgresError, failure: QueryFailure | None) -> bool | None:
+    """Whether a foreign-key violation means "other rows still refer to this one"
+    (True) or "the row referred to does not exist" (False); None when unknown.
+
+    PostgreSQL reports both with the same SQLSTATE and fields, and the referencing
+    table as `table_name`; only the translated text differs. The statement decides:
+    a delete can only orphan rows, an insert can only miss its target, and an
+    update misses its target when it wrote the referencing table itself.
+    """
+    if failure is None:
+        return None
+    if failure.statement == "delete":
+        return True
+    if failure.statement == "insert":
+        return False
+    if failure.statement in ("update", "merge") and failure.table:
+        return failure.table != getattr(error, "table_name", None)
+    return None
+
+
+def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -> DatabaseError:
     sqlstate = error.sqlstate or ""
     constraint = getattr(error, "constraint_name", None)
     table = getattr(error, "table_name", None)
-    column = _column_of(error)
+    column = getattr(error, "column_name", None) or constraint_columns(
+        getattr(error, "schema_name", None), table, constraint
+    )
+    parameter = _parameter_of(error, failure)
     where = f" on {table}" if table else ""
     fields = {"constraint": constraint, "table": table, "column": column, "sqlstate": sqlstate}
+    server_says = error.message or type(error).__name__
+
+    def message(text: str) -> str:
+        return _in(failure, text)
 
     if isinstance(error, pg.UniqueViolationError):
         what = f"{column} " if column else ""
         return AlreadyExistsError(
-            f"a row{where} with this {what}already exists ({constraint})", **fields
+            message(f"a row{where} with this {what}already exists ({constraint})"), **fields
         )
     if isinstance(error, pg.ForeignKeyViolationError):
-        detail = error.detail or ""
-        if "is still referenced" in detail:
+        still = _still_referenced(error, failure)
+        if still:
             return StillReferencedError(
-                f"the row is still referenced from {table} ({constraint}): "
-                "delete or reassign those rows first",
+                message(
+                    f"the row is still referenced from {table} ({constraint}): "
+                    "delete or reassign those rows first"
+                ),
                 **fields,
             )
-        return MissingReferenceError(
-            f"{column or 'a referenced row'} refers to a row that does not exist ({constraint})",
+        if still is False:
+            return MissingReferenceError(
+                message(
+                    f"{column or 'a referenced row'} refers to a row that does not exist "
+                    f"({constraint})"
+                ),
+                **fields,
+            )
+        return IntegrityError(
+            message(f"the foreign key {constraint}{where} refused the change: {server_says}"),
             **fields,
         )
     if isinstance(error, pg.NotNullViolationError):
-        return RuleViolationError(f"{column} is required{where}", **fields)
+        return RuleViolationError(message(f"{column} is required{where}"), **fields)
     if isinstance(error, pg.CheckViolationError | pg.ExclusionViolationError):
+        about = f" ({column})" if column else ""
         return RuleViolationError(
-            f"the row{where} breaks the rule {constraint}: {error.message}", **fields
+            message(f"the row{where} breaks the rule {constraint}{about}: {server_says}"),
+            **fields,
         )
     if sqlstate == "CQ001":  # raised by the audit trigger: no app.actor set
-        return AuditError(error.message, **fields)
+        return AuditError(message(server_says), **fields)
+    if sqlstate == "CQ002":  # raised by the audit trigger: app.actor names nobody visible
+        return InvalidActorError(message(server_says), **fields)
     if isinstance(error, pg.RaiseError) and sqlstate == "P0001":
-        return RuleViolationError(error.message, **fields)
+        return RuleViolationError(message(server_says), **fields)
     if sqlstate.startswith("22"):  # data exceptions: out of range, invalid text, bad encoding
-        return RuleViolationError(f"invalid value: {error.message}", **fields)
+        if parameter:
+            fields["column"] = column or parameter
+        about = f"parameter {parameter}" if parameter else "a value"
+        return RuleViolationError(message(f"{about} is invalid: {server_says}"), **fields)
     if isinstance(
         error, pg.SerializationError | pg.DeadlockDetectedError | pg.LockNotAvailableError
     ):
         return RetryableError(
-            f"the transaction conflicted with another one and can be retried: {error.message}",
+            message(
+                f"the transaction conflicted with another one and can be retried: {server_says}"
+            ),
             **fields,
         )
     if isinstance(error, pg.QueryCanceledError):
-        return QueryTimeoutError(f"the query was cancelled: {error.message}", **fields)
+        return QueryTimeoutError(message(f"the query was cancelled: {server_says}"), **fields)
     if sqlstate.startswith(("08", "57P")):  # connection exceptions, admin/crash shutdown
-        return UnavailableError(f"the database is unavailable: {error.message}", **fields)
-    return DatabaseError(error.message or type(error).__name__, **fields)
+        return UnavailableError(message(f"the database is unavailable: {server_says}"), **fields)
+    return DatabaseError(message(server_says), **fields)
+
+
+# The columns of each constraint, read from the catalog when a pool opens: the
+# server names the constraint of a unique or foreign-key violation but its
+# column only in the (translated) detail text.
+_constraint_columns: dict[tuple[str, str, str], str] = {}
+
+CONSTRAINT_COLUMNS_SQL = """
+SELECT n.nspname, t.relname, c.conname,
+       string_agg(a.attname, ', ' ORDER BY k.ordinality) AS columns
+FROM pg_catalog.pg_constraint c
+JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ordinality)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY n.nspname, t.relname, c.conname
+"""
+
+
+async def load_constraint_columns(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+) -> None:
+    """Remember which columns each constraint of the database covers."""
+    for record in await conn.fetch(CONSTRAINT_COLUMNS_SQL):
+        key = (record["nspname"], record["relname"], record["conname"])
+        _constraint_columns[key] = record["columns"]
+
+
+def constraint_columns(schema: str | None, table: str | None, constraint: str | None) -> str | None:
+    """The column(s) of a constraint, as `load_constraint_columns` found them."""
+    if not (schema and table and constraint):
+        return None
+    return _constraint_columns.get((schema, table, constraint))
 
 
 @contextmanager

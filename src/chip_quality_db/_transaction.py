@@ -18,6 +18,7 @@ from typing import Literal
 
 import asyncpg
 
+from ._actor import check_actor
 from ._errors import mapped_errors
 from ._pool import acquire
 
@@ -40,8 +41,8 @@ async def transaction(
     Commits when the block ends, rolls back when it raises. Errors arrive as
     the project's errors (chip_quality_db.DatabaseError and its subclasses).
     """
-    if actor is not None and not actor.strip():
-        raise ValueError("actor must name someone (got an empty string)")
+    if actor is not None:
+        actor = check_actor(actor)  # InvalidActorError before anything reaches the database
     if isinstance(db, asyncpg.Pool):
         async with acquire(db) as conn, _begin(conn, actor, session_id, isolation, readonly):
             yield conn

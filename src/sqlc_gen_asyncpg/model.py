@@ -18,6 +18,7 @@ from .options import Options, PyTypeRef
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
 from .request import Column, GenerateRequest, Identifier, Query, Table
 from .schema_files import Domain, read_domains, read_nullable_args
+from .statements import Statement, StatementError, statement_of
 
 SUPPORTED_COMMANDS = (
     ":one",
@@ -106,6 +107,7 @@ class Function:
     embeds: tuple[Embed, ...]
     copy_table: Identifier | None
     iterator: bool
+    statement: Statement  # what the query does, for the error handler
 
     @property
     def result_type(self) -> str:
@@ -531,6 +533,11 @@ class _Builder:
             return None
         if returns:
             row_model, scalar, scalar_column, embeds = self._result(query, models)
+        try:
+            statement = statement_of(sql)
+        except StatementError as error:
+            self._problem(file, name, str(error))
+            return None
         if len(self.problems) > problems_before:
             return None
         return Function(
@@ -548,6 +555,7 @@ class _Builder:
             embeds=embeds,
             copy_table=copy_table,
             iterator=iterator,
+            statement=statement,
         )
 
     def _sql(self, query: Query) -> str | None:

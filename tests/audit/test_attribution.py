@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from chip_quality_db import AuditError, Pool, create_pool, load_settings, transaction
+from chip_quality_db import (
+    AuditError,
+    InvalidActorError,
+    Pool,
+    create_pool,
+    load_settings,
+    transaction,
+)
+from chip_quality_db._actor import forbidden_in_actor
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
@@ -125,10 +133,58 @@ async def test_a_write_without_an_actor_as_the_app_role_raises_audit_error(
     assert await chain_head(conn) == head
 
 
-async def test_a_blank_actor_is_refused_before_reaching_the_database(pool: Pool) -> None:
-    with pytest.raises(ValueError, match="actor must name someone"):
-        async with transaction(pool, actor="  "):
-            pass
+INVISIBLE_ACTORS = ["  ", "\u200b", "\u202e\u202d", "a\u200db", "bob\u00a0", "x\ty", "\ufeffeve"]
+
+
+@pytest.mark.parametrize("actor", INVISIBLE_ACTORS)
+async def test_an_actor_that_names_nobody_visible_is_refused_before_the_database(
+    pool: Pool, conn: asyncpg.Connection, actor: str
+) -> None:
+    before = await audit_count(conn)
+    with pytest.raises(InvalidActorError) as caught:
+        async with transaction(pool, actor=actor) as tx:
+            await parts.create_part(tx, new_part("invisible"))
+    assert caught.value.sqlstate == "CQ002"
+    assert "actor" in str(caught.value)
+    assert await audit_count(conn) == before
+
+
+@pytest.mark.parametrize("actor", INVISIBLE_ACTORS[1:])  # blank is "no actor": CQ001's rule
+async def test_the_database_refuses_them_too_when_set_by_hand(pool: Pool, actor: str) -> None:
+    with pytest.raises(InvalidActorError) as caught:
+        async with transaction(pool) as tx:
+            await tx.execute("SELECT set_config('app.actor', $1, true)", actor)
+            await parts.create_part(tx, new_part("by-hand"))
+    assert caught.value.sqlstate == "CQ002"
+    assert caught.value.table == "parts"
+
+
+async def test_the_runtime_and_the_database_apply_one_rule(conn: asyncpg.Connection) -> None:
+    """Every code point the runtime refuses, the database refuses, and a spread of
+    others (letters of many scripts, symbols, emoji) both accept."""
+    storable = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    forbidden = [chr(c) for c in storable if forbidden_in_actor(chr(c))]
+    allowed = [chr(c) for c in storable[0x20::97] if not forbidden_in_actor(chr(c))]
+    verdicts = await conn.fetch(
+        "SELECT c, audit_actor_is_readable('a' || c || 'b') AS ok FROM unnest($1::text[]) AS c",
+        forbidden + allowed,
+    )
+    refused = {r["c"] for r in verdicts if not r["ok"]}
+    assert refused == set(forbidden)
+    assert len(forbidden) > 200
+
+
+async def test_the_actor_is_stored_in_nfc(
+    one_connection_pool: Pool, conn: asyncpg.Connection
+) -> None:
+    decomposed = "Jose\u0301 Mu\u0308ller"  # "José Müller" with combining accents
+    async with transaction(one_connection_pool, actor=decomposed) as tx:
+        await parts.create_part(tx, new_part("nfc"))
+    async with transaction(one_connection_pool) as tx:  # raw set_config skips the runtime
+        await tx.execute("SELECT set_config('app.actor', $1, true)", decomposed)
+        await parts.create_part(tx, new_part("nfc-raw"))
+    actors = await conn.fetch("SELECT DISTINCT actor FROM audit_log")
+    assert [r["actor"] for r in actors] == ["Jos\u00e9 M\u00fcller"]
 
 
 async def test_the_session_id_is_recorded_and_ends_with_its_transaction(

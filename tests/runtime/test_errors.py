@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
+from uuid import uuid4
 
 import asyncpg
 import pytest
 
 from chip_quality_db import (
     AlreadyExistsError,
+    IntegrityError,
     MissingReferenceError,
     Pool,
     QueryTimeoutError,
@@ -21,8 +24,9 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_queries import lots, parts
-from chip_quality_queries.models import PartType
+from chip_quality_db._pool import connect
+from chip_quality_queries import defects, lots, parts
+from chip_quality_queries.models import DefectSeverity, DefectType, PartType
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +84,7 @@ async def test_check_not_null_and_bad_values_are_rule_violations(pool: Pool) -> 
         async with transaction(pool, actor="t") as conn:
             await conn.execute("INSERT INTO parts (part_number, part_type) VALUES ('PCB-X', 'pcb')")
     assert not_null.value.column == "part_name"
-    with pytest.raises(RuleViolationError, match="invalid value"):
+    with pytest.raises(RuleViolationError, match="a value is invalid"):
         async with transaction(pool, actor="t") as conn:
             await conn.execute("SELECT 'nope'::part_type")
 
@@ -198,3 +202,117 @@ async def test_require_turns_a_missing_row_into_not_found(pool: Pool) -> None:
     assert created is not None
     found = require(await parts.get_part(pool, part_id=created.id), "part", created.id)
     assert found.id == created.id
+
+
+# -- every failure names its query and parameter (issue: errors that explain themselves)
+
+
+def nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
+def defect_row(**changes: object) -> defects.IngestDefectsParams:
+    row = defects.IngestDefectsParams(
+        inspection_id=uuid4(),
+        defect_type=DefectType.SCRATCH,
+        severity=DefectSeverity.LOW,
+        location={"x": 1},
+        confidence=Decimal("0.5"),
+        description=None,
+        detected_by="test",
+    )
+    return row._replace(**changes)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("confidence", Decimal("1E-1000000")),
+        ("confidence", Decimal("1E+1000000")),
+        ("inspection_id", "not-a-uuid"),
+        ("description", "\ud800"),
+        ("location", nested(300)),
+    ],
+)
+@pytest.mark.parametrize("where", ["pool", "transaction"])
+async def test_a_value_copy_cannot_encode_names_the_query_column_and_row(
+    pool: Pool, where: str, column: str, value: object
+) -> None:
+    rows = [defect_row(), defect_row(**{column: value})]
+    with pytest.raises(RuleViolationError) as caught:
+        if where == "pool":
+            await defects.ingest_defects(pool, rows)
+        else:
+            async with transaction(pool, actor="t") as conn:
+                await defects.ingest_defects(conn, rows)
+    message = str(caught.value)
+    assert message.startswith("ingest_defects: parameter ")
+    assert f"parameter {column} of row 1" in message
+    assert caught.value.column == column
+    assert caught.value.__cause__ is not None
+
+
+async def test_a_value_a_bind_cannot_encode_names_the_parameter_not_its_number(
+    pool: Pool,
+) -> None:
+    with pytest.raises(RuleViolationError) as caught:
+        await lots.list_lots(pool, lots.ListLotsParams(page_size=2**70))
+    message = str(caught.value)
+    assert message.startswith("list_lots: parameter page_size cannot be sent")
+    assert "int64" in message
+    assert "$" not in message and "None" not in message
+
+
+async def test_batch_rows_name_the_parameter_and_the_row(pool: Pool) -> None:
+    rows = [defect_row(), defect_row(detected_by="\udfff")]
+    with pytest.raises(RuleViolationError) as caught:
+        async with transaction(pool, actor="t") as conn:
+            await defects.insert_defects(conn, rows)
+    assert "insert_defects: parameter detected_by of row 1" in str(caught.value)
+
+
+async def test_server_side_value_errors_name_the_parameter(pool: Pool) -> None:
+    with pytest.raises(RuleViolationError) as caught:
+        await parts.get_part_by_number(pool, part_number="nul\x00byte")
+    assert str(caught.value).startswith("get_part_by_number: parameter part_number is invalid")
+    assert caught.value.sqlstate == "22021"
+
+
+async def test_unique_violations_name_the_column_from_the_catalog(pool: Pool) -> None:
+    async with transaction(pool, actor="t") as conn:
+        await parts.create_part(conn, part_params("PCB-CAT-1"))
+    with pytest.raises(AlreadyExistsError) as caught:
+        await parts.create_part(pool, part_params("PCB-CAT-1"))
+    assert caught.value.column == "part_number"
+    assert str(caught.value).startswith("create_part: ")
+
+
+async def test_a_foreign_key_violation_from_hand_written_sql_is_an_integrity_error(
+    pool: Pool,
+) -> None:
+    """Without a generated function, nothing says which side of the key moved: the
+    class is the common parent, never a guess from the message text."""
+    with pytest.raises(IntegrityError) as caught:
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute(
+                "INSERT INTO lots (lot_number, part_id, production_date, batch_size,"
+                " production_line) VALUES ('LOT-RAW-1', $1, '2025-01-01', 1, 'L1')",
+                uuid4(),
+            )
+    assert type(caught.value) is IntegrityError
+    assert caught.value.constraint == "lots_part_id_fkey"
+    assert caught.value.column == "part_id"
+
+
+async def test_a_generated_function_on_a_plain_connection_raises_project_errors(
+    db_url: str,
+) -> None:
+    conn = await connect(load_settings(DATABASE_URL=db_url))
+    try:
+        with pytest.raises(RuleViolationError, match="list_lots: parameter page_size"):
+            await lots.list_lots(conn, lots.ListLotsParams(page_size=-(2**64)))
+    finally:
+        await conn.close()

@@ -148,12 +148,6 @@ async def test_nested_transaction_is_a_savepoint(pool: Pool) -> None:
     assert [(h.action.value, h.actor) for h in history] == [("insert", "alice")]
 
 
-async def test_an_empty_actor_is_refused(pool: Pool) -> None:
-    with pytest.raises(ValueError, match="actor"):
-        async with transaction(pool, actor="  "):
-            pass
-
-
 async def test_dependency_yields_a_connection_in_a_transaction(pool: Pool) -> None:
     dependency = transaction_dependency(lambda: pool, lambda: "api-user")
     generator = dependency()

@@ -43,6 +43,7 @@ def test_the_migrations_directory_holds_exactly_these_migrations_in_order() -> N
         "20261125000600_create_audit_log_and_triggers.sql",
         "20261125000700_harden_audit_trail.sql",
         "20261125000800_create_idempotency_keys.sql",
+        "20261130000900_readable_actors.sql",
     ]
 
 

@@ -9,7 +9,15 @@ from typing import NamedTuple
 
 from pydantic import JsonValue, TypeAdapter
 
-from ._runtime import Connection, Executor, affected_rows, transaction_on, validate_rows
+from ._runtime import (
+    Connection,
+    CopyRows,
+    Executor,
+    affected_rows,
+    query_failed,
+    transaction_on,
+    validate_rows,
+)
 from .models import Color, Reading
 
 
@@ -48,11 +56,22 @@ INSERT INTO readings (sensor, value, color, meta) VALUES ($1, $2, $3, $4)
 
 async def copy_readings(db: Executor, rows: Iterable[CopyReadingsParams]) -> int:
     """Bulk load through binary COPY."""
-    command_status = await db.copy_records_to_table(
-        "readings",
-        records=rows,
-        columns=("sensor", "value", "color", "meta"),
-    )
+    copy_rows = CopyRows(rows)
+    try:
+        command_status = await db.copy_records_to_table(
+            "readings",
+            records=copy_rows,
+            columns=("sensor", "value", "color", "meta"),
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "copy_readings",
+            ("sensor", "value", "color", "meta"),
+            "insert",
+            "readings",
+            copy_rows,
+        )
     return affected_rows(command_status)
 
 
@@ -62,7 +81,16 @@ INSERT INTO readings (sensor, value, color, meta) VALUES ($1, $2, $3, $4)
 
 
 async def insert_readings(db: Executor, rows: Iterable[InsertReadingsParams]) -> None:
-    await db.executemany(INSERT_READINGS, rows)
+    try:
+        await db.executemany(INSERT_READINGS, rows)
+    except Exception as error:
+        query_failed(
+            error,
+            "insert_readings",
+            ("sensor", "value", "color", "meta"),
+            "insert",
+            "readings",
+        )
 
 
 INSERT_READINGS_RETURNING = """-- name: InsertReadingsReturning :batchone
@@ -75,10 +103,19 @@ async def insert_readings_returning(
     rows: Iterable[InsertReadingsReturningParams],
 ) -> list[Reading | None]:
     results: list[Reading | None] = []
-    async with transaction_on(db) as conn:
-        for row in rows:
-            record = await conn.fetchrow(INSERT_READINGS_RETURNING, *row)
-            results.append(None if record is None else Reading.model_validate(dict(record)))
+    try:
+        async with transaction_on(db) as conn:
+            for row in rows:
+                record = await conn.fetchrow(INSERT_READINGS_RETURNING, *row)
+                results.append(None if record is None else Reading.model_validate(dict(record)))
+    except Exception as error:
+        query_failed(
+            error,
+            "insert_readings_returning",
+            ("sensor", "value", "color", "meta"),
+            "insert",
+            "readings",
+        )
     return results
 
 
@@ -92,10 +129,13 @@ async def readings_by_sensors(
     rows: Iterable[ReadingsBySensorsParams],
 ) -> list[list[Reading]]:
     results: list[list[Reading]] = []
-    async with transaction_on(db) as conn:
-        for row in rows:
-            records = await conn.fetch(READINGS_BY_SENSORS, *row)
-            results.append([Reading.model_validate(dict(record)) for record in records])
+    try:
+        async with transaction_on(db) as conn:
+            for row in rows:
+                records = await conn.fetch(READINGS_BY_SENSORS, *row)
+                results.append([Reading.model_validate(dict(record)) for record in records])
+    except Exception as error:
+        query_failed(error, "readings_by_sensors", ("sensor",), "select", None)
     return results
 
 
@@ -105,7 +145,10 @@ SELECT id, sensor, value, color, meta FROM readings WHERE color = $1 ORDER BY se
 
 
 async def readings_of_color(db: Executor, *, color: Color) -> list[Reading]:
-    records = await db.fetch(READINGS_OF_COLOR, color)
+    try:
+        records = await db.fetch(READINGS_OF_COLOR, color)
+    except Exception as error:
+        query_failed(error, "readings_of_color", ("color",), "select", None)
     return validate_rows(_READING_LIST, records)
 
 
@@ -118,5 +161,8 @@ async def iter_readings_of_color(
     """Streams the rows from a server-side cursor, `prefetch` at a time.
     Cursors live inside a transaction: call this in `async with conn.transaction()`.
     """
-    async for record in conn.cursor(READINGS_OF_COLOR, color, prefetch=prefetch):
-        yield Reading.model_validate(dict(record))
+    try:
+        async for record in conn.cursor(READINGS_OF_COLOR, color, prefetch=prefetch):
+            yield Reading.model_validate(dict(record))
+    except Exception as error:
+        query_failed(error, "readings_of_color", ("color",), "select", None)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
 from .models import Widget
 
 
@@ -27,7 +27,10 @@ SELECT id, name, weight, created_at FROM widgets WHERE id = $1
 
 async def get_widget(db: Executor, *, id_: int) -> Widget | None:
     """The widget with this id, or None."""
-    record = await db.fetchrow(GET_WIDGET, id_)
+    try:
+        record = await db.fetchrow(GET_WIDGET, id_)
+    except Exception as error:
+        query_failed(error, "get_widget", ("id_",), "select", None)
     if record is None:
         return None
     return Widget.model_validate(dict(record))
@@ -40,7 +43,10 @@ SELECT id, name, weight, created_at FROM widgets ORDER BY name
 
 async def list_widgets(db: Executor) -> list[Widget]:
     """Widgets in name order."""
-    records = await db.fetch(LIST_WIDGETS)
+    try:
+        records = await db.fetch(LIST_WIDGETS)
+    except Exception as error:
+        query_failed(error, "list_widgets", (), "select", None)
     return validate_rows(_WIDGET_LIST, records)
 
 
@@ -50,7 +56,10 @@ SELECT name FROM widgets ORDER BY name
 
 
 async def widget_names(db: Executor) -> list[str]:
-    records = await db.fetch(WIDGET_NAMES)
+    try:
+        records = await db.fetch(WIDGET_NAMES)
+    except Exception as error:
+        query_failed(error, "widget_names", (), "select", None)
     return [record["name"] for record in records]
 
 
@@ -60,7 +69,10 @@ SELECT count(*) FROM widgets
 
 
 async def count_widgets(db: Executor) -> int | None:
-    value: int | None = await db.fetchval(COUNT_WIDGETS)
+    try:
+        value: int | None = await db.fetchval(COUNT_WIDGETS)
+    except Exception as error:
+        query_failed(error, "count_widgets", (), "select", None)
     return value
 
 
@@ -70,7 +82,10 @@ SELECT name, weight FROM widgets WHERE id = $1
 
 
 async def widget_summary(db: Executor, *, id_: int) -> WidgetSummaryRow | None:
-    record = await db.fetchrow(WIDGET_SUMMARY, id_)
+    try:
+        record = await db.fetchrow(WIDGET_SUMMARY, id_)
+    except Exception as error:
+        query_failed(error, "widget_summary", ("id_",), "select", None)
     if record is None:
         return None
     return WidgetSummaryRow.model_validate(dict(record))
@@ -82,7 +97,10 @@ INSERT INTO widgets (name, weight) VALUES ($1, $2) RETURNING id, name, weight, c
 
 
 async def create_widget(db: Executor, *, name: str, weight: Decimal | None = None) -> Widget | None:
-    record = await db.fetchrow(CREATE_WIDGET, name, weight)
+    try:
+        record = await db.fetchrow(CREATE_WIDGET, name, weight)
+    except Exception as error:
+        query_failed(error, "create_widget", ("name", "weight"), "insert", "widgets")
     if record is None:
         return None
     return Widget.model_validate(dict(record))
@@ -94,7 +112,10 @@ UPDATE widgets SET weight = weight WHERE id = $1
 
 
 async def touch_widget(db: Executor, *, id_: int) -> None:
-    await db.execute(TOUCH_WIDGET, id_)
+    try:
+        await db.execute(TOUCH_WIDGET, id_)
+    except Exception as error:
+        query_failed(error, "touch_widget", ("id_",), "update", "widgets")
 
 
 DELETE_HEAVY_WIDGETS = """-- name: DeleteHeavyWidgets :execrows
@@ -103,7 +124,10 @@ DELETE FROM widgets WHERE weight > $1
 
 
 async def delete_heavy_widgets(db: Executor, *, min_weight: Decimal | None) -> int:
-    command_status = await db.execute(DELETE_HEAVY_WIDGETS, min_weight)
+    try:
+        command_status = await db.execute(DELETE_HEAVY_WIDGETS, min_weight)
+    except Exception as error:
+        query_failed(error, "delete_heavy_widgets", ("min_weight",), "delete", "widgets")
     return affected_rows(command_status)
 
 
@@ -113,4 +137,7 @@ UPDATE widgets SET name = $1 WHERE name = $2
 
 
 async def rename_widget(db: Executor, *, new_name: str, old_name: str) -> str:
-    return await db.execute(RENAME_WIDGET, new_name, old_name)
+    try:
+        return await db.execute(RENAME_WIDGET, new_name, old_name)
+    except Exception as error:
+        query_failed(error, "rename_widget", ("new_name", "old_name"), "update", "widgets")

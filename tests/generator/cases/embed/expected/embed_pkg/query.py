@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from asyncpg import Record
 
-from ._runtime import Executor, RowModel
+from ._runtime import Executor, RowModel, query_failed
 from .models import Author, Book
 
 
@@ -42,7 +42,10 @@ ORDER BY books.id
 
 async def books_with_authors(db: Executor) -> list[BooksWithAuthorsRow]:
     """Each book with its author, one round trip."""
-    records = await db.fetch(BOOKS_WITH_AUTHORS)
+    try:
+        records = await db.fetch(BOOKS_WITH_AUTHORS)
+    except Exception as error:
+        query_failed(error, "books_with_authors", (), "select", None)
     return [_books_with_authors_row(record) for record in records]
 
 
@@ -65,7 +68,10 @@ WHERE books.id = $1
 
 
 async def book_with_author(db: Executor, *, id_: int) -> BookWithAuthorRow | None:
-    record = await db.fetchrow(BOOK_WITH_AUTHOR, id_)
+    try:
+        record = await db.fetchrow(BOOK_WITH_AUTHOR, id_)
+    except Exception as error:
+        query_failed(error, "book_with_author", ("id_",), "select", None)
     if record is None:
         return None
     return _book_with_author_row(record)

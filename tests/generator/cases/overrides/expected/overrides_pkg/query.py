@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 
 from overrides_support import DeviceSpec
 
-from ._runtime import Executor, RowModel, validate_rows
+from ._runtime import Executor, RowModel, query_failed, validate_rows
 from .models import Machine
 
 
@@ -34,7 +34,10 @@ SELECT id, spec, mac, notes FROM devices WHERE id = $1
 
 
 async def get_device(db: Executor, *, id_: int) -> Machine | None:
-    record = await db.fetchrow(GET_DEVICE, id_)
+    try:
+        record = await db.fetchrow(GET_DEVICE, id_)
+    except Exception as error:
+        query_failed(error, "get_device", ("id_",), "select", None)
     if record is None:
         return None
     return Machine.model_validate(dict(record))
@@ -46,7 +49,10 @@ SELECT id, spec FROM devices ORDER BY id
 
 
 async def device_specs(db: Executor) -> list[DeviceSpecsRow]:
-    records = await db.fetch(DEVICE_SPECS)
+    try:
+        records = await db.fetch(DEVICE_SPECS)
+    except Exception as error:
+        query_failed(error, "device_specs", (), "select", None)
     return validate_rows(_DEVICE_SPECS_ROW_LIST, records)
 
 
@@ -56,7 +62,10 @@ INSERT INTO devices (spec, mac) VALUES ($1, $2) RETURNING id, spec, mac, notes
 
 
 async def create_device(db: Executor, *, spec: DeviceSpec, mac: str) -> Machine | None:
-    record = await db.fetchrow(CREATE_DEVICE, spec, mac)
+    try:
+        record = await db.fetchrow(CREATE_DEVICE, spec, mac)
+    except Exception as error:
+        query_failed(error, "create_device", ("spec", "mac"), "insert", "devices")
     if record is None:
         return None
     return Machine.model_validate(dict(record))
@@ -70,5 +79,8 @@ FROM devices
 
 async def devices_with_specs(db: Executor) -> list[DevicesWithSpecsRow]:
     """Every device's spec, gathered into one JSON array, validated as DeviceSpec models."""
-    records = await db.fetch(DEVICES_WITH_SPECS)
+    try:
+        records = await db.fetch(DEVICES_WITH_SPECS)
+    except Exception as error:
+        query_failed(error, "devices_with_specs", (), "select", None)
     return validate_rows(_DEVICES_WITH_SPECS_ROW_LIST, records)

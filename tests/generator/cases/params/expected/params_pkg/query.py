@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, validate_rows
+from ._runtime import Executor, RowModel, query_failed, validate_rows
 from .models import Event
 
 
@@ -36,7 +36,10 @@ SELECT id, type FROM events WHERE id = ANY($1::uuid[])
 
 
 async def events_by_ids(db: Executor, *, ids: list[UUID]) -> list[EventsByIdsRow]:
-    records = await db.fetch(EVENTS_BY_IDS, ids)
+    try:
+        records = await db.fetch(EVENTS_BY_IDS, ids)
+    except Exception as error:
+        query_failed(error, "events_by_ids", ("ids",), "select", None)
     return validate_rows(_EVENTS_BY_IDS_ROW_LIST, records)
 
 
@@ -46,7 +49,10 @@ SELECT id FROM events WHERE type = ANY($1::text[])
 
 
 async def events_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
-    records = await db.fetch(EVENTS_OF_TYPES, types)
+    try:
+        records = await db.fetch(EVENTS_OF_TYPES, types)
+    except Exception as error:
+        query_failed(error, "events_of_types", ("types",), "select", None)
     return [record["id"] for record in records]
 
 
@@ -56,7 +62,10 @@ SELECT id FROM events WHERE type <> ALL($1::text[])
 
 
 async def events_not_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
-    records = await db.fetch(EVENTS_NOT_OF_TYPES, types)
+    try:
+        records = await db.fetch(EVENTS_NOT_OF_TYPES, types)
+    except Exception as error:
+        query_failed(error, "events_not_of_types", ("types",), "select", None)
     return [record["id"] for record in records]
 
 
@@ -79,7 +88,10 @@ async def update_event(
     id_: UUID,
 ) -> Event | None:
     """Fields not given stay as they are."""
-    record = await db.fetchrow(UPDATE_EVENT, type_, from_, class_, id_)
+    try:
+        record = await db.fetchrow(UPDATE_EVENT, type_, from_, class_, id_)
+    except Exception as error:
+        query_failed(error, "update_event", ("type_", "from_", "class_", "id_"), "update", "events")
     if record is None:
         return None
     return Event.model_validate(dict(record))
@@ -91,7 +103,10 @@ SELECT id FROM events WHERE score >= $1 AND score <= $2
 
 
 async def events_between(db: Executor, *, score: int | None, score_2: int | None) -> list[UUID]:
-    records = await db.fetch(EVENTS_BETWEEN, score, score_2)
+    try:
+        records = await db.fetch(EVENTS_BETWEEN, score, score_2)
+    except Exception as error:
+        query_failed(error, "events_between", ("score", "score_2"), "select", None)
     return [record["id"] for record in records]
 
 
@@ -101,12 +116,21 @@ INSERT INTO events (type, "from", class, tags, score) VALUES ($1, $2, $3, $4, $5
 
 
 async def create_event(db: Executor, params: CreateEventParams) -> UUID | None:
-    value: UUID | None = await db.fetchval(
-        CREATE_EVENT,
-        params.type_,
-        params.from_,
-        params.class_,
-        params.tags,
-        params.score,
-    )
+    try:
+        value: UUID | None = await db.fetchval(
+            CREATE_EVENT,
+            params.type_,
+            params.from_,
+            params.class_,
+            params.tags,
+            params.score,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_event",
+            ("type_", "from_", "class_", "tags", "score"),
+            "insert",
+            "events",
+        )
     return value

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias, TypeVar
 
 import orjson
 from asyncpg import Pool
@@ -44,6 +45,109 @@ class RowModel(BaseModel):
         protected_namespaces=(),
         arbitrary_types_allowed=True,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryFailure:
+    """What a generated function knows when its query fails: enough for an error
+    handler to name the query and the parameter in its message."""
+
+    query: str
+    """The function's name."""
+    params: tuple[str, ...]
+    """Its parameters in `$1, $2, ...` order (for `:copyfrom`, in column order)."""
+    statement: str
+    """The top-level statement: insert, update, delete, merge, select, ..."""
+    table: str | None
+    """The table an insert, update, delete or merge writes."""
+    row: int | None = None
+    """`:copyfrom`: the row (counted from 0) being sent when it failed."""
+    column: int | None = None
+    """`:copyfrom`: the column (an index into `params`) being encoded when it failed."""
+
+    def param(self, number: int) -> str | None:
+        """The name of parameter `$number`, if the query has it."""
+        return self.params[number - 1] if 0 < number <= len(self.params) else None
+
+
+ErrorHandler: TypeAlias = Callable[[Exception, QueryFailure], Exception]
+"""Turns the exception a query raised into the one its caller sees."""
+
+_error_handler: ErrorHandler | None = None
+
+
+def set_error_handler(handler: ErrorHandler | None) -> None:
+    """Install the function that turns driver errors into the application's own.
+
+    Every generated function hands its failures to it, whatever it ran on (a
+    pool, a connection, a transaction). Without one, the driver's error is
+    raised as it is, with a note naming the query.
+    """
+    global _error_handler
+    _error_handler = handler
+
+
+def query_failed(
+    error: Exception,
+    query: str,
+    params: tuple[str, ...],
+    statement: str,
+    table: str | None,
+    copy_rows: CopyRows | None = None,
+) -> NoReturn:
+    """Raise what the error handler makes of `error` (chained to it)."""
+    row, column = (copy_rows.row, copy_rows.column) if copy_rows else (None, None)
+    failure = QueryFailure(query, params, statement, table, row, column)
+    handler = _error_handler
+    replacement = handler(error, failure) if handler is not None else error
+    if replacement is error:
+        error.add_note(f"in query {query}")
+        raise error
+    raise replacement from error
+
+
+class CopyRows:
+    """The rows of a `:copyfrom`, as asyncpg's COPY reads them, remembering the row and
+    column it is encoding: asyncpg reports a value it cannot encode for COPY (a Decimal
+    beyond numeric's range, a string that is no UUID) without saying where.
+    """
+
+    __slots__ = ("_rows", "current")
+
+    def __init__(self, rows: Iterable[Sequence[object]]) -> None:
+        self._rows = rows
+        self.current = _CopyRow()
+
+    def __iter__(self) -> Iterator[Sequence[object]]:
+        # COPY reads each row's values by index, one row after the other, so one
+        # object stands for every row in turn; the cost is a Python call per value.
+        current = self.current
+        for current.row, current.values in enumerate(self._rows):
+            yield current
+
+    @property
+    def row(self) -> int | None:
+        return self.current.row
+
+    @property
+    def column(self) -> int | None:
+        return self.current.column
+
+
+class _CopyRow(Sequence[object]):
+    __slots__ = ("column", "row", "values")
+
+    def __init__(self) -> None:
+        self.values: Sequence[object] = ()
+        self.row: int | None = None
+        self.column: int | None = None
+
+    def __getitem__(self, index: Any) -> Any:
+        self.column = index
+        return self.values[index]
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 def validate_rows(adapter: TypeAdapter[list[T]], records: list[Record]) -> list[T]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import JsonValue, TypeAdapter
 
-from ._runtime import Connection, Executor, affected_rows, validate_rows
+from ._runtime import Connection, Executor, affected_rows, query_failed, validate_rows
 from .models import Setting
 
 _SETTING_LIST = TypeAdapter(list[Setting])
@@ -32,17 +32,35 @@ async def create_setting(
     model_config_: JsonValue,
     model_dump_: str | None,
 ) -> None:
-    await db.execute(
-        CREATE_SETTING,
-        id_,
-        db_,
-        conn_,
-        prefetch_,
-        value_,
-        affected_rows_,
-        model_config_,
-        model_dump_,
-    )
+    try:
+        await db.execute(
+            CREATE_SETTING,
+            id_,
+            db_,
+            conn_,
+            prefetch_,
+            value_,
+            affected_rows_,
+            model_config_,
+            model_dump_,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "create_setting",
+            (
+                "id_",
+                "db_",
+                "conn_",
+                "prefetch_",
+                "value_",
+                "affected_rows_",
+                "model_config_",
+                "model_dump_",
+            ),
+            "insert",
+            "settings",
+        )
 
 
 FIND_SETTINGS = """-- name: FindSettings :many
@@ -51,7 +69,10 @@ SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, s
 
 
 async def find_settings(db: Executor, *, db_: str, conn_: str, prefetch_: int) -> list[Setting]:
-    records = await db.fetch(FIND_SETTINGS, db_, conn_, prefetch_)
+    try:
+        records = await db.fetch(FIND_SETTINGS, db_, conn_, prefetch_)
+    except Exception as error:
+        query_failed(error, "find_settings", ("db_", "conn_", "prefetch_"), "select", None)
     return validate_rows(_SETTING_LIST, records)
 
 
@@ -66,8 +87,11 @@ async def iter_find_settings(
     """Streams the rows from a server-side cursor, `prefetch` at a time.
     Cursors live inside a transaction: call this in `async with conn.transaction()`.
     """
-    async for record in conn.cursor(FIND_SETTINGS, db_, conn_, prefetch_, prefetch=prefetch):
-        yield Setting.model_validate(dict(record))
+    try:
+        async for record in conn.cursor(FIND_SETTINGS, db_, conn_, prefetch_, prefetch=prefetch):
+            yield Setting.model_validate(dict(record))
+    except Exception as error:
+        query_failed(error, "find_settings", ("db_", "conn_", "prefetch_"), "select", None)
 
 
 VALUE_OF = """-- name: ValueOf :one
@@ -76,7 +100,10 @@ SELECT value FROM settings WHERE value = $1 AND model_config = $2
 
 
 async def value_of(db: Executor, *, value_: int, model_config_: JsonValue) -> int | None:
-    value: int | None = await db.fetchval(VALUE_OF, value_, model_config_)
+    try:
+        value: int | None = await db.fetchval(VALUE_OF, value_, model_config_)
+    except Exception as error:
+        query_failed(error, "value_of", ("value_", "model_config_"), "select", None)
     return value
 
 
@@ -86,7 +113,10 @@ DELETE FROM settings WHERE affected_rows = $1
 
 
 async def delete_by_affected_rows(db: Executor, *, affected_rows_: int) -> int:
-    command_status = await db.execute(DELETE_BY_AFFECTED_ROWS, affected_rows_)
+    try:
+        command_status = await db.execute(DELETE_BY_AFFECTED_ROWS, affected_rows_)
+    except Exception as error:
+        query_failed(error, "delete_by_affected_rows", ("affected_rows_",), "delete", "settings")
     return affected_rows(command_status)
 
 
@@ -96,7 +126,10 @@ DELETE FROM settings WHERE status = $1
 
 
 async def delete_by_status(db: Executor, *, status: str) -> int:
-    command_status = await db.execute(DELETE_BY_STATUS, status)
+    try:
+        command_status = await db.execute(DELETE_BY_STATUS, status)
+    except Exception as error:
+        query_failed(error, "delete_by_status", ("status",), "delete", "settings")
     return affected_rows(command_status)
 
 
@@ -106,7 +139,10 @@ SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, s
 
 
 async def get_by_record(db: Executor, *, record_: str | None) -> Setting | None:
-    record = await db.fetchrow(GET_BY_RECORD, record_)
+    try:
+        record = await db.fetchrow(GET_BY_RECORD, record_)
+    except Exception as error:
+        query_failed(error, "get_by_record", ("record_",), "select", None)
     if record is None:
         return None
     return Setting.model_validate(dict(record))

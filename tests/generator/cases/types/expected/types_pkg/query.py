@@ -19,7 +19,7 @@ from uuid import UUID
 from asyncpg import BitString, Point, Range
 from pydantic import AwareDatetime, JsonValue, NaiveDatetime, TypeAdapter
 
-from ._runtime import Executor, RowModel, validate_rows
+from ._runtime import Executor, RowModel, query_failed, validate_rows
 from .models import Everything, LabGrade, LabSample, Mood
 
 
@@ -45,7 +45,10 @@ SELECT id, c_text, c_varchar, c_char, c_int2, c_int4, c_int8, c_numeric, c_float
 
 
 async def get_everything(db: Executor, *, id_: UUID) -> Everything | None:
-    record = await db.fetchrow(GET_EVERYTHING, id_)
+    try:
+        record = await db.fetchrow(GET_EVERYTHING, id_)
+    except Exception as error:
+        query_failed(error, "get_everything", ("id_",), "select", None)
     if record is None:
         return None
     return Everything.model_validate(dict(record))
@@ -106,46 +109,93 @@ async def insert_everything(
     c_bits: BitString | None,
     c_point: Point | None,
 ) -> None:
-    await db.execute(
-        INSERT_EVERYTHING,
-        id_,
-        c_text,
-        c_varchar,
-        c_char,
-        c_int2,
-        c_int4,
-        c_int8,
-        c_numeric,
-        c_float4,
-        c_float8,
-        c_bool,
-        c_bytea,
-        c_date,
-        c_time,
-        c_timetz,
-        c_timestamp,
-        c_timestamptz,
-        c_interval,
-        c_json,
-        c_jsonb,
-        c_inet,
-        c_cidr,
-        c_macaddr,
-        c_money,
-        c_int4range,
-        c_tstzrange,
-        c_daterange,
-        c_numrange,
-        c_int_array,
-        c_text_matrix,
-        c_mood,
-        c_mood_array,
-        c_grade,
-        c_positive,
-        c_labels,
-        c_bits,
-        c_point,
-    )
+    try:
+        await db.execute(
+            INSERT_EVERYTHING,
+            id_,
+            c_text,
+            c_varchar,
+            c_char,
+            c_int2,
+            c_int4,
+            c_int8,
+            c_numeric,
+            c_float4,
+            c_float8,
+            c_bool,
+            c_bytea,
+            c_date,
+            c_time,
+            c_timetz,
+            c_timestamp,
+            c_timestamptz,
+            c_interval,
+            c_json,
+            c_jsonb,
+            c_inet,
+            c_cidr,
+            c_macaddr,
+            c_money,
+            c_int4range,
+            c_tstzrange,
+            c_daterange,
+            c_numrange,
+            c_int_array,
+            c_text_matrix,
+            c_mood,
+            c_mood_array,
+            c_grade,
+            c_positive,
+            c_labels,
+            c_bits,
+            c_point,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "insert_everything",
+            (
+                "id_",
+                "c_text",
+                "c_varchar",
+                "c_char",
+                "c_int2",
+                "c_int4",
+                "c_int8",
+                "c_numeric",
+                "c_float4",
+                "c_float8",
+                "c_bool",
+                "c_bytea",
+                "c_date",
+                "c_time",
+                "c_timetz",
+                "c_timestamp",
+                "c_timestamptz",
+                "c_interval",
+                "c_json",
+                "c_jsonb",
+                "c_inet",
+                "c_cidr",
+                "c_macaddr",
+                "c_money",
+                "c_int4range",
+                "c_tstzrange",
+                "c_daterange",
+                "c_numrange",
+                "c_int_array",
+                "c_text_matrix",
+                "c_mood",
+                "c_mood_array",
+                "c_grade",
+                "c_positive",
+                "c_labels",
+                "c_bits",
+                "c_point",
+            ),
+            "insert",
+            "everything",
+        )
 
 
 LIST_SAMPLES = """-- name: ListSamples :many
@@ -154,7 +204,10 @@ SELECT id, grade FROM lab.samples ORDER BY id
 
 
 async def list_samples(db: Executor) -> list[LabSample]:
-    records = await db.fetch(LIST_SAMPLES)
+    try:
+        records = await db.fetch(LIST_SAMPLES)
+    except Exception as error:
+        query_failed(error, "list_samples", (), "select", None)
     return validate_rows(_LAB_SAMPLE_LIST, records)
 
 
@@ -164,7 +217,10 @@ SELECT grade, count(*) AS total FROM lab.samples GROUP BY grade ORDER BY grade
 
 
 async def count_by_grade(db: Executor) -> list[CountByGradeRow]:
-    records = await db.fetch(COUNT_BY_GRADE)
+    try:
+        records = await db.fetch(COUNT_BY_GRADE)
+    except Exception as error:
+        query_failed(error, "count_by_grade", (), "select", None)
     return validate_rows(_COUNT_BY_GRADE_ROW_LIST, records)
 
 
@@ -174,7 +230,10 @@ SELECT $1::text AS echoed, now() AS at
 
 
 async def echo(db: Executor, *, param_1: str) -> EchoRow | None:
-    record = await db.fetchrow(ECHO, param_1)
+    try:
+        record = await db.fetchrow(ECHO, param_1)
+    except Exception as error:
+        query_failed(error, "echo", ("param_1",), "select", None)
     if record is None:
         return None
     return EchoRow.model_validate(dict(record))

@@ -7,6 +7,22 @@ have been set up with `init_connection` (pass it as the pool's `init`).
 """
 
 from . import models, query
-from ._runtime import Connection, Executor, RowModel, init_connection
+from ._runtime import (
+    Connection,
+    Executor,
+    QueryFailure,
+    RowModel,
+    init_connection,
+    set_error_handler,
+)
 
-__all__ = ["Connection", "Executor", "RowModel", "init_connection", "models", "query"]
+__all__ = [
+    "Connection",
+    "Executor",
+    "QueryFailure",
+    "RowModel",
+    "init_connection",
+    "models",
+    "query",
+    "set_error_handler",
+]

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._runtime import Executor
+from ._runtime import Executor, query_failed
 from .models import Other
 
 GET_OTHER = """-- name: GetOther :one
@@ -13,7 +13,10 @@ SELECT id, name FROM others WHERE id = $1
 
 
 async def get_other(db: Executor, *, id_: int) -> Other | None:
-    record = await db.fetchrow(GET_OTHER, id_)
+    try:
+        record = await db.fetchrow(GET_OTHER, id_)
+    except Exception as error:
+        query_failed(error, "get_other", ("id_",), "select", None)
     if record is None:
         return None
     return Other.model_validate(dict(record))
