@@ -26,7 +26,7 @@ import asyncpg
 
 from chip_quality_queries import init_connection
 
-from ._errors import UnavailableError, mapped_errors, raise_mapped
+from ._errors import UnavailableError, load_constraint_columns, mapped_errors, raise_mapped
 from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
 
 
@@ -145,6 +145,8 @@ async def create_pool(
         )
         pool.settings = settings
         await pool
+        async with pool.acquire() as conn:
+            await load_constraint_columns(conn)
     return pool
 
 
@@ -160,6 +162,8 @@ async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connectio
             timeout=settings.pool_timeout,
         )
     await init_connection(conn)
+    with mapped_errors():
+        await load_constraint_columns(conn)
     return conn
 
 
