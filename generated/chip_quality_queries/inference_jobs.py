@@ -110,7 +110,13 @@ async def claim_inference_jobs(
     try:
         records = await db.fetch(CLAIM_INFERENCE_JOBS, worker_id, max_jobs)
     except Exception as error:
-        query_failed(error, "claim_inference_jobs", ("worker_id", "max_jobs"), "select", None)
+        query_failed(
+            error,
+            "claim_inference_jobs",
+            ("worker_id", "max_jobs"),
+            "update",
+            "inference_jobs",
+        )
     return validate_rows(_INFERENCE_JOB_LIST, records)
 
 

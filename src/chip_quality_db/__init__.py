@@ -16,6 +16,7 @@ from ._checksum import checksum_matches, sha256_of
 from ._errors import (
     AlreadyExistsError,
     AuditError,
+    AuthenticationError,
     DatabaseError,
     IntegrityError,
     InvalidActorError,
@@ -43,6 +44,7 @@ set_error_handler(query_error)
 __all__ = [
     "AlreadyExistsError",
     "AuditError",
+    "AuthenticationError",
     "ChecksumMismatchError",
     "DatabaseError",
     "DatabaseSettings",

@@ -10,6 +10,7 @@
     ├── RetryableError            serialization failure, deadlock, lock wait (40001/40P01/55P03)
     ├── QueryTimeoutError         statement_timeout (57014)
     ├── UnavailableError          connection lost, server shutting down, pool exhausted
+    ├── AuthenticationError       login refused (28xxx), server certificate not verified
     └── AuditError                a write to an audited table without an actor (CQ001)
         └── InvalidActorError     an actor that names nobody visible (CQ002)
 
@@ -24,6 +25,7 @@ available as `__cause__`.
 from __future__ import annotations
 
 import itertools
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn, TypeVar
@@ -91,6 +93,11 @@ class UnavailableError(DatabaseError):
     """The database cannot be reached now: connection lost, server down, or pool exhausted."""
 
 
+class AuthenticationError(DatabaseError):
+    """The login was refused (SQLSTATE class 28: password, client certificate, pg_hba.conf),
+    or the server's TLS certificate did not verify. Not retryable: a setting is wrong."""
+
+
 class AuditError(DatabaseError):
     """A write to an audited table was refused: no acting user was set (app.actor)."""
 
@@ -118,7 +125,8 @@ def require(row: T | None, what: str, key: object) -> T:
 _ENCODING_ERRORS = (
     UnicodeError,
     RecursionError,
-    OverflowError,
+    ArithmeticError,  # OverflowError; decimal.InvalidOperation for text given as numeric
+    AttributeError,  # COPY's uuid codec handed something that is no UUID
     orjson.JSONEncodeError,
     ValueError,
     TypeError,
@@ -148,6 +156,10 @@ def translate(error: BaseException, failure: QueryFailure | None = None) -> Data
         # Inside a generated function only the driver call is guarded: a ValueError
         # or TypeError there is a value its codec refused (COPY raises them bare).
         return _unsendable(error, failure)
+    if isinstance(error, ssl.SSLCertVerificationError):  # before OSError: it is one
+        return AuthenticationError(
+            _in(failure, f"the server's TLS certificate was refused: {error.verify_message}")
+        )
     # Before OSError: TimeoutError is one. asyncpg raises it when no pooled connection frees up.
     if isinstance(error, TimeoutError):
         return UnavailableError(
@@ -222,6 +234,19 @@ def _parameter_of(error: pg.PostgresError, failure: QueryFailure | None) -> str 
     # "unnamed portal parameter $2": the context is translated, `$N` is not.
     number = _number_after(getattr(error, "context", None) or "", "$")
     return failure.param(number) if number is not None else None
+
+
+def _which_value(parameter: str | None, failure: QueryFailure | None) -> str:
+    """The words naming the value a data exception is about."""
+    if parameter:
+        return f"parameter {parameter}"
+    if failure is not None and len(failure.params) == 1:
+        return f"parameter {failure.params[0]}"
+    if failure is not None and failure.params:
+        # The server reports no field for errors such as a negative LIMIT or a
+        # numeric overflow in an assignment: the candidates are all we know.
+        return f"one of the parameters ({', '.join(failure.params)}; the server does not say which)"
+    return "a value"
 
 
 def _still_referenced(error: pg.PostgresError, failure: QueryFailure | None) -> bool | None:
@@ -303,8 +328,9 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
     if sqlstate.startswith("22"):  # data exceptions: out of range, invalid text, bad encoding
         if parameter:
             fields["column"] = column or parameter
-        about = f"parameter {parameter}" if parameter else "a value"
-        return RuleViolationError(message(f"{about} is invalid: {server_says}"), **fields)
+        return RuleViolationError(
+            message(f"{_which_value(parameter, failure)} is invalid: {server_says}"), **fields
+        )
     if isinstance(
         error, pg.SerializationError | pg.DeadlockDetectedError | pg.LockNotAvailableError
     ):
@@ -316,6 +342,8 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
         )
     if isinstance(error, pg.QueryCanceledError):
         return QueryTimeoutError(message(f"the query was cancelled: {server_says}"), **fields)
+    if sqlstate.startswith("28"):  # invalid authorization: password, certificate, pg_hba
+        return AuthenticationError(message(f"the login was refused: {server_says}"), **fields)
     if sqlstate.startswith(("08", "57P")):  # connection exceptions, admin/crash shutdown
         return UnavailableError(message(f"the database is unavailable: {server_says}"), **fields)
     return DatabaseError(message(server_says), **fields)

@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from chip_quality_db import (
-    DatabaseError,
+    AuthenticationError,
     Pool,
-    UnavailableError,
     create_pool,
     load_settings,
 )
@@ -283,7 +282,7 @@ async def test_production_settings_connect_encrypted(
 
 
 async def test_the_server_refuses_a_session_without_tls(tls_server: localdb.LocalServer) -> None:
-    with pytest.raises(DatabaseError, match="no encryption"):
+    with pytest.raises(AuthenticationError, match="no encryption"):
         await _pool(_url(tls_server, "postgres"), DB_SSLMODE="disable")
 
 
@@ -293,14 +292,14 @@ async def test_the_server_refuses_a_session_without_tls(tls_server: localdb.Loca
 async def test_verify_full_refuses_a_certificate_for_another_name(
     misnamed_server: localdb.LocalServer, certificates: Certificates
 ) -> None:
-    with pytest.raises(UnavailableError) as caught:
+    with pytest.raises(AuthenticationError) as caught:
         await _pool(
             _url(misnamed_server, "postgres"),
             DB_SSLMODE="verify-full",
             DB_SSLROOTCERT=certificates.crt("ca"),
         )
     message = str(caught.value)
-    assert "certificate verify failed" in message
+    assert "TLS certificate was refused" in message
     assert "not valid for '127.0.0.1'" in message
     assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
 
@@ -321,7 +320,7 @@ async def test_verify_ca_checks_the_issuer_but_not_the_name(
 # The server sends its CA along with its certificate (OpenSSL completes the chain
 # from ssl_ca_file), so OpenSSL meets a root it does not trust.
 UNKNOWN_ISSUER = (
-    "certificate verify failed: "
+    "TLS certificate was refused: "
     "(self-signed certificate in certificate chain|unable to get local issuer certificate)"
 )
 
@@ -330,7 +329,7 @@ UNKNOWN_ISSUER = (
 async def test_a_certificate_from_an_unknown_ca_is_refused(
     tls_server: localdb.LocalServer, certificates: Certificates, mode: str
 ) -> None:
-    with pytest.raises(UnavailableError) as caught:
+    with pytest.raises(AuthenticationError) as caught:
         await _pool(
             _url(tls_server, "postgres"),
             DB_SSLMODE=mode,
@@ -345,7 +344,7 @@ async def test_verify_full_without_a_root_certificate_trusts_the_system_cas_only
 ) -> None:
     # Not asyncpg's "~/.postgresql/root.crt does not exist": the system's CAs, which
     # do not know the test CA.
-    with pytest.raises(UnavailableError, match=UNKNOWN_ISSUER):
+    with pytest.raises(AuthenticationError, match=UNKNOWN_ISSUER):
         await _pool(_url(tls_server, "postgres"), DB_SSLMODE="verify-full")
 
 
@@ -387,7 +386,7 @@ async def test_the_client_certificate_may_come_in_the_url(
 async def test_the_app_role_is_refused_without_a_client_certificate(
     tls_server: localdb.LocalServer, certificates: Certificates
 ) -> None:
-    with pytest.raises(DatabaseError, match="requires a valid client certificate"):
+    with pytest.raises(AuthenticationError, match="requires a valid client certificate"):
         await _pool(
             _url(tls_server, APP_ROLE),
             DB_SSLMODE="verify-full",
@@ -398,7 +397,7 @@ async def test_the_app_role_is_refused_without_a_client_certificate(
 async def test_the_app_role_is_refused_with_someone_elses_certificate(
     tls_server: localdb.LocalServer, certificates: Certificates
 ) -> None:
-    with pytest.raises(DatabaseError, match="certificate authentication failed"):
+    with pytest.raises(AuthenticationError, match="certificate authentication failed"):
         await _pool(
             _url(tls_server, APP_ROLE),
             DB_SSLMODE="verify-full",
