@@ -61,7 +61,8 @@ generated-drift: install ## Fail when generated/ differs from what sqlc produces
 	$(PY) -m chip_quality_db.dev.generated
 
 verify-audit: install ## Walk the audit trail's hash chain; fail at the first broken link
-	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST))
+	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \
+		$(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
 check: lint typecheck squawk schema-drift generated-drift ## Every static check CI runs (no tests)
 

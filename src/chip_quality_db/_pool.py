@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -26,7 +26,14 @@ import asyncpg
 
 from chip_quality_queries import init_connection
 
-from ._errors import UnavailableError, load_constraint_columns, mapped_errors, raise_mapped
+from ._errors import (
+    DatabaseError,
+    UnavailableError,
+    load_constraint_columns,
+    mapped_errors,
+    raise_mapped,
+)
+from ._redact import leaks, scrub
 from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
 
 
@@ -124,7 +131,7 @@ async def create_pool(
 ) -> Pool:
     """A pool whose connections have the codecs the generated queries rely on."""
     settings = settings or load_settings()
-    with mapped_errors():
+    with without_secrets(settings), mapped_errors():
         # asyncpg.create_pool(...) is `Pool(...)` awaited; built directly for our subclass.
         pool = Pool(
             settings.dsn(),
@@ -154,7 +161,7 @@ async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connectio
     """One connection outside the pool (for tools such as the CLI), opened as the
     pool opens its own: the same TLS, server settings and codecs."""
     settings = settings or load_settings()
-    with mapped_errors():
+    with without_secrets(settings), mapped_errors():
         conn: asyncpg.Connection = await asyncpg.connect(
             settings.dsn(),
             ssl=_ssl_argument(settings),
@@ -165,6 +172,21 @@ async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connectio
     with mapped_errors():
         await load_constraint_columns(conn)
     return conn
+
+
+@contextlib.contextmanager
+def without_secrets(settings: DatabaseSettings) -> Iterator[None]:
+    """Re-raise an error whose text, or that of any error chained to it, quotes a
+    password of `settings` with the password masked and the chain cut."""
+    try:
+        yield
+    except Exception as exc:
+        secrets = settings.secrets()
+        if not leaks(exc, secrets):
+            raise
+        kind = type(exc) if isinstance(exc, DatabaseError) else DatabaseError
+        message = scrub(str(exc), secrets)
+        raise kind(message, sqlstate=getattr(exc, "sqlstate", None)) from None
 
 
 def _settings_of(pool: asyncpg.Pool) -> DatabaseSettings:

@@ -2,7 +2,11 @@
 
 Connection: DATABASE_URL wins (`postgresql+asyncpg://` is accepted); without it
 the URL is built from DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (defaults
-localhost, 5432, chip_quality, chip_quality_user, empty).
+localhost, 5432, chip_quality, chip_quality_user, empty). DB_PASSWORD_FILE
+names a file holding the password (the convention of container secrets), read
+once here; the password, from either, fills in a DATABASE_URL that has none.
+The password and the URL are kept as SecretStr: repr, str and model_dump show
+the URL with its password masked, never the password.
 
 Pool, and how it maps onto asyncpg's pool, which is not SQLAlchemy's:
 - DB_POOL_SIZE (10): connections kept open, asyncpg's `min_size`.
@@ -28,11 +32,15 @@ sslmode disable, allow and prefer.
 
 from __future__ import annotations
 
-from typing import Literal
-from urllib.parse import parse_qsl, quote, urlsplit
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ._redact import redact_url, url_passwords
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -46,14 +54,19 @@ class SettingsError(ValueError):
 class DatabaseSettings(BaseSettings):
     """Connection and pool settings; each field reads the environment variable in its alias."""
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused DATABASE_URL must not be quoted (with its
+    # password) in the validation error chained to SettingsError.
+    model_config = SettingsConfigDict(
+        populate_by_name=True, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
-    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     host: str = Field(default="localhost", alias="DB_HOST")
     port: int = Field(default=5432, alias="DB_PORT", ge=1, le=65535)
     name: str = Field(default="chip_quality", alias="DB_NAME", min_length=1)
     user: str = Field(default="chip_quality_user", alias="DB_USER", min_length=1)
     password: SecretStr = Field(default=SecretStr(""), alias="DB_PASSWORD")
+    password_file: Path | None = Field(default=None, alias="DB_PASSWORD_FILE")
 
     pool_size: int = Field(default=10, alias="DB_POOL_SIZE", ge=1, le=1000)
     max_overflow: int = Field(default=20, alias="DB_MAX_OVERFLOW", ge=0, le=1000)
@@ -73,15 +86,45 @@ class DatabaseSettings(BaseSettings):
     application_name: str = Field(default="chip-quality-db", alias="DB_APPLICATION_NAME")
     environment: Environment = Field(default="development", alias="ENVIRONMENT")
 
-    @field_validator("database_url")
+    @field_validator("database_url", mode="before")
     @classmethod
-    def _url_is_postgres(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+    def _url_is_postgres(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or not str(value).strip():
             return None
-        scheme = urlsplit(value).scheme
-        if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
-            raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
-        return value.strip()
+        url = str(value).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+            raise ValueError(f"expected a postgresql:// URL, got scheme {parts.scheme!r}")
+        for host in parts.netloc.rpartition("@")[2].split(","):
+            port = host.rpartition("]")[2].partition(":")[2]
+            if port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"the port {port!r} is not a number from 1 to 65535")
+        for key, item in parse_qsl(parts.query):
+            if key == "sslmode" and item not in _SSL_MODES:
+                raise ValueError(f"sslmode {item!r} is not one of {', '.join(_SSL_MODES)}")
+        return url
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> DatabaseSettings:
+        if self.password_file is None:
+            return self
+        if self.password.get_secret_value():
+            raise ValueError("DB_PASSWORD and DB_PASSWORD_FILE are both set: keep one")
+        if self.database_url and url_passwords(self.database_url.get_secret_value()):
+            raise ValueError("DATABASE_URL holds a password and DB_PASSWORD_FILE is set: keep one")
+        try:
+            secret = self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ValueError(
+                f"DB_PASSWORD_FILE: cannot read {self.password_file}: {reason}"
+            ) from None
+        if not secret:
+            raise ValueError(f"DB_PASSWORD_FILE: {self.password_file} is empty")
+        object.__setattr__(self, "password", SecretStr(secret))  # frozen: set once, here
+        return self
 
     @model_validator(mode="after")
     def _production_requires_tls(self) -> DatabaseSettings:
@@ -113,7 +156,7 @@ class DatabaseSettings(BaseSettings):
 
     def _url_parameter(self, name: str) -> str | None:
         if self.database_url:
-            for key, value in parse_qsl(urlsplit(self.database_url).query):
+            for key, value in parse_qsl(urlsplit(self.database_url.get_secret_value()).query):
                 if key == name and value:
                     return value
         return None
@@ -140,12 +183,40 @@ class DatabaseSettings(BaseSettings):
         return self._url_parameter("sslkey") or self.sslkey
 
     def dsn(self) -> str:
-        """A URL asyncpg accepts: DATABASE_URL, or one built from the DB_* parts."""
-        if self.database_url:
-            return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        """A URL asyncpg accepts, with the password: DATABASE_URL (its password filled in
+        from DB_PASSWORD or DB_PASSWORD_FILE when it has none), or one built from the
+        DB_* parts. Hand it to the driver only: `display_url` is the one to show."""
         password = self.password.get_secret_value()
+        if self.database_url:
+            url = self.database_url.get_secret_value()
+            url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            parts = urlsplit(url)
+            userinfo, at, hosts = parts.netloc.rpartition("@")
+            if password and at and ":" not in userinfo and not url_passwords(url):
+                netloc = f"{userinfo}:{quote(password, safe='')}@{hosts}"
+                url = urlunsplit(parts._replace(netloc=netloc))
+            return url
         auth = quote(self.user, safe="") + (f":{quote(password, safe='')}" if password else "")
         return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.name, safe='')}"
+
+    @property
+    def display_url(self) -> str:
+        """The server's URL with the password masked: for logs, messages and CLI output."""
+        return redact_url(self.dsn())
+
+    def secrets(self) -> list[str]:
+        """Every password these settings hold, for scrubbing messages."""
+        found = url_passwords(self.dsn())
+        password = self.password.get_secret_value()
+        return [*found, password] if password else found
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The URL shown masked rather than as SecretStr('**********'): the host
+        # and database are what a reader of a log needs.
+        for name, value in super().__repr_args__():
+            if name == "database_url" and value is not None:
+                value = redact_url(value.get_secret_value())
+            yield name, value
 
 
 def load_settings(**overrides: object) -> DatabaseSettings:

@@ -1,10 +1,14 @@
 """The `chip-quality-db` command: audit chain verification and export, and a health check.
 
-    chip-quality-db audit verify [--against head.json]   exit 1 on a broken chain
-    chip-quality-db audit export-head [--out head.json]
+    chip-quality-db audit verify [--against head.json [--public-key pub.pem]]
+    chip-quality-db audit export-head [--out head.json] [--signing-key key.pem]
+    chip-quality-db audit keygen --private-key key.pem --public-key pub.pem
     chip-quality-db health
 
-The database is DATABASE_URL's (or the DB_* settings').
+The database is DATABASE_URL's (or the DB_* settings'). The keys may also come
+from AUDIT_SIGNING_KEY_FILE and AUDIT_PUBLIC_KEY_FILE. Exit status: 0 ok, 1 a
+broken chain or an unhealthy database, 2 a usage, settings, key or connection
+error. No output names a password.
 """
 
 from __future__ import annotations
@@ -17,21 +21,45 @@ from pathlib import Path
 
 import asyncpg
 
-from . import audit
+from . import audit, audit_signing
 from ._errors import translate
 from ._health import health_check
 from ._pool import connect, create_pool
+from ._redact import scrub
 from ._settings import SettingsError, load_settings
+
+UNSIGNED_WARNING = (
+    "warning: {path} is not signed: it is only as trustworthy as the storage it was "
+    "kept in (sign exports with --signing-key; README: Compliance)"
+)
 
 
 async def _connect() -> asyncpg.Connection:
     return await connect(load_settings())
 
 
-async def _verify(against: Path | None) -> int:
-    head = None
-    if against is not None:
-        head = audit.ChainHead.from_dict(json.loads(against.read_text()))
+def _read_head(path: Path, public_key_path: Path | None) -> audit.ChainHead:
+    """The exported head, its signature checked when a public key is given."""
+    try:
+        exported = audit_signing.ExportedHead.from_dict(json.loads(path.read_text()))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not an exported head (invalid JSON: {exc})") from None
+    public_key = audit_signing.load_public_key(public_key_path)
+    if public_key is not None:
+        head = audit_signing.check(exported, public_key)
+        print(f"{path}: signature verified (key {audit_signing.key_id(public_key)})")
+        return head
+    if exported.signed:
+        raise audit_signing.HeadSignatureError(
+            f"{path} is signed (key {exported.key_id}): give --public-key (or "
+            f"{audit_signing.PUBLIC_KEY_VARIABLE}) to check the signature before trusting it"
+        )
+    print(UNSIGNED_WARNING.format(path=path), file=sys.stderr)
+    return exported.head
+
+
+async def _verify(against: Path | None, public_key: Path | None) -> int:
+    head = _read_head(against, public_key) if against is not None else None
     conn = await _connect()
     try:
         report = await audit.verify_chain(conn, against=head)
@@ -41,18 +69,32 @@ async def _verify(against: Path | None) -> int:
     return 0 if report.ok else 1
 
 
-async def _export(out: Path | None) -> int:
+async def _export(out: Path | None, signing_key: Path | None) -> int:
+    private_key = audit_signing.load_private_key(signing_key)
     conn = await _connect()
     try:
         head = await audit.export_head(conn)
     finally:
         await conn.close()
-    text = json.dumps(head.as_dict()) + "\n"
+    exported = audit_signing.sign(head, private_key)
+    text = json.dumps(exported.as_dict()) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text)
-        print(f"chain head seq {head.seq} written to {out}", file=sys.stderr)
+        signed = f", signed with key {exported.key_id}" if exported.signed else ""
+        print(f"chain head seq {head.seq} written to {out}{signed}", file=sys.stderr)
+    if not exported.signed:
+        print(UNSIGNED_WARNING.format(path=out or "the export"), file=sys.stderr)
+    return 0
+
+
+def _keygen(private_key: Path, public_key: Path) -> int:
+    key_id = audit_signing.generate(private_key, public_key)
+    print(
+        f"key {key_id}: private key in {private_key} (keep it away from the database "
+        f"and its administrators), public key in {public_key}"
+    )
     return 0
 
 
@@ -66,31 +108,53 @@ async def _health() -> int:
     return 0 if report.ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chip-quality-db", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     audit_parser = commands.add_parser("audit", help="the audit trail's hash chain")
     audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="walk the chain; exit 1 at a break")
     verify.add_argument("--against", type=Path, help="a head exported earlier (JSON)")
+    verify.add_argument("--public-key", type=Path, help="check the export's signature (PEM)")
     export = audit_commands.add_parser("export-head", help="print or save the chain head")
     export.add_argument("--out", type=Path, help="write the head to this file")
+    export.add_argument("--signing-key", type=Path, help="sign the head (Ed25519 PEM)")
+    keygen = audit_commands.add_parser("keygen", help="make an Ed25519 key pair for exports")
+    keygen.add_argument("--private-key", type=Path, required=True)
+    keygen.add_argument("--public-key", type=Path, required=True)
     commands.add_parser("health", help="check the database answers")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "audit" and args.audit_command == "verify":
-            return asyncio.run(_verify(args.against))
-        if args.command == "audit":
-            return asyncio.run(_export(args.out))
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "health":
         return asyncio.run(_health())
+    if args.audit_command == "verify":
+        return asyncio.run(_verify(args.against, args.public_key))
+    if args.audit_command == "keygen":
+        return _keygen(args.private_key, args.public_key)
+    return asyncio.run(_export(args.out, args.signing_key))
+
+
+def _secrets() -> list[str]:
+    try:
+        return load_settings().secrets()
+    except SettingsError:
+        return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
     except (SettingsError, ValueError, OSError) as exc:
-        print(f"chip-quality-db: {exc}", file=sys.stderr)
+        print(f"chip-quality-db: {scrub(str(exc), _secrets())}", file=sys.stderr)
         return 2
     except Exception as exc:
         mapped = translate(exc)
         if mapped is None:
             raise
-        print(f"chip-quality-db: {mapped}", file=sys.stderr)
+        print(f"chip-quality-db: {scrub(str(mapped), _secrets())}", file=sys.stderr)
         return 2
 
 

@@ -15,7 +15,8 @@ Tests that need a server of their own (TLS, another version or language) start
 one with `extra_server(root, bindir=..., settings=..., hba=..., environment=...)`,
 made the same way in a directory of theirs and stopped when they are done.
 
-Commands: `url` (DATABASE_URL, or start and print the local URL), `start`,
+Commands: `url` (DATABASE_URL, or start and print the local URL; its password
+masked unless `url --with-password`), `start`,
 `stop`, `status`, `bindir` (where the binaries were found), and
 `run -- CMD ...`, which runs CMD with DATABASE_URL set that way and the server's
 client tools (pg_dump for dbmate's schema dump) first on PATH.
@@ -37,6 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from chip_quality_db._redact import redact_url
 
 DATABASE_NAME = "chip_quality"
 SUPERUSER = "postgres"
@@ -426,14 +429,16 @@ def main(argv: list[str] | None = None) -> int:
     server = default_server()
     try:
         if command == "url":
-            print(database_url(server))
+            # Masked unless asked for: a terminal or CI log is no place for a password.
+            url = database_url(server)
+            print(url if "--with-password" in args else redact_url(url))
         elif command == "start":
-            print(start(server))
+            print(redact_url(start(server)))
         elif command == "stop":
             stop(server)
         elif command == "status":
             running = is_running(server)
-            print(f"running at {server.url()}" if running else "not running")
+            print(f"running at {redact_url(server.url())}" if running else "not running")
             return 0 if running else 3
         elif command == "bindir":
             print(find_bindir())
@@ -442,14 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             if not cmd:
                 print("localdb: run needs a command: run -- CMD ...", file=sys.stderr)
                 return 2
-            if not os.environ.get("DATABASE_URL", "").strip():
-                print(f"localdb: using {start(server)}", file=sys.stderr)
             os.environ["DATABASE_URL"] = database_url(server)
+            print(f"localdb: using {redact_url(os.environ['DATABASE_URL'])}", file=sys.stderr)
             os.environ["PATH"] = f"{find_bindir()}{os.pathsep}{os.environ.get('PATH', '')}"
             os.execvp(cmd[0], cmd)
         else:
             print(
-                f"localdb: unknown command {command!r} (url, start, stop, status, bindir, run)",
+                f"localdb: unknown command {command!r} "
+                "(url [--with-password], start, stop, status, bindir, run)",
                 file=sys.stderr,
             )
             return 2
