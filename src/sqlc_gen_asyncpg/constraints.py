@@ -1,0 +1,329 @@
+"""The schema's CHECK constraints, translated into pydantic field constraints where
+that is exact.
+
+A translated constraint must accept exactly what PostgreSQL accepts, so only
+these forms are translated, one column per constraint, every conjunct of an
+AND translated or none:
+
+    col >= 0, col < 10, col = 1, col BETWEEN 1 AND 10   numbers: ge, gt, le, lt
+    char_length(col) <= 200 (length, character_length) text: min_length, max_length
+    octet_length(col) = 32, length(col) = 32            bytea: min_length, max_length
+    col <> ''                                           text: min_length 1
+    btrim(col) <> ''                                    text: pattern [^ ] (a non-space)
+    col ~ '^[a-z]+$'                                    text: pattern, in a subset of
+                                                        regex syntax both engines read alike
+    col IN ('a', 'b'), col = ANY (ARRAY['a', 'b'])      text: pattern ^(?:a|b)$
+
+NULL passes a CHECK, as it passes an optional field. Anything else (several
+columns, other functions, `<>` on numbers, POSIX classes in a regex, whose
+meaning follows the database's collation) stays with the database, and is
+listed as untranslated with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pglast
+from pglast import ast
+from pglast.enums import A_Expr_Kind, AlterTableType, BoolExprType, ConstrType
+from pglast.stream import RawStream
+
+from .pgregex import UntranslatableRegexError, literal, rust_pattern
+
+# Limits pydantic's Field takes, in the order they are written out.
+LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
+
+_NUMBER_TYPES = {
+    "int2": int,
+    "int4": int,
+    "int8": int,
+    "smallint": int,
+    "integer": int,
+    "int": int,
+    "bigint": int,
+    "numeric": Decimal,
+    "decimal": Decimal,
+    "float4": float,
+    "float8": float,
+    "real": float,
+    "double precision": float,
+}
+_TEXT_TYPES = {"text", "varchar", "character varying"}
+_BYTES_TYPES = {"bytea"}
+_CHAR_LENGTH = {"char_length", "character_length", "length"}
+_BYTE_LENGTH = {"octet_length", "length"}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+_NUMBER_LIMIT = {">=": ("ge",), ">": ("gt",), "<=": ("le",), "<": ("lt",), "=": ("ge", "le")}
+_LENGTH_LIMIT = {
+    ">=": (("min_length", 0),),
+    ">": (("min_length", 1),),
+    "<=": (("max_length", 0),),
+    "<": (("max_length", -1),),
+    "=": (("min_length", 0), ("max_length", 0)),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A CHECK constraint as pydantic field constraints on one column."""
+
+    constraint: str
+    table: str  # or the domain's name, for a domain's CHECK
+    column: str  # "value" for a domain
+    limits: tuple[tuple[str, Any], ...]  # (Field keyword, value), in LIMIT_ORDER
+    sql_type: str  # the column's type, as declared
+    check_sql: str  # the CHECK expression, as PostgreSQL's parser reads it
+
+    def field_arguments(self) -> dict[str, Any]:
+        return dict(self.limits)
+
+
+@dataclass(frozen=True)
+class Untranslated:
+    """A CHECK constraint left to the database, and why."""
+
+    constraint: str
+    table: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Checks:
+    rules: tuple[Rule, ...]
+    untranslated: tuple[Untranslated, ...]
+
+    def for_column(self, table: str, column: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if (r.table, r.column) == (table, column))
+
+
+class _NotExactError(Exception):
+    """This constraint cannot be translated exactly; the message says why."""
+
+
+def up_sections(text: str) -> str:
+    """A dbmate migration's up section (a plain schema file is all up)."""
+    up, _, _ = text.partition("-- migrate:down")
+    return up
+
+
+def read_checks(files: list[Path]) -> Checks:
+    """The CHECK constraints the schema files leave in place, translated where exact."""
+    found: dict[tuple[str, str], Any] = {}
+    columns: dict[tuple[str, str], str] = {}  # (table, column) -> type name
+    for path in files:
+        for raw in pglast.parse_sql(up_sections(path.read_text(encoding="utf-8"))):
+            _apply(raw.stmt, found, columns)
+    rules: list[Rule] = []
+    untranslated: list[Untranslated] = []
+    for (table, name), constraint in sorted(found.items()):
+        try:
+            rules.append(_translate(table, name, constraint.raw_expr, columns))
+        except _NotExactError as refusal:
+            untranslated.append(Untranslated(name, table, str(refusal)))
+    return Checks(tuple(rules), tuple(untranslated))
+
+
+def _is(node: Any, kind: type) -> bool:
+    """isinstance without narrowing: pglast types every field of its nodes Optional,
+    and the shapes read here are the parser's, not the type hints'."""
+    return isinstance(node, kind)
+
+
+def _type_name(type_name: Any) -> str:
+    return str(type_name.names[-1].sval)
+
+
+def _apply(
+    stmt: Any,
+    found: dict[tuple[str, str], Any],
+    columns: dict[tuple[str, str], str],
+) -> None:
+    if _is(stmt, ast.CreateStmt):
+        table = stmt.relation.relname
+        for element in stmt.tableElts or ():
+            if _is(element, ast.ColumnDef):
+                columns[(table, element.colname)] = _type_name(element.typeName)
+                for constraint in element.constraints or ():
+                    if constraint.contype == ConstrType.CONSTR_CHECK:
+                        name = constraint.conname or f"{table}_{element.colname}_check"
+                        found[(table, name)] = constraint
+            elif _is(element, ast.Constraint) and element.contype == ConstrType.CONSTR_CHECK:
+                found[(table, element.conname or f"{table}_check")] = element
+    elif _is(stmt, ast.AlterTableStmt):
+        table = stmt.relation.relname
+        for command in stmt.cmds or ():
+            definition = command.def_
+            if command.subtype == AlterTableType.AT_AddConstraint and _is(
+                definition, ast.Constraint
+            ):
+                if definition.contype == ConstrType.CONSTR_CHECK and definition.conname:
+                    found[(table, definition.conname)] = definition
+            elif command.subtype == AlterTableType.AT_DropConstraint:
+                found.pop((table, command.name), None)
+            elif command.subtype == AlterTableType.AT_AddColumn and _is(definition, ast.ColumnDef):
+                columns[(table, definition.colname)] = _type_name(definition.typeName)
+    elif _is(stmt, ast.CreateDomainStmt):
+        domain = stmt.domainname[-1].sval
+        columns[(domain, "value")] = _type_name(stmt.typeName)
+        for constraint in stmt.constraints or ():
+            if constraint.contype == ConstrType.CONSTR_CHECK:
+                found[(domain, constraint.conname or f"{domain}_check")] = constraint
+    elif _is(stmt, ast.DropStmt):
+        for target in stmt.objects or ():
+            names = [n.sval for n in target] if isinstance(target, tuple) else []
+            if names:
+                dropped = names[-1]
+                for key in [k for k in found if k[0] == dropped]:
+                    del found[key]
+
+
+def _conjuncts(expr: Any) -> list[Any]:
+    if _is(expr, ast.BoolExpr) and expr.boolop == BoolExprType.AND_EXPR:
+        return [part for arg in expr.args for part in _conjuncts(arg)]
+    return [expr]
+
+
+def _translate(table: str, name: str, expr: Any, columns: dict[tuple[str, str], str]) -> Rule:
+    limits: dict[str, Any] = {}
+    column: str | None = None
+    for conjunct in _conjuncts(expr):
+        this_column, found = _conjunct(conjunct, table, columns)
+        if column is not None and this_column != column:
+            raise _NotExactError(f"it involves several columns ({column}, {this_column})")
+        column = this_column
+        for key, value in found:
+            _merge(limits, key, value)
+    assert column is not None
+    ordered = tuple((key, limits[key]) for key in LIMIT_ORDER if key in limits)
+    return Rule(name, table, column, ordered, columns[(table, column)], RawStream()(expr))
+
+
+def _merge(limits: dict[str, Any], key: str, value: Any) -> None:
+    if key not in limits:
+        limits[key] = value
+    elif key == "pattern":
+        raise _NotExactError("it holds two patterns")  # pydantic takes one; keep it exact
+    elif key in ("ge", "gt", "min_length"):
+        limits[key] = max(limits[key], value)
+    else:
+        limits[key] = min(limits[key], value)
+
+
+def _column_of(node: Any) -> str | None:
+    if _is(node, ast.ColumnRef) and len(node.fields) == 1:
+        field = node.fields[0]
+        return str(field.sval) if _is(field, ast.String) else None
+    return None
+
+
+def _constant(node: Any) -> Any:
+    """The Python value of a constant, with casts such as `(0)::numeric` looked through."""
+    if _is(node, ast.TypeCast):
+        return _constant(node.arg)
+    if _is(node, ast.A_Const) and not node.isnull:
+        value = node.val
+        if _is(value, ast.Integer):
+            return int(value.ival)
+        if _is(value, ast.Float):
+            return Decimal(value.fval)
+        if _is(value, ast.String):
+            return str(value.sval)
+    raise _NotExactError("it compares with something other than a constant")
+
+
+def _function(node: Any) -> tuple[str, Any] | None:
+    """`(function name, its single argument)` of a call like char_length(col)."""
+    if _is(node, ast.FuncCall) and node.args and len(node.args) == 1:
+        return str(node.funcname[-1].sval), node.args[0]
+    return None
+
+
+def _conjunct(
+    node: Any, table: str, columns: dict[tuple[str, str], str]
+) -> tuple[str, list[tuple[str, Any]]]:
+    """The column one conjunct constrains, and its limits."""
+    if not _is(node, ast.A_Expr):
+        raise _NotExactError(f"{type(node).__name__} is not a comparison with constants")
+    operator = node.name[-1].sval if node.name else ""
+    if node.kind == A_Expr_Kind.AEXPR_BETWEEN:
+        column = _column_of(node.lexpr)
+        low, high = (_constant(bound) for bound in node.rexpr)
+        if column is None:
+            raise _NotExactError("BETWEEN of something other than a column")
+        kind = _number_type(table, column, columns)
+        return column, [("ge", kind(low)), ("le", kind(high))]
+    if node.kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and operator == "=":
+        column = _column_of(node.lexpr)
+        values = node.rexpr
+        if _is(values, ast.A_ArrayExpr):
+            values = values.elements
+        if _is(values, ast.TypeCast) and _is(values.arg, ast.A_ArrayExpr):
+            values = values.arg.elements
+        if column is None or not isinstance(values, tuple):
+            raise _NotExactError("a list of values of something other than a column")
+        _text_type(table, column, columns)
+        words = [_constant(value) for value in values]
+        if not all(isinstance(word, str) for word in words):
+            raise _NotExactError("a list of values that are not all text")
+        return column, [("pattern", "^(?:" + "|".join(map(literal, words)) + ")$")]
+    if node.kind != A_Expr_Kind.AEXPR_OP:
+        raise _NotExactError(f"the operator {operator!r} is not translated")
+    left, right = node.lexpr, node.rexpr
+    if _column_of(left) is None and _function(left) is None:
+        left, right, operator = right, left, _FLIPPED.get(operator, operator)
+    column = _column_of(left)
+    if column is not None and operator == "~":
+        _text_type(table, column, columns)
+        try:
+            return column, [("pattern", rust_pattern(str(_constant(right))))]
+        except UntranslatableRegexError as refusal:
+            raise _NotExactError(str(refusal)) from None
+    if column is not None and operator == "<>":
+        if _is_text(table, column, columns) and _constant(right) == "":
+            return column, [("min_length", 1)]
+        raise _NotExactError("`<>` is not translated (pydantic has no not-equal limit)")
+    if column is not None and operator in _NUMBER_LIMIT:
+        kind = _number_type(table, column, columns)
+        value = kind(_constant(right))
+        return column, [(key, value) for key in _NUMBER_LIMIT[operator]]
+    call = _function(left)
+    if call is not None:
+        function, argument = call
+        column = _column_of(argument)
+        if column is None:
+            raise _NotExactError(f"{function}() of something other than a column")
+        if function == "btrim" and operator == "<>" and _constant(right) == "":
+            _text_type(table, column, columns)
+            return column, [("pattern", "[^ ]")]
+        if operator in _LENGTH_LIMIT:
+            type_name = columns.get((table, column), "")
+            text = type_name in _TEXT_TYPES and function in _CHAR_LENGTH
+            binary = type_name in _BYTES_TYPES and function in _BYTE_LENGTH
+            if not (text or binary):
+                raise _NotExactError(f"{function}() of a {type_name or 'unknown'} column")
+            length = _constant(right)
+            if not isinstance(length, int):
+                raise _NotExactError(f"{function}() compared with a non-integer")
+            return column, [(key, length + shift) for key, shift in _LENGTH_LIMIT[operator]]
+        raise _NotExactError(f"{function}() {operator} ... is not translated")
+    raise _NotExactError(f"the comparison {operator!r} is not translated")
+
+
+def _number_type(table: str, column: str, columns: dict[tuple[str, str], str]) -> type:
+    kind = _NUMBER_TYPES.get(columns.get((table, column), ""))
+    if kind is None:
+        raise _NotExactError(f"{column} is not a number column: its order follows the collation")
+    return kind
+
+
+def _is_text(table: str, column: str, columns: dict[tuple[str, str], str]) -> bool:
+    return columns.get((table, column), "") in _TEXT_TYPES
+
+
+def _text_type(table: str, column: str, columns: dict[tuple[str, str], str]) -> None:
+    if not _is_text(table, column, columns):
+        raise _NotExactError(f"{column} is not a text column")
