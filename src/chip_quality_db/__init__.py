@@ -13,6 +13,7 @@ from chip_quality_queries import set_error_handler
 from ._actor import check_actor
 from ._artifacts import ChecksumMismatchError, register_artifact
 from ._checksum import checksum_matches, sha256_of
+from ._cluster import Database, consistency_token, create_database, reading_after
 from ._errors import (
     AlreadyExistsError,
     AuditError,
@@ -32,7 +33,7 @@ from ._errors import (
     require,
     translate,
 )
-from ._health import Health, health_check
+from ._health import Health, NodeHealth, health_check
 from ._pool import Pool, acquire, create_pool
 from ._retry import Outcome, retry, run_once
 from ._settings import DatabaseSettings, SettingsError, load_settings
@@ -46,12 +47,14 @@ __all__ = [
     "AuditError",
     "AuthenticationError",
     "ChecksumMismatchError",
+    "Database",
     "DatabaseError",
     "DatabaseSettings",
     "Health",
     "IntegrityError",
     "InvalidActorError",
     "MissingReferenceError",
+    "NodeHealth",
     "NotFoundError",
     "Outcome",
     "Pool",
@@ -64,10 +67,13 @@ __all__ = [
     "acquire",
     "check_actor",
     "checksum_matches",
+    "consistency_token",
+    "create_database",
     "create_pool",
     "health_check",
     "load_settings",
     "mapped_errors",
+    "reading_after",
     "register_artifact",
     "require",
     "retry",

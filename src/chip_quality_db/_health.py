@@ -11,6 +11,16 @@ from pydantic import BaseModel
 from ._errors import translate
 
 
+class NodeHealth(BaseModel):
+    """A replica as the cluster handle's monitor last measured it."""
+
+    url: str  # the password masked
+    role: str  # "replica"
+    in_rotation: bool
+    staleness_s: float | None  # seconds behind the primary; None when unknown
+    error: str | None = None
+
+
 class Health(BaseModel):
     ok: bool
     latency_ms: float
@@ -18,10 +28,15 @@ class Health(BaseModel):
     pool_size: int
     pool_idle: int
     error: str | None = None
+    replicas: list[NodeHealth] = []
 
 
 async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
-    """Run `SELECT version()` on a pooled connection, bounded by `timeout` seconds."""
+    """Run `SHOW server_version` on a pooled connection, bounded by `timeout` seconds.
+
+    On a cluster handle (`create_database`) the result also lists each replica,
+    whether it is in rotation, how far behind it was at the last check and why
+    not; the primary's answer alone decides `ok` (reads fall back to it)."""
     started = time.perf_counter()
     version: str | None = None
     error: str | None = None
@@ -34,7 +49,18 @@ async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
     except Exception as exc:  # health reports failures, it does not raise them
         mapped = translate(exc)
         error = str(mapped) if mapped is not None else f"{type(exc).__name__}: {exc}"
+    replicas = [
+        NodeHealth(
+            url=r.url,
+            role="replica",
+            in_rotation=r.up,
+            staleness_s=None if r.staleness == float("inf") else round(r.staleness, 3),
+            error=r.error,
+        )
+        for r in getattr(pool, "replicas", ())
+    ]
     return Health(
+        replicas=replicas,
         ok=error is None,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
         server_version=version,

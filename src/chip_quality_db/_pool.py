@@ -94,11 +94,24 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
+    if settings.pgbouncer != "none":
+        # PgBouncer refuses startup parameters it does not know, and a session
+        # setting would not follow the client across server connections anyway:
+        # the timeouts come from the role (ALTER ROLE ... SET, see the audit migration).
+        return {"application_name": settings.application_name}
     return {
         "application_name": settings.application_name,
         "statement_timeout": str(settings.statement_timeout_ms),
         "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_timeout_ms),
     }
+
+
+def _statement_cache_size(settings: DatabaseSettings) -> int:
+    """asyncpg's named prepared statements break behind PgBouncer in transaction mode
+    (the next statement may reach another server connection; asyncpg issues #121,
+    #339, #945): the cache is off there. PgBouncer 1.21+ with max_prepared_statements
+    tracks them itself; leave DB_PGBOUNCER at none to keep the cache on."""
+    return 0 if settings.pgbouncer == "transaction" else 100
 
 
 def _ssl_argument(settings: DatabaseSettings) -> ssl.SSLContext | SslMode:
@@ -131,20 +144,31 @@ async def create_pool(
 ) -> Pool:
     """A pool whose connections have the codecs the generated queries rely on."""
     settings = settings or load_settings()
+    return await open_pool(settings, settings.dsn(), Pool, reset_policy)
+
+
+async def open_pool(
+    settings: DatabaseSettings,
+    dsn: str,
+    pool_class: type[Pool],
+    reset_policy: Literal["transaction-local", "full"] = "transaction-local",
+) -> Pool:
+    """A pool of `pool_class` on `dsn` with `settings`' sizes, TLS and codecs."""
     with without_secrets(settings), mapped_errors():
         # asyncpg.create_pool(...) is `Pool(...)` awaited; built directly for our subclass.
-        pool = Pool(
-            settings.dsn(),
+        pool = pool_class(
+            dsn,
             min_size=settings.pool_size,
             max_size=settings.max_size,
             max_inactive_connection_lifetime=settings.pool_idle_lifetime,
             init=init_connection,
             reset=_keep_session if reset_policy == "transaction-local" else None,
-            connection_class=_Connection,
+            connection_class=_Connection,  # type: ignore[arg-type]  # stubs tie it to the class
             server_settings=_server_settings(settings),
             ssl=_ssl_argument(settings),
             timeout=settings.pool_timeout,
             max_queries=50_000,
+            statement_cache_size=_statement_cache_size(settings),
             setup=None,
             loop=None,
             connect=None,
@@ -167,6 +191,7 @@ async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connectio
             ssl=_ssl_argument(settings),
             server_settings=_server_settings(settings),
             timeout=settings.pool_timeout,
+            statement_cache_size=_statement_cache_size(settings),
         )
     await init_connection(conn)
     with mapped_errors():

@@ -28,6 +28,13 @@ verify-ca / verify-full; without it the system's CAs), DB_SSLCERT and DB_SSLKEY
 sslrootcert, sslcert and sslkey in DATABASE_URL win.
 ENVIRONMENT (development, staging, production, test): production refuses
 sslmode disable, allow and prefer.
+
+Scale-out (see `Database` in _cluster.py): DB_REPLICA_URLS (comma-separated
+streaming standbys; reads the generator classed read-only go there),
+DB_REPLICA_MAX_LAG (5 s: a replica further behind the primary is skipped),
+DB_REPLICA_CHECK_INTERVAL (0.5 s: how often the runtime measures each replica),
+DB_PGBOUNCER (none; `transaction` when the URL is PgBouncer in transaction
+pooling: asyncpg's statement cache off, no session parameters at connect).
 """
 
 from __future__ import annotations
@@ -84,6 +91,12 @@ class DatabaseSettings(BaseSettings):
     sslcert: str | None = Field(default=None, alias="DB_SSLCERT")
     sslkey: str | None = Field(default=None, alias="DB_SSLKEY")
     application_name: str = Field(default="chip-quality-db", alias="DB_APPLICATION_NAME")
+    replica_urls: SecretStr | None = Field(default=None, alias="DB_REPLICA_URLS")
+    replica_max_lag: float = Field(default=5.0, alias="DB_REPLICA_MAX_LAG", gt=0)
+    replica_check_interval: float = Field(default=0.5, alias="DB_REPLICA_CHECK_INTERVAL", gt=0)
+    pgbouncer: Literal["none", "transaction", "session"] = Field(
+        default="none", alias="DB_PGBOUNCER"
+    )
     environment: Environment = Field(default="development", alias="ENVIRONMENT")
 
     @field_validator("database_url", mode="before")
@@ -150,6 +163,26 @@ class DatabaseSettings(BaseSettings):
             )
         return self
 
+    @field_validator("replica_urls", mode="before")
+    @classmethod
+    def _replicas_are_postgres(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or not str(value).strip():
+            return None
+        for url in str(value).split(","):
+            scheme = urlsplit(url.strip()).scheme
+            if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+                raise ValueError(f"expected postgresql:// URLs, got scheme {scheme!r}")
+        return str(value).strip()
+
+    def replica_dsns(self) -> list[str]:
+        """The replicas' URLs, with DB_PASSWORD filled in where they carry none."""
+        if self.replica_urls is None:
+            return []
+        urls = [u.strip() for u in self.replica_urls.get_secret_value().split(",") if u.strip()]
+        return [self._with_password(url) for url in urls]
+
     @property
     def max_size(self) -> int:
         return self.pool_size + self.max_overflow
@@ -188,16 +221,19 @@ class DatabaseSettings(BaseSettings):
         DB_* parts. Hand it to the driver only: `display_url` is the one to show."""
         password = self.password.get_secret_value()
         if self.database_url:
-            url = self.database_url.get_secret_value()
-            url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            parts = urlsplit(url)
-            userinfo, at, hosts = parts.netloc.rpartition("@")
-            if password and at and ":" not in userinfo and not url_passwords(url):
-                netloc = f"{userinfo}:{quote(password, safe='')}@{hosts}"
-                url = urlunsplit(parts._replace(netloc=netloc))
-            return url
+            return self._with_password(self.database_url.get_secret_value())
         auth = quote(self.user, safe="") + (f":{quote(password, safe='')}" if password else "")
         return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.name, safe='')}"
+
+    def _with_password(self, url: str) -> str:
+        password = self.password.get_secret_value()
+        url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        parts = urlsplit(url)
+        userinfo, at, hosts = parts.netloc.rpartition("@")
+        if password and at and ":" not in userinfo and not url_passwords(url):
+            netloc = f"{userinfo}:{quote(password, safe='')}@{hosts}"
+            url = urlunsplit(parts._replace(netloc=netloc))
+        return url
 
     @property
     def display_url(self) -> str:
@@ -206,7 +242,7 @@ class DatabaseSettings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every password these settings hold, for scrubbing messages."""
-        found = url_passwords(self.dsn())
+        found = [p for url in (self.dsn(), *self.replica_dsns()) for p in url_passwords(url)]
         password = self.password.get_secret_value()
         return [*found, password] if password else found
 
@@ -214,8 +250,8 @@ class DatabaseSettings(BaseSettings):
         # The URL shown masked rather than as SecretStr('**********'): the host
         # and database are what a reader of a log needs.
         for name, value in super().__repr_args__():
-            if name == "database_url" and value is not None:
-                value = redact_url(value.get_secret_value())
+            if name in ("database_url", "replica_urls") and value is not None:
+                value = ",".join(map(redact_url, value.get_secret_value().split(",")))
             yield name, value
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 import asyncpg
 
 from ._actor import check_actor
+from ._cluster import PRIMARY_POSITION, Database, lsn, note_write
 from ._errors import mapped_errors
 from ._pool import acquire
 
@@ -44,8 +45,12 @@ async def transaction(
     if actor is not None:
         actor = check_actor(actor)  # InvalidActorError before anything reaches the database
     if isinstance(db, asyncpg.Pool):
-        async with acquire(db) as conn, _begin(conn, actor, session_id, isolation, readonly):
-            yield conn
+        async with acquire(db) as conn:
+            async with _begin(conn, actor, session_id, isolation, readonly):
+                yield conn
+            if isinstance(db, Database) and db.replicas and not readonly:
+                # Committed: later reads in this context must see it (read-your-writes).
+                note_write(lsn(await conn.fetchval(PRIMARY_POSITION)))
     else:
         async with _begin(db, actor, session_id, isolation, readonly):
             yield db  # type: ignore[misc]

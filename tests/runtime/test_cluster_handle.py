@@ -1,0 +1,58 @@
+"""The cluster handle on a single server: with no replicas it is the pool, and
+settings that point at the wrong kind of server are refused, naming the setting.
+(Routing to a real standby is tested by `make test-cluster`.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from chip_quality_db import (
+    SettingsError,
+    consistency_token,
+    create_database,
+    health_check,
+    load_settings,
+    reading_after,
+    transaction,
+)
+from chip_quality_db._cluster import lsn
+from chip_quality_queries import parts
+from chip_quality_queries.models import PartType
+
+pytestmark = pytest.mark.integration
+
+
+async def test_without_replicas_it_is_the_pool(db_url: str) -> None:
+    db = await create_database(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1))
+    try:
+        assert db.replicas == []
+        async with transaction(db, actor="alice") as conn:
+            made = await parts.create_part(
+                conn,
+                parts.CreatePartParams(
+                    part_number="PCB-C-1", part_name="c", part_type=PartType.PCB
+                ),
+            )
+        assert made is not None
+        assert await parts.get_part(db, part_id=made.id) == made
+        health = await health_check(db)
+        assert health.ok and health.replicas == []
+    finally:
+        await db.close()
+
+
+async def test_a_replica_url_that_is_no_standby_is_refused(db_url: str) -> None:
+    with pytest.raises(SettingsError, match=r"DB_REPLICA_URLS: .* is not a standby"):
+        await create_database(load_settings(DATABASE_URL=db_url, DB_REPLICA_URLS=db_url))
+
+
+def test_wal_positions_and_tokens() -> None:
+    assert lsn("0/3000148") == 0x3000148
+    assert lsn("1/0") == 1 << 32
+    assert lsn(None) == 0
+    assert consistency_token() == "0"
+    with reading_after("12345"):
+        assert consistency_token() == "12345"
+    assert consistency_token() == "0"
+    with pytest.raises(ValueError, match="not a consistency token"), reading_after("x"):
+        pass
