@@ -19,7 +19,8 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift test test-faults test-unit bench verify-audit clean
+        typecheck squawk schema-drift generated-drift test test-faults test-unit bench verify-audit serve \
+        clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -59,6 +60,13 @@ generate: install ## Compile queries/*.sql into generated/ with sqlc and sqlc-ge
 
 generated-drift: install ## Fail when generated/ differs from what sqlc produces
 	$(PY) -m chip_quality_db.dev.generated
+
+# The example service (examples/fab_service). Bearer tokens come from
+# FAB_SERVICE_TOKENS ("token=person,..."); unset, the one token `dev-token` (dev@localhost).
+PORT ?= 8000
+serve: migrate ## Migrate, then run the example service on 127.0.0.1:8000 (PORT=9000 for another)
+	FAB_SERVICE_TOKENS="$${FAB_SERVICE_TOKENS:-dev-token=dev@localhost}" \
+		$(WITH_DB) uvicorn --factory examples.fab_service.app:create_app --host 127.0.0.1 --port $(PORT)
 
 verify-audit: install ## Walk the audit trail's hash chain; fail at the first broken link
 	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \
