@@ -319,6 +319,11 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
             message(f"the row{where} breaks the rule {constraint}{about}: {server_says}"),
             **fields,
         )
+    if sqlstate == "23001":  # restrict_violation: created_at changed, audit_log edited
+        about = f" ({column})" if column else ""
+        return RuleViolationError(
+            message(f"the change{where}{about} is not allowed: {server_says}"), **fields
+        )
     if sqlstate == "CQ001":  # raised by the audit trigger: no app.actor set
         return AuditError(message(server_says), **fields)
     if sqlstate == "CQ002":  # raised by the audit trigger: app.actor names nobody visible

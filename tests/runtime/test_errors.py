@@ -316,3 +316,17 @@ async def test_a_generated_function_on_a_plain_connection_raises_project_errors(
             await lots.list_lots(conn, lots.ListLotsParams(page_size=-(2**64)))
     finally:
         await conn.close()
+
+
+async def test_a_change_a_trigger_forbids_is_a_rule_violation(pool: Pool) -> None:
+    async with transaction(pool, actor="t") as conn:
+        made = await parts.create_part(conn, part_params("PCB-IMM-1"))
+    assert made is not None
+    with pytest.raises(RuleViolationError) as caught:
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute(
+                "UPDATE parts SET created_at = created_at - interval '1 day' WHERE id = $1", made.id
+            )
+    assert caught.value.sqlstate == "23001"
+    assert caught.value.column == "created_at"
+    assert "not allowed" in str(caught.value)
