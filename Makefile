@@ -39,6 +39,16 @@ db: install ## Start the local PostgreSQL (reused when it runs) and print its UR
 db-stop: install ## Stop the local PostgreSQL
 	$(PY) -m chip_quality_db.dev.localdb stop
 
+# Scale-out work: a primary, a streaming standby and PgBouncer (transaction pooling) of
+# their own in .localdb/cluster, apart from the server above (chip_quality_db.dev.cluster).
+# PgBouncer is the Debian package: installed with apt-get when missing (as root on Debian).
+.PHONY: cluster cluster-stop
+cluster: install ## Start (or reuse) primary + streaming standby + PgBouncer; print their URLs
+	$(PY) -m chip_quality_db.dev.cluster start
+
+cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
+	$(PY) -m chip_quality_db.dev.cluster stop
+
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_db.demo
 
@@ -107,5 +117,6 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	touch $@
 
 clean: ## Remove the virtualenv and the local database (stops it first)
+	-$(PY) -m chip_quality_db.dev.cluster stop
 	-$(PY) -m chip_quality_db.dev.localdb stop
 	rm -rf $(VENV) .localdb .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,8 @@ as an unprivileged system user (`chipqdb`, created on first use).
 Tests that need a server of their own (TLS, another version or language) start
 one with `extra_server(root, bindir=..., settings=..., hba=..., environment=...)`,
 made the same way in a directory of theirs and stopped when they are done.
+A primary with a streaming standby and PgBouncer in front, for scale-out work,
+is chip_quality_db.dev.cluster (`make cluster`), built on `_launch` here.
 
 Commands: `url` (DATABASE_URL, or start and print the local URL; its password
 masked unless `url --with-password`), `start`,
@@ -211,6 +213,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` now (bound as servers bind,
+    with SO_REUSEADDR, so a port left in TIME_WAIT by our own last run counts as free)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def is_running(server: LocalServer, bindir: Path | None = None) -> bool:
     if not (server.data_dir / "PG_VERSION").exists():
         return False
@@ -239,10 +253,12 @@ def _launch(
     settings: Mapping[str, str] | None = None,
     hba: str | None = None,
     environment: Mapping[str, str] | None = None,
+    port: int | None = None,
 ) -> None:
-    """initdb when the data directory is new, then pg_ctl start on a free port with
-    SERVER_OPTIONS and `settings` (`-c name=value`), `hba` as pg_hba.conf, and
-    `environment` added to the server's own."""
+    """initdb when the data directory is new, then pg_ctl start on `port` (default: a
+    free one) with SERVER_OPTIONS and `settings` (`-c name=value`, which win over the
+    configuration files), `hba` as pg_hba.conf, and `environment` added to the
+    server's own."""
     account = _service_account()
     if account is not None:
         _make_traversable(server.root)
@@ -252,7 +268,7 @@ def _launch(
     if hba is not None:
         # initdb's file, rewritten in place: it keeps its owner and mode.
         (server.data_dir / "pg_hba.conf").write_text(hba)
-    port = _free_port()
+    port = port or _free_port()
     server.port_file.write_text(f"{port}\n")
     extra = (f"-c {shlex.quote(f'{name}={value}')}" for name, value in (settings or {}).items())
     options = " ".join((*SERVER_OPTIONS, *extra, f"-p {port}"))
