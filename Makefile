@@ -42,7 +42,7 @@ db-stop: install ## Stop the local PostgreSQL
 # Scale-out work: a primary, a streaming standby and PgBouncer (transaction pooling) of
 # their own in .localdb/cluster, apart from the server above (chip_quality_db.dev.cluster).
 # PgBouncer is the Debian package: installed with apt-get when missing (as root on Debian).
-.PHONY: cluster cluster-stop
+.PHONY: cluster cluster-stop test-cluster
 cluster: install ## Start (or reuse) primary + streaming standby + PgBouncer; print their URLs
 	$(PY) -m chip_quality_db.dev.cluster start
 
@@ -100,11 +100,15 @@ schema-drift: install ## Fail when schema/schema.sql differs from what the migra
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.migrations drift
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults"
+	$(WITH_DB) pytest -m "not faults and not cluster"
 
 # Restarts the server it runs on, so always the project's own local one.
 test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
 	env -u DATABASE_URL $(WITH_DB) pytest tests/faults -p no:cacheprovider
+
+# Always on the local cluster (started for the run unless it runs; see `make cluster`).
+test-cluster: install ## Standby and PgBouncer tests on the local cluster; prints figures
+	env -u DATABASE_URL pytest -m cluster tests/cluster -p no:cacheprovider
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit
