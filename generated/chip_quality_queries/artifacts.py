@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import Artifact, ArtifactType
 
 
@@ -37,6 +37,7 @@ class ListArtifactsParams(RowModel):
 
 
 _ARTIFACT_LIST = TypeAdapter(list[Artifact])
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 
 
 CREATE_ARTIFACT = """-- name: CreateArtifact :one
@@ -87,7 +88,7 @@ async def create_artifact(db: Executor, params: CreateArtifactParams) -> Artifac
         )
     if record is None:
         return None
-    return Artifact.model_validate(dict(record))
+    return build_row(Artifact, record)
 
 
 GET_ARTIFACT = """-- name: GetArtifact :one
@@ -103,7 +104,7 @@ async def get_artifact(db: Executor, *, artifact_id: UUID) -> Artifact | None:
         query_failed(error, "get_artifact", ("artifact_id",), "select", None)
     if record is None:
         return None
-    return Artifact.model_validate(dict(record))
+    return build_row(Artifact, record)
 
 
 ARTIFACTS_BY_CHECKSUM = """-- name: ArtifactsByChecksum :many
@@ -117,7 +118,7 @@ async def artifacts_by_checksum(db: Executor, *, checksum_sha256: str) -> list[A
         records = await db.fetch(ARTIFACTS_BY_CHECKSUM, checksum_sha256)
     except Exception as error:
         query_failed(error, "artifacts_by_checksum", ("checksum_sha256",), "select", None)
-    return validate_rows(_ARTIFACT_LIST, records)
+    return validate_rows(_ARTIFACT_LIST, Artifact, records)
 
 
 UPDATE_ARTIFACT_METADATA = """-- name: UpdateArtifactMetadata :one
@@ -146,7 +147,7 @@ async def update_artifact_metadata(
         )
     if record is None:
         return None
-    return Artifact.model_validate(dict(record))
+    return build_row(Artifact, record)
 
 
 DELETE_ARTIFACT = """-- name: DeleteArtifact :execrows
@@ -208,7 +209,7 @@ async def list_artifacts(db: Executor, params: ListArtifactsParams) -> list[Arti
             "select",
             None,
         )
-    return validate_rows(_ARTIFACT_LIST, records)
+    return validate_rows(_ARTIFACT_LIST, Artifact, records)
 
 
 COUNT_ARTIFACTS = """-- name: CountArtifacts :one
@@ -220,7 +221,7 @@ WHERE ($1::uuid IS NULL OR inspection_id = $1)
 async def count_artifacts(db: Executor, *, inspection_id: UUID | None = None) -> int | None:
     """How many artifacts there are, optionally of one inspection."""
     try:
-        value: int | None = await db.fetchval(COUNT_ARTIFACTS, inspection_id)
+        value = await db.fetchval(COUNT_ARTIFACTS, inspection_id)
     except Exception as error:
         query_failed(error, "count_artifacts", ("inspection_id",), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)

@@ -8,10 +8,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import Executor, query_failed, validate_rows
+from ._runtime import Executor, build_row, query_failed, validate_rows
 from .models import AuditLog
 
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 
 
 GET_AUDIT_ENTRY = """-- name: GetAuditEntry :one
@@ -27,7 +28,7 @@ async def get_audit_entry(db: Executor, *, entry_id: UUID) -> AuditLog | None:
         query_failed(error, "get_audit_entry", ("entry_id",), "select", None)
     if record is None:
         return None
-    return AuditLog.model_validate(dict(record))
+    return build_row(AuditLog, record)
 
 
 AUDIT_HISTORY_OF_RECORD = """-- name: AuditHistoryOfRecord :many
@@ -48,7 +49,7 @@ async def audit_history_of_record(
         records = await db.fetch(AUDIT_HISTORY_OF_RECORD, table_name, record_id)
     except Exception as error:
         query_failed(error, "audit_history_of_record", ("table_name", "record_id"), "select", None)
-    return validate_rows(_AUDIT_LOG_LIST, records)
+    return validate_rows(_AUDIT_LOG_LIST, AuditLog, records)
 
 
 LIST_AUDIT_ENTRIES = """-- name: ListAuditEntries :many
@@ -93,7 +94,7 @@ async def list_audit_entries(
             "select",
             None,
         )
-    return validate_rows(_AUDIT_LOG_LIST, records)
+    return validate_rows(_AUDIT_LOG_LIST, AuditLog, records)
 
 
 COUNT_AUDIT_ENTRIES = """-- name: CountAuditEntries :one
@@ -105,7 +106,7 @@ WHERE ($1::text IS NULL OR table_name = $1)
 async def count_audit_entries(db: Executor, *, table_name: str | None = None) -> int | None:
     """How many audit entries there are, optionally of one table."""
     try:
-        value: int | None = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
+        value = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
     except Exception as error:
         query_failed(error, "count_audit_entries", ("table_name",), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)

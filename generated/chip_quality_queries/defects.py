@@ -11,7 +11,15 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import CopyRows, Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import (
+    CopyRows,
+    Executor,
+    RowModel,
+    affected_rows,
+    build_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Defect, DefectReviewStatus, DefectSeverity, DefectType
 
 
@@ -76,9 +84,8 @@ class DefectParetoOfLotRow(RowModel):
 
 
 _DEFECT_LIST = TypeAdapter(list[Defect])
-
-
 _DEFECT_PARETO_OF_LOT_ROW_LIST = TypeAdapter(list[DefectParetoOfLotRow])
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 
 
 CREATE_DEFECT = """-- name: CreateDefect :one
@@ -124,7 +131,7 @@ async def create_defect(db: Executor, params: CreateDefectParams) -> Defect | No
         )
     if record is None:
         return None
-    return Defect.model_validate(dict(record))
+    return build_row(Defect, record)
 
 
 INGEST_DEFECTS = """-- name: IngestDefects :copyfrom
@@ -213,7 +220,7 @@ async def get_defect(db: Executor, *, defect_id: UUID) -> Defect | None:
         query_failed(error, "get_defect", ("defect_id",), "select", None)
     if record is None:
         return None
-    return Defect.model_validate(dict(record))
+    return build_row(Defect, record)
 
 
 REVIEW_DEFECT = """-- name: ReviewDefect :one
@@ -249,7 +256,7 @@ async def review_defect(db: Executor, params: ReviewDefectParams) -> Defect | No
         )
     if record is None:
         return None
-    return Defect.model_validate(dict(record))
+    return build_row(Defect, record)
 
 
 UPDATE_DEFECT = """-- name: UpdateDefect :one
@@ -286,7 +293,7 @@ async def update_defect(db: Executor, params: UpdateDefectParams) -> Defect | No
         )
     if record is None:
         return None
-    return Defect.model_validate(dict(record))
+    return build_row(Defect, record)
 
 
 DELETE_DEFECT = """-- name: DeleteDefect :execrows
@@ -345,7 +352,7 @@ async def list_defects(
             "select",
             None,
         )
-    return validate_rows(_DEFECT_LIST, records)
+    return validate_rows(_DEFECT_LIST, Defect, records)
 
 
 DEFECTS_OF_LOT = """-- name: DefectsOfLot :many
@@ -362,7 +369,7 @@ async def defects_of_lot(db: Executor, *, lot_id: UUID) -> list[Defect]:
         records = await db.fetch(DEFECTS_OF_LOT, lot_id)
     except Exception as error:
         query_failed(error, "defects_of_lot", ("lot_id",), "select", None)
-    return validate_rows(_DEFECT_LIST, records)
+    return validate_rows(_DEFECT_LIST, Defect, records)
 
 
 COUNT_DEFECTS = """-- name: CountDefects :one
@@ -380,10 +387,10 @@ async def count_defects(
 ) -> int | None:
     """How many defects there are, optionally of one inspection and severity."""
     try:
-        value: int | None = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
+        value = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
     except Exception as error:
         query_failed(error, "count_defects", ("inspection_id", "severity"), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 DEFECT_PARETO_OF_LOT = """-- name: DefectParetoOfLot :many
@@ -402,4 +409,4 @@ async def defect_pareto_of_lot(db: Executor, *, lot_id: UUID) -> list[DefectPare
         records = await db.fetch(DEFECT_PARETO_OF_LOT, lot_id)
     except Exception as error:
         query_failed(error, "defect_pareto_of_lot", ("lot_id",), "select", None)
-    return validate_rows(_DEFECT_PARETO_OF_LOT_ROW_LIST, records)
+    return validate_rows(_DEFECT_PARETO_OF_LOT_ROW_LIST, DefectParetoOfLotRow, records)

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, JsonValue
+from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, affected_rows, query_failed
+from ._runtime import Executor, affected_rows, build_row, query_failed
 from .models import IdempotencyKey
+
+_STR_OR_NONE: TypeAdapter[str | None] = TypeAdapter(str | None)
+
 
 CLAIM_IDEMPOTENCY_KEY = """-- name: ClaimIdempotencyKey :one
 INSERT INTO idempotency_keys (key, actor) VALUES ($1, $2)
@@ -21,10 +24,10 @@ async def claim_idempotency_key(db: Executor, *, key: str, actor: str) -> str | 
     A concurrent attempt with the same key waits here until the first one ends.
     """
     try:
-        value: str | None = await db.fetchval(CLAIM_IDEMPOTENCY_KEY, key, actor)
+        value = await db.fetchval(CLAIM_IDEMPOTENCY_KEY, key, actor)
     except Exception as error:
         query_failed(error, "claim_idempotency_key", ("key", "actor"), "insert", "idempotency_keys")
-    return value
+    return _STR_OR_NONE.validate_python(value)
 
 
 STORE_IDEMPOTENT_RESULT = """-- name: StoreIdempotentResult :exec
@@ -64,7 +67,7 @@ async def get_idempotency_key(db: Executor, *, key: str) -> IdempotencyKey | Non
         query_failed(error, "get_idempotency_key", ("key",), "select", None)
     if record is None:
         return None
-    return IdempotencyKey.model_validate(dict(record))
+    return build_row(IdempotencyKey, record)
 
 
 DELETE_IDEMPOTENCY_KEYS_BEFORE = """-- name: DeleteIdempotencyKeysBefore :execrows

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import InferenceJob, InferenceJobStatus
 
 
@@ -20,6 +20,7 @@ class InferenceLatencyPercentilesRow(RowModel):
 
 
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 
 
 CREATE_INFERENCE_JOB = """-- name: CreateInferenceJob :one
@@ -59,7 +60,7 @@ async def create_inference_job(
         )
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 GET_INFERENCE_JOB = """-- name: GetInferenceJob :one
@@ -75,7 +76,7 @@ async def get_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | Non
         query_failed(error, "get_inference_job", ("job_id",), "select", None)
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 CLAIM_INFERENCE_JOBS = """-- name: ClaimInferenceJobs :many
@@ -117,7 +118,7 @@ async def claim_inference_jobs(
             "update",
             "inference_jobs",
         )
-    return validate_rows(_INFERENCE_JOB_LIST, records)
+    return validate_rows(_INFERENCE_JOB_LIST, InferenceJob, records)
 
 
 COMPLETE_INFERENCE_JOB = """-- name: CompleteInferenceJob :one
@@ -150,7 +151,7 @@ async def complete_inference_job(
         )
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 FAIL_INFERENCE_JOB = """-- name: FailInferenceJob :one
@@ -181,7 +182,7 @@ async def fail_inference_job(
         )
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 REQUEUE_INFERENCE_JOB = """-- name: RequeueInferenceJob :one
@@ -200,7 +201,7 @@ async def requeue_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob |
         query_failed(error, "requeue_inference_job", ("job_id",), "update", "inference_jobs")
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 CANCEL_INFERENCE_JOB = """-- name: CancelInferenceJob :one
@@ -218,7 +219,7 @@ async def cancel_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | 
         query_failed(error, "cancel_inference_job", ("job_id",), "update", "inference_jobs")
     if record is None:
         return None
-    return InferenceJob.model_validate(dict(record))
+    return build_row(InferenceJob, record)
 
 
 DELETE_INFERENCE_JOB = """-- name: DeleteInferenceJob :execrows
@@ -277,7 +278,7 @@ async def list_inference_jobs(
             "select",
             None,
         )
-    return validate_rows(_INFERENCE_JOB_LIST, records)
+    return validate_rows(_INFERENCE_JOB_LIST, InferenceJob, records)
 
 
 COUNT_INFERENCE_JOBS = """-- name: CountInferenceJobs :one
@@ -293,10 +294,10 @@ async def count_inference_jobs(
 ) -> int | None:
     """How many inference jobs there are, optionally in one status."""
     try:
-        value: int | None = await db.fetchval(COUNT_INFERENCE_JOBS, status)
+        value = await db.fetchval(COUNT_INFERENCE_JOBS, status)
     except Exception as error:
         query_failed(error, "count_inference_jobs", ("status",), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 INFERENCE_LATENCY_PERCENTILES = """-- name: InferenceLatencyPercentiles :one
@@ -323,4 +324,4 @@ async def inference_latency_percentiles(
         query_failed(error, "inference_latency_percentiles", ("model_name",), "select", None)
     if record is None:
         return None
-    return InferenceLatencyPercentilesRow.model_validate(dict(record))
+    return build_row(InferenceLatencyPercentilesRow, record)

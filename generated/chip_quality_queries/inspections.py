@@ -9,7 +9,7 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import Defect, Inspection, InspectionStatus, InspectionType
 
 
@@ -41,6 +41,7 @@ class UpdateInspectionParams(RowModel):
 
 
 _INSPECTION_LIST = TypeAdapter(list[Inspection])
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 
 
 CREATE_INSPECTION = """-- name: CreateInspection :one
@@ -75,7 +76,7 @@ async def create_inspection(db: Executor, params: CreateInspectionParams) -> Ins
         )
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 GET_INSPECTION = """-- name: GetInspection :one
@@ -91,7 +92,7 @@ async def get_inspection(db: Executor, *, inspection_id: UUID) -> Inspection | N
         query_failed(error, "get_inspection", ("inspection_id",), "select", None)
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 def _get_inspection_with_defects_row(record: Record) -> GetInspectionWithDefectsRow:
@@ -172,7 +173,7 @@ async def start_inspection(
         )
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 COMPLETE_INSPECTION = """-- name: CompleteInspection :one
@@ -211,7 +212,7 @@ async def complete_inspection(
         )
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 UPDATE_INSPECTION = """-- name: UpdateInspection :one
@@ -248,7 +249,7 @@ async def update_inspection(db: Executor, params: UpdateInspectionParams) -> Ins
         )
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 CANCEL_INSPECTION = """-- name: CancelInspection :one
@@ -266,7 +267,7 @@ async def cancel_inspection(db: Executor, *, inspection_id: UUID) -> Inspection 
         query_failed(error, "cancel_inspection", ("inspection_id",), "update", "inspections")
     if record is None:
         return None
-    return Inspection.model_validate(dict(record))
+    return build_row(Inspection, record)
 
 
 DELETE_INSPECTION = """-- name: DeleteInspection :execrows
@@ -325,7 +326,7 @@ async def list_inspections(
             "select",
             None,
         )
-    return validate_rows(_INSPECTION_LIST, records)
+    return validate_rows(_INSPECTION_LIST, Inspection, records)
 
 
 COUNT_INSPECTIONS = """-- name: CountInspections :one
@@ -343,7 +344,7 @@ async def count_inspections(
 ) -> int | None:
     """How many inspections there are, optionally of one lot and status."""
     try:
-        value: int | None = await db.fetchval(COUNT_INSPECTIONS, lot_id, status)
+        value = await db.fetchval(COUNT_INSPECTIONS, lot_id, status)
     except Exception as error:
         query_failed(error, "count_inspections", ("lot_id", "status"), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import Lot, LotStatus
 
 
@@ -61,6 +61,7 @@ class LotYieldRow(RowModel):
     yield_ratio: Decimal | None
 
 
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 _LOT_LIST = TypeAdapter(list[Lot])
 
 
@@ -112,7 +113,7 @@ async def create_lot(db: Executor, params: CreateLotParams) -> Lot | None:
         )
     if record is None:
         return None
-    return Lot.model_validate(dict(record))
+    return build_row(Lot, record)
 
 
 GET_LOT = """-- name: GetLot :one
@@ -128,7 +129,7 @@ async def get_lot(db: Executor, *, lot_id: UUID) -> Lot | None:
         query_failed(error, "get_lot", ("lot_id",), "select", None)
     if record is None:
         return None
-    return Lot.model_validate(dict(record))
+    return build_row(Lot, record)
 
 
 GET_LOT_BY_NUMBER = """-- name: GetLotByNumber :one
@@ -144,7 +145,7 @@ async def get_lot_by_number(db: Executor, *, lot_number: str) -> Lot | None:
         query_failed(error, "get_lot_by_number", ("lot_number",), "select", None)
     if record is None:
         return None
-    return Lot.model_validate(dict(record))
+    return build_row(Lot, record)
 
 
 UPDATE_LOT = """-- name: UpdateLot :one
@@ -202,7 +203,7 @@ async def update_lot(db: Executor, params: UpdateLotParams) -> Lot | None:
         )
     if record is None:
         return None
-    return Lot.model_validate(dict(record))
+    return build_row(Lot, record)
 
 
 SET_LOT_STATUS = """-- name: SetLotStatus :one
@@ -218,7 +219,7 @@ async def set_lot_status(db: Executor, *, status: LotStatus, lot_id: UUID) -> Lo
         query_failed(error, "set_lot_status", ("status", "lot_id"), "update", "lots")
     if record is None:
         return None
-    return Lot.model_validate(dict(record))
+    return build_row(Lot, record)
 
 
 DELETE_LOT = """-- name: DeleteLot :execrows
@@ -273,7 +274,7 @@ async def list_lots(db: Executor, params: ListLotsParams) -> list[Lot]:
             "select",
             None,
         )
-    return validate_rows(_LOT_LIST, records)
+    return validate_rows(_LOT_LIST, Lot, records)
 
 
 COUNT_LOTS = """-- name: CountLots :one
@@ -291,10 +292,10 @@ async def count_lots(
 ) -> int | None:
     """How many lots there are, optionally of one part and status."""
     try:
-        value: int | None = await db.fetchval(COUNT_LOTS, part_id, status)
+        value = await db.fetchval(COUNT_LOTS, part_id, status)
     except Exception as error:
         query_failed(error, "count_lots", ("part_id", "status"), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 LOTS_OF_PART_BY_STATUS = """-- name: LotsOfPartByStatus :many
@@ -315,7 +316,7 @@ async def lots_of_part_by_status(
         records = await db.fetch(LOTS_OF_PART_BY_STATUS, part_id, statuses)
     except Exception as error:
         query_failed(error, "lots_of_part_by_status", ("part_id", "statuses"), "select", None)
-    return validate_rows(_LOT_LIST, records)
+    return validate_rows(_LOT_LIST, Lot, records)
 
 
 LOT_YIELD = """-- name: LotYield :one
@@ -340,4 +341,4 @@ async def lot_yield(db: Executor, *, lot_id: UUID) -> LotYieldRow | None:
         query_failed(error, "lot_yield", ("lot_id",), "select", None)
     if record is None:
         return None
-    return LotYieldRow.model_validate(dict(record))
+    return build_row(LotYieldRow, record)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import Part, PartType
 
 
@@ -39,6 +39,7 @@ class UpdatePartParams(RowModel):
     part_id: UUID
 
 
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 _PART_LIST = TypeAdapter(list[Part])
 
 
@@ -89,7 +90,7 @@ async def create_part(db: Executor, params: CreatePartParams) -> Part | None:
         )
     if record is None:
         return None
-    return Part.model_validate(dict(record))
+    return build_row(Part, record)
 
 
 GET_PART = """-- name: GetPart :one
@@ -105,7 +106,7 @@ async def get_part(db: Executor, *, part_id: UUID) -> Part | None:
         query_failed(error, "get_part", ("part_id",), "select", None)
     if record is None:
         return None
-    return Part.model_validate(dict(record))
+    return build_row(Part, record)
 
 
 GET_PART_BY_NUMBER = """-- name: GetPartByNumber :one
@@ -121,7 +122,7 @@ async def get_part_by_number(db: Executor, *, part_number: str) -> Part | None:
         query_failed(error, "get_part_by_number", ("part_number",), "select", None)
     if record is None:
         return None
-    return Part.model_validate(dict(record))
+    return build_row(Part, record)
 
 
 UPDATE_PART = """-- name: UpdatePart :one
@@ -178,7 +179,7 @@ async def update_part(db: Executor, params: UpdatePartParams) -> Part | None:
         )
     if record is None:
         return None
-    return Part.model_validate(dict(record))
+    return build_row(Part, record)
 
 
 DELETE_PART = """-- name: DeletePart :execrows
@@ -239,7 +240,7 @@ async def list_parts(
             "select",
             None,
         )
-    return validate_rows(_PART_LIST, records)
+    return validate_rows(_PART_LIST, Part, records)
 
 
 COUNT_PARTS = """-- name: CountParts :one
@@ -257,10 +258,10 @@ async def count_parts(
 ) -> int | None:
     """How many parts there are, optionally of one type and activity."""
     try:
-        value: int | None = await db.fetchval(COUNT_PARTS, part_type, is_active)
+        value = await db.fetchval(COUNT_PARTS, part_type, is_active)
     except Exception as error:
         query_failed(error, "count_parts", ("part_type", "is_active"), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 SEARCH_PARTS_BY_SPECIFICATION = """-- name: SearchPartsBySpecification :many
@@ -290,4 +291,4 @@ async def search_parts_by_specification(
             "select",
             None,
         )
-    return validate_rows(_PART_LIST, records)
+    return validate_rows(_PART_LIST, Part, records)

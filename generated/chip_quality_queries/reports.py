@@ -8,9 +8,10 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, affected_rows, build_row, query_failed, validate_rows
 from .models import Report, ReportFormat, ReportStatus, ReportType
 
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 _REPORT_LIST = TypeAdapter(list[Report])
 
 
@@ -53,7 +54,7 @@ async def create_report(
         )
     if record is None:
         return None
-    return Report.model_validate(dict(record))
+    return build_row(Report, record)
 
 
 GET_REPORT = """-- name: GetReport :one
@@ -69,7 +70,7 @@ async def get_report(db: Executor, *, report_id: UUID) -> Report | None:
         query_failed(error, "get_report", ("report_id",), "select", None)
     if record is None:
         return None
-    return Report.model_validate(dict(record))
+    return build_row(Report, record)
 
 
 START_REPORT = """-- name: StartReport :one
@@ -87,7 +88,7 @@ async def start_report(db: Executor, *, report_id: UUID) -> Report | None:
         query_failed(error, "start_report", ("report_id",), "update", "reports")
     if record is None:
         return None
-    return Report.model_validate(dict(record))
+    return build_row(Report, record)
 
 
 COMPLETE_REPORT = """-- name: CompleteReport :one
@@ -118,7 +119,7 @@ async def complete_report(
         )
     if record is None:
         return None
-    return Report.model_validate(dict(record))
+    return build_row(Report, record)
 
 
 FAIL_REPORT = """-- name: FailReport :one
@@ -137,7 +138,7 @@ async def fail_report(db: Executor, *, error_message: str | None, report_id: UUI
         query_failed(error, "fail_report", ("error_message", "report_id"), "update", "reports")
     if record is None:
         return None
-    return Report.model_validate(dict(record))
+    return build_row(Report, record)
 
 
 DELETE_REPORT = """-- name: DeleteReport :execrows
@@ -196,7 +197,7 @@ async def list_reports(
             "select",
             None,
         )
-    return validate_rows(_REPORT_LIST, records)
+    return validate_rows(_REPORT_LIST, Report, records)
 
 
 COUNT_REPORTS = """-- name: CountReports :one
@@ -208,7 +209,7 @@ WHERE ($1::report_status IS NULL OR status = $1)
 async def count_reports(db: Executor, *, status: ReportStatus | None = None) -> int | None:
     """How many reports there are, optionally in one status."""
     try:
-        value: int | None = await db.fetchval(COUNT_REPORTS, status)
+        value = await db.fetchval(COUNT_REPORTS, status)
     except Exception as error:
         query_failed(error, "count_reports", ("status",), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)

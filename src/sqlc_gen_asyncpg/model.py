@@ -15,10 +15,10 @@ from pathlib import Path, PurePosixPath
 
 from . import names
 from .options import Options, PyTypeRef
-from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
+from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize, optional
 from .request import Column, GenerateRequest, Identifier, Query, Table
 from .schema_files import Domain, read_domains, read_nullable_args
-from .statements import Statement, StatementError, statement_of
+from .statements import Statement, StatementError, copy_target, statement_of
 
 SUPPORTED_COMMANDS = (
     ":one",
@@ -33,6 +33,11 @@ SUPPORTED_COMMANDS = (
 )
 RESERVED_MODULES = frozenset({"models", "_runtime", "__init__"})
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp", "pg_toast"})
+# Modules of the types a result may have that pydantic validates without
+# arbitrary_types_allowed (the generated package's own models and enums among them).
+_PYDANTIC_KNOWS = frozenset(
+    {"uuid", "decimal", "datetime", "ipaddress", "pydantic", "._runtime", ".models"}
+)
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,22 @@ class EnumModel:
 @dataclass(frozen=True)
 class Param:
     name: str
-    column: str  # the database column a :copyfrom parameter fills
     type: PyType
     optional: bool  # nullable: defaults to None
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A module-level pydantic TypeAdapter that results are validated with."""
+
+    name: str
+    type: PyType
+    # `name: TypeAdapter[T] = ...`: mypy infers T from a class or `list[...]`, but
+    # not (with pydantic before 2.14) from a union or None.
+    annotated: bool
+    # config=ARBITRARY_TYPES: the type holds classes pydantic has no schema for
+    # (asyncpg's Range, Point, BitString, Record; override types).
+    arbitrary: bool
 
 
 @dataclass(frozen=True)
@@ -101,11 +119,13 @@ class Function:
     doc: tuple[str, ...]
     params: tuple[Param, ...]
     params_model: str | None  # the parameters travel in this model (too many for keywords)
-    row_model: str | None  # the model each result row becomes
-    scalar: PyType | None  # single built-in column: the value itself
-    scalar_column: str | None
+    row_model: str | None  # the model each result row becomes, built from its values by position
+    scalar: PyType | None  # a single column: the value itself
     embeds: tuple[Embed, ...]
+    adapter: str | None  # validates the result: a scalar's, or a list of row models
+    item_adapter: str | None  # validates each value an iterator over a scalar yields
     copy_table: Identifier | None
+    copy_columns: tuple[str, ...]  # the column each :copyfrom parameter fills, in $N order
     iterator: bool
     statement: Statement  # what the query does, for the error handler
 
@@ -119,24 +139,27 @@ class Function:
     @property
     def returns(self) -> str:
         """The function's return annotation."""
-        result = self.result_type
-        one = result if result.endswith("| None") else f"{result} | None"
-        return {
-            ":one": one,
-            ":many": f"list[{self.result_type}]",
-            ":exec": "None",
-            ":execrows": "int",
-            ":execresult": "str",
-            ":copyfrom": "int",
-            ":batchexec": "None",
-            ":batchone": f"list[{self.result_type} | None]",
-            ":batchmany": f"list[list[{self.result_type}]]",
-        }[self.cmd]
+        return return_annotation(self.cmd, self.result_type)
 
     @property
     def takes_rows(self) -> bool:
         """Bulk commands take an iterable of parameter rows instead of keywords."""
         return self.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
+
+
+def return_annotation(cmd: str, result: str) -> str:
+    """The return annotation of a function of command `cmd` whose one result is `result`."""
+    return {
+        ":one": optional(result),
+        ":many": f"list[{result}]",
+        ":exec": "None",
+        ":execrows": "int",
+        ":execresult": "str",
+        ":copyfrom": "int",
+        ":batchexec": "None",
+        ":batchone": f"list[{optional(result)}]",
+        ":batchmany": f"list[list[{result}]]",
+    }[cmd]
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,7 @@ class Module:
     source: str
     models: tuple[Model, ...]  # <Query>Row and <Query>Params models of this file
     row_tuples: tuple[Model, ...]  # NamedTuple parameters of :copyfrom and :batch* queries
+    adapters: tuple[Adapter, ...]
     functions: tuple[Function, ...]
     table_models_used: tuple[str, ...]
     enums_used: tuple[str, ...]
@@ -237,6 +261,35 @@ def _row_type(py_type: PyType) -> PyType:
         return py_type
     imports = (py_type.imports - {_JSON_VALUE}) | {("._runtime", "DbJson")}
     return PyType(py_type.annotation.replace("JsonValue", "DbJson"), frozenset(imports))
+
+
+def _field_names(columns: Iterable[Column]) -> list[tuple[str, str | None]]:
+    """Each result column's field name, and its alias (the column's name, where that
+    differs and is usable).
+
+    Named as sqlc's Go generator names them: a column without a usable name (an
+    expression: `count(*) > 0`) is `column_<position>`, and a name an earlier column
+    took gets `_2`, `_3`, ... Rows are built from the record's values by position,
+    so these names never need to match what PostgreSQL calls the columns.
+    """
+    columns = list(columns)
+    bases = []
+    for position, column in enumerate(columns, start=1):
+        base = names.field_name(column.name).lstrip("_")
+        bases.append(base if base.isidentifier() else f"column_{position}")
+    taken: set[str] = set()
+    result: list[tuple[str, str | None]] = []
+    for position, (column, base) in enumerate(zip(columns, bases, strict=True), start=1):
+        name, suffix = base, 2
+        while name in taken or (name != base and name in bases):
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(name)
+        usable = base != f"column_{position}" or column.name == base
+        result.append((name, column.name if usable and name == base else None))
+    # An alias is looked up before the field's own name: it must be no other field's name.
+    return [
+        (name, alias if alias != name and alias not in taken else None) for name, alias in result
+    ]
 
 
 def _column_shape(type_key: tuple[str, str], column: Column) -> tuple[object, ...]:
@@ -332,40 +385,29 @@ class _Builder:
     def _fields(
         self, columns: Iterable[Column], table: Identifier | None, where: str, file: str
     ) -> tuple[ModelField, ...]:
+        """The fields of a row of `columns`, in their order: rows are built by position."""
+        columns = tuple(columns)
         fields: list[ModelField] = []
-        seen: dict[str, str] = {}
-        for position, column in enumerate(columns, start=1):
-            field_name = names.field_name(column.name).lstrip("_")
-            if not field_name or not field_name.isidentifier():
-                self._problem(
-                    file,
-                    where,
-                    f"column {position} ({column.name!r}) has no usable "
-                    f"name: give it an alias (AS some_name)",
-                )
-                continue
-            if field_name in seen:
-                self._problem(
-                    file,
-                    where,
-                    f"columns {seen[field_name]!r} and {column.name!r} "
-                    f"both become field {field_name!r}: alias one of them",
-                )
-                continue
-            seen[field_name] = column.name
-            source = column.table or table
-            if f"{where}.{column.name}" in self.options.nullable:
-                column = replace(column, not_null=False)
-            result_override = self.options.result_overrides.get(f"{where}.{column.name}")
-            if result_override is not None:
-                py_type: PyType | str = _apply_shape(_ref_type(result_override), column)
-            else:
-                py_type = self.resolver.column_type(column, source)
+        for column, (name, alias) in zip(columns, _field_names(columns), strict=True):
+            py_type = self._column_type(where, column, name, column.table or table)
             if isinstance(py_type, str):
-                self._problem(file, where, f"column {column.name!r}: {py_type}")
+                self._problem(file, where, f"column {column.name or name!r}: {py_type}")
                 continue
-            fields.append(ModelField(field_name, column.name, _row_type(py_type), column.comment))
+            fields.append(ModelField(name, alias or name, _row_type(py_type), column.comment))
         return tuple(fields)
+
+    def _column_type(
+        self, where: str, column: Column, field_name: str, source: Identifier | None
+    ) -> PyType | str:
+        """A result column's type, after the options `nullable` and `overrides` (result),
+        which name it `QueryName.column` by its name or its field's (`column_2`)."""
+        keys = (f"{where}.{column.name}", f"{where}.{field_name}")
+        if any(key in self.options.nullable for key in keys):
+            column = replace(column, not_null=False)
+        for key in keys:
+            if key in self.options.result_overrides:
+                return _apply_shape(_ref_type(self.options.result_overrides[key]), column)
+        return self.resolver.column_type(column, source)
 
     # -- queries -------------------------------------------------------------
 
@@ -391,7 +433,14 @@ class _Builder:
             self._problem(
                 "sqlc.yaml", name, "listed in option `iterators`, but no query has this name"
             )
-        result_columns = {f"{q.name}.{c.name}" for q in self.request.queries for c in q.columns}
+        result_columns = {
+            f"{query.name}.{name}"
+            for query in self.request.queries
+            for column, (field_name, _) in zip(
+                query.columns, _field_names(query.columns), strict=True
+            )
+            for name in (column.name, field_name)
+        }
         for entry in sorted(set(self.options.result_overrides) - result_columns):
             self._problem(
                 "sqlc.yaml",
@@ -435,6 +484,7 @@ class _Builder:
             )
         self.resolver.enums_seen = set()
         self._used_tables: set[str] = set()
+        self._adapters: dict[str, Adapter] = {}
         models: list[Model] = []
         row_tuples: list[Model] = []
         functions: list[Function] = []
@@ -451,6 +501,7 @@ class _Builder:
             source=filename,
             models=tuple(models),
             row_tuples=tuple(row_tuples),
+            adapters=tuple(sorted(self._adapters.values(), key=lambda a: a.name)),
             functions=tuple(functions),
             table_models_used=tuple(sorted(self._used_tables)),
             enums_used=tuple(sorted(self.resolver.enums_seen)),
@@ -510,6 +561,7 @@ class _Builder:
             )
 
         copy_table = None
+        copy_columns: tuple[str, ...] = ()
         if query.cmd == ":copyfrom":
             copy_table = query.insert_into_table
             if copy_table is None:
@@ -518,8 +570,12 @@ class _Builder:
             if query.columns:
                 self._problem(file, name, ":copyfrom cannot return rows: remove RETURNING")
                 return None
+            columns = self._copy_columns(query, sql)
+            if columns is None:
+                return None
+            copy_columns = columns
 
-        row_model = scalar = scalar_column = None
+        row_model = scalar = None
         embeds: tuple[Embed, ...] = ()
         returns = query.cmd in (":one", ":many", ":batchone", ":batchmany")
         if returns and not query.columns:
@@ -532,7 +588,16 @@ class _Builder:
         ):
             return None
         if returns:
-            row_model, scalar, scalar_column, embeds = self._result(query, models)
+            row_model, scalar, embeds = self._result(query, models)
+        adapter = item_adapter = None
+        if scalar is not None:
+            adapter = self._adapter(
+                PyType(return_annotation(query.cmd, scalar.annotation), scalar.imports)
+            )
+            if iterator:
+                item_adapter = self._adapter(scalar)
+        elif row_model is not None and not embeds and query.cmd in (":many", ":batchmany"):
+            adapter = self._adapter(PyType(f"list[{row_model}]"))
         try:
             statement = statement_of(sql)
         except StatementError as error:
@@ -551,12 +616,65 @@ class _Builder:
             params_model=params_model,
             row_model=row_model,
             scalar=scalar,
-            scalar_column=scalar_column,
             embeds=embeds,
+            adapter=adapter,
+            item_adapter=item_adapter,
             copy_table=copy_table,
+            copy_columns=copy_columns,
             iterator=iterator,
             statement=statement,
         )
+
+    def _adapter(self, py_type: PyType) -> str:
+        """The name of this module's TypeAdapter of `py_type`, made on first use."""
+        annotation = py_type.annotation
+        if annotation in self._adapters:
+            return self._adapters[annotation].name
+        base = names.adapter_name(annotation)
+        taken = {adapter.name for adapter in self._adapters.values()}
+        name, suffix = base, 2
+        while name in taken:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        modules = {module for module, _ in py_type.imports}
+        # A bare class may be a model, which refuses a config: only types of the
+        # user's own that sit in a union or a list get it.
+        arbitrary = "asyncpg" in modules or (
+            bool(modules - _PYDANTIC_KNOWS) and not annotation.isidentifier()
+        )
+        annotated = "|" in annotation or annotation == "None"
+        self._adapters[annotation] = Adapter(name, py_type, annotated, arbitrary)
+        return name
+
+    def _copy_columns(self, query: Query, sql: str) -> tuple[str, ...] | None:
+        """The column each parameter of a :copyfrom fills, in $N order: the INSERT's own
+        columns (a `sqlc.arg` parameter is named after the argument, not the column)."""
+        try:
+            target = copy_target(sql)
+        except StatementError as error:
+            self._problem(query.filename, query.name, str(error))
+            return None
+        columns = target.columns
+        if columns is None:  # sqlc refuses this itself
+            self._problem(query.filename, query.name, ":copyfrom needs the INSERT's column list")
+            return None
+        if len(columns) != len(target.params):
+            self._problem(
+                query.filename,
+                query.name,
+                f":copyfrom: the INSERT fills {len(columns)} columns with "
+                f"{len(target.params)} values",
+            )
+            return None
+        column_of = dict(zip(target.params, columns, strict=True))
+        numbers = sorted(param.number for param in query.params)
+        if sorted(column_of) != numbers:
+            self._problem(
+                query.filename,
+                query.name,
+                ":copyfrom: every parameter must be one of the VALUES, and nothing else",
+            )
+            return None
+        return tuple(column_of[number] for number in numbers)
 
     def _sql(self, query: Query) -> str | None:
         text = query.text
@@ -617,7 +735,7 @@ class _Builder:
             optional = not column.not_null and column.name in self.nullable_args.get(
                 query.name, set()
             )
-            params.append(Param(name, column.name, py_type, optional=optional))
+            params.append(Param(name, py_type, optional=optional))
         return tuple(params) if ok else None
 
     def _param_fields(self, params: tuple[Param, ...]) -> tuple[ModelField, ...]:
@@ -625,39 +743,42 @@ class _Builder:
 
     def _result(
         self, query: Query, models: list[Model]
-    ) -> tuple[str | None, PyType | None, str | None, tuple[Embed, ...]]:
+    ) -> tuple[str | None, PyType | None, tuple[Embed, ...]]:
+        """The row model of each result row, or the type of a lone column's value, and
+        for rows with embedded tables their layout. Rows are built by position."""
         columns = query.columns
+        field_names = _field_names(columns)
         if not any(c.embed_table for c in columns):
             table_model = self._matching_table_model(columns)
             if table_model is not None:
                 self._used_tables.add(table_model)
-                return table_model, None, None, ()
-            # A lone column is returned as its bare value, unvalidated; one with a
-            # result override needs a row model to be validated into its type.
-            if len(columns) == 1 and f"{query.name}.{columns[0].name}" not in (
-                self.options.result_overrides
-            ):
-                column = columns[0]
-                if f"{query.name}.{column.name}" in self.options.nullable:
-                    column = replace(column, not_null=False)
-                scalar = self._scalar(column)
-                if scalar is not None:
-                    return None, scalar, column.name, ()
+                return table_model, None, ()
+            if len(columns) == 1:
+                # A lone column is returned as its value, validated as its type.
+                column, (field_name, _) = columns[0], field_names[0]
+                scalar = self._column_type(query.name, column, field_name, column.table)
+                if isinstance(scalar, str):
+                    self._problem(query.filename, query.name, f"column {field_name!r}: {scalar}")
+                    return None, None, ()
+                return None, _row_type(scalar), ()
         row_name = f"{names.pascal_case(query.name)}Row"
         if not any(c.embed_table for c in columns):
             fields = self._fields(columns, None, query.name, query.filename)
             models.append(Model(row_name, "", fields))
-            return row_name, None, None, ()
+            return row_name, None, ()
         # With embedded tables the row is sliced by position into nested models.
         fields_out: list[ModelField] = []
         layout: list[Embed] = []
         position = 0
-        for column in columns:
+        for column, (field_name, alias) in zip(columns, field_names, strict=True):
             if column.embed_table is None:
-                plain = self._fields([column], None, query.name, query.filename)
-                if plain:
-                    fields_out.append(plain[0])
-                    layout.append(Embed(plain[0].name, None, position, position + 1))
+                py_type = self._column_type(query.name, column, field_name, column.table)
+                if isinstance(py_type, str):
+                    self._problem(query.filename, query.name, f"column {field_name!r}: {py_type}")
+                else:
+                    field = ModelField(field_name, alias or field_name, _row_type(py_type), "")
+                    fields_out.append(field)
+                    layout.append(Embed(field_name, None, position, position + 1))
                 position += 1
                 continue
             key = (self._schema_key(column.embed_table.schema), column.embed_table.name)
@@ -674,33 +795,15 @@ class _Builder:
                 )
                 continue
             self._used_tables.add(model_name)
-            field_name = names.field_name(column.name)
             width = len(table.columns)
             layout.append(Embed(field_name, model_name, position, position + width))
             fields_out.append(ModelField(field_name, field_name, PyType(model_name), ""))
             position += width
-        seen = [f.name for f in fields_out]
-        if len(set(seen)) != len(seen):
-            self._problem(query.filename, query.name, "two result fields share a name: alias one")
         models.append(Model(row_name, "", tuple(fields_out)))
-        return row_name, None, None, tuple(layout)
+        return row_name, None, tuple(layout)
 
     def _schema_key(self, schema: str) -> str:
         return "" if schema in ("", self.default_schema) else schema
-
-    def _scalar(self, column: Column) -> PyType | None:
-        """A lone column of a built-in type is returned as its value, without a row model."""
-        schema, name = normalize(column.type.schema, column.type.name)
-        key = (self._schema_key(schema), name)
-        source = column.table
-        if source is not None and self.resolver._column_override(
-            source, column.original_name or column.name
-        ):
-            return None
-        if key[0] or name not in BUILTIN_TYPES or name in self.options.type_overrides:
-            return None
-        result = self.resolver.column_type(column, None)
-        return result if isinstance(result, PyType) else None
 
     def _matching_table_model(self, columns: tuple[Column, ...]) -> str | None:
         """The table whose columns these are: same names, types and nullability, in order.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import keyword
 import re
@@ -130,3 +131,30 @@ def parameter_name(column: str, *, keyword_argument: bool) -> str:
     ):
         return name + "_"
     return name
+
+
+def adapter_name(annotation: str) -> str:
+    """The constant naming a TypeAdapter of a Python annotation, read as a type:
+    `list[Widget]` -> `_WIDGET_LIST`, `int | None` -> `_INT_OR_NONE`,
+    `list[Range[int]]` -> `_INT_RANGE_LIST`."""
+    return "_" + _type_words(ast.parse(annotation, mode="eval").body)
+
+
+def _type_words(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return _CLASS_WORD.sub("_", node.id).upper()
+    if isinstance(node, ast.Attribute):
+        return _type_words(ast.Name(node.attr))
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "NONE"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return f"{_type_words(node.left)}_OR_{_type_words(node.right)}"
+    if isinstance(node, ast.Subscript):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        arguments = "_AND_".join(_type_words(item) for item in items)
+        return f"{arguments}_{_type_words(node.value)}"
+    raise ValueError(f"not a type annotation: {ast.unparse(node)}")
+
+
+# Between a lower-case letter or digit and an upper-case one: NaiveDatetime, IPv4Address.
+_CLASS_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -17,13 +17,21 @@ class PyType:
     imports: frozenset[tuple[str, str]] = frozenset()
 
     def nullable(self) -> PyType:
-        return PyType(f"{self.annotation} | None", self.imports)
+        return PyType(optional(self.annotation), self.imports)
 
     def list_of(self, dims: int) -> PyType:
         annotation = self.annotation
         for _ in range(dims):
             annotation = f"list[{annotation}]"
         return PyType(annotation, self.imports)
+
+
+def optional(annotation: str) -> str:
+    """`annotation | None`, unless None is one of its values already: `None | None`
+    type-checks but raises TypeError when evaluated (typing.get_type_hints, pydantic)."""
+    if annotation == "None" or annotation.endswith(" | None"):
+        return annotation
+    return f"{annotation} | None"
 
 
 def _t(annotation: str, *imports: tuple[str, str]) -> PyType:

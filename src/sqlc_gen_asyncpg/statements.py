@@ -1,4 +1,5 @@
-"""What a query's top-level statement is and which table it writes, from PostgreSQL's own parser.
+"""What a query's top-level statement is and which table it writes, from PostgreSQL's own parser;
+and for a `:copyfrom`, which column each parameter fills.
 
 The generated code hands both to the error handler: a foreign-key violation means
 "the row you refer to does not exist" when the statement wrote the referencing
@@ -35,8 +36,7 @@ class StatementError(ValueError):
     """The query text is not one statement PostgreSQL's parser accepts."""
 
 
-def statement_of(sql: str) -> Statement:
-    """The kind of `sql`'s statement and the table it writes (None for a read)."""
+def _statement(sql: str) -> ast.Node:
     try:
         statements = pglast.parse_sql(sql)
     except pglast.parser.ParseError as error:
@@ -46,6 +46,12 @@ def statement_of(sql: str) -> Statement:
     node = statements[0].stmt
     if node is None:
         raise StatementError("the query holds no statement")
+    return node
+
+
+def statement_of(sql: str) -> Statement:
+    """The kind of `sql`'s statement and the table it writes (None for a read)."""
+    node = _statement(sql)
     if isinstance(node, ast.SelectStmt) and node.withClause is not None:
         # `WITH d AS (DELETE ... RETURNING ...) SELECT ...`: the CTE is what writes.
         writing = [c.ctequery for c in node.withClause.ctes or () if type(c.ctequery) in _WRITES]
@@ -55,3 +61,51 @@ def statement_of(sql: str) -> Statement:
     relation = getattr(node, "relation", None)
     table = relation.relname if isinstance(relation, ast.RangeVar) else None
     return Statement(kind, table)
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """What COPY needs from a `:copyfrom` query's `INSERT INTO t (columns) VALUES (...)`."""
+
+    columns: tuple[str, ...] | None  # the INSERT's column list; None when it names none
+    params: tuple[int, ...]  # the parameter ($N) each VALUES item sends, in column order
+
+
+def copy_target(sql: str) -> CopyTarget:
+    """The columns and parameters of a `:copyfrom` INSERT.
+
+    COPY sends each row's values straight into the columns: every VALUES item must
+    be one parameter (a cast of it is allowed, and ignored: COPY sends the value as
+    the column's type), used once, in a single VALUES row.
+    """
+    node = _statement(sql)
+    if not isinstance(node, ast.InsertStmt):
+        raise StatementError(":copyfrom needs an INSERT INTO table (...) VALUES (...)")
+    if node.withClause is not None or node.onConflictClause is not None:
+        raise StatementError(":copyfrom cannot use WITH or ON CONFLICT: COPY only inserts rows")
+    select = node.selectStmt
+    if not isinstance(select, ast.SelectStmt) or not select.valuesLists:
+        raise StatementError(":copyfrom needs an INSERT INTO table (...) VALUES (...)")
+    if len(select.valuesLists) != 1:
+        raise StatementError(":copyfrom takes one VALUES row: each item of `rows` is one row")
+    columns = None
+    if node.cols:
+        names = []
+        for target in node.cols:
+            if not isinstance(target, ast.ResTarget) or target.indirection or not target.name:
+                raise StatementError(":copyfrom can fill whole columns only, not parts of one")
+            names.append(target.name)
+        columns = tuple(names)
+    params: list[int] = []
+    for position, item in enumerate(select.valuesLists[0], start=1):
+        while isinstance(item, ast.TypeCast):
+            item = item.arg
+        if not isinstance(item, ast.ParamRef) or item.number is None:
+            raise StatementError(
+                f":copyfrom: VALUES item {position} is not a parameter: COPY sends values, "
+                "it cannot compute them (use :batchexec for expressions and defaults)"
+            )
+        params.append(item.number)
+    if len(set(params)) != len(params):
+        raise StatementError(":copyfrom: a parameter fills two columns: COPY sends one per column")
+    return CopyTarget(columns, tuple(params))

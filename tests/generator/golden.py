@@ -11,10 +11,13 @@ the diff of expected/ like any other change.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).parent
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
@@ -32,6 +35,15 @@ def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["sqlc", "generate"], cwd=workdir, capture_output=True, text=True, check=False
     )
+
+
+def load(case: str, module: str) -> ModuleType:
+    """Import `<case>_pkg.<module>` from the case's expected output (and the case's own
+    folder, for the modules its overrides name)."""
+    for path in (HERE / "cases" / case / "expected", HERE / "cases" / case):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    return importlib.import_module(f"{case}_pkg.{module}")
 
 
 def read_tree(root: Path) -> dict[str, str]:

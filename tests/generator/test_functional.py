@@ -7,29 +7,21 @@ generated functions, checking the Python types and values that come back.
 from __future__ import annotations
 
 import importlib
-import sys
+import typing
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from types import ModuleType
 from uuid import UUID, uuid4
 
 import asyncpg
+import pydantic
 import pytest
 from asyncpg import BitString, Point, Range
 
-from .golden import HERE
+from .golden import HERE, load
 
 pytestmark = pytest.mark.integration
-
-
-def load(case: str, module: str) -> ModuleType:
-    """Import `<case>_pkg.<module>` from the case's expected output."""
-    for path in (HERE / "cases" / case / "expected", HERE / "cases" / case):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    return importlib.import_module(f"{case}_pkg.{module}")
 
 
 async def _connect(db_url: str, case: str) -> asyncpg.Connection:
@@ -316,3 +308,151 @@ async def test_columns_named_like_the_generated_code_own_names(
     assert await q.delete_by_status(case_conn, status="old") == 0
     assert await q.delete_by_affected_rows(case_conn, affected_rows_=4) == 0
     assert await q.delete_by_affected_rows(case_conn, affected_rows_=3) == 1
+
+
+@case("scalars")
+async def test_one_column_results_are_read_by_position_and_validated(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """A lone column is the record's first value, whatever PostgreSQL calls it (`?column?`
+    for `count(*) > 0`, `id` where sqlc says `g_id`), validated as its annotation."""
+    q = load("scalars", "query")
+    models = load("scalars", "models")
+    labels = await q.add_gauge(case_conn, [q.AddGaugeParams(1, "a"), q.AddGaugeParams(2, None)])
+    assert labels == ["a", None]  # :batchone of one column: values, not None.model_validate
+    [large_id] = await q.add_gauge_returning_id(
+        case_conn, [q.AddGaugeReturningIdParams(3, "c", models.GaugeKind.LARGE)]
+    )
+    assert isinstance(large_id, UUID)
+
+    assert await q.gauge_exists(case_conn, serial_no=1) is True
+    assert await q.gauge_exists(case_conn, serial_no=9) is False
+    assert await q.gauges_exist(case_conn, serial_no=1) == [True, True]  # was KeyError: ''
+    ids = await q.gauge_ids(case_conn)  # was KeyError: 'g_id'
+    assert len(ids) == 3 and ids[2] == large_id and all(isinstance(i, UUID) for i in ids)
+    async with case_conn.transaction():
+        assert [i async for i in q.iter_gauge_ids(case_conn, prefetch=2)] == ids
+    assert await q.gauge_labels(case_conn) == ["a", None, "c"]
+    assert await q.upper_label(case_conn, serial_no=1) == "A"
+    assert await q.upper_labels(case_conn) == ["A", None, "C"]  # option nullable
+    kinds = await q.gauge_kinds(case_conn)
+    assert kinds == [models.GaugeKind.SMALL, models.GaugeKind.SMALL, models.GaugeKind.LARGE]
+    assert all(type(kind) is models.GaugeKind for kind in kinds)  # members, not str
+    assert await q.gauge_tags(case_conn, serial_no=1) == []
+    assert await q.gauge_spans(case_conn) == [Range(1, 5)] * 3
+    async with case_conn.transaction():
+        assert [s async for s in q.iter_gauge_spans(case_conn)] == [Range(1, 5)] * 3
+
+    by_kind = await q.labels_of_kind(
+        case_conn,
+        [q.LabelsOfKindParams(models.GaugeKind.SMALL), q.LabelsOfKindParams("large")],
+    )
+    assert by_kind == [["a", None], ["c"]]
+    doubled = await q.doubled_readings(case_conn, [q.DoubledReadingsParams(3)] * 2)
+    assert doubled == [[Decimal("2.500")]] * 2  # sqlc says integer: an override says Decimal
+    assert await q.total_reading(case_conn) == Decimal("3.750")
+    assert await q.doubled_total(case_conn) == Decimal("7.500")  # unnamed: column_1
+    days = await q.daily_times(
+        case_conn, first_day=datetime(2026, 1, 1), last_day=datetime(2026, 1, 3)
+    )
+    assert days == [datetime(2026, 1, d) for d in (1, 2, 3)]  # sqlc says bigint
+
+
+@case("scalars")
+async def test_a_void_result_is_none_and_every_annotation_evaluates(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """`-> None | None` type-checked but raised TypeError when evaluated."""
+    q = load("scalars", "query")
+    async with case_conn.transaction():
+        assert await q.lock_gauge(case_conn, pg_advisory_xact_lock=42) is None
+    assert typing.get_type_hints(q.lock_gauge)["return"] is type(None)
+    for function in (q.lock_gauge, q.add_gauge, q.iter_gauge_ids, q.gauge_spans):
+        typing.get_type_hints(function)  # db: Executor too
+    validated = pydantic.validate_call(config={"arbitrary_types_allowed": True})(q.lock_gauge)
+    async with case_conn.transaction():
+        assert await validated(case_conn, pg_advisory_xact_lock=7) is None
+
+
+@case("rows")
+async def test_rows_are_built_by_position_under_sqlc_names(case_conn: asyncpg.Connection) -> None:
+    """Fields are named as sqlc names the columns; PostgreSQL names them otherwise
+    (`id` for `t.id::uuid`, `?column?` for an expression), and two may share a name."""
+    q = load("rows", "query")
+    added = await q.add_samples(
+        case_conn, [q.AddSamplesParams(1, "one"), q.AddSamplesParams(2, None)]
+    )
+    assert [(row.id is not None, row.column_2) for row in added if row] == [(True, 2), (True, 4)]
+    rows = await q.cast_columns(case_conn)  # was "Field required" for t_id and t_n
+    assert [row.t_n for row in rows] == [1, 2]
+    assert all(isinstance(row.t_id, UUID) for row in rows)
+    async with case_conn.transaction():
+        assert [r async for r in q.iter_cast_columns(case_conn, prefetch=1)] == rows
+    assert [(r.n, r.n_2) for r in await q.same_names(case_conn)] == [(1, 1), (2, 2)]
+    both = await q.same_name_aliases(case_conn, n=1)
+    assert both is not None and both.name == rows[0].t_id and both.name_2 == "one"
+    taken = await q.suffix_taken(case_conn, n=2)
+    assert taken is not None and (taken.n, taken.n_3, taken.n_2) == (2, 2, 3)
+    unnamed = await q.unnamed(case_conn)
+    assert unnamed is not None and (unnamed.column_1, unnamed.max, unnamed.column_3) == (
+        True,
+        2,
+        2,
+    )
+    [first, second] = await q.aliased_names(case_conn)
+    assert (first.class_, first.note_text, first.N) == (rows[0].t_id, "one", 1)
+    assert second.note_text is None
+    assert first.model_dump(by_alias=True)["Note Text"] == "one"
+    over = await q.samples_over(case_conn, [q.SamplesOverParams(0), q.SamplesOverParams(1)])
+    assert [[(r.s_n, r.note) for r in group] for group in over] == [
+        [(1, "one"), (2, None)],
+        [(2, None)],
+    ]
+
+
+@case("copyfrom")
+async def test_copy_fills_the_insert_columns_whatever_its_parameters_are_called(
+    case_conn: asyncpg.Connection,
+) -> None:
+    q = load("copyfrom", "query")
+    users = [q.CopyUsersParams(i, f"user{i}") for i in range(1, 4)]
+    assert await q.copy_users(case_conn, users) == 3  # was: column "id_param" does not exist
+    reordered = [q.CopyUsersReorderedParams("late", date(2026, 2, 1), 10)]
+    assert await q.copy_users_reordered(case_conn, reordered) == 1
+    listed = await q.list_users(case_conn)
+    assert [(u.id, u.user, u.joined) for u in listed] == [
+        (1, "user1", None),
+        (2, "user2", None),
+        (3, "user3", None),
+        (10, "late", date(2026, 2, 1)),
+    ]
+    stock = [q.CopyStockParams(1, "bolt", 5, "first"), q.CopyStockParams(2, "nut", 0, None)]
+    assert await q.copy_stock(case_conn, stock) == 2
+    assert [(s.Name, s.Quantity, s.order) for s in await q.list_stock(case_conn)] == [
+        ("bolt", 5, "first"),
+        ("nut", 0, None),
+    ]
+
+
+@case("copyfrom")
+async def test_copy_failure_names_the_parameter_of_the_column_it_was_encoding(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """The handler hears the parameter in `rows` order; COPY's columns are in that order."""
+    q = load("copyfrom", "query")
+    runtime = load("copyfrom", "_runtime")
+    failures = []
+
+    def remember(error: Exception, failure: object) -> Exception:
+        failures.append(failure)
+        return error
+
+    runtime.set_error_handler(remember)
+    try:
+        bad = q.CopyUsersReorderedParams("fine", date(2026, 1, 1), "not a number")
+        with pytest.raises(Exception, match="copy_users_reordered"):
+            await q.copy_users_reordered(case_conn, [q.CopyUsersReorderedParams("a", None, 1), bad])
+    finally:
+        runtime.set_error_handler(None)
+    [failure] = failures
+    assert (failure.row, failure.param(failure.column + 1)) == (1, "user_id")

@@ -10,6 +10,7 @@ import pytest
 
 from sqlc_gen_asyncpg import names
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
+from sqlc_gen_asyncpg.statements import CopyTarget, StatementError, copy_target
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +117,35 @@ def test_keywords_and_builtins_are_escaped() -> None:
     assert names.field_name("model_dump") == "model_dump_"
     assert names.snake_case("GetLotByNumber") == "get_lot_by_number"
     assert names.pascal_case("list_lots") == "ListLots"
+
+
+def test_adapters_are_named_after_their_type() -> None:
+    assert names.adapter_name("list[Widget]") == "_WIDGET_LIST"
+    assert names.adapter_name("int | None") == "_INT_OR_NONE"
+    assert names.adapter_name("list[Range[int]]") == "_INT_RANGE_LIST"
+    assert names.adapter_name("list[str | None]") == "_STR_OR_NONE_LIST"
+    assert names.adapter_name("IPv4Address | None") == "_IPV4_ADDRESS_OR_NONE"
+    assert names.adapter_name("None") == "_NONE"
+
+
+def test_copy_columns_come_from_the_insert_whatever_the_parameters_are_called() -> None:
+    target = copy_target('INSERT INTO s."T" ("Name", id, at) VALUES ($2, $1::int, $3)')
+    assert target == CopyTarget(columns=("Name", "id", "at"), params=(2, 1, 3))
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("INSERT INTO t (a, b) VALUES ($1, now())", "VALUES item 2 is not a parameter"),
+        ("INSERT INTO t (a, b) VALUES ($1, $1)", "a parameter fills two columns"),
+        ("INSERT INTO t (a) VALUES ($1), ($2)", "one VALUES row"),
+        ("INSERT INTO t (a) SELECT $1", "INSERT INTO table"),
+        ("INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING", "ON CONFLICT"),
+        ("INSERT INTO t (a[1]) VALUES ($1)", "whole columns"),
+        ("UPDATE t SET a = $1", "INSERT INTO table"),
+    ],
+)
+def test_copy_refuses_what_copy_cannot_send(sql: str, message: str) -> None:
+    """sqlc refuses most of these itself; the plugin does not rely on it."""
+    with pytest.raises(StatementError, match=message.replace("(", ".").replace(")", ".")):
+        copy_target(sql)

@@ -14,6 +14,7 @@ from ._runtime import (
     CopyRows,
     Executor,
     affected_rows,
+    build_row,
     query_failed,
     transaction_on,
     validate_rows,
@@ -102,12 +103,9 @@ async def insert_readings_returning(
     db: Executor,
     rows: Iterable[InsertReadingsReturningParams],
 ) -> list[Reading | None]:
-    results: list[Reading | None] = []
     try:
         async with transaction_on(db) as conn:
-            for row in rows:
-                record = await conn.fetchrow(INSERT_READINGS_RETURNING, *row)
-                results.append(None if record is None else Reading.model_validate(dict(record)))
+            records = [await conn.fetchrow(INSERT_READINGS_RETURNING, *row) for row in rows]
     except Exception as error:
         query_failed(
             error,
@@ -116,7 +114,7 @@ async def insert_readings_returning(
             "insert",
             "readings",
         )
-    return results
+    return [None if record is None else build_row(Reading, record) for record in records]
 
 
 READINGS_BY_SENSORS = """-- name: ReadingsBySensors :batchmany
@@ -128,15 +126,12 @@ async def readings_by_sensors(
     db: Executor,
     rows: Iterable[ReadingsBySensorsParams],
 ) -> list[list[Reading]]:
-    results: list[list[Reading]] = []
     try:
         async with transaction_on(db) as conn:
-            for row in rows:
-                records = await conn.fetch(READINGS_BY_SENSORS, *row)
-                results.append([Reading.model_validate(dict(record)) for record in records])
+            record_lists = [await conn.fetch(READINGS_BY_SENSORS, *row) for row in rows]
     except Exception as error:
         query_failed(error, "readings_by_sensors", ("sensor",), "select", None)
-    return results
+    return [validate_rows(_READING_LIST, Reading, records) for records in record_lists]
 
 
 READINGS_OF_COLOR = """-- name: ReadingsOfColor :many
@@ -149,7 +144,7 @@ async def readings_of_color(db: Executor, *, color: Color) -> list[Reading]:
         records = await db.fetch(READINGS_OF_COLOR, color)
     except Exception as error:
         query_failed(error, "readings_of_color", ("color",), "select", None)
-    return validate_rows(_READING_LIST, records)
+    return validate_rows(_READING_LIST, Reading, records)
 
 
 async def iter_readings_of_color(
@@ -161,8 +156,12 @@ async def iter_readings_of_color(
     """Streams the rows from a server-side cursor, `prefetch` at a time.
     Cursors live inside a transaction: call this in `async with conn.transaction()`.
     """
-    try:
-        async for record in conn.cursor(READINGS_OF_COLOR, color, prefetch=prefetch):
-            yield Reading.model_validate(dict(record))
-    except Exception as error:
-        query_failed(error, "readings_of_color", ("color",), "select", None)
+    records = aiter(conn.cursor(READINGS_OF_COLOR, color, prefetch=prefetch))
+    while True:
+        try:
+            record = await anext(records)
+        except StopAsyncIteration:
+            return
+        except Exception as error:
+            query_failed(error, "readings_of_color", ("color",), "select", None)
+        yield build_row(Reading, record)

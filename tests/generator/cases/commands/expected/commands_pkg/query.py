@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, query_failed, validate_rows
+from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
 from .models import Widget
 
 
@@ -17,6 +17,8 @@ class WidgetSummaryRow(RowModel):
     weight: Decimal | None
 
 
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_STR_LIST = TypeAdapter(list[str])
 _WIDGET_LIST = TypeAdapter(list[Widget])
 
 
@@ -33,7 +35,7 @@ async def get_widget(db: Executor, *, id_: int) -> Widget | None:
         query_failed(error, "get_widget", ("id_",), "select", None)
     if record is None:
         return None
-    return Widget.model_validate(dict(record))
+    return build_row(Widget, record)
 
 
 LIST_WIDGETS = """-- name: ListWidgets :many
@@ -47,7 +49,7 @@ async def list_widgets(db: Executor) -> list[Widget]:
         records = await db.fetch(LIST_WIDGETS)
     except Exception as error:
         query_failed(error, "list_widgets", (), "select", None)
-    return validate_rows(_WIDGET_LIST, records)
+    return validate_rows(_WIDGET_LIST, Widget, records)
 
 
 WIDGET_NAMES = """-- name: WidgetNames :many
@@ -60,7 +62,7 @@ async def widget_names(db: Executor) -> list[str]:
         records = await db.fetch(WIDGET_NAMES)
     except Exception as error:
         query_failed(error, "widget_names", (), "select", None)
-    return [record["name"] for record in records]
+    return _STR_LIST.validate_python([value for (value,) in records])
 
 
 COUNT_WIDGETS = """-- name: CountWidgets :one
@@ -70,10 +72,10 @@ SELECT count(*) FROM widgets
 
 async def count_widgets(db: Executor) -> int | None:
     try:
-        value: int | None = await db.fetchval(COUNT_WIDGETS)
+        value = await db.fetchval(COUNT_WIDGETS)
     except Exception as error:
         query_failed(error, "count_widgets", (), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 WIDGET_SUMMARY = """-- name: WidgetSummary :one
@@ -88,7 +90,7 @@ async def widget_summary(db: Executor, *, id_: int) -> WidgetSummaryRow | None:
         query_failed(error, "widget_summary", ("id_",), "select", None)
     if record is None:
         return None
-    return WidgetSummaryRow.model_validate(dict(record))
+    return build_row(WidgetSummaryRow, record)
 
 
 CREATE_WIDGET = """-- name: CreateWidget :one
@@ -103,7 +105,7 @@ async def create_widget(db: Executor, *, name: str, weight: Decimal | None = Non
         query_failed(error, "create_widget", ("name", "weight"), "insert", "widgets")
     if record is None:
         return None
-    return Widget.model_validate(dict(record))
+    return build_row(Widget, record)
 
 
 TOUCH_WIDGET = """-- name: TouchWidget :exec

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 
 from overrides_support import DeviceSpec
 
-from ._runtime import Executor, RowModel, query_failed, validate_rows
+from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
 from .models import Machine
 
 
@@ -23,8 +23,6 @@ class DevicesWithSpecsRow(RowModel):
 
 
 _DEVICES_WITH_SPECS_ROW_LIST = TypeAdapter(list[DevicesWithSpecsRow])
-
-
 _DEVICE_SPECS_ROW_LIST = TypeAdapter(list[DeviceSpecsRow])
 
 
@@ -40,7 +38,7 @@ async def get_device(db: Executor, *, id_: int) -> Machine | None:
         query_failed(error, "get_device", ("id_",), "select", None)
     if record is None:
         return None
-    return Machine.model_validate(dict(record))
+    return build_row(Machine, record)
 
 
 DEVICE_SPECS = """-- name: DeviceSpecs :many
@@ -53,7 +51,7 @@ async def device_specs(db: Executor) -> list[DeviceSpecsRow]:
         records = await db.fetch(DEVICE_SPECS)
     except Exception as error:
         query_failed(error, "device_specs", (), "select", None)
-    return validate_rows(_DEVICE_SPECS_ROW_LIST, records)
+    return validate_rows(_DEVICE_SPECS_ROW_LIST, DeviceSpecsRow, records)
 
 
 CREATE_DEVICE = """-- name: CreateDevice :one
@@ -68,7 +66,7 @@ async def create_device(db: Executor, *, spec: DeviceSpec, mac: str) -> Machine 
         query_failed(error, "create_device", ("spec", "mac"), "insert", "devices")
     if record is None:
         return None
-    return Machine.model_validate(dict(record))
+    return build_row(Machine, record)
 
 
 DEVICES_WITH_SPECS = """-- name: DevicesWithSpecs :many
@@ -83,4 +81,4 @@ async def devices_with_specs(db: Executor) -> list[DevicesWithSpecsRow]:
         records = await db.fetch(DEVICES_WITH_SPECS)
     except Exception as error:
         query_failed(error, "devices_with_specs", (), "select", None)
-    return validate_rows(_DEVICES_WITH_SPECS_ROW_LIST, records)
+    return validate_rows(_DEVICES_WITH_SPECS_ROW_LIST, DevicesWithSpecsRow, records)

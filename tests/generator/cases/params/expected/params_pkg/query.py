@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, query_failed, validate_rows
+from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
 from .models import Event
 
 
@@ -28,6 +28,8 @@ class CreateEventParams(RowModel):
 
 
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
+_UUID_LIST = TypeAdapter(list[UUID])
+_UUID_OR_NONE: TypeAdapter[UUID | None] = TypeAdapter(UUID | None)
 
 
 EVENTS_BY_IDS = """-- name: EventsByIds :many
@@ -40,7 +42,7 @@ async def events_by_ids(db: Executor, *, ids: list[UUID]) -> list[EventsByIdsRow
         records = await db.fetch(EVENTS_BY_IDS, ids)
     except Exception as error:
         query_failed(error, "events_by_ids", ("ids",), "select", None)
-    return validate_rows(_EVENTS_BY_IDS_ROW_LIST, records)
+    return validate_rows(_EVENTS_BY_IDS_ROW_LIST, EventsByIdsRow, records)
 
 
 EVENTS_OF_TYPES = """-- name: EventsOfTypes :many
@@ -53,7 +55,7 @@ async def events_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
         records = await db.fetch(EVENTS_OF_TYPES, types)
     except Exception as error:
         query_failed(error, "events_of_types", ("types",), "select", None)
-    return [record["id"] for record in records]
+    return _UUID_LIST.validate_python([value for (value,) in records])
 
 
 EVENTS_NOT_OF_TYPES = """-- name: EventsNotOfTypes :many
@@ -66,7 +68,7 @@ async def events_not_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
         records = await db.fetch(EVENTS_NOT_OF_TYPES, types)
     except Exception as error:
         query_failed(error, "events_not_of_types", ("types",), "select", None)
-    return [record["id"] for record in records]
+    return _UUID_LIST.validate_python([value for (value,) in records])
 
 
 UPDATE_EVENT = """-- name: UpdateEvent :one
@@ -94,7 +96,7 @@ async def update_event(
         query_failed(error, "update_event", ("type_", "from_", "class_", "id_"), "update", "events")
     if record is None:
         return None
-    return Event.model_validate(dict(record))
+    return build_row(Event, record)
 
 
 EVENTS_BETWEEN = """-- name: EventsBetween :many
@@ -107,7 +109,7 @@ async def events_between(db: Executor, *, score: int | None, score_2: int | None
         records = await db.fetch(EVENTS_BETWEEN, score, score_2)
     except Exception as error:
         query_failed(error, "events_between", ("score", "score_2"), "select", None)
-    return [record["id"] for record in records]
+    return _UUID_LIST.validate_python([value for (value,) in records])
 
 
 CREATE_EVENT = """-- name: CreateEvent :one
@@ -117,7 +119,7 @@ INSERT INTO events (type, "from", class, tags, score) VALUES ($1, $2, $3, $4, $5
 
 async def create_event(db: Executor, params: CreateEventParams) -> UUID | None:
     try:
-        value: UUID | None = await db.fetchval(
+        value = await db.fetchval(
             CREATE_EVENT,
             params.type_,
             params.from_,
@@ -133,4 +135,4 @@ async def create_event(db: Executor, params: CreateEventParams) -> UUID | None:
             "insert",
             "events",
         )
-    return value
+    return _UUID_OR_NONE.validate_python(value)

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 from pydantic import JsonValue, TypeAdapter
 
-from ._runtime import Connection, Executor, affected_rows, query_failed, validate_rows
+from ._runtime import Connection, Executor, affected_rows, build_row, query_failed, validate_rows
 from .models import Setting
 
+_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 _SETTING_LIST = TypeAdapter(list[Setting])
 
 
@@ -73,7 +74,7 @@ async def find_settings(db: Executor, *, db_: str, conn_: str, prefetch_: int) -
         records = await db.fetch(FIND_SETTINGS, db_, conn_, prefetch_)
     except Exception as error:
         query_failed(error, "find_settings", ("db_", "conn_", "prefetch_"), "select", None)
-    return validate_rows(_SETTING_LIST, records)
+    return validate_rows(_SETTING_LIST, Setting, records)
 
 
 async def iter_find_settings(
@@ -87,11 +88,15 @@ async def iter_find_settings(
     """Streams the rows from a server-side cursor, `prefetch` at a time.
     Cursors live inside a transaction: call this in `async with conn.transaction()`.
     """
-    try:
-        async for record in conn.cursor(FIND_SETTINGS, db_, conn_, prefetch_, prefetch=prefetch):
-            yield Setting.model_validate(dict(record))
-    except Exception as error:
-        query_failed(error, "find_settings", ("db_", "conn_", "prefetch_"), "select", None)
+    records = aiter(conn.cursor(FIND_SETTINGS, db_, conn_, prefetch_, prefetch=prefetch))
+    while True:
+        try:
+            record = await anext(records)
+        except StopAsyncIteration:
+            return
+        except Exception as error:
+            query_failed(error, "find_settings", ("db_", "conn_", "prefetch_"), "select", None)
+        yield build_row(Setting, record)
 
 
 VALUE_OF = """-- name: ValueOf :one
@@ -101,10 +106,10 @@ SELECT value FROM settings WHERE value = $1 AND model_config = $2
 
 async def value_of(db: Executor, *, value_: int, model_config_: JsonValue) -> int | None:
     try:
-        value: int | None = await db.fetchval(VALUE_OF, value_, model_config_)
+        value = await db.fetchval(VALUE_OF, value_, model_config_)
     except Exception as error:
         query_failed(error, "value_of", ("value_", "model_config_"), "select", None)
-    return value
+    return _INT_OR_NONE.validate_python(value)
 
 
 DELETE_BY_AFFECTED_ROWS = """-- name: DeleteByAffectedRows :execrows
@@ -145,4 +150,4 @@ async def get_by_record(db: Executor, *, record_: str | None) -> Setting | None:
         query_failed(error, "get_by_record", ("record_",), "select", None)
     if record is None:
         return None
-    return Setting.model_validate(dict(record))
+    return build_row(Setting, record)

@@ -19,7 +19,7 @@ from uuid import UUID
 from asyncpg import BitString, Point, Range
 from pydantic import AwareDatetime, JsonValue, NaiveDatetime, TypeAdapter
 
-from ._runtime import Executor, RowModel, query_failed, validate_rows
+from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
 from .models import Everything, LabGrade, LabSample, Mood
 
 
@@ -34,8 +34,6 @@ class EchoRow(RowModel):
 
 
 _COUNT_BY_GRADE_ROW_LIST = TypeAdapter(list[CountByGradeRow])
-
-
 _LAB_SAMPLE_LIST = TypeAdapter(list[LabSample])
 
 
@@ -51,7 +49,7 @@ async def get_everything(db: Executor, *, id_: UUID) -> Everything | None:
         query_failed(error, "get_everything", ("id_",), "select", None)
     if record is None:
         return None
-    return Everything.model_validate(dict(record))
+    return build_row(Everything, record)
 
 
 INSERT_EVERYTHING = """-- name: InsertEverything :exec
@@ -208,7 +206,7 @@ async def list_samples(db: Executor) -> list[LabSample]:
         records = await db.fetch(LIST_SAMPLES)
     except Exception as error:
         query_failed(error, "list_samples", (), "select", None)
-    return validate_rows(_LAB_SAMPLE_LIST, records)
+    return validate_rows(_LAB_SAMPLE_LIST, LabSample, records)
 
 
 COUNT_BY_GRADE = """-- name: CountByGrade :many
@@ -221,7 +219,7 @@ async def count_by_grade(db: Executor) -> list[CountByGradeRow]:
         records = await db.fetch(COUNT_BY_GRADE)
     except Exception as error:
         query_failed(error, "count_by_grade", (), "select", None)
-    return validate_rows(_COUNT_BY_GRADE_ROW_LIST, records)
+    return validate_rows(_COUNT_BY_GRADE_ROW_LIST, CountByGradeRow, records)
 
 
 ECHO = """-- name: Echo :one
@@ -236,4 +234,4 @@ async def echo(db: Executor, *, param_1: str) -> EchoRow | None:
         query_failed(error, "echo", ("param_1",), "select", None)
     if record is None:
         return None
-    return EchoRow.model_validate(dict(record))
+    return build_row(EchoRow, record)

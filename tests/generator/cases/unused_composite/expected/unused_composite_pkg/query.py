@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._runtime import Executor, query_failed
+from ._runtime import Executor, build_row, query_failed
 from .models import Other
 
 GET_OTHER = """-- name: GetOther :one
@@ -19,4 +19,4 @@ async def get_other(db: Executor, *, id_: int) -> Other | None:
         query_failed(error, "get_other", ("id_",), "select", None)
     if record is None:
         return None
-    return Other.model_validate(dict(record))
+    return build_row(Other, record)
