@@ -306,6 +306,11 @@ async def test_columns_named_like_the_generated_code_own_names(
     found = await q.get_by_record(case_conn, record_="r1")
     assert found is not None and found.id == 1
     assert await q.delete_by_status(case_conn, status="old") == 0
+    # `error` is the except clause's name, `query_failed` and `build_row` helpers: escaped.
+    await case_conn.execute("UPDATE settings SET build_row = 5")
+    assert await q.flag_failures(case_conn, error_="boom", query_failed_=True, build_row_=5) == 1
+    failed = await q.failed_setting(case_conn, error_="boom", query_failed_=True, build_row_=5)
+    assert failed is not None and (failed.error, failed.query_failed) == ("boom", True)
     assert await q.delete_by_affected_rows(case_conn, affected_rows_=4) == 0
     assert await q.delete_by_affected_rows(case_conn, affected_rows_=3) == 1
 

@@ -16,3 +16,10 @@ DELETE FROM settings WHERE status = $1;
 
 -- name: GetByRecord :one
 SELECT * FROM settings WHERE record = $1;
+
+-- name: FlagFailures :execrows
+-- The except clause's `error` and the helpers `query_failed`, `build_row`: escaped.
+UPDATE settings SET error = $1, query_failed = $2 WHERE build_row = $3;
+
+-- name: FailedSetting :one
+SELECT * FROM settings WHERE error = $1 AND query_failed = $2 AND build_row = $3;

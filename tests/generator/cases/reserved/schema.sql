@@ -10,5 +10,8 @@ CREATE TABLE settings (
     model_config jsonb NOT NULL,
     model_dump text,
     status text NOT NULL DEFAULT 'new',
-    record text
+    record text,
+    error text,
+    query_failed boolean,
+    build_row integer
 );

@@ -21,3 +21,6 @@ class Setting(RowModel):
     model_dump_: Annotated[str | None, Field(alias="model_dump")]
     status: str
     record: str | None
+    error: str | None
+    query_failed: bool | None
+    build_row: int | None

@@ -65,7 +65,7 @@ async def create_setting(
 
 
 FIND_SETTINGS = """-- name: FindSettings :many
-SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, status, record FROM settings WHERE db = $1 AND conn = $2 AND prefetch = $3
+SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, status, record, error, query_failed, build_row FROM settings WHERE db = $1 AND conn = $2 AND prefetch = $3
 """
 
 
@@ -139,7 +139,7 @@ async def delete_by_status(db: Executor, *, status: str) -> int:
 
 
 GET_BY_RECORD = """-- name: GetByRecord :one
-SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, status, record FROM settings WHERE record = $1
+SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, status, record, error, query_failed, build_row FROM settings WHERE record = $1
 """
 
 
@@ -148,6 +148,59 @@ async def get_by_record(db: Executor, *, record_: str | None) -> Setting | None:
         record = await db.fetchrow(GET_BY_RECORD, record_)
     except Exception as error:
         query_failed(error, "get_by_record", ("record_",), "select", None)
+    if record is None:
+        return None
+    return build_row(Setting, record)
+
+
+FLAG_FAILURES = """-- name: FlagFailures :execrows
+UPDATE settings SET error = $1, query_failed = $2 WHERE build_row = $3
+"""
+
+
+async def flag_failures(
+    db: Executor,
+    *,
+    error_: str | None,
+    query_failed_: bool | None,
+    build_row_: int | None,
+) -> int:
+    """The except clause's `error` and the helpers `query_failed`, `build_row`: escaped."""
+    try:
+        command_status = await db.execute(FLAG_FAILURES, error_, query_failed_, build_row_)
+    except Exception as error:
+        query_failed(
+            error,
+            "flag_failures",
+            ("error_", "query_failed_", "build_row_"),
+            "update",
+            "settings",
+        )
+    return affected_rows(command_status)
+
+
+FAILED_SETTING = """-- name: FailedSetting :one
+SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, status, record, error, query_failed, build_row FROM settings WHERE error = $1 AND query_failed = $2 AND build_row = $3
+"""
+
+
+async def failed_setting(
+    db: Executor,
+    *,
+    error_: str | None,
+    query_failed_: bool | None,
+    build_row_: int | None,
+) -> Setting | None:
+    try:
+        record = await db.fetchrow(FAILED_SETTING, error_, query_failed_, build_row_)
+    except Exception as error:
+        query_failed(
+            error,
+            "failed_setting",
+            ("error_", "query_failed_", "build_row_"),
+            "select",
+            None,
+        )
     if record is None:
         return None
     return build_row(Setting, record)
