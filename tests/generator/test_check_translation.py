@@ -85,6 +85,7 @@ def values(rule: Rule) -> st.SearchStrategy[Any]:
         # DOTALL: PostgreSQL's `.` matches a newline, so matches may hold one.
         python_regex = re.compile(pattern.removeprefix("(?s)"), re.DOTALL)
         texts.append(st.from_regex(python_regex))
+        texts.append(st.from_regex(python_regex, fullmatch=True))
         texts.append(st.from_regex(python_regex).map(lambda s: s + "\n"))
         texts.append(st.from_regex(python_regex).map(lambda s: s[1:]))
         texts.append(st.from_regex(python_regex).flatmap(with_newline))
