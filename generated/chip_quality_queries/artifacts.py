@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Artifact, ArtifactType
 
 
@@ -37,7 +46,7 @@ class ListArtifactsParams(RowModel):
 
 
 _ARTIFACT_LIST = TypeAdapter(list[Artifact])
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 
 
 CREATE_ARTIFACT = """-- name: CreateArtifact :one
@@ -53,7 +62,7 @@ RETURNING id, inspection_id, inference_job_id, artifact_type, storage_uri, conte
 """
 
 
-async def create_artifact(db: Executor, params: CreateArtifactParams) -> Artifact | None:
+async def create_artifact(db: Executor, params: CreateArtifactParams) -> Artifact:
     """Register a stored file of an inspection and/or an inference job. The runtime's
     register_artifact checks the checksum against the file before calling this.
     """
@@ -87,7 +96,7 @@ async def create_artifact(db: Executor, params: CreateArtifactParams) -> Artifac
             "artifacts",
         )
     if record is None:
-        return None
+        raise missing_row("create_artifact")
     return build_row(Artifact, record)
 
 
@@ -96,7 +105,7 @@ SELECT id, inspection_id, inference_job_id, artifact_type, storage_uri, content_
 """
 
 
-async def get_artifact(db: Executor, *, artifact_id: UUID) -> Artifact | None:
+async def get_artifact(db: ReadExecutor, *, artifact_id: UUID) -> Artifact | None:
     """The artifact with this id, or None."""
     try:
         record = await db.fetchrow(GET_ARTIFACT, artifact_id)
@@ -112,7 +121,7 @@ SELECT id, inspection_id, inference_job_id, artifact_type, storage_uri, content_
 """
 
 
-async def artifacts_by_checksum(db: Executor, *, checksum_sha256: str) -> list[Artifact]:
+async def artifacts_by_checksum(db: ReadExecutor, *, checksum_sha256: str) -> list[Artifact]:
     """Artifacts whose content has this SHA-256 (the same file stored more than once)."""
     try:
         records = await db.fetch(ARTIFACTS_BY_CHECKSUM, checksum_sha256)
@@ -180,7 +189,7 @@ LIMIT $6
 """
 
 
-async def list_artifacts(db: Executor, params: ListArtifactsParams) -> list[Artifact]:
+async def list_artifacts(db: ReadExecutor, params: ListArtifactsParams) -> list[Artifact]:
     """One page of artifacts in creation order, optionally of one inspection, job and type.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
@@ -218,10 +227,10 @@ WHERE ($1::uuid IS NULL OR inspection_id = $1)
 """
 
 
-async def count_artifacts(db: Executor, *, inspection_id: UUID | None = None) -> int | None:
+async def count_artifacts(db: ReadExecutor, *, inspection_id: UUID | None = None) -> int:
     """How many artifacts there are, optionally of one inspection."""
     try:
         value = await db.fetchval(COUNT_ARTIFACTS, inspection_id)
     except Exception as error:
         query_failed(error, "count_artifacts", ("inspection_id",), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)

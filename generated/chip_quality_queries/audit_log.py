@@ -8,11 +8,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import Executor, build_row, query_failed, validate_rows
+from ._runtime import ReadExecutor, build_row, query_failed, validate_rows
 from .models import AuditLog
 
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 
 
 GET_AUDIT_ENTRY = """-- name: GetAuditEntry :one
@@ -20,7 +20,7 @@ SELECT id, table_name, record_id, action, old_values, new_values, changed_fields
 """
 
 
-async def get_audit_entry(db: Executor, *, entry_id: UUID) -> AuditLog | None:
+async def get_audit_entry(db: ReadExecutor, *, entry_id: UUID) -> AuditLog | None:
     """The audit entry with this id, or None."""
     try:
         record = await db.fetchrow(GET_AUDIT_ENTRY, entry_id)
@@ -39,7 +39,7 @@ ORDER BY occurred_at, recorded_at, id
 
 
 async def audit_history_of_record(
-    db: Executor,
+    db: ReadExecutor,
     *,
     table_name: str,
     record_id: UUID,
@@ -66,7 +66,7 @@ LIMIT $5
 
 
 async def list_audit_entries(
-    db: Executor,
+    db: ReadExecutor,
     *,
     table_name: str | None = None,
     actor: str | None = None,
@@ -103,10 +103,10 @@ WHERE ($1::text IS NULL OR table_name = $1)
 """
 
 
-async def count_audit_entries(db: Executor, *, table_name: str | None = None) -> int | None:
+async def count_audit_entries(db: ReadExecutor, *, table_name: str | None = None) -> int:
     """How many audit entries there are, optionally of one table."""
     try:
         value = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
     except Exception as error:
         query_failed(error, "count_audit_entries", ("table_name",), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)

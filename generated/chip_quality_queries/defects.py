@@ -14,9 +14,11 @@ from pydantic import AwareDatetime, JsonValue, TypeAdapter
 from ._runtime import (
     CopyRows,
     Executor,
+    ReadExecutor,
     RowModel,
     affected_rows,
     build_row,
+    missing_row,
     query_failed,
     validate_rows,
 )
@@ -85,7 +87,7 @@ class DefectParetoOfLotRow(RowModel):
 
 _DEFECT_LIST = TypeAdapter(list[Defect])
 _DEFECT_PARETO_OF_LOT_ROW_LIST = TypeAdapter(list[DefectParetoOfLotRow])
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 
 
 CREATE_DEFECT = """-- name: CreateDefect :one
@@ -100,7 +102,7 @@ RETURNING id, inspection_id, defect_type, severity, location, confidence, descri
 """
 
 
-async def create_defect(db: Executor, params: CreateDefectParams) -> Defect | None:
+async def create_defect(db: Executor, params: CreateDefectParams) -> Defect:
     """Record one defect found by an inspection."""
     try:
         record = await db.fetchrow(
@@ -130,7 +132,7 @@ async def create_defect(db: Executor, params: CreateDefectParams) -> Defect | No
             "defects",
         )
     if record is None:
-        return None
+        raise missing_row("create_defect")
     return build_row(Defect, record)
 
 
@@ -212,7 +214,7 @@ SELECT id, inspection_id, defect_type, severity, location, confidence, descripti
 """
 
 
-async def get_defect(db: Executor, *, defect_id: UUID) -> Defect | None:
+async def get_defect(db: ReadExecutor, *, defect_id: UUID) -> Defect | None:
     """The defect with this id, or None."""
     try:
         record = await db.fetchrow(GET_DEFECT, defect_id)
@@ -324,7 +326,7 @@ LIMIT $5
 
 
 async def list_defects(
-    db: Executor,
+    db: ReadExecutor,
     *,
     inspection_id: UUID | None = None,
     severity: DefectSeverity | None = None,
@@ -363,7 +365,7 @@ ORDER BY d.created_at, d.id
 """
 
 
-async def defects_of_lot(db: Executor, *, lot_id: UUID) -> list[Defect]:
+async def defects_of_lot(db: ReadExecutor, *, lot_id: UUID) -> list[Defect]:
     """Every defect found in a lot's inspections, for exports and reports."""
     try:
         records = await db.fetch(DEFECTS_OF_LOT, lot_id)
@@ -380,17 +382,17 @@ WHERE ($1::uuid IS NULL OR inspection_id = $1)
 
 
 async def count_defects(
-    db: Executor,
+    db: ReadExecutor,
     *,
     inspection_id: UUID | None = None,
     severity: DefectSeverity | None = None,
-) -> int | None:
+) -> int:
     """How many defects there are, optionally of one inspection and severity."""
     try:
         value = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
     except Exception as error:
         query_failed(error, "count_defects", ("inspection_id", "severity"), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)
 
 
 DEFECT_PARETO_OF_LOT = """-- name: DefectParetoOfLot :many
@@ -403,7 +405,7 @@ ORDER BY defect_count DESC, d.defect_type, d.severity
 """
 
 
-async def defect_pareto_of_lot(db: Executor, *, lot_id: UUID) -> list[DefectParetoOfLotRow]:
+async def defect_pareto_of_lot(db: ReadExecutor, *, lot_id: UUID) -> list[DefectParetoOfLotRow]:
     """Defect counts of a lot by type and severity, most frequent first (a Pareto chart)."""
     try:
         records = await db.fetch(DEFECT_PARETO_OF_LOT, lot_id)

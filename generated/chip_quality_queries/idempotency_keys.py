@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, affected_rows, build_row, query_failed
+from ._runtime import Executor, ReadExecutor, affected_rows, build_row, query_failed
 from .models import IdempotencyKey
 
 _STR_OR_NONE: TypeAdapter[str | None] = TypeAdapter(str | None)
@@ -59,7 +59,7 @@ SELECT key, actor, result, created_at FROM idempotency_keys WHERE key = $1
 """
 
 
-async def get_idempotency_key(db: Executor, *, key: str) -> IdempotencyKey | None:
+async def get_idempotency_key(db: ReadExecutor, *, key: str) -> IdempotencyKey | None:
     """The committed write that holds this key, with its result, or None."""
     try:
         record = await db.fetchrow(GET_IDEMPOTENCY_KEY, key)

@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import InferenceJob, InferenceJobStatus
 
 
@@ -20,7 +29,7 @@ class InferenceLatencyPercentilesRow(RowModel):
 
 
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 
 
 CREATE_INFERENCE_JOB = """-- name: CreateInferenceJob :one
@@ -40,7 +49,7 @@ async def create_inference_job(
     model_name: str,
     model_version: str,
     priority: int | None = None,
-) -> InferenceJob | None:
+) -> InferenceJob:
     """Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default)."""
     try:
         record = await db.fetchrow(
@@ -59,7 +68,7 @@ async def create_inference_job(
             "inference_jobs",
         )
     if record is None:
-        return None
+        raise missing_row("create_inference_job")
     return build_row(InferenceJob, record)
 
 
@@ -68,7 +77,7 @@ SELECT id, inspection_id, model_name, model_version, status, priority, attempts,
 """
 
 
-async def get_inference_job(db: Executor, *, job_id: UUID) -> InferenceJob | None:
+async def get_inference_job(db: ReadExecutor, *, job_id: UUID) -> InferenceJob | None:
     """The inference job with this id, or None."""
     try:
         record = await db.fetchrow(GET_INFERENCE_JOB, job_id)
@@ -250,7 +259,7 @@ LIMIT $5
 
 
 async def list_inference_jobs(
-    db: Executor,
+    db: ReadExecutor,
     *,
     inspection_id: UUID | None = None,
     status: InferenceJobStatus | None = None,
@@ -288,16 +297,16 @@ WHERE ($1::inference_job_status IS NULL OR status = $1)
 
 
 async def count_inference_jobs(
-    db: Executor,
+    db: ReadExecutor,
     *,
     status: InferenceJobStatus | None = None,
-) -> int | None:
+) -> int:
     """How many inference jobs there are, optionally in one status."""
     try:
         value = await db.fetchval(COUNT_INFERENCE_JOBS, status)
     except Exception as error:
         query_failed(error, "count_inference_jobs", ("status",), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)
 
 
 INFERENCE_LATENCY_PERCENTILES = """-- name: InferenceLatencyPercentiles :one
@@ -313,15 +322,15 @@ WHERE status = 'completed' AND inference_ms IS NOT NULL
 
 
 async def inference_latency_percentiles(
-    db: Executor,
+    db: ReadExecutor,
     *,
     model_name: str | None = None,
-) -> InferenceLatencyPercentilesRow | None:
+) -> InferenceLatencyPercentilesRow:
     """Inference time percentiles (ms) of completed jobs of a model, or of all models."""
     try:
         record = await db.fetchrow(INFERENCE_LATENCY_PERCENTILES, model_name)
     except Exception as error:
         query_failed(error, "inference_latency_percentiles", ("model_name",), "select", None)
     if record is None:
-        return None
+        raise missing_row("inference_latency_percentiles")
     return build_row(InferenceLatencyPercentilesRow, record)

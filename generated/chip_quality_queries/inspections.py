@@ -9,7 +9,16 @@ from uuid import UUID
 from asyncpg import Record
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Defect, Inspection, InspectionStatus, InspectionType
 
 
@@ -41,7 +50,7 @@ class UpdateInspectionParams(RowModel):
 
 
 _INSPECTION_LIST = TypeAdapter(list[Inspection])
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 
 
 CREATE_INSPECTION = """-- name: CreateInspection :one
@@ -54,7 +63,7 @@ RETURNING id, lot_id, inspection_type, status, station_id, operator_id, started_
 """
 
 
-async def create_inspection(db: Executor, params: CreateInspectionParams) -> Inspection | None:
+async def create_inspection(db: Executor, params: CreateInspectionParams) -> Inspection:
     """Schedule an inspection of a lot (status pending until it starts)."""
     try:
         record = await db.fetchrow(
@@ -75,7 +84,7 @@ async def create_inspection(db: Executor, params: CreateInspectionParams) -> Ins
             "inspections",
         )
     if record is None:
-        return None
+        raise missing_row("create_inspection")
     return build_row(Inspection, record)
 
 
@@ -84,7 +93,7 @@ SELECT id, lot_id, inspection_type, status, station_id, operator_id, started_at,
 """
 
 
-async def get_inspection(db: Executor, *, inspection_id: UUID) -> Inspection | None:
+async def get_inspection(db: ReadExecutor, *, inspection_id: UUID) -> Inspection | None:
     """The inspection with this id, or None."""
     try:
         record = await db.fetchrow(GET_INSPECTION, inspection_id)
@@ -120,7 +129,7 @@ WHERE inspections.id = $1
 
 
 async def get_inspection_with_defects(
-    db: Executor,
+    db: ReadExecutor,
     *,
     inspection_id: UUID,
 ) -> GetInspectionWithDefectsRow | None:
@@ -298,7 +307,7 @@ LIMIT $5
 
 
 async def list_inspections(
-    db: Executor,
+    db: ReadExecutor,
     *,
     lot_id: UUID | None = None,
     status: InspectionStatus | None = None,
@@ -337,14 +346,14 @@ WHERE ($1::uuid IS NULL OR lot_id = $1)
 
 
 async def count_inspections(
-    db: Executor,
+    db: ReadExecutor,
     *,
     lot_id: UUID | None = None,
     status: InspectionStatus | None = None,
-) -> int | None:
+) -> int:
     """How many inspections there are, optionally of one lot and status."""
     try:
         value = await db.fetchval(COUNT_INSPECTIONS, lot_id, status)
     except Exception as error:
         query_failed(error, "count_inspections", ("lot_id", "status"), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)

@@ -10,7 +10,16 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Lot, LotStatus
 
 
@@ -61,7 +70,7 @@ class LotYieldRow(RowModel):
     yield_ratio: Decimal | None
 
 
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 _LOT_LIST = TypeAdapter(list[Lot])
 
 
@@ -78,7 +87,7 @@ RETURNING id, lot_number, part_id, production_date, batch_size, production_line,
 """
 
 
-async def create_lot(db: Executor, params: CreateLotParams) -> Lot | None:
+async def create_lot(db: Executor, params: CreateLotParams) -> Lot:
     """Register a production lot of a part; lot_number must be unique."""
     try:
         record = await db.fetchrow(
@@ -112,7 +121,7 @@ async def create_lot(db: Executor, params: CreateLotParams) -> Lot | None:
             "lots",
         )
     if record is None:
-        return None
+        raise missing_row("create_lot")
     return build_row(Lot, record)
 
 
@@ -121,7 +130,7 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 """
 
 
-async def get_lot(db: Executor, *, lot_id: UUID) -> Lot | None:
+async def get_lot(db: ReadExecutor, *, lot_id: UUID) -> Lot | None:
     """The lot with this id, or None."""
     try:
         record = await db.fetchrow(GET_LOT, lot_id)
@@ -137,7 +146,7 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 """
 
 
-async def get_lot_by_number(db: Executor, *, lot_number: str) -> Lot | None:
+async def get_lot_by_number(db: ReadExecutor, *, lot_number: str) -> Lot | None:
     """The lot with this lot number, or None."""
     try:
         record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
@@ -252,7 +261,7 @@ LIMIT $6
 """
 
 
-async def list_lots(db: Executor, params: ListLotsParams) -> list[Lot]:
+async def list_lots(db: ReadExecutor, params: ListLotsParams) -> list[Lot]:
     """One page of lots in creation order, optionally of one part, status and production line.
     Keyset pagination: pass the last row's created_at and id to get the next page.
     """
@@ -285,17 +294,17 @@ WHERE ($1::uuid IS NULL OR part_id = $1)
 
 
 async def count_lots(
-    db: Executor,
+    db: ReadExecutor,
     *,
     part_id: UUID | None = None,
     status: LotStatus | None = None,
-) -> int | None:
+) -> int:
     """How many lots there are, optionally of one part and status."""
     try:
         value = await db.fetchval(COUNT_LOTS, part_id, status)
     except Exception as error:
         query_failed(error, "count_lots", ("part_id", "status"), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)
 
 
 LOTS_OF_PART_BY_STATUS = """-- name: LotsOfPartByStatus :many
@@ -306,7 +315,7 @@ ORDER BY production_date DESC, lot_number
 
 
 async def lots_of_part_by_status(
-    db: Executor,
+    db: ReadExecutor,
     *,
     part_id: UUID,
     statuses: list[LotStatus],
@@ -331,7 +340,7 @@ WHERE i.lot_id = $1
 """
 
 
-async def lot_yield(db: Executor, *, lot_id: UUID) -> LotYieldRow | None:
+async def lot_yield(db: ReadExecutor, *, lot_id: UUID) -> LotYieldRow | None:
     """Inspections of a lot that passed, failed or are undecided, and the share of decided
     ones that passed (None while none is decided).
     """

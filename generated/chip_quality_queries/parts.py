@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Part, PartType
 
 
@@ -39,7 +48,7 @@ class UpdatePartParams(RowModel):
     part_id: UUID
 
 
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 _PART_LIST = TypeAdapter(list[Part])
 
 
@@ -57,7 +66,7 @@ RETURNING id, part_number, part_name, part_type, revision, manufacturer, descrip
 """
 
 
-async def create_part(db: Executor, params: CreatePartParams) -> Part | None:
+async def create_part(db: Executor, params: CreatePartParams) -> Part:
     """Register a new part; part_number must be unique."""
     try:
         record = await db.fetchrow(
@@ -89,7 +98,7 @@ async def create_part(db: Executor, params: CreatePartParams) -> Part | None:
             "parts",
         )
     if record is None:
-        return None
+        raise missing_row("create_part")
     return build_row(Part, record)
 
 
@@ -98,7 +107,7 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 """
 
 
-async def get_part(db: Executor, *, part_id: UUID) -> Part | None:
+async def get_part(db: ReadExecutor, *, part_id: UUID) -> Part | None:
     """The part with this id, or None."""
     try:
         record = await db.fetchrow(GET_PART, part_id)
@@ -114,7 +123,7 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 """
 
 
-async def get_part_by_number(db: Executor, *, part_number: str) -> Part | None:
+async def get_part_by_number(db: ReadExecutor, *, part_number: str) -> Part | None:
     """The part with this part number, or None."""
     try:
         record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
@@ -212,7 +221,7 @@ LIMIT $5
 
 
 async def list_parts(
-    db: Executor,
+    db: ReadExecutor,
     *,
     part_type: PartType | None = None,
     is_active: bool | None = None,
@@ -251,17 +260,17 @@ WHERE ($1::part_type IS NULL OR part_type = $1)
 
 
 async def count_parts(
-    db: Executor,
+    db: ReadExecutor,
     *,
     part_type: PartType | None = None,
     is_active: bool | None = None,
-) -> int | None:
+) -> int:
     """How many parts there are, optionally of one type and activity."""
     try:
         value = await db.fetchval(COUNT_PARTS, part_type, is_active)
     except Exception as error:
         query_failed(error, "count_parts", ("part_type", "is_active"), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)
 
 
 SEARCH_PARTS_BY_SPECIFICATION = """-- name: SearchPartsBySpecification :many
@@ -273,7 +282,7 @@ LIMIT $2
 
 
 async def search_parts_by_specification(
-    db: Executor,
+    db: ReadExecutor,
     *,
     specification: JsonValue,
     page_size: int,

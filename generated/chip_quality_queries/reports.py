@@ -8,10 +8,18 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Report, ReportFormat, ReportStatus, ReportType
 
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 _REPORT_LIST = TypeAdapter(list[Report])
 
 
@@ -33,7 +41,7 @@ async def create_report(
     parameters: JsonValue | None = None,
     format_: ReportFormat,
     generated_by: str,
-) -> Report | None:
+) -> Report:
     """Request a report; it starts pending."""
     try:
         record = await db.fetchrow(
@@ -53,7 +61,7 @@ async def create_report(
             "reports",
         )
     if record is None:
-        return None
+        raise missing_row("create_report")
     return build_row(Report, record)
 
 
@@ -62,7 +70,7 @@ SELECT id, report_type, status, title, parameters, format, output_location, gene
 """
 
 
-async def get_report(db: Executor, *, report_id: UUID) -> Report | None:
+async def get_report(db: ReadExecutor, *, report_id: UUID) -> Report | None:
     """The report with this id, or None."""
     try:
         record = await db.fetchrow(GET_REPORT, report_id)
@@ -169,7 +177,7 @@ LIMIT $5
 
 
 async def list_reports(
-    db: Executor,
+    db: ReadExecutor,
     *,
     report_type: ReportType | None = None,
     status: ReportStatus | None = None,
@@ -206,10 +214,10 @@ WHERE ($1::report_status IS NULL OR status = $1)
 """
 
 
-async def count_reports(db: Executor, *, status: ReportStatus | None = None) -> int | None:
+async def count_reports(db: ReadExecutor, *, status: ReportStatus | None = None) -> int:
     """How many reports there are, optionally in one status."""
     try:
         value = await db.fetchval(COUNT_REPORTS, status)
     except Exception as error:
         query_failed(error, "count_reports", ("status",), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from . import names
+from .analysis import PRIMARY_MARKER, Behaviour, analyse, user_functions
+from .constraints import up_sections
 from .options import Options, PyTypeRef
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize, optional
 from .request import Column, GenerateRequest, Identifier, Query, Table
-from .schema_files import Domain, read_domains, read_nullable_args
+from .schema_files import Domain, read_domains, read_nullable_args, schema_sql_files
 from .statements import Statement, StatementError, copy_target, statement_of
 
 SUPPORTED_COMMANDS = (
@@ -128,6 +130,7 @@ class Function:
     copy_columns: tuple[str, ...]  # the column each :copyfrom parameter fills, in $N order
     iterator: bool
     statement: Statement  # what the query does, for the error handler
+    behaviour: Behaviour  # reads only or writes, always a row, never-NULL columns
 
     @property
     def result_type(self) -> str:
@@ -139,7 +142,18 @@ class Function:
     @property
     def returns(self) -> str:
         """The function's return annotation."""
-        return return_annotation(self.cmd, self.result_type)
+        return return_annotation(self.cmd, self.result_type, self.always_row)
+
+    @property
+    def takes_read_only(self) -> bool:
+        """A query that only reads, run with fetch/fetchrow/fetchval (no transaction or
+        cursor of its own), accepts a ReadOnly executor."""
+        return self.behaviour.read_only and self.cmd in (":one", ":many")
+
+    @property
+    def always_row(self) -> bool:
+        """A `:one` whose query always yields a row returns it, not `| None`."""
+        return self.cmd == ":one" and self.behaviour.always_row
 
     @property
     def takes_rows(self) -> bool:
@@ -147,10 +161,10 @@ class Function:
         return self.cmd in (":copyfrom", ":batchexec", ":batchone", ":batchmany")
 
 
-def return_annotation(cmd: str, result: str) -> str:
+def return_annotation(cmd: str, result: str, always_row: bool = False) -> str:
     """The return annotation of a function of command `cmd` whose one result is `result`."""
     return {
-        ":one": optional(result),
+        ":one": result if always_row else optional(result),
         ":many": f"list[{result}]",
         ":exec": "None",
         ":execrows": "int",
@@ -339,6 +353,9 @@ class _Builder:
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
         self.nullable_args = read_nullable_args(request.settings.queries, Path.cwd())
+        self.functions: dict[str, str] = {}  # the schema's own functions and their volatility
+        for path in schema_sql_files(request.settings.schema, Path.cwd()):
+            self.functions.update(user_functions(up_sections(path.read_text(encoding="utf-8"))))
 
     # -- names ---------------------------------------------------------------
 
@@ -587,22 +604,27 @@ class _Builder:
             and query.cmd not in (":exec", ":execrows", ":execresult", ":batchexec")
         ):
             return None
+        try:
+            statement = statement_of(sql)
+            behaviour = analyse(sql, self.functions, query.comments)
+        except StatementError as error:
+            self._problem(file, name, str(error))
+            return None
         if returns:
             row_model, scalar, embeds = self._result(query, models)
+        if scalar is not None and 0 in behaviour.never_null:
+            # count(*), exists(...), coalesce(..., constant): never NULL, whatever sqlc says.
+            scalar = PyType(scalar.annotation.removesuffix(" | None"), scalar.imports)
+        always_row = query.cmd == ":one" and behaviour.always_row
         adapter = item_adapter = None
         if scalar is not None:
             adapter = self._adapter(
-                PyType(return_annotation(query.cmd, scalar.annotation), scalar.imports)
+                PyType(return_annotation(query.cmd, scalar.annotation, always_row), scalar.imports)
             )
             if iterator:
                 item_adapter = self._adapter(scalar)
         elif row_model is not None and not embeds and query.cmd in (":many", ":batchmany"):
             adapter = self._adapter(PyType(f"list[{row_model}]"))
-        try:
-            statement = statement_of(sql)
-        except StatementError as error:
-            self._problem(file, name, str(error))
-            return None
         if len(self.problems) > problems_before:
             return None
         return Function(
@@ -611,7 +633,11 @@ class _Builder:
             cmd=query.cmd,
             constant=names.constant_case(name),
             sql=sql,
-            doc=tuple(line[1:] if line.startswith(" ") else line for line in query.comments),
+            doc=tuple(
+                line[1:] if line.startswith(" ") else line
+                for line in query.comments
+                if line.strip() != PRIMARY_MARKER
+            ),
             params=params,
             params_model=params_model,
             row_model=row_model,
@@ -623,6 +649,7 @@ class _Builder:
             copy_columns=copy_columns,
             iterator=iterator,
             statement=statement,
+            behaviour=behaviour,
         )
 
     def _adapter(self, py_type: PyType) -> str:

@@ -234,7 +234,12 @@ def fits(function: Function, result: Any) -> str | None:
     if inspect.isasyncgenfunction(function.function):  # AsyncIterator[T]: the items
         annotation = list[typing.get_args(annotation)[0]]  # type: ignore[misc]
     try:
-        TypeAdapter(annotation, config=ANY_CLASS).validate_python(result, strict=True)
+        # A model carries its own config (a `:one` that always yields a row returns one).
+        plain_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        adapter = (
+            TypeAdapter(annotation) if plain_model else TypeAdapter(annotation, config=ANY_CLASS)
+        )
+        adapter.validate_python(result, strict=True)
     except ValueError as error:
         return f"returned {result!r}, which is no {annotation}: {error}"
     return None

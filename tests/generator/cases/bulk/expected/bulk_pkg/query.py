@@ -13,6 +13,7 @@ from ._runtime import (
     Connection,
     CopyRows,
     Executor,
+    ReadExecutor,
     affected_rows,
     build_row,
     query_failed,
@@ -139,7 +140,7 @@ SELECT id, sensor, value, color, meta FROM readings WHERE color = $1 ORDER BY se
 """
 
 
-async def readings_of_color(db: Executor, *, color: Color) -> list[Reading]:
+async def readings_of_color(db: ReadExecutor, *, color: Color) -> list[Reading]:
     try:
         records = await db.fetch(READINGS_OF_COLOR, color)
     except Exception as error:

@@ -8,7 +8,16 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    affected_rows,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Widget
 
 
@@ -17,7 +26,7 @@ class WidgetSummaryRow(RowModel):
     weight: Decimal | None
 
 
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT = TypeAdapter(int)
 _STR_LIST = TypeAdapter(list[str])
 _WIDGET_LIST = TypeAdapter(list[Widget])
 
@@ -27,7 +36,7 @@ SELECT id, name, weight, created_at FROM widgets WHERE id = $1
 """
 
 
-async def get_widget(db: Executor, *, id_: int) -> Widget | None:
+async def get_widget(db: ReadExecutor, *, id_: int) -> Widget | None:
     """The widget with this id, or None."""
     try:
         record = await db.fetchrow(GET_WIDGET, id_)
@@ -43,7 +52,7 @@ SELECT id, name, weight, created_at FROM widgets ORDER BY name
 """
 
 
-async def list_widgets(db: Executor) -> list[Widget]:
+async def list_widgets(db: ReadExecutor) -> list[Widget]:
     """Widgets in name order."""
     try:
         records = await db.fetch(LIST_WIDGETS)
@@ -57,7 +66,7 @@ SELECT name FROM widgets ORDER BY name
 """
 
 
-async def widget_names(db: Executor) -> list[str]:
+async def widget_names(db: ReadExecutor) -> list[str]:
     try:
         records = await db.fetch(WIDGET_NAMES)
     except Exception as error:
@@ -70,12 +79,12 @@ SELECT count(*) FROM widgets
 """
 
 
-async def count_widgets(db: Executor) -> int | None:
+async def count_widgets(db: ReadExecutor) -> int:
     try:
         value = await db.fetchval(COUNT_WIDGETS)
     except Exception as error:
         query_failed(error, "count_widgets", (), "select", None)
-    return _INT_OR_NONE.validate_python(value)
+    return _INT.validate_python(value)
 
 
 WIDGET_SUMMARY = """-- name: WidgetSummary :one
@@ -83,7 +92,7 @@ SELECT name, weight FROM widgets WHERE id = $1
 """
 
 
-async def widget_summary(db: Executor, *, id_: int) -> WidgetSummaryRow | None:
+async def widget_summary(db: ReadExecutor, *, id_: int) -> WidgetSummaryRow | None:
     try:
         record = await db.fetchrow(WIDGET_SUMMARY, id_)
     except Exception as error:
@@ -98,13 +107,13 @@ INSERT INTO widgets (name, weight) VALUES ($1, $2) RETURNING id, name, weight, c
 """
 
 
-async def create_widget(db: Executor, *, name: str, weight: Decimal | None = None) -> Widget | None:
+async def create_widget(db: Executor, *, name: str, weight: Decimal | None = None) -> Widget:
     try:
         record = await db.fetchrow(CREATE_WIDGET, name, weight)
     except Exception as error:
         query_failed(error, "create_widget", ("name", "weight"), "insert", "widgets")
     if record is None:
-        return None
+        raise missing_row("create_widget")
     return build_row(Widget, record)
 
 

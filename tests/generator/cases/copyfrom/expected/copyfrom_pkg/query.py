@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from pydantic import TypeAdapter
 
-from ._runtime import CopyRows, Executor, affected_rows, query_failed, validate_rows
+from ._runtime import CopyRows, Executor, ReadExecutor, affected_rows, query_failed, validate_rows
 from .models import InventoryStockItem, UserData
 
 
@@ -120,7 +120,7 @@ SELECT id, "user", joined FROM user_data ORDER BY id
 """
 
 
-async def list_users(db: Executor) -> list[UserData]:
+async def list_users(db: ReadExecutor) -> list[UserData]:
     try:
         records = await db.fetch(LIST_USERS)
     except Exception as error:
@@ -133,7 +133,7 @@ SELECT id, "Name", "Quantity", "order" FROM inventory."StockItems" ORDER BY id
 """
 
 
-async def list_stock(db: Executor) -> list[InventoryStockItem]:
+async def list_stock(db: ReadExecutor) -> list[InventoryStockItem]:
     try:
         records = await db.fetch(LIST_STOCK)
     except Exception as error:

@@ -11,15 +11,28 @@ from ._runtime import (
     Connection,
     Executor,
     QueryFailure,
+    ReadExecutor,
+    ReadOnly,
     RowModel,
     init_connection,
     set_error_handler,
 )
 
+# The SQL of the queries that only read: a cluster handle may send them to a replica.
+READ_ONLY_QUERIES: frozenset[str] = frozenset(
+    {
+        query.BOOKS_WITH_AUTHORS,
+        query.BOOK_WITH_AUTHOR,
+    }
+)
+
 __all__ = [
+    "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
     "QueryFailure",
+    "ReadExecutor",
+    "ReadOnly",
     "RowModel",
     "init_connection",
     "models",

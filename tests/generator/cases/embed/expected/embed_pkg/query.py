@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from asyncpg import Record
 
-from ._runtime import Executor, RowModel, query_failed
+from ._runtime import ReadExecutor, RowModel, query_failed
 from .models import Author, Book
 
 
@@ -40,7 +40,7 @@ ORDER BY books.id
 """
 
 
-async def books_with_authors(db: Executor) -> list[BooksWithAuthorsRow]:
+async def books_with_authors(db: ReadExecutor) -> list[BooksWithAuthorsRow]:
     """Each book with its author, one round trip."""
     try:
         records = await db.fetch(BOOKS_WITH_AUTHORS)
@@ -67,7 +67,7 @@ WHERE books.id = $1
 """
 
 
-async def book_with_author(db: Executor, *, id_: int) -> BookWithAuthorRow | None:
+async def book_with_author(db: ReadExecutor, *, id_: int) -> BookWithAuthorRow | None:
     try:
         record = await db.fetchrow(BOOK_WITH_AUTHOR, id_)
     except Exception as error:

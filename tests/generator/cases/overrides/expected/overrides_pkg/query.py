@@ -8,7 +8,15 @@ from pydantic import TypeAdapter
 
 from overrides_support import DeviceSpec
 
-from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Machine
 
 
@@ -31,7 +39,7 @@ SELECT id, spec, mac, notes FROM devices WHERE id = $1
 """
 
 
-async def get_device(db: Executor, *, id_: int) -> Machine | None:
+async def get_device(db: ReadExecutor, *, id_: int) -> Machine | None:
     try:
         record = await db.fetchrow(GET_DEVICE, id_)
     except Exception as error:
@@ -46,7 +54,7 @@ SELECT id, spec FROM devices ORDER BY id
 """
 
 
-async def device_specs(db: Executor) -> list[DeviceSpecsRow]:
+async def device_specs(db: ReadExecutor) -> list[DeviceSpecsRow]:
     try:
         records = await db.fetch(DEVICE_SPECS)
     except Exception as error:
@@ -59,13 +67,13 @@ INSERT INTO devices (spec, mac) VALUES ($1, $2) RETURNING id, spec, mac, notes
 """
 
 
-async def create_device(db: Executor, *, spec: DeviceSpec, mac: str) -> Machine | None:
+async def create_device(db: Executor, *, spec: DeviceSpec, mac: str) -> Machine:
     try:
         record = await db.fetchrow(CREATE_DEVICE, spec, mac)
     except Exception as error:
         query_failed(error, "create_device", ("spec", "mac"), "insert", "devices")
     if record is None:
-        return None
+        raise missing_row("create_device")
     return build_row(Machine, record)
 
 
@@ -75,7 +83,7 @@ FROM devices
 """
 
 
-async def devices_with_specs(db: Executor) -> list[DevicesWithSpecsRow]:
+async def devices_with_specs(db: ReadExecutor) -> list[DevicesWithSpecsRow]:
     """Every device's spec, gathered into one JSON array, validated as DeviceSpec models."""
     try:
         records = await db.fetch(DEVICES_WITH_SPECS)

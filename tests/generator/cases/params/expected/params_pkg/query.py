@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import Executor, ReadExecutor, RowModel, build_row, query_failed, validate_rows
 from .models import Event
 
 
@@ -28,8 +28,8 @@ class CreateEventParams(RowModel):
 
 
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
+_UUID = TypeAdapter(UUID)
 _UUID_LIST = TypeAdapter(list[UUID])
-_UUID_OR_NONE: TypeAdapter[UUID | None] = TypeAdapter(UUID | None)
 
 
 EVENTS_BY_IDS = """-- name: EventsByIds :many
@@ -37,7 +37,7 @@ SELECT id, type FROM events WHERE id = ANY($1::uuid[])
 """
 
 
-async def events_by_ids(db: Executor, *, ids: list[UUID]) -> list[EventsByIdsRow]:
+async def events_by_ids(db: ReadExecutor, *, ids: list[UUID]) -> list[EventsByIdsRow]:
     try:
         records = await db.fetch(EVENTS_BY_IDS, ids)
     except Exception as error:
@@ -50,7 +50,7 @@ SELECT id FROM events WHERE type = ANY($1::text[])
 """
 
 
-async def events_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
+async def events_of_types(db: ReadExecutor, *, types: list[str]) -> list[UUID]:
     try:
         records = await db.fetch(EVENTS_OF_TYPES, types)
     except Exception as error:
@@ -63,7 +63,7 @@ SELECT id FROM events WHERE type <> ALL($1::text[])
 """
 
 
-async def events_not_of_types(db: Executor, *, types: list[str]) -> list[UUID]:
+async def events_not_of_types(db: ReadExecutor, *, types: list[str]) -> list[UUID]:
     try:
         records = await db.fetch(EVENTS_NOT_OF_TYPES, types)
     except Exception as error:
@@ -104,7 +104,7 @@ SELECT id FROM events WHERE score >= $1 AND score <= $2
 """
 
 
-async def events_between(db: Executor, *, score: int | None, score_2: int | None) -> list[UUID]:
+async def events_between(db: ReadExecutor, *, score: int | None, score_2: int | None) -> list[UUID]:
     try:
         records = await db.fetch(EVENTS_BETWEEN, score, score_2)
     except Exception as error:
@@ -117,7 +117,7 @@ INSERT INTO events (type, "from", class, tags, score) VALUES ($1, $2, $3, $4, $5
 """
 
 
-async def create_event(db: Executor, params: CreateEventParams) -> UUID | None:
+async def create_event(db: Executor, params: CreateEventParams) -> UUID:
     try:
         value = await db.fetchval(
             CREATE_EVENT,
@@ -135,4 +135,4 @@ async def create_event(db: Executor, params: CreateEventParams) -> UUID | None:
             "insert",
             "events",
         )
-    return _UUID_OR_NONE.validate_python(value)
+    return _UUID.validate_python(value)

@@ -11,15 +11,30 @@ from ._runtime import (
     Connection,
     Executor,
     QueryFailure,
+    ReadExecutor,
+    ReadOnly,
     RowModel,
     init_connection,
     set_error_handler,
 )
 
+# The SQL of the queries that only read: a cluster handle may send them to a replica.
+READ_ONLY_QUERIES: frozenset[str] = frozenset(
+    {
+        query.FIND_SETTINGS,
+        query.VALUE_OF,
+        query.GET_BY_RECORD,
+        query.FAILED_SETTING,
+    }
+)
+
 __all__ = [
+    "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
     "QueryFailure",
+    "ReadExecutor",
+    "ReadOnly",
     "RowModel",
     "init_connection",
     "models",

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 
 from pydantic import JsonValue, TypeAdapter
 
-from ._runtime import Connection, Executor, affected_rows, build_row, query_failed, validate_rows
+from ._runtime import (
+    Connection,
+    Executor,
+    ReadExecutor,
+    affected_rows,
+    build_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Setting
 
 _INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
@@ -69,7 +77,7 @@ SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, s
 """
 
 
-async def find_settings(db: Executor, *, db_: str, conn_: str, prefetch_: int) -> list[Setting]:
+async def find_settings(db: ReadExecutor, *, db_: str, conn_: str, prefetch_: int) -> list[Setting]:
     try:
         records = await db.fetch(FIND_SETTINGS, db_, conn_, prefetch_)
     except Exception as error:
@@ -104,7 +112,7 @@ SELECT value FROM settings WHERE value = $1 AND model_config = $2
 """
 
 
-async def value_of(db: Executor, *, value_: int, model_config_: JsonValue) -> int | None:
+async def value_of(db: ReadExecutor, *, value_: int, model_config_: JsonValue) -> int | None:
     try:
         value = await db.fetchval(VALUE_OF, value_, model_config_)
     except Exception as error:
@@ -143,7 +151,7 @@ SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, s
 """
 
 
-async def get_by_record(db: Executor, *, record_: str | None) -> Setting | None:
+async def get_by_record(db: ReadExecutor, *, record_: str | None) -> Setting | None:
     try:
         record = await db.fetchrow(GET_BY_RECORD, record_)
     except Exception as error:
@@ -185,7 +193,7 @@ SELECT id, db, conn, prefetch, value, affected_rows, model_config, model_dump, s
 
 
 async def failed_setting(
-    db: Executor,
+    db: ReadExecutor,
     *,
     error_: str | None,
     query_failed_: bool | None,

@@ -11,15 +11,34 @@ from ._runtime import (
     Connection,
     Executor,
     QueryFailure,
+    ReadExecutor,
+    ReadOnly,
     RowModel,
     init_connection,
     set_error_handler,
 )
 
+# The SQL of the queries that only read: a cluster handle may send them to a replica.
+READ_ONLY_QUERIES: frozenset[str] = frozenset(
+    {
+        query.CAST_COLUMNS,
+        query.SAME_NAMES,
+        query.SAME_NAME_ALIASES,
+        query.SUFFIX_TAKEN,
+        query.UNNAMED,
+        query.ALIASED_NAMES,
+        query.SAMPLES_OVER,
+        query.SAMPLES_OVER_THE_THRESHOLD_WITH_THEIR_NOTES_AND_MEASUREMENTS_FOR_THE_REPORT,
+    }
+)
+
 __all__ = [
+    "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
     "QueryFailure",
+    "ReadExecutor",
+    "ReadOnly",
     "RowModel",
     "init_connection",
     "models",

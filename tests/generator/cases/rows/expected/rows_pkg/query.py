@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter
 from ._runtime import (
     Connection,
     Executor,
+    ReadExecutor,
     RowModel,
     build_row,
     query_failed,
@@ -110,7 +111,7 @@ SELECT t.id::uuid, t.n::int FROM samples t ORDER BY t.n
 """
 
 
-async def cast_columns(db: Executor) -> list[CastColumnsRow]:
+async def cast_columns(db: ReadExecutor) -> list[CastColumnsRow]:
     """Casts of qualified columns: sqlc names them t_id and t_n, PostgreSQL id and n."""
     try:
         records = await db.fetch(CAST_COLUMNS)
@@ -145,7 +146,7 @@ SELECT a.n, b.n FROM samples a JOIN samples b ON b.id = a.id ORDER BY a.n
 """
 
 
-async def same_names(db: Executor) -> list[SameNamesRow]:
+async def same_names(db: ReadExecutor) -> list[SameNamesRow]:
     """Two columns named n: the fields n and n_2."""
     try:
         records = await db.fetch(SAME_NAMES)
@@ -159,7 +160,7 @@ SELECT id AS name, note AS name FROM samples WHERE n = $1
 """
 
 
-async def same_name_aliases(db: Executor, *, n: int) -> SameNameAliasesRow | None:
+async def same_name_aliases(db: ReadExecutor, *, n: int) -> SameNameAliasesRow | None:
     try:
         record = await db.fetchrow(SAME_NAME_ALIASES, n)
     except Exception as error:
@@ -174,7 +175,7 @@ SELECT n, n, n + 1 AS n_2 FROM samples WHERE n = $1
 """
 
 
-async def suffix_taken(db: Executor, *, n: int) -> SuffixTakenRow | None:
+async def suffix_taken(db: ReadExecutor, *, n: int) -> SuffixTakenRow | None:
     """The second n cannot be n_2, which the third column is called."""
     try:
         record = await db.fetchrow(SUFFIX_TAKEN, n)
@@ -190,7 +191,7 @@ SELECT count(*) > 0, max(n), min(n) * 2 FROM samples
 """
 
 
-async def unnamed(db: Executor) -> UnnamedRow | None:
+async def unnamed(db: ReadExecutor) -> UnnamedRow | None:
     """Expressions without a name: the fields column_1 and column_3."""
     try:
         record = await db.fetchrow(UNNAMED)
@@ -206,7 +207,7 @@ SELECT id AS "class", note AS "Note Text", n AS "N" FROM samples ORDER BY n
 """
 
 
-async def aliased_names(db: Executor) -> list[AliasedNamesRow]:
+async def aliased_names(db: ReadExecutor) -> list[AliasedNamesRow]:
     try:
         records = await db.fetch(ALIASED_NAMES)
     except Exception as error:

@@ -11,15 +11,40 @@ from ._runtime import (
     Connection,
     Executor,
     QueryFailure,
+    ReadExecutor,
+    ReadOnly,
     RowModel,
     init_connection,
     set_error_handler,
 )
 
+# The SQL of the queries that only read: a cluster handle may send them to a replica.
+READ_ONLY_QUERIES: frozenset[str] = frozenset(
+    {
+        query.GAUGE_EXISTS,
+        query.GAUGES_EXIST,
+        query.GAUGE_IDS,
+        query.GAUGE_LABELS,
+        query.UPPER_LABEL,
+        query.UPPER_LABELS,
+        query.GAUGE_KINDS,
+        query.GAUGE_TAGS,
+        query.GAUGE_SPANS,
+        query.LABELS_OF_KIND,
+        query.DOUBLED_READINGS,
+        query.DAILY_TIMES,
+        query.TOTAL_READING,
+        query.DOUBLED_TOTAL,
+    }
+)
+
 __all__ = [
+    "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
     "QueryFailure",
+    "ReadExecutor",
+    "ReadOnly",
     "RowModel",
     "init_connection",
     "models",

@@ -29,6 +29,50 @@ else:
 
 M = TypeVar("M", bound=BaseModel)
 
+
+class ReadOnly:
+    """An executor meant for reads only: a replica's pool, or a connection of a
+    read-only role. The generated queries that only read accept it; mypy refuses
+    it for one that writes.
+
+        reporting = ReadOnly(replica_pool)
+        lots = await list_lots(reporting, params)      # fine
+        await create_lot(reporting, params)            # mypy: incompatible type
+    """
+
+    __slots__ = ("executor",)
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
+        return await self.executor.fetch(query, *args, timeout=timeout)
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
+        return await self.executor.fetchrow(query, *args, timeout=timeout)
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        return await self.executor.fetchval(query, *args, column=column, timeout=timeout)
+
+
+ReadExecutor: TypeAlias = Executor | ReadOnly
+"""What a query that only reads runs on: any executor, or a ReadOnly one."""
+
+
+class MissingRowError(LookupError):
+    """A query that always yields a row yielded none (a trigger or rule suppressed it)."""
+
+
+def missing_row(query: str) -> MissingRowError:
+    """The error for `query`, whose SQL always yields a row, yielding none."""
+    return MissingRowError(
+        f"{query}: the query yielded no row, which its SQL always does: a trigger, rule "
+        "or row-level security policy must have suppressed it"
+    )
+
+
 ARBITRARY_TYPES = ConfigDict(arbitrary_types_allowed=True)
 """The config of the TypeAdapters of results whose type holds classes pydantic has no
 schema for (asyncpg's Range, Point, BitString, Record; override types): checked with

@@ -12,7 +12,14 @@ from uuid import UUID
 from asyncpg import Range
 from pydantic import NaiveDatetime, TypeAdapter
 
-from ._runtime import ARBITRARY_TYPES, Connection, Executor, query_failed, transaction_on
+from ._runtime import (
+    ARBITRARY_TYPES,
+    Connection,
+    Executor,
+    ReadExecutor,
+    query_failed,
+    transaction_on,
+)
 from .models import GaugeKind
 
 
@@ -37,6 +44,7 @@ class DoubledReadingsParams(NamedTuple):
 
 _BOOL_LIST = TypeAdapter(list[bool])
 _BOOL_OR_NONE: TypeAdapter[bool | None] = TypeAdapter(bool | None)
+_DECIMAL = TypeAdapter(Decimal)
 _DECIMAL_LIST_LIST = TypeAdapter(list[list[Decimal]])
 _DECIMAL_OR_NONE: TypeAdapter[Decimal | None] = TypeAdapter(Decimal | None)
 _GAUGE_KIND_LIST = TypeAdapter(list[GaugeKind])
@@ -96,7 +104,7 @@ SELECT count(*) > 0 FROM gauges WHERE serial_no = $1
 """
 
 
-async def gauge_exists(db: Executor, *, serial_no: int) -> bool | None:
+async def gauge_exists(db: ReadExecutor, *, serial_no: int) -> bool | None:
     """An expression: the column has no name."""
     try:
         value = await db.fetchval(GAUGE_EXISTS, serial_no)
@@ -110,7 +118,7 @@ SELECT count(*) > 0 FROM gauges WHERE serial_no >= $1 GROUP BY kind ORDER BY kin
 """
 
 
-async def gauges_exist(db: Executor, *, serial_no: int) -> list[bool]:
+async def gauges_exist(db: ReadExecutor, *, serial_no: int) -> list[bool]:
     try:
         records = await db.fetch(GAUGES_EXIST, serial_no)
     except Exception as error:
@@ -123,7 +131,7 @@ SELECT g.id::uuid FROM gauges g ORDER BY g.serial_no
 """
 
 
-async def gauge_ids(db: Executor) -> list[UUID]:
+async def gauge_ids(db: ReadExecutor) -> list[UUID]:
     """A cast of a qualified column: sqlc names it g_id, PostgreSQL id."""
     try:
         records = await db.fetch(GAUGE_IDS)
@@ -154,7 +162,7 @@ SELECT gauges.label FROM gauges ORDER BY gauges.serial_no
 """
 
 
-async def gauge_labels(db: Executor) -> list[str | None]:
+async def gauge_labels(db: ReadExecutor) -> list[str | None]:
     try:
         records = await db.fetch(GAUGE_LABELS)
     except Exception as error:
@@ -167,7 +175,7 @@ SELECT upper(label) FROM gauges WHERE serial_no = $1
 """
 
 
-async def upper_label(db: Executor, *, serial_no: int) -> str | None:
+async def upper_label(db: ReadExecutor, *, serial_no: int) -> str | None:
     try:
         value = await db.fetchval(UPPER_LABEL, serial_no)
     except Exception as error:
@@ -180,7 +188,7 @@ SELECT upper(label) FROM gauges ORDER BY serial_no
 """
 
 
-async def upper_labels(db: Executor) -> list[str | None]:
+async def upper_labels(db: ReadExecutor) -> list[str | None]:
     try:
         records = await db.fetch(UPPER_LABELS)
     except Exception as error:
@@ -193,7 +201,7 @@ SELECT kind FROM gauges ORDER BY serial_no
 """
 
 
-async def gauge_kinds(db: Executor) -> list[GaugeKind]:
+async def gauge_kinds(db: ReadExecutor) -> list[GaugeKind]:
     try:
         records = await db.fetch(GAUGE_KINDS)
     except Exception as error:
@@ -206,7 +214,7 @@ SELECT tags FROM gauges WHERE serial_no = $1
 """
 
 
-async def gauge_tags(db: Executor, *, serial_no: int) -> list[str] | None:
+async def gauge_tags(db: ReadExecutor, *, serial_no: int) -> list[str] | None:
     try:
         value = await db.fetchval(GAUGE_TAGS, serial_no)
     except Exception as error:
@@ -219,7 +227,7 @@ SELECT span FROM gauges ORDER BY serial_no
 """
 
 
-async def gauge_spans(db: Executor) -> list[Range[int]]:
+async def gauge_spans(db: ReadExecutor) -> list[Range[int]]:
     try:
         records = await db.fetch(GAUGE_SPANS)
     except Exception as error:
@@ -300,7 +308,7 @@ SELECT generate_series($1::timestamp, $2::timestamp, '1 day'::interval)
 
 
 async def daily_times(
-    db: Executor,
+    db: ReadExecutor,
     *,
     first_day: NaiveDatetime,
     last_day: NaiveDatetime,
@@ -317,12 +325,12 @@ SELECT sum(reading) FROM gauges
 """
 
 
-async def total_reading(db: Executor) -> Decimal | None:
+async def total_reading(db: ReadExecutor) -> Decimal:
     try:
         value = await db.fetchval(TOTAL_READING)
     except Exception as error:
         query_failed(error, "total_reading", (), "select", None)
-    return _DECIMAL_OR_NONE.validate_python(value)
+    return _DECIMAL.validate_python(value)
 
 
 DOUBLED_TOTAL = """-- name: DoubledTotal :one
@@ -330,7 +338,7 @@ SELECT sum(reading) * 2 FROM gauges
 """
 
 
-async def doubled_total(db: Executor) -> Decimal | None:
+async def doubled_total(db: ReadExecutor) -> Decimal | None:
     try:
         value = await db.fetchval(DOUBLED_TOTAL)
     except Exception as error:

@@ -19,7 +19,15 @@ from uuid import UUID
 from asyncpg import BitString, Point, Range
 from pydantic import AwareDatetime, JsonValue, NaiveDatetime, TypeAdapter
 
-from ._runtime import Executor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    build_row,
+    missing_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Everything, LabGrade, LabSample, Mood
 
 
@@ -42,7 +50,7 @@ SELECT id, c_text, c_varchar, c_char, c_int2, c_int4, c_int8, c_numeric, c_float
 """
 
 
-async def get_everything(db: Executor, *, id_: UUID) -> Everything | None:
+async def get_everything(db: ReadExecutor, *, id_: UUID) -> Everything | None:
     try:
         record = await db.fetchrow(GET_EVERYTHING, id_)
     except Exception as error:
@@ -201,7 +209,7 @@ SELECT id, grade FROM lab.samples ORDER BY id
 """
 
 
-async def list_samples(db: Executor) -> list[LabSample]:
+async def list_samples(db: ReadExecutor) -> list[LabSample]:
     try:
         records = await db.fetch(LIST_SAMPLES)
     except Exception as error:
@@ -214,7 +222,7 @@ SELECT grade, count(*) AS total FROM lab.samples GROUP BY grade ORDER BY grade
 """
 
 
-async def count_by_grade(db: Executor) -> list[CountByGradeRow]:
+async def count_by_grade(db: ReadExecutor) -> list[CountByGradeRow]:
     try:
         records = await db.fetch(COUNT_BY_GRADE)
     except Exception as error:
@@ -227,11 +235,11 @@ SELECT $1::text AS echoed, now() AS at
 """
 
 
-async def echo(db: Executor, *, param_1: str) -> EchoRow | None:
+async def echo(db: ReadExecutor, *, param_1: str) -> EchoRow:
     try:
         record = await db.fetchrow(ECHO, param_1)
     except Exception as error:
         query_failed(error, "echo", ("param_1",), "select", None)
     if record is None:
-        return None
+        raise missing_row("echo")
     return build_row(EchoRow, record)

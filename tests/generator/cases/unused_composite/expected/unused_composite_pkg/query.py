@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._runtime import Executor, build_row, query_failed
+from ._runtime import ReadExecutor, build_row, query_failed
 from .models import Other
 
 GET_OTHER = """-- name: GetOther :one
@@ -12,7 +12,7 @@ SELECT id, name FROM others WHERE id = $1
 """
 
 
-async def get_other(db: Executor, *, id_: int) -> Other | None:
+async def get_other(db: ReadExecutor, *, id_: int) -> Other | None:
     try:
         record = await db.fetchrow(GET_OTHER, id_)
     except Exception as error:
