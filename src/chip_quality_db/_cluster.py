@@ -48,7 +48,7 @@ from ._redact import redact_url
 from ._settings import DatabaseSettings, SettingsError, load_settings
 
 # SQL of the generated queries that only read (the generator decides; see its README).
-READ_ONLY_QUERIES: frozenset[str] = getattr(chip_quality_queries, "READ_ONLY_QUERIES", frozenset())
+READ_ONLY_QUERIES: frozenset[str] = chip_quality_queries.READ_ONLY_QUERIES
 
 # The WAL position a read in this context must see (0: none).
 _floor: ContextVar[int] = ContextVar("chip_quality_db_read_floor", default=0)
