@@ -52,7 +52,13 @@ cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_db.demo
 
+# dbmate holds a session-level advisory lock across its statements: through PgBouncer
+# in transaction mode that lock would not hold. Migrations go to the server directly.
 migrate: install ## Apply pending migrations, then dump schema/schema.sql
+	@if [ "$${DB_PGBOUNCER:-none}" = transaction ]; then \
+	  echo "make migrate: DB_PGBOUNCER=transaction: migrations need a direct connection to the" \
+	       "primary (dbmate's advisory lock is session state); set DATABASE_URL to the server" \
+	       "itself and unset DB_PGBOUNCER" >&2; exit 2; fi
 	$(WITH_DB) dbmate --wait up
 
 rollback: install ## Undo the most recent migration
