@@ -9,6 +9,21 @@ The benchmark gets its own database. Its `defects` table keeps its foreign key
 but not its triggers (audit trail, updated_at): they cost every approach the
 same server time and would hide what the benchmark is about, the client side.
 
+Then the runtime's own costs, each against its baseline in the same run:
+
+- routing_overhead: get by pk through `create_database()` without replicas
+  against the plain `create_pool()`, call by call, alternating;
+- copy_10k: the generated `:copyfrom` (rows wrapped in the CopyRows tracker)
+  against raw `copy_records_to_table` of the same rows, and raw COPY of the rows
+  wrapped in CopyRows alone; copy_tracker_cpu: the tracker's client CPU alone;
+- on the local cluster (chip_quality_db.dev.cluster: a primary, a streaming
+  standby, PgBouncer; started for the run when it is not running, stopped after
+  when this run started it), in a database of the same table made there:
+  replica_reads, concurrent gets by pk through `create_database()` with the
+  standby in DB_REPLICA_URLS against without; pgbouncer_get_by_pk, gets through
+  PgBouncer (DB_PGBOUNCER=transaction) against direct ones. A cluster that does
+  not start leaves these two "not measured", with the reason; the rest stands.
+
     BENCH_OUT=results.json make bench       # also write the figures as JSON
     BENCH_QUICK=1 make bench                # fewer repetitions, for a smoke run
 """
@@ -16,6 +31,9 @@ same server time and would hide what the benchmark is about, the client side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
+import functools
 import gc
 import json
 import os
@@ -25,29 +43,36 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
 import psycopg
+import pydantic
+import sqlalchemy
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from chip_quality_db import create_pool, load_settings
+from chip_quality_db import Pool, create_database, create_pool, load_settings
 from chip_quality_db.dev.localdb import with_database
 from chip_quality_queries import defects, init_connection
+from chip_quality_queries._runtime import CopyRows
 from chip_quality_queries.models import Defect, DefectSeverity, DefectType
 
 sys.path.insert(0, str(Path(__file__).parent))
 from competitors import DEFECTS, DefectORM
+
+if TYPE_CHECKING:  # the cluster module is imported when the cluster part runs
+    from chip_quality_db.dev.cluster import ClusterUrls
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -58,9 +83,25 @@ INSERTS = 10_000
 THROUGHPUT_SECONDS = 5.0
 TASKS, POOL_SIZE = 50, 10
 REPEATS = {"get_by_pk": 5, "list_1000": 3, "insert_10k": 3, "pool_throughput": 3}
+# The runtime's own costs. Interleaved scenarios run ROUNDS rounds of CALLS steps; each
+# step calls every approach once with the same key, in an order drawn for every step.
+ROUTING_ROUNDS, ROUTING_CALLS = 11, 1_500
+PGBOUNCER_ROUNDS, PGBOUNCER_CALLS = 7, 1_000
+COPY_REPEATS = 9
+TRACKER_REPEATS = 15
+REPLICA_REPEATS, REPLICA_SECONDS, REPLICA_WARMUP_SECONDS = 5, 3.0, 1.0
 if QUICK:
     GETS, LISTS, INSERTS, THROUGHPUT_SECONDS = 500, 20, 2_000, 1.0
     REPEATS = dict.fromkeys(REPEATS, 2)
+    ROUTING_ROUNDS, ROUTING_CALLS = 2, 300
+    PGBOUNCER_ROUNDS, PGBOUNCER_CALLS = 2, 200
+    COPY_REPEATS, TRACKER_REPEATS = 2, 3
+    REPLICA_REPEATS, REPLICA_SECONDS, REPLICA_WARMUP_SECONDS = 2, 0.5, 0.2
+BENCH_DATABASE = "chip_quality_bench"
+# The benchmark's database on the cluster's primary, dropped before and after its part.
+# FORCE: PgBouncer keeps idle server connections to it for minutes.
+DROP_CLUSTER_BENCH = "DROP DATABASE IF EXISTS chip_quality_bench WITH (FORCE)"
+COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
 
 LIST_SQL_PSYCOPG = (
     "SELECT id, inspection_id, defect_type, severity, location, confidence, description,"
@@ -103,7 +144,7 @@ def without_query(url: str) -> str:
 
 async def prepare(server_url: str) -> str:
     """A fresh database migrated to the latest schema, with 100,000 defects."""
-    url = with_database(server_url, "chip_quality_bench")
+    url = with_database(server_url, BENCH_DATABASE)
     for command in (["drop"], ["up"]):
         subprocess.run(
             [
@@ -332,25 +373,44 @@ def insert_10k(s: Setup) -> dict[str, Callable[[], Awaitable[float]]]:
     }
 
 
+@dataclass
+class Driven:
+    """What `run_tasks` measured: operations done, wall and client CPU seconds."""
+
+    done: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def per_op(self) -> float:
+        return self.seconds / max(self.done, 1)
+
+
+async def run_tasks(
+    op: Callable[[UUID], Awaitable[object]], ids: list[UUID], seconds: float
+) -> Driven:
+    """TASKS tasks calling `op` on the ids in turn until `seconds` have passed."""
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def task(offset: int) -> None:
+        nonlocal done
+        index = offset
+        while time.perf_counter() < deadline:
+            await op(ids[index % len(ids)])
+            index += TASKS
+            done += 1
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(task(i) for i in range(TASKS)))
+    return Driven(done, time.perf_counter() - started, time.process_time() - cpu_started)
+
+
 def pool_throughput(s: Setup) -> dict[str, Callable[[], Awaitable[float]]]:
     """Seconds per operation (get by primary key) of 50 tasks sharing a pool of 10."""
-    ids = s.ids
 
     async def drive(op: Callable[[UUID], Awaitable[object]]) -> float:
-        deadline = time.perf_counter() + THROUGHPUT_SECONDS
-        done = 0
-
-        async def task(offset: int) -> None:
-            nonlocal done
-            index = offset
-            while time.perf_counter() < deadline:
-                await op(ids[index % len(ids)])
-                index += TASKS
-                done += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(task(i) for i in range(TASKS)))
-        return (time.perf_counter() - started) / max(done, 1)
+        return (await run_tasks(op, s.ids, THROUGHPUT_SECONDS)).per_op
 
     async def raw() -> float:
         pool = await asyncpg.create_pool(s.url, min_size=POOL_SIZE, max_size=POOL_SIZE)
@@ -420,10 +480,364 @@ SCENARIOS = {
     "pool_throughput": pool_throughput,
 }
 
+# -- the runtime's own costs: each approach against the scenario's first, its baseline ------
+
+Figures = dict[str, float]
+
+
+def summarise(samples: dict[str, list[float]], baseline: str) -> dict[str, Figures]:
+    base = statistics.median(samples[baseline])
+    return {
+        name: {
+            "median_s": statistics.median(values),
+            "min_s": min(values),
+            "max_s": max(values),
+            "ratio_to_baseline": statistics.median(values) / base,
+        }
+        for name, values in samples.items()
+    }
+
+
+Opener = Callable[[], Awaitable[Pool]]
+
+
+async def interleaved(
+    openers: dict[str, Opener], ids: list[UUID], rounds: int, calls: int
+) -> dict[str, Figures]:
+    """Per-call times of get_defect on handles from `openers`, measured call by call and
+    side by side: `rounds` rounds of `calls` steps, each step calling every handle once
+    with the same key, in an order drawn anew for every step (no handle always first,
+    none always after the same other). Every round opens its handles afresh, in a drawn
+    order, so no handle keeps the same server processes for the whole run: two
+    identical pools differ by a percent or two from one set of connections to the next.
+
+    Per handle: the median call of each round (median, min, max over rounds), and its
+    ratio to the first handle's median call of the same round (median, min, max over
+    rounds); `mean_ratio` is the ratio of total wall times, `cpu_ratio` that of the
+    client's CPU time (`cpu_per_call_s`, its mean)."""
+    names = list(openers)
+    baseline = names[0]
+    rng = random.Random(5)
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    totals = dict.fromkeys(names, 0.0)
+    cpu_totals = dict.fromkeys(names, 0.0)
+    clock, cpu_clock = time.perf_counter, time.process_time
+    for round_number in range(rounds):
+        async with contextlib.AsyncExitStack() as stack:
+            handles: dict[str, Pool] = {}
+            for name in rng.sample(names, len(names)):
+                handles[name] = await openers[name]()
+                stack.push_async_callback(handles[name].close)
+            for handle in handles.values():  # warm up: statement caches, buffers
+                for row_id in ids[:100]:
+                    await defects.get_defect(handle, defect_id=row_id)
+            gc.collect()
+            times: dict[str, list[float]] = {name: [] for name in names}
+            for step in range(calls):
+                row_id = ids[(round_number * calls + step) % len(ids)]
+                for name in rng.sample(names, len(names)):
+                    handle = handles[name]
+                    cpu_began = cpu_clock()
+                    began = clock()
+                    await defects.get_defect(handle, defect_id=row_id)
+                    times[name].append(clock() - began)
+                    cpu_totals[name] += cpu_clock() - cpu_began
+        for name in names:
+            medians[name].append(statistics.median(times[name]))
+            totals[name] += sum(times[name])
+    figures: dict[str, Figures] = {}
+    for name in names:
+        ratios = [m / b for m, b in zip(medians[name], medians[baseline], strict=True)]
+        figures[name] = {
+            "median_s": statistics.median(medians[name]),
+            "min_s": min(medians[name]),
+            "max_s": max(medians[name]),
+            "ratio_to_baseline": statistics.median(ratios),
+            "ratio_min": min(ratios),
+            "ratio_max": max(ratios),
+            "mean_ratio": totals[name] / totals[baseline],
+            "cpu_per_call_s": cpu_totals[name] / (rounds * calls),
+            "cpu_ratio": cpu_totals[name] / cpu_totals[baseline],
+        }
+    return figures
+
+
+async def routing_overhead(s: Setup) -> dict[str, Figures]:
+    """get_defect on the handle of `create_database()` without replicas against the pool
+    of `create_pool()`: one caller, the same server and settings. A second
+    `create_pool()` beside them is the control: what two identical pools differ by
+    with no routing at all. No pre-ping: a call is one round trip, so a fixed cost
+    shows at its largest."""
+    settings = load_settings(
+        DATABASE_URL=s.url,
+        DB_REPLICA_URLS="",
+        DB_PGBOUNCER="none",
+        DB_POOL_SIZE=1,
+        DB_MAX_OVERFLOW=0,
+        DB_POOL_PRE_PING=False,
+    )
+    return await interleaved(
+        {
+            "create_pool": lambda: create_pool(settings),
+            "create_database": lambda: create_database(settings),
+            "create_pool_control": lambda: create_pool(settings),
+        },
+        s.ids,
+        ROUTING_ROUNDS,
+        ROUTING_CALLS,
+    )
+
+
+async def copy_10k(s: Setup, rng: random.Random) -> dict[str, Figures]:
+    """10,000 rows by binary COPY on one connection: raw `copy_records_to_table` of the
+    NamedTuples, the same with the rows wrapped in CopyRows (the tracker alone), and the
+    generated `:copyfrom` (the tracker, the error handler's try, the count parsed).
+    Wall and client CPU time; each run's rows deleted and the table vacuumed after it,
+    so every run starts from the same table."""
+    rows = make_rows(INSERTS, s.inspection_ids, "bench-copy")
+
+    async def raw() -> None:
+        await s.conn.copy_records_to_table("defects", records=rows, columns=INSERT_COLUMNS)
+
+    async def raw_tracked() -> None:
+        await s.conn.copy_records_to_table(
+            "defects", records=CopyRows(rows), columns=INSERT_COLUMNS
+        )
+
+    async def generated() -> None:
+        await defects.ingest_defects(s.conn, rows)
+
+    approaches = {
+        "raw_asyncpg_copy": raw,
+        "raw_copy_with_tracker": raw_tracked,
+        "generated": generated,
+    }
+
+    async def sample(fn: Callable[[], Awaitable[None]]) -> tuple[float, float]:
+        gc.collect()
+        began, cpu_began = time.perf_counter(), time.process_time()
+        await fn()
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        await s.conn.execute("DELETE FROM defects WHERE detected_by = 'bench-copy'")
+        await s.conn.execute("VACUUM defects")
+        return wall, cpu
+
+    for fn in approaches.values():  # warm up
+        await sample(fn)
+    walls: dict[str, list[float]] = {name: [] for name in approaches}
+    cpus: dict[str, list[float]] = {name: [] for name in approaches}
+    for _ in range(COPY_REPEATS):
+        order = list(approaches)
+        rng.shuffle(order)
+        for name in order:
+            wall, cpu = await sample(approaches[name])
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    figures = summarise(walls, "raw_asyncpg_copy")
+    cpu_base = statistics.median(cpus["raw_asyncpg_copy"])
+    for name, values in cpus.items():
+        figures[name]["cpu_median_s"] = statistics.median(values)
+        figures[name]["cpu_ratio_to_baseline"] = statistics.median(values) / cpu_base
+    return figures
+
+
+def copy_tracker_cpu(s: Setup) -> dict[str, Figures]:
+    """The tracker's own CPU: 10,000 rows of 7 values read as asyncpg's binary COPY reads
+    them (`row[i]` for each column, row after row), plain and through CopyRows. The
+    difference is what the tracker adds; the plain loop is Python's, slower than
+    asyncpg's Cython loop, so the ratio here overstates the tracker's share."""
+    rows = make_rows(INSERTS, s.inspection_ids, "bench-copy")
+    columns = range(len(INSERT_COLUMNS))
+
+    def read(records: Iterable[Sequence[object]]) -> None:
+        for row in records:
+            for i in columns:
+                _ = row[i]
+
+    approaches: dict[str, Callable[[], None]] = {
+        "plain_rows": lambda: read(rows),
+        "copy_rows_tracker": lambda: read(CopyRows(rows)),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in approaches}
+    for repeat in range(TRACKER_REPEATS + 1):
+        names = list(approaches) if repeat % 2 else list(reversed(approaches))
+        for name in names:
+            gc.collect()
+            began = time.process_time()
+            approaches[name]()
+            if repeat:  # the first round warms up
+                samples[name].append(time.process_time() - began)
+    figures = summarise(samples, "plain_rows")
+    extra = figures["copy_rows_tracker"]["median_s"] - figures["plain_rows"]["median_s"]
+    figures["copy_rows_tracker"]["extra_per_value_s"] = extra / (len(rows) * len(columns))
+    return figures
+
+
+async def replica_reads(urls: ClusterUrls, ids: list[UUID], rng: random.Random) -> dict[str, Any]:
+    """TASKS tasks getting defects by pk through `create_database()`, pools of POOL_SIZE:
+    with the standby in DB_REPLICA_URLS (the handle sends every one of these reads to
+    it) against without (all on the primary). Each run opens its handle and closes it.
+    The standby's commit counter checks where the reads went."""
+    common: dict[str, object] = {
+        "DATABASE_URL": urls.primary,
+        "DB_PGBOUNCER": "none",
+        "DB_POOL_SIZE": POOL_SIZE,
+        "DB_MAX_OVERFLOW": 0,
+        "DB_POOL_PRE_PING": False,
+    }
+    variants = {
+        "primary_only": load_settings(**common, DB_REPLICA_URLS=""),
+        "one_replica": load_settings(**common, DB_REPLICA_URLS=urls.replica),
+    }
+
+    async def measure(name: str, seconds: float) -> Driven:
+        db = await create_database(variants[name])
+        try:
+            for replica in db.replicas:
+                if not replica.up:
+                    raise RuntimeError(f"the standby is not in rotation: {replica.error}")
+            return await run_tasks(
+                lambda row_id: defects.get_defect(db, defect_id=row_id), ids, seconds
+            )
+        finally:
+            await db.close()
+
+    async def standby_commits() -> int:
+        conn = await asyncpg.connect(urls.replica)
+        try:
+            return int(await conn.fetchval(COMMITS))
+        finally:
+            await conn.close()
+
+    for name in variants:  # warm up: both servers' caches
+        await measure(name, REPLICA_WARMUP_SECONDS)
+    await asyncio.sleep(0.5)  # closed sessions' statistics reach the counters
+    commits_before = await standby_commits()
+    runs: dict[str, list[Driven]] = {name: [] for name in variants}
+    for _ in range(REPLICA_REPEATS):
+        order = list(variants)
+        rng.shuffle(order)
+        for name in order:
+            gc.collect()
+            runs[name].append(await measure(name, REPLICA_SECONDS))
+    await asyncio.sleep(0.5)
+    standby_delta = await standby_commits() - commits_before
+    figures: dict[str, Any] = summarise(
+        {name: [run.per_op for run in done] for name, done in runs.items()}, "primary_only"
+    )
+    for name, done in runs.items():
+        figures[name]["ops_per_s"] = statistics.median(run.done / run.seconds for run in done)
+        figures[name]["client_cpu_per_op_s"] = statistics.median(
+            run.cpu_seconds / max(run.done, 1) for run in done
+        )
+        figures[name]["throughput_ratio"] = 1 / figures[name]["ratio_to_baseline"]
+    replica_reads_done = sum(run.done for run in runs["one_replica"])
+    # Besides the reads: each run's connection setup and the replica monitor's checks.
+    figures["one_replica"]["standby_commits_per_read"] = standby_delta / replica_reads_done
+    return figures
+
+
+async def pgbouncer_get_by_pk(urls: ClusterUrls, ids: list[UUID]) -> dict[str, Figures]:
+    """get_defect on `create_database()` handles of the cluster's primary, one caller, no
+    pre-ping: direct (statement cache on), direct with DB_PGBOUNCER=transaction (the
+    cache off: every call parses its statement again), and through PgBouncer with
+    DB_PGBOUNCER=transaction. The middle one splits PgBouncer's cost into the hop and
+    the statement cache that transaction pooling rules out."""
+    common: dict[str, object] = {
+        "DB_REPLICA_URLS": "",
+        "DB_POOL_SIZE": 1,
+        "DB_MAX_OVERFLOW": 0,
+        "DB_POOL_PRE_PING": False,
+    }
+    configs = {
+        "direct": {"DATABASE_URL": urls.primary, "DB_PGBOUNCER": "none"},
+        "direct_no_statement_cache": {"DATABASE_URL": urls.primary, "DB_PGBOUNCER": "transaction"},
+        "pgbouncer": {"DATABASE_URL": urls.pgbouncer, "DB_PGBOUNCER": "transaction"},
+    }
+    openers: dict[str, Opener] = {
+        name: functools.partial(create_database, load_settings(**common, **config))
+        for name, config in configs.items()
+    }
+    return await interleaved(openers, ids, PGBOUNCER_ROUNDS, PGBOUNCER_CALLS)
+
+
+SCALE_OUT = ("replica_reads", "pgbouncer_get_by_pk")
+
+
+async def scale_out(rng: random.Random) -> dict[str, Any]:
+    """The local cluster's figures, or each marked not measured with the reason."""
+
+    def not_measured(reason: str) -> dict[str, Any]:
+        print(f"bench: {reason}: replica and PgBouncer figures not measured", file=sys.stderr)
+        return {name: {"not_measured": reason} for name in SCALE_OUT}
+
+    try:
+        from chip_quality_db.dev import cluster
+    except ImportError as exc:
+        return not_measured(f"chip_quality_db.dev.cluster is not available ({exc})")
+    the_cluster = cluster.default_cluster(ROOT)
+    results: dict[str, Any] = {}
+    print("starting (or reusing) the local cluster ...", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(cluster.session(the_cluster))
+        except Exception as exc:  # LocalDbError (what to install, what failed), OSError
+            return not_measured(f"the local cluster did not start: {exc}")
+        admin = the_cluster.primary.url("postgres")
+        try:
+            results["pgbouncer_version"] = cluster.pgbouncer_version()
+            await execute_on(admin, DROP_CLUSTER_BENCH)
+            print(
+                f"preparing: 100,000 defects in database {BENCH_DATABASE} on the cluster's "
+                "primary ...",
+                file=sys.stderr,
+            )
+            bench_url = await prepare(the_cluster.primary.url(BENCH_DATABASE))
+            took = time.perf_counter()
+            await cluster.wait_for_replica(admin, the_cluster.standby.url("postgres"), 120)
+            print(
+                f"  the standby replayed it {time.perf_counter() - took:.1f} s after",
+                file=sys.stderr,
+            )
+            urls = the_cluster.urls(BENCH_DATABASE)
+            conn = await asyncpg.connect(bench_url)
+            try:
+                ids = [
+                    r["id"]
+                    for r in await conn.fetch(
+                        "SELECT id FROM defects ORDER BY random() LIMIT 20000"
+                    )
+                ]
+            finally:
+                await conn.close()
+            results["replica_reads"] = await replica_reads(urls, ids, rng)
+            print("  replica_reads done", file=sys.stderr)
+            results["pgbouncer_get_by_pk"] = await pgbouncer_get_by_pk(urls, ids)
+            print("  pgbouncer_get_by_pk done", file=sys.stderr)
+        except Exception as exc:
+            traceback.print_exc()
+            reason = f"the cluster part failed: {type(exc).__name__}: {exc}"
+            print(f"bench: {reason}", file=sys.stderr)
+            for name in SCALE_OUT:
+                results.setdefault(name, {"not_measured": reason})
+        finally:
+            with contextlib.suppress(Exception):
+                await execute_on(admin, DROP_CLUSTER_BENCH)
+    return results
+
+
+async def execute_on(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
 
 async def main() -> int:
     server_url = os.environ["DATABASE_URL"]
-    print("preparing: 100,000 defects in database chip_quality_bench ...", file=sys.stderr)
+    load_at_start = os.getloadavg()
+    print(f"preparing: 100,000 defects in database {BENCH_DATABASE} ...", file=sys.stderr)
     url = await prepare(server_url)
     conn = await asyncpg.connect(url)
     await init_connection(conn)
@@ -440,10 +854,15 @@ async def main() -> int:
         )
     ]
     inspection_ids = [r["id"] for r in await conn.fetch("SELECT id FROM inspections")]
+    server_version = str(await conn.fetchval("SHOW server_version"))
     setup = Setup(url, ids, inspection_ids, conn, psycopg_conn, engine)
     rng = random.Random(11)
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, Any] = {}
     started = time.perf_counter()
+
+    def done(scenario: str) -> None:
+        print(f"  {scenario} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
     try:
         for scenario, build in SCENARIOS.items():
             approaches = build(setup)
@@ -466,40 +885,156 @@ async def main() -> int:
                 }
                 for name, values in samples.items()
             }
-            print(f"  {scenario} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+            done(scenario)
+        results["routing_overhead"] = await routing_overhead(setup)
+        done("routing_overhead")
+        results["copy_10k"] = await copy_10k(setup, rng)
+        results["copy_tracker_cpu"] = copy_tracker_cpu(setup)
+        done("copy_10k, copy_tracker_cpu")
     finally:
         await conn.close()
         await psycopg_conn.close()
         await engine.dispose()
-    report(results, time.perf_counter() - started)
+    scaled = await scale_out(rng)
+    pgbouncer = scaled.pop("pgbouncer_version", None)
+    results.update(scaled)
+    done("cluster")
+    seconds = time.perf_counter() - started
+    results["run"] = {
+        "date": datetime.date.today().isoformat(),
+        "seconds": round(seconds, 1),
+        "quick": QUICK,
+        "cores": os.cpu_count(),
+        "load_average_start": [round(x, 2) for x in load_at_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "asyncpg": asyncpg.__version__,
+        "pydantic": pydantic.VERSION,
+        "sqlalchemy": sqlalchemy.__version__,
+        "psycopg": psycopg.__version__,
+        "postgresql": server_version,
+        "pgbouncer": pgbouncer,
+        **code_version(),
+    }
+    report(results)
     out = os.environ.get("BENCH_OUT")
     if out:
         Path(out).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
-def report(results: dict[str, dict[str, dict[str, float]]], seconds: float) -> None:
-    print(
-        f"\nchip-quality-db benchmark: Python {platform.python_version()}, "
-        f"asyncpg {asyncpg.__version__}, {os.cpu_count()} cores, {seconds:.0f} s"
-        + (" (BENCH_QUICK)" if QUICK else "")
-    )
-    units = {
-        "get_by_pk": f"{GETS} gets",
-        "list_1000": f"{LISTS} lists of 1000",
-        "insert_10k": f"{INSERTS} rows",
-        "pool_throughput": "per op, 50 tasks / pool 10",
+def code_version() -> dict[str, object]:
+    """The commit measured, and whether the code it imports (src/, generated/) had
+    changes not committed yet."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--", "src", "generated")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "uncommitted_in_src_or_generated": len(changed.splitlines()),
     }
-    for scenario, approaches in results.items():
-        print(f"\n{scenario} ({units[scenario]}; {REPEATS[scenario]} runs)")
-        print(f"  {'approach':<22}{'median':>12}{'min':>12}{'max':>12}{'x raw':>9}")
+
+
+def units() -> dict[str, tuple[str, float, str, str]]:
+    """Per scenario: what one figure is, its scale and unit, and the baseline's name."""
+    per_call = "per call, one caller; {} rounds of {} alternating calls"
+    return {
+        "get_by_pk": (f"{GETS} gets; {REPEATS['get_by_pk']} runs", 1e3, "ms", "raw"),
+        "list_1000": (f"{LISTS} lists of 1000; {REPEATS['list_1000']} runs", 1e3, "ms", "raw"),
+        "insert_10k": (f"{INSERTS} rows; {REPEATS['insert_10k']} runs", 1e3, "ms", "raw"),
+        "pool_throughput": (
+            f"per op, {TASKS} tasks / pool {POOL_SIZE}; {REPEATS['pool_throughput']} runs",
+            1e6,
+            "us",
+            "raw",
+        ),
+        "routing_overhead": (
+            per_call.format(ROUTING_ROUNDS, ROUTING_CALLS),
+            1e6,
+            "us",
+            "create_pool",
+        ),
+        "copy_10k": (f"{INSERTS} rows; {COPY_REPEATS} runs", 1e3, "ms", "raw COPY"),
+        "copy_tracker_cpu": (
+            f"client CPU reading {INSERTS} rows x {len(INSERT_COLUMNS)} values as COPY does; "
+            f"{TRACKER_REPEATS} runs",
+            1e3,
+            "ms",
+            "plain",
+        ),
+        "replica_reads": (
+            f"per op, {TASKS} tasks / pool {POOL_SIZE} per server; "
+            f"{REPLICA_REPEATS} runs of {REPLICA_SECONDS:g} s",
+            1e6,
+            "us",
+            "primary",
+        ),
+        "pgbouncer_get_by_pk": (
+            per_call.format(PGBOUNCER_ROUNDS, PGBOUNCER_CALLS),
+            1e6,
+            "us",
+            "direct",
+        ),
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    run = results["run"]
+    print(
+        f"\nchip-quality-db benchmark: Python {run['python']}, asyncpg {run['asyncpg']}, "
+        f"PostgreSQL {run['postgresql']}, {run['cores']} cores, {run['seconds']:.0f} s, "
+        f"load average {run['load_average_start'][0]} -> {run['load_average_end'][0]}"
+        + (" (BENCH_QUICK: no result)" if QUICK else "")
+    )
+    for scenario, (what, scale, unit, baseline) in units().items():
+        approaches = results.get(scenario)
+        if approaches is None:
+            continue
+        print(f"\n{scenario} ({what})")
+        if "not_measured" in approaches:
+            print(f"  not measured: {approaches['not_measured']}")
+            continue
+        header = f"x {baseline}"
+        print(f"  {'approach':<28}{'median':>12}{'min':>12}{'max':>12}{header:>14}")
         for name, figures in sorted(approaches.items(), key=lambda kv: kv[1]["median_s"]):
-            scale, unit = (1e6, "us") if scenario == "pool_throughput" else (1e3, "ms")
+            ratio = figures.get("ratio_to_raw", figures.get("ratio_to_baseline", 0.0))
+            extras = []
+            if "ratio_min" in figures:
+                extras.append(f"rounds {figures['ratio_min']:.3f}-{figures['ratio_max']:.3f}")
+                extras.append(f"of totals {figures['mean_ratio']:.3f}")
+                extras.append(
+                    f"client CPU {figures['cpu_per_call_s'] * 1e6:.1f}us/call "
+                    f"({figures['cpu_ratio']:.3f}x)"
+                )
+            if "cpu_median_s" in figures:
+                extras.append(
+                    f"client CPU {figures['cpu_median_s'] * 1e3:.1f}ms "
+                    f"({figures['cpu_ratio_to_baseline']:.3f}x)"
+                )
+            if "extra_per_value_s" in figures:
+                extras.append(f"+{figures['extra_per_value_s'] * 1e9:.0f} ns per value")
+            if "ops_per_s" in figures:
+                extras.append(
+                    f"{figures['ops_per_s']:,.0f} ops/s, client CPU "
+                    f"{figures['client_cpu_per_op_s'] * 1e6:.0f}us/op"
+                )
+            if "standby_commits_per_read" in figures:
+                extras.append(f"standby commits per read {figures['standby_commits_per_read']:.3f}")
             print(
-                f"  {name:<22}{figures['median_s'] * scale:>10.1f}{unit}"
+                f"  {name:<28}{figures['median_s'] * scale:>10.1f}{unit}"
                 f"{figures['min_s'] * scale:>10.1f}{unit}{figures['max_s'] * scale:>10.1f}{unit}"
-                f"{figures['ratio_to_raw']:>9.2f}"
+                f"{ratio:>14.3f}" + ("   " + "; ".join(extras) if extras else "")
             )
+    routing = results["routing_overhead"]["create_database"]["ratio_to_baseline"]
+    copy = results["copy_10k"]["generated"]["ratio_to_baseline"]
+    print(
+        f"\nrouting overhead: create_database() {routing:.3f}x create_pool() "
+        f"(target at most 1.03x: {'met' if routing <= 1.03 else 'missed'}); "
+        f"generated :copyfrom {copy:.3f}x raw COPY"
+    )
 
 
 if __name__ == "__main__":
