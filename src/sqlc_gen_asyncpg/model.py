@@ -17,6 +17,7 @@ from . import names
 from .analysis import PRIMARY_MARKER, Behaviour, analyse, user_functions
 from .constraints import up_sections
 from .options import Options, PyTypeRef
+from .param_names import readable_names
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize, optional
 from .request import Column, GenerateRequest, Identifier, Query, Table
 from .schema_files import Domain, read_domains, read_nullable_args, schema_sql_files
@@ -562,7 +563,7 @@ class _Builder:
             return None
 
         params_model = None
-        pascal = names.pascal_case(name)
+        pascal = names.query_class_name(name)
         if bulk:
             if not params:
                 self._problem(file, name, f"{query.cmd} needs parameters: one row of them per item")
@@ -736,11 +737,17 @@ class _Builder:
         params: list[Param] = []
         used: set[str] = set()
         ok = True
+        # Parameters sqlc names no column: named from their place in the parse tree.
+        unnamed = any(names.is_placeholder(p.column.name) for p in query.params)
+        readable = readable_names(query.text) if unnamed else {}
         for param in sorted(query.params, key=lambda p: p.number):
             column = param.column
+            sql_name = column.name
+            if names.is_placeholder(sql_name):
+                sql_name = readable.get(param.number, "")
             base_name = (
-                names.parameter_name(column.name, keyword_argument=keyword_arguments)
-                if column.name
+                names.parameter_name(sql_name, keyword_argument=keyword_arguments)
+                if sql_name
                 else ""
             )
             if not base_name or not base_name.isidentifier():
@@ -788,7 +795,7 @@ class _Builder:
                     self._problem(query.filename, query.name, f"column {field_name!r}: {scalar}")
                     return None, None, ()
                 return None, _row_type(scalar), ()
-        row_name = f"{names.pascal_case(query.name)}Row"
+        row_name = f"{names.query_class_name(query.name)}Row"
         if not any(c.embed_table for c in columns):
             fields = self._fields(columns, None, query.name, query.filename)
             models.append(Model(row_name, "", fields))

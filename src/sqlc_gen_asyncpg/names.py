@@ -6,8 +6,12 @@ import ast
 import builtins
 import keyword
 import re
+from functools import cache
 
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
+import inflect
+
+# Words of a name: an acronym's plural is one word (`BookISBNs`: Book, ISBNs).
+_WORD = re.compile(r"[A-Z]{2,}s(?![a-z])|[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
 
 # Attributes of pydantic.BaseModel (v2, with v1's deprecated ones) that a field
 # must not shadow: pydantic refuses such a model when it is defined.
@@ -86,18 +90,42 @@ def constant_case(name: str) -> str:
     return snake_case(name).upper()
 
 
+def query_class_name(query: str) -> str:
+    """The stem of a query's classes (`<stem>Row`, `<stem>Params`), in the query's own
+    casing: `UpdateBookISBN` -> `UpdateBookISBN` (PEP 8: acronyms stay capitals),
+    `list_lots` -> `ListLots`."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", query))
+
+
+@cache
+def _inflect() -> inflect.engine:
+    return inflect.engine()
+
+
 def singular(word: str) -> str:
-    """English singular of a table name's last word: parts -> part, inference_jobs -> job."""
+    """English singular of a table name's last word, as the `inflect` library gives it:
+    parts -> part, warehouses -> warehouse, people -> person, series -> series.
+
+    inflect takes a final s off a word that is singular already (analysis -> analysi,
+    bus -> bu). Such a word is kept when inflect also reads it as a singular: its
+    plural is another word whose singular is the word again (analysis -> analyses ->
+    analysis), which a real plural's is not (parts -> partss).
+    """
     lower = word.lower()
-    if lower.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if lower.endswith(("sses", "shes", "ches", "xes", "zzes", "uses")):
-        return word[:-2]
-    if lower.endswith("ss") or lower.endswith("us") or lower.endswith("is"):
+    engine = _inflect()
+    candidate = engine.singular_noun(lower) if lower else False
+    if not candidate or candidate == lower:
         return word
-    if lower.endswith("s") and len(word) > 1:
-        return word[:-1]
-    return word
+    if candidate == lower[:-1]:
+        plural = engine.plural_noun(lower)
+        if plural != lower and engine.singular_noun(plural) == lower:
+            return word
+    return candidate
+
+
+def plural(word: str) -> str:
+    """English plural of a word, as the `inflect` library gives it: title -> titles."""
+    return _inflect().plural_noun(word) if word else word
 
 
 def class_name_for_table(table: str) -> str:
@@ -134,6 +162,15 @@ def parameter_name(column: str, *, keyword_argument: bool) -> str:
     ):
         return name + "_"
     return name
+
+
+def is_placeholder(name: str) -> bool:
+    """Whether sqlc gave a parameter no name of a column: none, or its Go output's
+    stand-ins `dollar_1` and `column_1`."""
+    return not name or _PLACEHOLDER.fullmatch(name) is not None
+
+
+_PLACEHOLDER = re.compile(r"(?:dollar|column)_[0-9]+")
 
 
 def adapter_name(annotation: str) -> str:

@@ -218,7 +218,7 @@ async def test_every_type_round_trips_as_its_python_type(case_conn: asyncpg.Conn
     await case_conn.execute("INSERT INTO lab.samples (grade) VALUES ('a'), ('c'), ('c')")
     counts = await q.count_by_grade(case_conn)
     assert [(c.grade, c.total) for c in counts] == [(models.LabGrade.A, 1), (models.LabGrade.C, 2)]
-    echoed = await q.echo(case_conn, param_1="hi")
+    echoed = await q.echo(case_conn, echoed="hi")
     assert echoed is not None and echoed.echoed == "hi"
     assert isinstance(await q.get_everything(case_conn, id_=uuid4()), type(None))
     nulls = uuid4()

@@ -10,6 +10,7 @@ import pytest
 
 from sqlc_gen_asyncpg import names
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
+from sqlc_gen_asyncpg.param_names import readable_names
 from sqlc_gen_asyncpg.statements import CopyTarget, StatementError, copy_target
 
 pytestmark = pytest.mark.unit
@@ -97,10 +98,51 @@ def test_bad_options_name_the_option(raw: dict[str, object], message: str) -> No
         ("statuses", "Status"),
         ("boxes", "Box"),
         ("class", "Class"),
+        ("warehouses", "Warehouse"),
+        ("series", "Series"),
+        ("people", "Person"),
+        ("children", "Child"),
+        ("analyses", "Analysis"),
+        # Singular already, though inflect would take the s off: kept.
+        ("analysis", "Analysis"),
+        ("status", "Status"),
+        ("bus", "Bus"),
     ],
 )
 def test_table_names_become_singular_classes(sql: str, python: str) -> None:
     assert names.class_name_for_table(sql) == python
+
+
+def test_query_classes_keep_the_query_casing() -> None:
+    assert names.query_class_name("UpdateBookISBN") == "UpdateBookISBN"
+    assert names.query_class_name("list_lots") == "ListLots"
+    assert names.snake_case("UpdateBookISBN") == "update_book_isbn"
+    assert names.snake_case("BookISBNs") == "book_isbns"  # an acronym's plural is one word
+    assert names.snake_case("HTTPServer") == "http_server"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM t WHERE born < $1::date + 7", {1: "born"}),
+        ("SELECT * FROM t WHERE lower(t.title) LIKE lower($1) || '%'", {1: "title"}),
+        ("SELECT * FROM t WHERE title = ANY($1::text[])", {1: "titles"}),
+        ("SELECT * FROM t WHERE lot_id <> ALL($1::uuid[])", {1: "lot_ids"}),
+        ("SELECT * FROM t WHERE x BETWEEN $1::int AND $2::int", {1: "x", 2: "x"}),
+        ("UPDATE t SET pages = pages + $1::int WHERE id = $2", {1: "pages", 2: "id"}),
+        ("INSERT INTO t (a, b) VALUES (upper($1), $2 * 2)", {1: "a", 2: "b"}),
+        ("INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO UPDATE SET b = $1 + 1", {1: "b"}),
+        ("SELECT $1::text AS label, f(n => $2)", {1: "label", 2: "n"}),
+        # Computed from, not the result column: only the cast names it.
+        ("SELECT abs(score - $1::int) AS distance FROM t", {1: "int4"}),
+        ("SELECT $1::uuid, $2::uuid[], $3", {1: "uuid", 2: "uuids"}),
+        ("SELECT FROM", {}),  # not SQL: no names
+    ],
+)
+def test_unnamed_parameters_are_named_from_the_parse_tree(
+    sql: str, expected: dict[int, str]
+) -> None:
+    assert readable_names(sql) == expected
 
 
 def test_keywords_and_builtins_are_escaped() -> None:

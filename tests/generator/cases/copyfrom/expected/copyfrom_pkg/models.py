@@ -8,7 +8,7 @@ from datetime import date
 from ._runtime import RowModel
 
 
-class UserData(RowModel):
+class UserDatum(RowModel):
     id: int
     user: str
     joined: date | None

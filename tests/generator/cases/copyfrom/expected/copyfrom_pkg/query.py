@@ -11,7 +11,7 @@ from typing import NamedTuple
 from pydantic import TypeAdapter
 
 from ._runtime import CopyRows, Executor, ReadExecutor, affected_rows, query_failed, validate_rows
-from .models import InventoryStockItem, UserData
+from .models import InventoryStockItem, UserDatum
 
 
 class CopyUsersParams(NamedTuple):
@@ -33,7 +33,7 @@ class CopyStockParams(NamedTuple):
 
 
 _INVENTORY_STOCK_ITEM_LIST = TypeAdapter(list[InventoryStockItem])
-_USER_DATA_LIST = TypeAdapter(list[UserData])
+_USER_DATUM_LIST = TypeAdapter(list[UserDatum])
 
 
 COPY_USERS = """-- name: CopyUsers :copyfrom
@@ -120,12 +120,12 @@ SELECT id, "user", joined FROM user_data ORDER BY id
 """
 
 
-async def list_users(db: ReadExecutor) -> list[UserData]:
+async def list_users(db: ReadExecutor) -> list[UserDatum]:
     try:
         records = await db.fetch(LIST_USERS)
     except Exception as error:
         query_failed(error, "list_users", (), "select", None)
-    return validate_rows(_USER_DATA_LIST, UserData, records)
+    return validate_rows(_USER_DATUM_LIST, UserDatum, records)
 
 
 LIST_STOCK = """-- name: ListStock :many

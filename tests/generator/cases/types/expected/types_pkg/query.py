@@ -235,11 +235,11 @@ SELECT $1::text AS echoed, now() AS at
 """
 
 
-async def echo(db: ReadExecutor, *, param_1: str) -> EchoRow:
+async def echo(db: ReadExecutor, *, echoed: str) -> EchoRow:
     try:
-        record = await db.fetchrow(ECHO, param_1)
+        record = await db.fetchrow(ECHO, echoed)
     except Exception as error:
-        query_failed(error, "echo", ("param_1",), "select", None)
+        query_failed(error, "echo", ("echoed",), "select", None)
     if record is None:
         raise missing_row("echo")
     return build_row(EchoRow, record)
