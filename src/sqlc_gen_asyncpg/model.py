@@ -373,21 +373,8 @@ class _Builder:
     # -- catalog -------------------------------------------------------------
 
     def _enum_model(self, class_name: str, values: Iterable[str], comment: str) -> EnumModel:
-        members: list[tuple[str, str]] = []
-        for value in values:
-            member = names.constant_case(value) or "EMPTY"
-            if member[0].isdigit() or keyword.iskeyword(member):
-                member = f"V_{member}"
-            members.append((member, value))
-        seen: dict[str, str] = {}
-        for member, value in members:
-            if member in seen:
-                self._problem(
-                    "schema",
-                    class_name,
-                    f"enum values {seen[member]!r} and {value!r} both become {member}",
-                )
-            seen[member] = value
+        values = tuple(values)
+        members = zip(names.enum_members(values), values, strict=True)
         return EnumModel(class_name, comment, tuple(members))
 
     def _table_model(self, ident: Identifier, table: Table) -> Model | None:
@@ -541,13 +528,13 @@ class _Builder:
         if query.cmd not in SUPPORTED_COMMANDS:
             self._problem(file, name, f"command {query.cmd!r} is not supported")
             return None
-        function_name = names.snake_case(name)
-        if not function_name or keyword.iskeyword(function_name) or names.is_builtin(function_name):
+        function_name = names.function_name(name)
+        if not function_name.isidentifier():
             self._problem(
                 file,
                 name,
-                f"the query name gives function {function_name!r}, which "
-                f"would shadow a Python name: rename the query",
+                f"the query name gives function {function_name!r}, which is not a "
+                f"Python identifier: rename the query",
             )
             return None
         iterator = name in self.options.iterators

@@ -6,6 +6,8 @@ import ast
 import builtins
 import keyword
 import re
+import unicodedata
+from collections.abc import Iterable
 from functools import cache
 
 import inflect
@@ -74,6 +76,20 @@ _USED_BY_GENERATED_FUNCTIONS = frozenset(
 )
 
 
+# The lower-case names a query module imports (from the runtime, and `annotations`).
+_IMPORTED_BY_QUERY_MODULES = frozenset(
+    {
+        "annotations",
+        "query_failed",
+        "build_row",
+        "validate_rows",
+        "affected_rows",
+        "transaction_on",
+        "missing_row",
+    }
+)
+
+
 def words(name: str) -> list[str]:
     return _WORD.findall(name)
 
@@ -135,8 +151,19 @@ def class_name_for_table(table: str) -> str:
     return pascal_case("_".join(parts))
 
 
-def is_builtin(name: str) -> bool:
-    return name in _BUILTINS
+def function_name(query: str) -> str:
+    """A query's function: its name in snake_case, with a trailing underscore where it
+    would shadow a keyword, a builtin or a helper the module imports: `List` ->
+    `list_`, `In` -> `in_`, `GetLot` -> `get_lot`."""
+    name = snake_case(query)
+    if (
+        keyword.iskeyword(name)
+        or keyword.issoftkeyword(name)
+        or name in _BUILTINS
+        or name in _IMPORTED_BY_QUERY_MODULES
+    ):
+        return name + "_"
+    return name
 
 
 def field_name(column: str) -> str:
@@ -162,6 +189,53 @@ def parameter_name(column: str, *, keyword_argument: bool) -> str:
     ):
         return name + "_"
     return name
+
+
+def enum_members(values: Iterable[str]) -> list[str]:
+    """Member names for an enum's values, in their order, all different.
+
+    A value's name is the value in CONSTANT_CASE (`in progress` -> IN_PROGRESS). A
+    value without an ASCII letter or digit is named by its characters' Unicode
+    names (`#` -> NUMBER_SIGN, `<=` -> LESS_THAN_SIGN_EQUALS_SIGN; the empty string
+    is EMPTY). A value whose name an earlier value took is spelled out, every
+    character other than a letter or digit by its Unicode name (`in-progress` after
+    `in_progress` -> IN_HYPHEN_MINUS_PROGRESS); values that differ in case only
+    (`Low`, `low`) leave the later one VALUE_<position>, as sqlc's Go output does.
+    A name that would start with a digit gets V_ in front.
+    """
+    members: list[str] = []
+    for position, value in enumerate(values, start=1):
+        member = constant_case(value) or _spelled(value) or "EMPTY"
+        if member in members:
+            member = _spelled(value)
+        if member[:1].isdigit() or keyword.iskeyword(member):
+            member = f"V_{member}"
+        if member in members:
+            member = f"VALUE_{position}"
+        members.append(member)
+    return members
+
+
+def _spelled(value: str) -> str:
+    """`a-b` -> A_HYPHEN_MINUS_B: runs of ASCII letters and digits in capitals, any other
+    character by its Unicode name (`U+0009` style for one without a name)."""
+    parts: list[str] = []
+    run = ""
+    for char in value:
+        if char.isascii() and char.isalnum():
+            run += char.upper()
+            continue
+        if run:
+            parts.append(run)
+            run = ""
+        name = unicodedata.name(char, "") or f"U{ord(char):04X}"
+        parts.append("_".join(_NOT_ALNUM.split(name)))
+    if run:
+        parts.append(run)
+    return "_".join(parts)
+
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
 
 
 def is_placeholder(name: str) -> bool:

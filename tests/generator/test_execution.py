@@ -196,8 +196,9 @@ def discover(case: str) -> list[Function]:
             # Every annotation must evaluate: FastAPI, pydantic's validate_call and
             # typing.get_type_hints all do.
             hints = typing.get_type_hints(function)
-            # The query's constant is its function's name in capitals.
-            sql = getattr(module, name.removeprefix("iter_").upper())
+            # The query's constant is its function's name in capitals, without the
+            # underscore of a name escaped for a builtin (`list_`: LIST).
+            sql = getattr(module, name.removeprefix("iter_").upper().rstrip("_"))
             command = sql.partition("\n")[0].rpartition(" ")[2]  # -- name: Query :command
             kind = statement_of(sql).kind
             order = ORDER.get(kind, 2)

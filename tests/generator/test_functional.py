@@ -461,3 +461,17 @@ async def test_copy_failure_names_the_parameter_of_the_column_it_was_encoding(
         runtime.set_error_handler(None)
     [failure] = failures
     assert (failure.row, failure.param(failure.column + 1)) == (1, "user_id")
+
+
+@case("builtin_names")
+async def test_queries_named_like_builtins_run_under_escaped_names(
+    case_conn: asyncpg.Connection,
+) -> None:
+    q = load("builtin_names", "query")
+    item = await q.create_item(case_conn, name="a", score=-3)
+    assert await q.list_(case_conn) == [item]
+    assert await q.any_(case_conn, name="a") is True
+    assert [row.id for row in await q.in_(case_conn, ids=[item.id])] == [item.id]
+    assert await q.abs_(case_conn, id_=item.id) == 3
+    for function in (q.list_, q.any_, q.in_, q.abs_, q.iter_list_):
+        typing.get_type_hints(function)  # list[...] annotations evaluate beside list_

@@ -121,6 +121,34 @@ def test_query_classes_keep_the_query_casing() -> None:
     assert names.snake_case("HTTPServer") == "http_server"
 
 
+def test_query_functions_named_like_builtins_are_escaped() -> None:
+    assert [names.function_name(q) for q in ("List", "Any", "In", "Abs", "Match")] == [
+        "list_",
+        "any_",
+        "in_",
+        "abs_",
+        "match_",
+    ]
+    assert names.function_name("QueryFailed") == "query_failed_"  # a helper it imports
+    assert names.function_name("GetLot") == "get_lot"
+
+
+def test_enum_values_get_distinct_readable_members() -> None:
+    values = ["#", "*", "<=", "ok", "in_progress", "in-progress", "Low", "low", "1st", "é"]
+    assert names.enum_members(values) == [
+        "NUMBER_SIGN",
+        "ASTERISK",
+        "LESS_THAN_SIGN_EQUALS_SIGN",
+        "OK",
+        "IN_PROGRESS",
+        "IN_HYPHEN_MINUS_PROGRESS",
+        "LOW",
+        "VALUE_8",
+        "V_1ST",
+        "LATIN_SMALL_LETTER_E_WITH_ACUTE",
+    ]
+
+
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [

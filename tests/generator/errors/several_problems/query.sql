@@ -1,5 +1,5 @@
--- name: List :many
-SELECT * FROM things;
+-- name: InsertReturningId :execlastid
+INSERT INTO things (name) VALUES ($1);
 
 -- name: SameName :many
 SELECT id AS name, name FROM things;
