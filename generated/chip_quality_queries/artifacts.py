@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
@@ -18,7 +19,12 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import Artifact, ArtifactType
+from .models import (
+    ARTIFACTS_CHECKSUM_SHA256_CHECK,
+    ARTIFACTS_SIZE_BYTES_CHECK,
+    Artifact,
+    ArtifactType,
+)
 
 
 class CreateArtifactParams(RowModel):
@@ -29,8 +35,8 @@ class CreateArtifactParams(RowModel):
     artifact_type: ArtifactType
     storage_uri: str
     content_type: str
-    size_bytes: int
-    checksum_sha256: str
+    size_bytes: Annotated[int, ARTIFACTS_SIZE_BYTES_CHECK]
+    checksum_sha256: Annotated[str, ARTIFACTS_CHECKSUM_SHA256_CHECK]
     metadata: JsonValue | None = None
 
 

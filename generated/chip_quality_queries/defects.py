@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
@@ -22,7 +22,15 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import Defect, DefectReviewStatus, DefectSeverity, DefectType
+from .models import (
+    DEFECTS_CONFIDENCE_CHECK,
+    DEFECTS_DETECTED_BY_CHECK,
+    DEFECTS_REVIEWED_BY_CHECK,
+    Defect,
+    DefectReviewStatus,
+    DefectSeverity,
+    DefectType,
+)
 
 
 class IngestDefectsParams(NamedTuple):
@@ -30,9 +38,9 @@ class IngestDefectsParams(NamedTuple):
     defect_type: DefectType
     severity: DefectSeverity
     location: JsonValue
-    confidence: Decimal | None
+    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
-    detected_by: str
+    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
 
 class InsertDefectsParams(NamedTuple):
@@ -40,9 +48,9 @@ class InsertDefectsParams(NamedTuple):
     defect_type: DefectType
     severity: DefectSeverity
     location: JsonValue
-    confidence: Decimal | None
+    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
-    detected_by: str
+    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
 
 class CreateDefectParams(RowModel):
@@ -52,16 +60,16 @@ class CreateDefectParams(RowModel):
     defect_type: DefectType
     severity: DefectSeverity
     location: JsonValue | None = None
-    confidence: Decimal | None = None
+    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
-    detected_by: str
+    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
 
 class ReviewDefectParams(RowModel):
     """Parameters of review_defect."""
 
     review_status: DefectReviewStatus
-    reviewed_by: str | None
+    reviewed_by: Annotated[str, DEFECTS_REVIEWED_BY_CHECK] | None
     reviewed_at: AwareDatetime | None
     defect_type: DefectType | None = None
     severity: DefectSeverity | None = None
@@ -74,7 +82,7 @@ class UpdateDefectParams(RowModel):
     defect_type: DefectType | None = None
     severity: DefectSeverity | None = None
     location: JsonValue | None = None
-    confidence: Decimal | None = None
+    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
     defect_id: UUID
 

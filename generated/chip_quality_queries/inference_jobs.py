@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
@@ -18,7 +19,13 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import InferenceJob, InferenceJobStatus
+from .models import (
+    INFERENCE_JOBS_INFERENCE_MS_CHECK,
+    INFERENCE_JOBS_MODEL_NAME_CHECK,
+    INFERENCE_JOBS_MODEL_VERSION_CHECK,
+    InferenceJob,
+    InferenceJobStatus,
+)
 
 
 class InferenceLatencyPercentilesRow(RowModel):
@@ -28,6 +35,15 @@ class InferenceLatencyPercentilesRow(RowModel):
     p99_ms: float | None
 
 
+_INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
+    Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK]
+)
+_INFERENCE_JOBS_MODEL_NAME_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
+)
+_INFERENCE_JOBS_MODEL_VERSION_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
+)
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
 _INT = TypeAdapter(int)
 
@@ -46,11 +62,13 @@ async def create_inference_job(
     db: Executor,
     *,
     inspection_id: UUID,
-    model_name: str,
-    model_version: str,
+    model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK],
+    model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK],
     priority: int | None = None,
 ) -> InferenceJob:
     """Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default)."""
+    model_name = _INFERENCE_JOBS_MODEL_NAME_CHECK.validate_python(model_name)
+    model_version = _INFERENCE_JOBS_MODEL_VERSION_CHECK.validate_python(model_version)
     try:
         record = await db.fetchrow(
             CREATE_INFERENCE_JOB,
@@ -143,11 +161,16 @@ async def complete_inference_job(
     db: Executor,
     *,
     results: JsonValue,
-    inference_ms: int | None = None,
+    inference_ms: Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK] | None = None,
     job_id: UUID,
     worker_id: str | None,
 ) -> InferenceJob | None:
     """Record the results of a running job claimed by this worker; None if it is not."""
+    inference_ms = (
+        None
+        if inference_ms is None
+        else _INFERENCE_JOBS_INFERENCE_MS_CHECK.validate_python(inference_ms)
+    )
     try:
         record = await db.fetchrow(COMPLETE_INFERENCE_JOB, results, inference_ms, job_id, worker_id)
     except Exception as error:

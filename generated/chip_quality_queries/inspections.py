@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from asyncpg import Record
@@ -19,7 +20,14 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import Defect, Inspection, InspectionStatus, InspectionType
+from .models import (
+    INSPECTIONS_OPERATOR_ID_CHECK,
+    INSPECTIONS_STATION_ID_CHECK,
+    Defect,
+    Inspection,
+    InspectionStatus,
+    InspectionType,
+)
 
 
 class CreateInspectionParams(RowModel):
@@ -27,8 +35,8 @@ class CreateInspectionParams(RowModel):
 
     lot_id: UUID
     inspection_type: InspectionType
-    station_id: str | None = None
-    operator_id: str | None = None
+    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
+    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
     notes: str | None = None
     metadata: JsonValue | None = None
 
@@ -41,14 +49,20 @@ class GetInspectionWithDefectsRow(RowModel):
 class UpdateInspectionParams(RowModel):
     """Parameters of update_inspection."""
 
-    station_id: str | None = None
-    operator_id: str | None = None
+    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
+    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
     notes: str | None = None
     results: JsonValue | None = None
     metadata: JsonValue | None = None
     inspection_id: UUID
 
 
+_INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK]
+)
+_INSPECTIONS_STATION_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, INSPECTIONS_STATION_ID_CHECK]
+)
 _INSPECTION_LIST = TypeAdapter(list[Inspection])
 _INT = TypeAdapter(int)
 
@@ -159,11 +173,17 @@ async def start_inspection(
     db: Executor,
     *,
     started_at: AwareDatetime | None,
-    station_id: str | None = None,
-    operator_id: str | None = None,
+    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None,
+    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None,
     inspection_id: UUID,
 ) -> Inspection | None:
     """Move a pending inspection to in_progress at the given time; None unless it was pending."""
+    station_id = (
+        None if station_id is None else _INSPECTIONS_STATION_ID_CHECK.validate_python(station_id)
+    )
+    operator_id = (
+        None if operator_id is None else _INSPECTIONS_OPERATOR_ID_CHECK.validate_python(operator_id)
+    )
     try:
         record = await db.fetchrow(
             START_INSPECTION,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
@@ -20,19 +21,26 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import Lot, LotStatus
+from .models import (
+    LOTS_BATCH_SIZE_CHECK,
+    LOTS_LOT_NUMBER_CHECK,
+    LOTS_PRODUCTION_LINE_CHECK,
+    LOTS_SUPPLIER_CHECK,
+    Lot,
+    LotStatus,
+)
 
 
 class CreateLotParams(RowModel):
     """Parameters of create_lot."""
 
-    lot_number: str
+    lot_number: Annotated[str, LOTS_LOT_NUMBER_CHECK]
     part_id: UUID
     production_date: date
-    batch_size: int
-    production_line: str
+    batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK]
+    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK]
     status: LotStatus | None = None
-    supplier: str | None = None
+    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
     notes: str | None = None
     metadata: JsonValue | None = None
 
@@ -41,10 +49,10 @@ class UpdateLotParams(RowModel):
     """Parameters of update_lot."""
 
     production_date: date | None = None
-    batch_size: int | None = None
-    production_line: str | None = None
+    batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK] | None = None
+    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK] | None = None
     status: LotStatus | None = None
-    supplier: str | None = None
+    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
     quantity_inspected: int | None = None
     quantity_rejected: int | None = None
     notes: str | None = None

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
@@ -17,9 +18,20 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import Report, ReportFormat, ReportStatus, ReportType
+from .models import (
+    REPORTS_GENERATED_BY_CHECK,
+    REPORTS_TITLE_CHECK,
+    Report,
+    ReportFormat,
+    ReportStatus,
+    ReportType,
+)
 
 _INT = TypeAdapter(int)
+_REPORTS_GENERATED_BY_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, REPORTS_GENERATED_BY_CHECK]
+)
+_REPORTS_TITLE_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, REPORTS_TITLE_CHECK])
 _REPORT_LIST = TypeAdapter(list[Report])
 
 
@@ -37,12 +49,14 @@ async def create_report(
     db: Executor,
     *,
     report_type: ReportType,
-    title: str,
+    title: Annotated[str, REPORTS_TITLE_CHECK],
     parameters: JsonValue | None = None,
     format_: ReportFormat,
-    generated_by: str,
+    generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK],
 ) -> Report:
     """Request a report; it starts pending."""
+    title = _REPORTS_TITLE_CHECK.validate_python(title)
+    generated_by = _REPORTS_GENERATED_BY_CHECK.validate_python(generated_by)
     try:
         record = await db.fetchrow(
             CREATE_REPORT,

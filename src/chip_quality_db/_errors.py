@@ -35,6 +35,7 @@ import orjson
 from asyncpg import exceptions as pg
 
 from chip_quality_queries import QueryFailure
+from chip_quality_queries._runtime import MissingRowError
 
 
 class DatabaseError(Exception):
@@ -139,6 +140,8 @@ def translate(error: BaseException, failure: QueryFailure | None = None) -> Data
     `failure` is what the generated function that ran the query knows; without it
     (SQL run by hand) messages name what the error itself says.
     """
+    if isinstance(error, MissingRowError):  # a row its SQL always yields was suppressed
+        return DatabaseError(str(error))
     if isinstance(error, DatabaseError):
         driver_error = error.__cause__
         if failure is not None and isinstance(driver_error, Exception):

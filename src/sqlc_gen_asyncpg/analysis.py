@@ -240,3 +240,34 @@ def _not_null_expression(expr: Any) -> bool:
             last = last.arg
         return bool(_is(last, ast.A_Const) and not last.isnull)
     return False
+
+
+def assigned_columns(sql: str) -> dict[int, tuple[str, str]]:
+    """Parameter number -> (table, column) for each `$N` a write stores in a column:
+    an INSERT's single VALUES row, an UPDATE's `SET col = $N` (or `= coalesce($N, ...)`,
+    the partial-update idiom). Parameters only compared with (WHERE) are not included:
+    a CHECK says nothing about them."""
+    node: Any = pglast.parse_sql(sql)[0].stmt
+    found: dict[int, tuple[str, str]] = {}
+    if _is(node, ast.InsertStmt) and node.cols and _is(node.selectStmt, ast.SelectStmt):
+        rows: tuple[Any, ...] = tuple(node.selectStmt.valuesLists or ())
+        if len(rows) == 1:
+            for target, value in zip(node.cols, rows[0], strict=False):
+                number = _parameter_number(value)
+                if number is not None:
+                    found[number] = (str(node.relation.relname), str(target.name))
+    elif _is(node, ast.UpdateStmt):
+        for target in node.targetList or ():
+            value = target.val
+            if _is(value, ast.CoalesceExpr) and value.args:
+                value = value.args[0]
+            number = _parameter_number(value)
+            if number is not None:
+                found[number] = (str(node.relation.relname), str(target.name))
+    return found
+
+
+def _parameter_number(node: Any) -> int | None:
+    if _is(node, ast.TypeCast):
+        node = node.arg
+    return int(node.number) if _is(node, ast.ParamRef) else None

@@ -13,15 +13,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+import pglast
+from pglast.stream import maybe_double_quote_name
+
 from . import names
-from .analysis import PRIMARY_MARKER, Behaviour, analyse, user_functions
-from .constraints import up_sections
+from .analysis import PRIMARY_MARKER, Behaviour, analyse, assigned_columns, user_functions
+from .constraints import Checks, Rule, Untranslated, read_checks, up_sections
 from .options import Options, PyTypeRef
 from .param_names import readable_names
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize, optional
 from .request import Column, GenerateRequest, Identifier, Query, Table
-from .schema_files import Domain, read_domains, read_nullable_args, schema_sql_files
-from .statements import Statement, StatementError, copy_target, statement_of
+from .schema_files import (
+    Attribute,
+    Domain,
+    read_composites,
+    read_domains,
+    read_nullable_args,
+    schema_sql_files,
+)
+from .statements import Statement, StatementError, cast_params, copy_target, statement_of
 
 SUPPORTED_COMMANDS = (
     ":one",
@@ -85,6 +95,9 @@ class Param:
     name: str
     type: PyType
     optional: bool  # nullable: defaults to None
+    check: Rule | None = None  # the CHECK constraint of the column this parameter fills
+    adapter: str | None = None  # keyword arguments: the TypeAdapter enforcing the check
+    composite: bool = False  # holds composite models: sent as mappings of their attributes
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,9 @@ class Adapter:
     # config=ARBITRARY_TYPES: the type holds classes pydantic has no schema for
     # (asyncpg's Range, Point, BitString, Record; override types).
     arbitrary: bool
+    # What `TypeAdapter[...]` says when it differs from the type: the plain type of
+    # an `Annotated[T, CHECK]` (mypy cannot infer T from Annotated).
+    declared: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,9 @@ class Package:
     enums: tuple[EnumModel, ...]
     table_models: tuple[Model, ...]
     modules: tuple[Module, ...]
+    checks: tuple[Rule, ...] = ()  # CHECK constraints that parameters carry, in models.py
+    untranslated: tuple[Untranslated, ...] = ()  # CHECK constraints left to the database
+    composites: tuple[Model, ...] = ()  # models of composite types, each after those it holds
 
 
 @dataclass
@@ -205,12 +224,20 @@ class _Resolver:
     options: Options
     default_schema: str
     enums: dict[tuple[str, str], str]  # (schema, name) -> class name
-    composites: frozenset[tuple[str, str]]
+    # (schema, name) -> the composite's model, or why it has none
+    composites: dict[tuple[str, str], PyType | str]
     domains: dict[tuple[str, str], Domain]
     enums_seen: set[str] = field(default_factory=set)
 
     def _key(self, schema: str, name: str) -> tuple[str, str]:
         return ("" if schema in ("", self.default_schema) else schema, name)
+
+    def holds_composite(self, py_type: PyType) -> bool:
+        """Whether values of `py_type` hold models of composite types."""
+        return any(found.imports <= py_type.imports for found in self._composite_types())
+
+    def _composite_types(self) -> Iterable[PyType]:
+        return (found for found in self.composites.values() if isinstance(found, PyType))
 
     def base_type(self, type_id: Identifier, depth: int = 0) -> PyType | str:
         """The Python type of one value of this database type, or a problem message."""
@@ -223,10 +250,7 @@ class _Resolver:
             self.enums_seen.add(self.enums[key])
             return PyType(self.enums[key], frozenset({(".models", self.enums[key])}))
         if key in self.composites:
-            return (
-                f"composite type {name!r} is not supported: select its fields "
-                f"as columns ((value).field) instead"
-            )
+            return self.composites[key]
         if key in self.domains and depth < 8:
             domain = self.domains[key]
             base = self.base_type(Identifier("", domain.base_schema, domain.base_name), depth + 1)
@@ -307,6 +331,28 @@ def _field_names(columns: Iterable[Column]) -> list[tuple[str, str | None]]:
     ]
 
 
+def _attribute_column(attribute: Attribute) -> Column:
+    """A composite type's attribute as a nullable column (attributes take no NOT NULL)."""
+    return Column(
+        name=attribute.name,
+        not_null=False,
+        is_array=attribute.array_dims > 0,
+        comment="",
+        length=-1,
+        is_named_param=False,
+        is_func_call=False,
+        scope="",
+        table=None,
+        table_alias="",
+        type=Identifier("", attribute.type_schema, attribute.type_name),
+        is_sqlc_slice=False,
+        embed_table=None,
+        original_name=attribute.name,
+        unsigned=False,
+        array_dims=attribute.array_dims,
+    )
+
+
 def _column_shape(type_key: tuple[str, str], column: Column) -> tuple[object, ...]:
     return (column.name, column.not_null, type_key, column.array_dims, column.is_array)
 
@@ -333,7 +379,7 @@ class _Builder:
         user_schemas = [s for s in catalog.schemas if s.name not in _SYSTEM_SCHEMAS]
         self.tables: list[tuple[Identifier, Table]] = []
         enums: dict[tuple[str, str], str] = {}
-        composites: set[tuple[str, str]] = set()
+        composites: list[tuple[tuple[str, str], str, str]] = []  # key, class name, comment
         self.enum_models: list[EnumModel] = []
         for schema in user_schemas:
             prefix = "" if schema.name == self.default_schema else schema.name
@@ -342,21 +388,26 @@ class _Builder:
                 enums[(prefix, enum.name)] = class_name
                 self.enum_models.append(self._enum_model(class_name, enum.vals, enum.comment))
             for composite in schema.composite_types:
-                composites.add((prefix, composite.name))
+                class_name = self._class_name(composite.name, prefix, table=False)
+                composites.append(((prefix, composite.name), class_name, composite.comment))
             for table in schema.tables:
                 self.tables.append((Identifier("", prefix, table.rel.name), table))
         self.resolver = _Resolver(
             options,
             self.default_schema,
             enums,
-            frozenset(composites),
+            {key: f"composite type {key[1]!r} refers to itself" for key, _, _ in composites},
             read_domains(request.settings.schema, Path.cwd()),
         )
         self.table_model_names: dict[tuple[str, str], str] = {}
         self.nullable_args = read_nullable_args(request.settings.queries, Path.cwd())
         self.functions: dict[str, str] = {}  # the schema's own functions and their volatility
-        for path in schema_sql_files(request.settings.schema, Path.cwd()):
+        schema_files = schema_sql_files(request.settings.schema, Path.cwd())
+        for path in schema_files:
             self.functions.update(user_functions(up_sections(path.read_text(encoding="utf-8"))))
+        self.checks: Checks = read_checks(schema_files)
+        self.checks_used: dict[str, Rule] = {}
+        self.composite_models = self._composite_models(composites, schema_files)
 
     # -- names ---------------------------------------------------------------
 
@@ -377,10 +428,55 @@ class _Builder:
         members = zip(names.enum_members(values), values, strict=True)
         return EnumModel(class_name, comment, tuple(members))
 
+    def _composite_models(
+        self, composites: list[tuple[tuple[str, str], str, str]], files: list[Path]
+    ) -> list[Model]:
+        """A model per composite type, its fields the type's attributes as the schema
+        files define them, each after the composites its fields hold. A composite
+        whose attributes cannot be read or typed gets none: the queries that use it
+        are refused by name."""
+        read = read_composites(files) or {}
+        definitions = {(self._schema_key(key[0]), key[1]): found for key, found in read.items()}
+        described = {key: (class_name, comment) for key, class_name, comment in composites}
+        models: list[Model] = []
+        visited: set[tuple[str, str]] = set()
+
+        def build(key: tuple[str, str]) -> None:
+            if key in visited:
+                return
+            visited.add(key)
+            class_name, comment = described[key]
+            definition = definitions.get(key)
+            if definition is None:
+                self.resolver.composites[key] = (
+                    f"composite type {key[1]!r}: its attributes are not in the schema files"
+                )
+                return
+            columns = [_attribute_column(attribute) for attribute in definition.attributes]
+            for column in columns:  # the composites its attributes hold come first
+                held = normalize(column.type.schema, column.type.name)
+                if (self._schema_key(held[0]), held[1]) in described:
+                    build((self._schema_key(held[0]), held[1]))
+            fields: list[ModelField] = []
+            for column, (name, alias) in zip(columns, _field_names(columns), strict=True):
+                py_type = self.resolver.column_type(column, None)
+                if isinstance(py_type, str):
+                    self.resolver.composites[key] = (
+                        f"composite type {key[1]!r}: attribute {column.name!r}: {py_type}"
+                    )
+                    return
+                fields.append(ModelField(name, alias or name, _row_type(py_type), ""))
+            self.resolver.composites[key] = PyType(class_name, frozenset({(".models", class_name)}))
+            models.append(Model(class_name, comment, tuple(fields)))
+
+        for key in described:
+            build(key)
+        return models
+
     def _table_model(self, ident: Identifier, table: Table) -> Model | None:
         """The table's model; None for a table with a column of a type the generator
-        cannot read (a composite): the queries that read that column are refused by
-        name, and the rest of the schema is unaffected."""
+        cannot read (a composite without a model): the queries that read that column
+        are refused by name, and the rest of the schema is unaffected."""
         if any(isinstance(self.resolver.column_type(c, ident), str) for c in table.columns):
             return None
         class_name = self._class_name(table.rel.name, ident.schema, table=True)
@@ -426,7 +522,9 @@ class _Builder:
         for ident, _table, model in modelled:
             self.table_model_names[(ident.schema, ident.name)] = model.name
         self._check_unique(
-            [m.name for m in table_models] + [e.name for e in self.enum_models], "models.py"
+            [m.name for m in (*table_models, *self.composite_models)]
+            + [e.name for e in self.enum_models],
+            "models.py",
         )
         self._table_columns = {(ident.schema, ident.name): table for ident, table, _ in modelled}
         self._table_models = {m.name: m for m in table_models}
@@ -466,6 +564,9 @@ class _Builder:
             enums=tuple(self.enum_models),
             table_models=tuple(table_models),
             modules=tuple(modules),
+            checks=tuple(self.checks_used[name] for name in sorted(self.checks_used)),
+            untranslated=self.checks.untranslated,
+            composites=tuple(self.composite_models),
         )
 
     def _check_unique(self, values: list[str], file: str) -> None:
@@ -547,6 +648,16 @@ class _Builder:
         sql = self._sql(query)
         params = self._params(query, keyword_arguments=not in_model)
         if sql is None or params is None:
+            return None
+        if bulk and any(p.composite for p in params):
+            composite = next(p.name for p in params if p.composite)
+            self._problem(
+                file,
+                name,
+                f"{query.cmd} cannot take a composite-type parameter ({composite}): its "
+                "rows go to the driver as they are, and a model is no value it can send; "
+                "run an :exec per row instead",
+            )
             return None
 
         params_model = None
@@ -640,12 +751,18 @@ class _Builder:
             behaviour=behaviour,
         )
 
-    def _adapter(self, py_type: PyType) -> str:
+    def _adapter(
+        self,
+        py_type: PyType,
+        base: str | None = None,
+        plain: bool = False,
+        declared: str | None = None,
+    ) -> str:
         """The name of this module's TypeAdapter of `py_type`, made on first use."""
         annotation = py_type.annotation
         if annotation in self._adapters:
             return self._adapters[annotation].name
-        base = names.adapter_name(annotation)
+        base = base or names.adapter_name(annotation)
         taken = {adapter.name for adapter in self._adapters.values()}
         name, suffix = base, 2
         while name in taken:
@@ -653,11 +770,12 @@ class _Builder:
         modules = {module for module, _ in py_type.imports}
         # A bare class may be a model, which refuses a config: only types of the
         # user's own that sit in a union or a list get it.
-        arbitrary = "asyncpg" in modules or (
-            bool(modules - _PYDANTIC_KNOWS) and not annotation.isidentifier()
+        arbitrary = not plain and (
+            "asyncpg" in modules
+            or (bool(modules - _PYDANTIC_KNOWS) and not annotation.isidentifier())
         )
-        annotated = "|" in annotation or annotation == "None"
-        self._adapters[annotation] = Adapter(name, py_type, annotated, arbitrary)
+        annotated = "|" in annotation or annotation == "None" or declared is not None
+        self._adapters[annotation] = Adapter(name, py_type, annotated, arbitrary, declared)
         return name
 
     def _copy_columns(self, query: Query, sql: str) -> tuple[str, ...] | None:
@@ -714,13 +832,39 @@ class _Builder:
                 return f"{operator}(${match.group(2)}::{array_type}[])"
 
             text = pattern.sub(to_any, text)
+        text = self._cast_composite_params(query, text)
         return f"-- name: {query.name} {query.cmd}\n{text}"
+
+    def _cast_composite_params(self, query: Query, text: str) -> str:
+        """`text` with each composite-type parameter not cast already cast to its type:
+        in `location = $1` PostgreSQL takes $1 for an anonymous record, which it cannot
+        read from the client (sqlc has typed it point3: `location = $1::point3`)."""
+        casts: dict[int, str] = {}
+        for param in query.params:
+            column = param.column
+            schema, name = normalize(column.type.schema, column.type.name)
+            composite = (self._schema_key(schema), name) in self.resolver.composites
+            if column.is_sqlc_slice or not composite:
+                continue
+            dims = column.array_dims or (1 if column.is_array else 0)
+            qualified = [maybe_double_quote_name(part) for part in (schema, name) if part]
+            casts[param.number] = ".".join(qualified) + "[]" * dims
+        if not casts:
+            return text
+        try:
+            return cast_params(text, casts)
+        except StatementError:
+            return text  # statement_of refuses the query with the parser's message
 
     def _sql_array_type(self, column: Column) -> str:
         schema, name = normalize(column.type.schema, column.type.name)
         return f"{schema}.{name}" if schema else name
 
     def _params(self, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
+        try:
+            assigned = assigned_columns(query.text)
+        except pglast.parser.ParseError:
+            assigned = {}  # statement_of reports the query as refused
         params: list[Param] = []
         used: set[str] = set()
         ok = True
@@ -756,8 +900,41 @@ class _Builder:
             optional = not column.not_null and column.name in self.nullable_args.get(
                 query.name, set()
             )
-            params.append(Param(name, py_type, optional=optional))
+            rule = self._check_of(assigned.get(param.number))
+            adapter = None
+            if rule is not None:
+                py_type = self._checked(py_type, rule)
+                if keyword_arguments:  # checks the value; None passes a CHECK anyway
+                    value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
+                    adapter = self._adapter(
+                        value_type,
+                        f"_{rule.constraint.upper()}",
+                        plain=True,
+                        declared=value_type.annotation.removeprefix("Annotated[").partition(",")[0],
+                    )
+            composite = self.resolver.holds_composite(py_type)
+            params.append(Param(name, py_type, optional, rule, adapter, composite))
         return tuple(params) if ok else None
+
+    def _check_of(self, target: tuple[str, str] | None) -> Rule | None:
+        """The translated CHECK constraint of the column a parameter is stored in."""
+        if target is None:
+            return None
+        rules = self.checks.for_column(*target)
+        # One constraint per column carries its name into the error; a second one on
+        # the same column stays with the database.
+        return rules[0] if rules else None
+
+    def _checked(self, py_type: PyType, rule: Rule) -> PyType:
+        """`py_type` carrying `rule`: Annotated[T, TABLE_COLUMN_CHECK] (| None)."""
+        constant = rule.constraint.upper()
+        self.checks_used[constant] = rule
+        base = py_type.annotation.removesuffix(" | None")
+        annotation = f"Annotated[{base}, {constant}]"
+        if base != py_type.annotation:
+            annotation += " | None"
+        imports = py_type.imports | {("typing", "Annotated"), (".models", constant)}
+        return PyType(annotation, imports)
 
     def _param_fields(self, params: tuple[Param, ...]) -> tuple[ModelField, ...]:
         return tuple(ModelField(p.name, p.name, p.type, "", p.optional) for p in params)

@@ -72,9 +72,9 @@ _USED_BY_GENERATED_FUNCTIONS = frozenset(
         "validate_rows",
         "affected_rows",
         "transaction_on",
+        "db_value",
     }
 )
-
 
 # The lower-case names a query module imports (from the runtime, and `annotations`).
 _IMPORTED_BY_QUERY_MODULES = frozenset(
@@ -86,6 +86,7 @@ _IMPORTED_BY_QUERY_MODULES = frozenset(
         "affected_rows",
         "transaction_on",
         "missing_row",
+        "db_value",
     }
 )
 

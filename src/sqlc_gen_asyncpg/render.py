@@ -12,8 +12,10 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from . import __version__
+from .constraints import Rule
 from .model import Adapter, EnumModel, Function, Model, ModelField, Module, Package, Param
 from .pgtypes import PyType
 
@@ -199,15 +201,45 @@ def _models(package: Package) -> str:
         imports.add("enum", "StrEnum")
     if package.table_models:
         imports.add(f".{RUNTIME}", "RowModel")
-    _field_imports(imports, package.table_models)
+    if package.composites:
+        imports.add(f".{RUNTIME}", "CompositeModel")
+    if package.checks:
+        imports.add(f".{RUNTIME}", "Check")
+    if any(isinstance(v, Decimal) for rule in package.checks for _, v in rule.limits):
+        imports.add("decimal", "Decimal")
+    _field_imports(imports, (*package.composites, *package.table_models))
     imports.names.pop(".models", None)  # enums referenced from models.py itself
     blocks = [
         [f'"""Row models of the tables and the enums of the {package.name} schema."""'],
         imports.render(),
     ]
     blocks.extend(_enum_class(enum) for enum in package.enums)
+    blocks.extend(_model_class(model, "CompositeModel") for model in package.composites)
     blocks.extend(_model_class(model, "RowModel") for model in package.table_models)
+    blocks.extend(_check_constant(rule) for rule in package.checks)
+    if package.untranslated:
+        blocks.append(
+            [
+                "# CHECK constraints left to the database (no exact pydantic form):",
+                *(f"# - {u.table}.{u.constraint}: {u.reason}" for u in package.untranslated),
+            ]
+        )
     return _header(package, None) + _join(blocks)
+
+
+def _limit(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f'Decimal("{value}")'
+    if isinstance(value, str):
+        return _string(value)
+    return repr(value)
+
+
+def _check_constant(rule: Rule) -> list[str]:
+    """`TABLE_COLUMN_CHECK = Check(...)`, under the CHECK expression it translates."""
+    arguments = [_string(rule.constraint), *(f"{k}={_limit(v)}" for k, v in rule.limits)]
+    comment = f"# {rule.table}: CHECK ({rule.check_sql})"
+    return [comment, *_bracketed(f"{rule.constraint.upper()} = Check(", arguments, "", "")]
 
 
 def _join(blocks: list[list[str]]) -> str:
@@ -330,7 +362,8 @@ def _adapter(adapter: Adapter) -> list[str]:
     """`_NAME: TypeAdapter[T] = TypeAdapter(T)`, split where ruff format splits it."""
     annotation = adapter.type.annotation
     arguments = annotation + (", config=ARBITRARY_TYPES" if adapter.arbitrary else "")
-    target = f"{adapter.name}: TypeAdapter[{annotation}]" if adapter.annotated else adapter.name
+    declared = adapter.declared or annotation
+    target = f"{adapter.name}: TypeAdapter[{declared}]" if adapter.annotated else adapter.name
     line = f"{target} = TypeAdapter({arguments})"
     if len(line) <= LINE_LENGTH:
         return [line]
@@ -343,6 +376,8 @@ def _function_imports(imports: _Imports, function: Function) -> None:
     cmd = function.cmd
     imports.add(f".{RUNTIME}", "query_failed")
     imports.add(f".{RUNTIME}", "ReadExecutor" if function.takes_read_only else "Executor")
+    if any(param.composite for param in function.params):
+        imports.add(f".{RUNTIME}", "db_value")
     if function.always_row and function.scalar is None:
         imports.add(f".{RUNTIME}", "missing_row")
     if cmd == ":copyfrom":
@@ -386,9 +421,12 @@ def _signature(
 
 
 def _args(function: Function) -> list[str]:
-    if function.params_model:
-        return [f"params.{p.name}" for p in function.params]
-    return [p.name for p in function.params]
+    return _values(function.params, "params." if function.params_model else "")
+
+
+def _values(params: Iterable[Param], prefix: str = "") -> list[str]:
+    """The values sent for $1, $2, ...: a composite's model as the mapping of its attributes."""
+    return [f"db_value({prefix}{p.name})" if p.composite else f"{prefix}{p.name}" for p in params]
 
 
 def _call(target: str, method: str, function: Function, indent: str = "    ") -> list[str]:
@@ -414,6 +452,26 @@ def _function(function: Function) -> list[str]:
         params = [_param_decl(p) for p in function.params]
         lines = _signature(function.name, db, params, function.returns)
     lines.extend(_docstring(function.doc, "    "))
+    for param in function.params:
+        if param.adapter and not function.params_model:
+            # The column's CHECK, before the round trip (a Params model checks its own).
+            checked = f"{param.adapter}.validate_python({param.name})"
+            if param.type.annotation.endswith(" | None"):
+                checked = f"None if {param.name} is None else {checked}"
+            line = f"    {param.name} = {checked}"
+            if len(line) > LINE_LENGTH:  # as ruff format wraps it
+                inner = [f"        {checked}"]
+                if len(inner[0]) > LINE_LENGTH and " else " in checked:
+                    test, _, orelse = checked.partition(" else ")
+                    value, _, condition = test.partition(" if ")
+                    inner = [
+                        f"        {value}",
+                        f"        if {condition}",
+                        f"        else {orelse}",
+                    ]
+                lines.extend([f"    {param.name} = (", *inner, "    )"])
+            else:
+                lines.append(line)
     lines.extend(_body(function))
     return lines
 
@@ -633,7 +691,7 @@ def _iterator(function: Function) -> list[str]:
         "Cursors live inside a transaction: call this in `async with conn.transaction()`.",
     ]
     lines.extend(_docstring(doc, "    "))
-    args = [function.constant, *(p.name for p in function.params), "prefetch=prefetch"]
+    args = [function.constant, *_values(function.params), "prefetch=prefetch"]
     lines.extend(_lines(_Call("aiter", (_Call("conn.cursor", tuple(args)),)), "    ", "records = "))
     result: _Expr
     if function.scalar is not None:
@@ -689,7 +747,18 @@ import orjson
 from asyncpg import Connection as _Connection
 from asyncpg import Pool, Record
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import BaseModel, ConfigDict, JsonValue, SkipValidation, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    JsonValue,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 # What the query functions run on: a pool, or a connection (pooled or not); and a
 # single connection, for what needs one (server-side cursors). asyncpg's classes
@@ -736,16 +805,73 @@ ReadExecutor: TypeAlias = Executor | ReadOnly
 """What a query that only reads runs on: any executor, or a ReadOnly one."""
 
 
+# The errors of pydantic's limits; a value of the wrong type is not a check violation.
+_LIMIT_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "bytes_too_short",
+        "bytes_too_long",
+        "too_short",
+        "too_long",
+    }
+)
+
+
+class Check:
+    """A CHECK constraint of the schema as pydantic limits on the value that fills its
+    column, so bad input is refused before the round trip; the error names the
+    constraint, as the database would (error type `check_violation`).
+
+        confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
+    """
+
+    __slots__ = ("constraint", "limits")
+
+    def __init__(self, constraint: str, **limits: Any) -> None:
+        self.constraint = constraint
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        limited = handler(Annotated[source, Field(**self.limits)])
+        constraint = self.constraint
+
+        def named(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+            try:
+                return validate(value)
+            except ValidationError as error:
+                if not all(e["type"] in _LIMIT_ERRORS for e in error.errors()):
+                    raise
+                reason = "; ".join(e["msg"] for e in error.errors())
+                raise PydanticCustomError(
+                    "check_violation",
+                    "breaks {constraint}: {reason}",
+                    {"constraint": constraint, "reason": reason},
+                ) from None
+
+        return core_schema.no_info_wrap_validator_function(named, limited)
+
+
 class MissingRowError(LookupError):
     """A query that always yields a row yielded none (a trigger or rule suppressed it)."""
 
 
-def missing_row(query: str) -> MissingRowError:
-    """The error for `query`, whose SQL always yields a row, yielding none."""
-    return MissingRowError(
+def missing_row(query: str) -> Exception:
+    """The error for `query`, whose SQL always yields a row, yielding none: a
+    MissingRowError, as the error handler (if one is installed) turns it."""
+    error = MissingRowError(
         f"{query}: the query yielded no row, which its SQL always does: a trigger, rule "
         "or row-level security policy must have suppressed it"
     )
+    handler = _error_handler
+    return handler(error, QueryFailure(query, (), "", None)) if handler else error
 
 
 ARBITRARY_TYPES = ConfigDict(arbitrary_types_allowed=True)
@@ -771,6 +897,31 @@ class RowModel(BaseModel):
         protected_namespaces=(),
         arbitrary_types_allowed=True,
     )
+
+
+class CompositeModel(RowModel):
+    """Base of the models of composite types (`CREATE TYPE ... AS (...)`).
+
+    asyncpg reads a composite value as a Record: its attributes fill the fields in
+    order, as a row's columns do. As a parameter the model goes through `db_value`.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, data: Any) -> Any:
+        if isinstance(data, Record):
+            return dict(zip(cls.model_fields, data, strict=False))
+        return data
+
+
+def db_value(value: Any) -> Any:
+    """A parameter as asyncpg encodes it: a composite's model (also inside a list) as
+    the mapping of its attributes, which asyncpg sends as the composite."""
+    if isinstance(value, CompositeModel):
+        return value.model_dump(by_alias=True)
+    if isinstance(value, list):
+        return [db_value(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

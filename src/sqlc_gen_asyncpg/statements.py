@@ -109,3 +109,33 @@ def copy_target(sql: str) -> CopyTarget:
     if len(set(params)) != len(params):
         raise StatementError(":copyfrom: a parameter fills two columns: COPY sends one per column")
     return CopyTarget(columns, tuple(params))
+
+
+def cast_params(sql: str, casts: dict[int, str]) -> str:
+    """`sql` with every `$N` of `casts` that is not the operand of a cast followed by
+    `::<casts[N]>`, placed by the parser's locations (the rest of the text as it is)."""
+    node = _statement(sql)
+    places: list[tuple[int, int]] = []  # (location, number)
+    pending: list[tuple[ast.Node, bool]] = [(node, False)]
+    while pending:
+        current, cast = pending.pop()
+        if isinstance(current, ast.ParamRef):
+            number = current.number
+            if number in casts and not cast and current.location is not None:
+                places.append((current.location, number))
+            continue
+        for attribute in current:
+            is_operand = isinstance(current, ast.TypeCast) and attribute == "arg"
+            children = [getattr(current, attribute)]
+            while children:
+                child = children.pop()
+                if isinstance(child, tuple):
+                    children.extend(child)  # lists, and lists of lists (VALUES rows)
+                elif isinstance(child, ast.Node):
+                    pending.append((child, is_operand))
+    for location, number in sorted(places, reverse=True):
+        end = location + len(f"${number}")
+        if sql[location:end] != f"${number}":
+            raise StatementError(f"parameter ${number} is not where the parser placed it")
+        sql = f"{sql[:end]}::{casts[number]}{sql[end:]}"
+    return sql

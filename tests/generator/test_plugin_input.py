@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from sqlc_gen_asyncpg import names
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
 from sqlc_gen_asyncpg.param_names import readable_names
-from sqlc_gen_asyncpg.statements import CopyTarget, StatementError, copy_target
+from sqlc_gen_asyncpg.schema_files import Attribute, read_composites
+from sqlc_gen_asyncpg.statements import CopyTarget, StatementError, cast_params, copy_target
 
 pytestmark = pytest.mark.unit
 
@@ -171,6 +173,41 @@ def test_unnamed_parameters_are_named_from_the_parse_tree(
     sql: str, expected: dict[int, str]
 ) -> None:
     assert readable_names(sql) == expected
+
+
+def test_composite_attributes_are_read_from_the_schema(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(
+        "CREATE TYPE point3 AS (x float8, y double precision, z float8);\n"
+        "ALTER TYPE point3 ADD ATTRIBUTE w int, DROP ATTRIBUTE z;\n"
+        "ALTER TYPE point3 RENAME ATTRIBUTE y TO yy;\n"
+        "CREATE TYPE lab.tagged AS (tags text[][], at point3);\n"
+        "CREATE TYPE gone AS (a int);\n"
+        "DROP TYPE gone;\n"
+        "-- migrate:down\n"
+        "DROP TYPE point3;\n"
+    )
+    found = read_composites([schema])
+    assert found is not None
+    assert set(found) == {("", "point3"), ("lab", "tagged")}
+    assert found[("", "point3")].attributes == (
+        Attribute("x", "", "float8", 0),
+        Attribute("yy", "pg_catalog", "float8", 0),
+        Attribute("w", "pg_catalog", "int4", 0),
+    )
+    assert found[("lab", "tagged")].attributes == (
+        Attribute("tags", "", "text", 2),
+        Attribute("at", "", "point3", 0),
+    )
+    schema.write_text("CREATE TYPE broken AS (")
+    assert read_composites([schema]) is None
+
+
+def test_composite_parameters_are_cast_to_their_type() -> None:
+    sql = "SELECT '$1' FROM t WHERE a = $1 AND b = $1::point3 AND c = ANY($2)"
+    assert cast_params(sql, {1: "point3", 2: "lab.tagged[]"}) == (
+        "SELECT '$1' FROM t WHERE a = $1::point3 AND b = $1::point3 AND c = ANY($2::lab.tagged[])"
+    )
 
 
 def test_keywords_and_builtins_are_escaped() -> None:

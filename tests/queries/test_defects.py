@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 import chip_quality_db
 from chip_quality_db import RuleViolationError
@@ -73,10 +74,26 @@ async def test_create_defect_returns_typed_row(qconn: asyncpg.Connection) -> Non
     assert minimal.confidence is None
 
 
-async def test_confidence_out_of_range_is_rule_violation(qconn: asyncpg.Connection) -> None:
+async def test_confidence_out_of_range_is_refused_before_and_by_the_database(
+    qconn: asyncpg.Connection,
+) -> None:
+    """The Params model carries defects_confidence_check (refused before the round
+    trip, naming it); a model built without validation meets the database's check."""
     _, _, inspection = await make_inspection_chain(qconn)
-    with pytest.raises(RuleViolationError), chip_quality_db.mapped_errors():
+    with pytest.raises(ValidationError, match="breaks defects_confidence_check"):
         await make_defect(qconn, inspection_id=inspection.id, confidence=Decimal("1.5"))
+    unchecked = defects.CreateDefectParams.model_construct(
+        inspection_id=inspection.id,
+        defect_type=DefectType.SCRATCH,
+        severity=DefectSeverity.LOW,
+        location=None,
+        confidence=Decimal("1.5"),
+        description=None,
+        detected_by="test",
+    )
+    with pytest.raises(RuleViolationError) as caught, chip_quality_db.mapped_errors():
+        await defects.create_defect(qconn, unchecked)
+    assert caught.value.constraint == "defects_confidence_check"
 
 
 async def test_get_defect(qconn: asyncpg.Connection) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from chip_quality_db import (
     AlreadyExistsError,
+    DatabaseError,
     IntegrityError,
     MissingReferenceError,
     Pool,
@@ -330,3 +331,17 @@ async def test_a_change_a_trigger_forbids_is_a_rule_violation(pool: Pool) -> Non
     assert caught.value.sqlstate == "23001"
     assert caught.value.column == "created_at"
     assert "not allowed" in str(caught.value)
+
+
+async def test_a_row_its_sql_always_yields_but_a_trigger_suppressed_is_a_project_error(
+    pool: Pool,
+) -> None:
+    async with transaction(pool, actor="t") as conn:
+        await conn.execute(
+            "CREATE FUNCTION swallow() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$BEGIN RETURN NULL; END$$;"
+            " CREATE TRIGGER swallow BEFORE INSERT ON parts FOR EACH ROW EXECUTE FUNCTION swallow()"
+        )
+    with pytest.raises(DatabaseError, match="create_part: the query yielded no row"):
+        async with transaction(pool, actor="t") as conn:
+            await parts.create_part(conn, part_params("PCB-GONE-1"))

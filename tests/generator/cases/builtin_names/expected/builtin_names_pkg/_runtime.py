@@ -14,7 +14,18 @@ import orjson
 from asyncpg import Connection as _Connection
 from asyncpg import Pool, Record
 from asyncpg.pool import PoolConnectionProxy
-from pydantic import BaseModel, ConfigDict, JsonValue, SkipValidation, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    JsonValue,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 # What the query functions run on: a pool, or a connection (pooled or not); and a
 # single connection, for what needs one (server-side cursors). asyncpg's classes
@@ -61,16 +72,73 @@ ReadExecutor: TypeAlias = Executor | ReadOnly
 """What a query that only reads runs on: any executor, or a ReadOnly one."""
 
 
+# The errors of pydantic's limits; a value of the wrong type is not a check violation.
+_LIMIT_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "bytes_too_short",
+        "bytes_too_long",
+        "too_short",
+        "too_long",
+    }
+)
+
+
+class Check:
+    """A CHECK constraint of the schema as pydantic limits on the value that fills its
+    column, so bad input is refused before the round trip; the error names the
+    constraint, as the database would (error type `check_violation`).
+
+        confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
+    """
+
+    __slots__ = ("constraint", "limits")
+
+    def __init__(self, constraint: str, **limits: Any) -> None:
+        self.constraint = constraint
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        limited = handler(Annotated[source, Field(**self.limits)])
+        constraint = self.constraint
+
+        def named(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+            try:
+                return validate(value)
+            except ValidationError as error:
+                if not all(e["type"] in _LIMIT_ERRORS for e in error.errors()):
+                    raise
+                reason = "; ".join(e["msg"] for e in error.errors())
+                raise PydanticCustomError(
+                    "check_violation",
+                    "breaks {constraint}: {reason}",
+                    {"constraint": constraint, "reason": reason},
+                ) from None
+
+        return core_schema.no_info_wrap_validator_function(named, limited)
+
+
 class MissingRowError(LookupError):
     """A query that always yields a row yielded none (a trigger or rule suppressed it)."""
 
 
-def missing_row(query: str) -> MissingRowError:
-    """The error for `query`, whose SQL always yields a row, yielding none."""
-    return MissingRowError(
+def missing_row(query: str) -> Exception:
+    """The error for `query`, whose SQL always yields a row, yielding none: a
+    MissingRowError, as the error handler (if one is installed) turns it."""
+    error = MissingRowError(
         f"{query}: the query yielded no row, which its SQL always does: a trigger, rule "
         "or row-level security policy must have suppressed it"
     )
+    handler = _error_handler
+    return handler(error, QueryFailure(query, (), "", None)) if handler else error
 
 
 ARBITRARY_TYPES = ConfigDict(arbitrary_types_allowed=True)
@@ -96,6 +164,31 @@ class RowModel(BaseModel):
         protected_namespaces=(),
         arbitrary_types_allowed=True,
     )
+
+
+class CompositeModel(RowModel):
+    """Base of the models of composite types (`CREATE TYPE ... AS (...)`).
+
+    asyncpg reads a composite value as a Record: its attributes fill the fields in
+    order, as a row's columns do. As a parameter the model goes through `db_value`.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, data: Any) -> Any:
+        if isinstance(data, Record):
+            return dict(zip(cls.model_fields, data, strict=False))
+        return data
+
+
+def db_value(value: Any) -> Any:
+    """A parameter as asyncpg encodes it: a composite's model (also inside a list) as
+    the mapping of its attributes, which asyncpg sends as the composite."""
+    if isinstance(value, CompositeModel):
+        return value.model_dump(by_alias=True)
+    if isinstance(value, list):
+        return [db_value(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,19 @@
 
 from __future__ import annotations
 
-from ._runtime import RowModel
+from ._runtime import CompositeModel, RowModel
+
+
+class Point3(CompositeModel):
+    x: float | None
+    y: float | None
+    z: float | None
+
+
+class Thing(RowModel):
+    id: int
+    name: str
+    location: Point3 | None
 
 
 class Other(RowModel):
