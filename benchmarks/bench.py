@@ -863,6 +863,7 @@ async def execute_on(url: str, sql: str) -> None:
 async def main() -> int:
     server_url = os.environ["DATABASE_URL"]
     load_at_start = os.getloadavg()
+    measured_code = code_version()  # before the code under test is used: what it measures
     print(f"preparing: 100,000 defects in database {BENCH_DATABASE} ...", file=sys.stderr)
     url = await prepare(server_url)
     conn = await asyncpg.connect(url)
@@ -940,7 +941,7 @@ async def main() -> int:
         "psycopg": psycopg.__version__,
         "postgresql": server_version,
         "pgbouncer": pgbouncer,
-        **code_version(),
+        **measured_code,
     }
     report(results)
     out = os.environ.get("BENCH_OUT")
