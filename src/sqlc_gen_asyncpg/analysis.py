@@ -215,8 +215,11 @@ def _always_row(node: Any) -> bool:
 
 
 def _is_aggregate(expr: Any) -> bool:
+    """An aggregate call, or casts and coalesce of aggregates and constants."""
     if _is(expr, ast.TypeCast):
         return _is_aggregate(expr.arg)
+    if _is(expr, ast.CoalesceExpr):
+        return all(_is_aggregate(arg) or _is(arg, ast.A_Const) for arg in expr.args or ())
     return _is(expr, ast.FuncCall) and expr.over is None and _function_name(expr) in AGGREGATES
 
 
