@@ -2,7 +2,7 @@
 accepts: hypothesis draws values on both sides of every bound, boundary values,
 Unicode lengths and regex edge cases; pydantic and the server must agree on each.
 
-Runs over the project's schema and over tests/generator/checks/schema.sql, which
+Runs over the project's schema and over the golden case `checks`' schema, which
 holds every translated form and neighbours the translator must refuse.
 """
 
@@ -25,7 +25,7 @@ from sqlc_gen_asyncpg.constraints import Rule, read_checks
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMS = Path(__file__).parent / "checks" / "schema.sql"
+FORMS = Path(__file__).parent / "cases" / "checks" / "schema.sql"
 PROJECT = read_checks(sorted((ROOT / "schema/migrations").glob("*.sql")))
 SAMPLES = read_checks([FORMS])
 RULES = [*PROJECT.rules, *SAMPLES.rules]
