@@ -1,2 +1,0 @@
--- name: GetOther :one
-SELECT * FROM others WHERE id = $1;
