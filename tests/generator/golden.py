@@ -11,13 +11,17 @@ the diff of expected/ like any other change.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
+
+from sqlc_gen_asyncpg.render import runtime_source
 
 HERE = Path(__file__).parent
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
@@ -37,10 +41,30 @@ def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Every generated package carries the plugin's runtime.py as _runtime.py, verbatim:
+# the golden cases keep no copy of it (test_golden checks the emitted one).
+RUNTIME_FILE = "_runtime.py"
+_INSTALLED = Path(tempfile.mkdtemp(prefix="golden-cases-"))
+atexit.register(shutil.rmtree, _INSTALLED, ignore_errors=True)
+
+
+def installed(case: str) -> Path:
+    """The case's expected output as the plugin wrote it: expected/ with the
+    `_runtime.py` of each package put back (copied once per test session)."""
+    target = _INSTALLED / case
+    if not target.exists():
+        building = _INSTALLED / f"{case}.partial"
+        shutil.copytree(HERE / "cases" / case / "expected", building)
+        for package in (p for p in building.iterdir() if p.is_dir()):
+            (package / RUNTIME_FILE).write_text(runtime_source())
+        building.rename(target)
+    return target
+
+
 def load(case: str, module: str) -> ModuleType:
     """Import `<case>_pkg.<module>` from the case's expected output (and the case's own
     folder, for the modules its overrides name)."""
-    for path in (HERE / "cases" / case / "expected", HERE / "cases" / case):
+    for path in (installed(case), HERE / "cases" / case):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
     return importlib.import_module(f"{case}_pkg.{module}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .golden import CASES
+from .golden import CASES, installed
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +23,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def test_expected_output_passes_ruff_check_and_format() -> None:
-    folders = [str(case / "expected") for case in CASES]
+    folders = [str(installed(case.name)) for case in CASES]
     # Long SQL lines are the query author's formatting, kept verbatim: E501 is off.
     # Override types are the user's own code: first-party to isort, as in a real project.
     check = _run(
@@ -47,7 +47,7 @@ def test_expected_output_passes_ruff_check_and_format() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_expected_output_passes_mypy_strict(case: Path, tmp_path: Path) -> None:
-    expected = case / "expected"
+    expected = installed(case.name)
     package = next(p.name for p in expected.iterdir() if p.is_dir())
     config = tmp_path / "mypy.ini"
     config.write_text("[mypy]\nstrict = True\nplugins = pydantic.mypy\n")
