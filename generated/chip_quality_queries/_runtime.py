@@ -197,6 +197,29 @@ def db_value(value: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryInfo:
+    """What one named query does, as the generator decided it from its SQL (the
+    package's `_catalog.QUERIES`; `chip-quality-db queries` prints them)."""
+
+    file: str
+    """The query file it is defined in."""
+    name: str
+    """The query's name (`-- name: CreateLot :one`)."""
+    command: str
+    """sqlc's command: :one, :many, :exec, ..."""
+    function: str
+    """The generated function, as `module.function`."""
+    read_only: bool
+    """True when it only reads: a cluster handle may send it to a replica."""
+    why: str
+    """"reads only", or what makes it writing (a statement, a function, a marker)."""
+    always_row: bool
+    """A `:one` that always yields a row: the function returns the row, never None."""
+    checks: tuple[str, ...]
+    """The CHECK constraints its parameters are validated against before sending."""
+
+
+@dataclass(frozen=True, slots=True)
 class QueryFailure:
     """What a generated function knows when its query fails: enough for an error
     handler to name the query and the parameter in its message."""

@@ -40,6 +40,13 @@ class CreateArtifactParams(RowModel):
     metadata: JsonValue | None = None
 
 
+class UpdateArtifactMetadataParams(RowModel):
+    """Parameters of update_artifact_metadata."""
+
+    metadata: JsonValue
+    artifact_id: UUID
+
+
 class ListArtifactsParams(RowModel):
     """Parameters of list_artifacts."""
 
@@ -145,13 +152,11 @@ RETURNING id, inspection_id, inference_job_id, artifact_type, storage_uri, conte
 
 async def update_artifact_metadata(
     db: Executor,
-    *,
-    metadata: JsonValue,
-    artifact_id: UUID,
+    params: UpdateArtifactMetadataParams,
 ) -> Artifact | None:
     """Replace the metadata of an artifact; None when it does not exist."""
     try:
-        record = await db.fetchrow(UPDATE_ARTIFACT_METADATA, metadata, artifact_id)
+        record = await db.fetchrow(UPDATE_ARTIFACT_METADATA, params.metadata, params.artifact_id)
     except Exception as error:
         query_failed(
             error,

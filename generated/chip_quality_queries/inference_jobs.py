@@ -28,6 +28,15 @@ from .models import (
 )
 
 
+class CreateInferenceJobParams(RowModel):
+    """Parameters of create_inference_job."""
+
+    inspection_id: UUID
+    model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
+    model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
+    priority: int | None = None
+
+
 class InferenceLatencyPercentilesRow(RowModel):
     jobs: int
     p50_ms: float | None
@@ -37,12 +46,6 @@ class InferenceLatencyPercentilesRow(RowModel):
 
 _INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
     Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK]
-)
-_INFERENCE_JOBS_MODEL_NAME_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
-)
-_INFERENCE_JOBS_MODEL_VERSION_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
 )
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
 _INT = TypeAdapter(int)
@@ -58,24 +61,15 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 """
 
 
-async def create_inference_job(
-    db: Executor,
-    *,
-    inspection_id: UUID,
-    model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK],
-    model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK],
-    priority: int | None = None,
-) -> InferenceJob:
+async def create_inference_job(db: Executor, params: CreateInferenceJobParams) -> InferenceJob:
     """Queue an inference job for an inspection (priority 1 lowest to 10 highest, 5 the default)."""
-    model_name = _INFERENCE_JOBS_MODEL_NAME_CHECK.validate_python(model_name)
-    model_version = _INFERENCE_JOBS_MODEL_VERSION_CHECK.validate_python(model_version)
     try:
         record = await db.fetchrow(
             CREATE_INFERENCE_JOB,
-            inspection_id,
-            model_name,
-            model_version,
-            priority,
+            params.inspection_id,
+            params.model_name,
+            params.model_version,
+            params.priority,
         )
     except Exception as error:
         query_failed(

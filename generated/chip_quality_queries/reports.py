@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
     ReadExecutor,
+    RowModel,
     affected_rows,
     build_row,
     missing_row,
@@ -27,11 +28,18 @@ from .models import (
     ReportType,
 )
 
+
+class CreateReportParams(RowModel):
+    """Parameters of create_report."""
+
+    report_type: ReportType
+    title: Annotated[str, REPORTS_TITLE_CHECK]
+    parameters: JsonValue | None = None
+    format_: Annotated[ReportFormat, Field(alias="format")]
+    generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK]
+
+
 _INT = TypeAdapter(int)
-_REPORTS_GENERATED_BY_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, REPORTS_GENERATED_BY_CHECK]
-)
-_REPORTS_TITLE_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, REPORTS_TITLE_CHECK])
 _REPORT_LIST = TypeAdapter(list[Report])
 
 
@@ -45,26 +53,16 @@ RETURNING id, report_type, status, title, parameters, format, output_location, g
 """
 
 
-async def create_report(
-    db: Executor,
-    *,
-    report_type: ReportType,
-    title: Annotated[str, REPORTS_TITLE_CHECK],
-    parameters: JsonValue | None = None,
-    format_: ReportFormat,
-    generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK],
-) -> Report:
+async def create_report(db: Executor, params: CreateReportParams) -> Report:
     """Request a report; it starts pending."""
-    title = _REPORTS_TITLE_CHECK.validate_python(title)
-    generated_by = _REPORTS_GENERATED_BY_CHECK.validate_python(generated_by)
     try:
         record = await db.fetchrow(
             CREATE_REPORT,
-            report_type,
-            title,
-            parameters,
-            format_,
-            generated_by,
+            params.report_type,
+            params.title,
+            params.parameters,
+            params.format_,
+            params.generated_by,
         )
     except Exception as error:
         query_failed(

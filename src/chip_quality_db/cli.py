@@ -4,6 +4,7 @@
     chip-quality-db audit export-head [--out head.json] [--signing-key key.pem]
     chip-quality-db audit keygen --private-key key.pem --public-key pub.pem
     chip-quality-db health
+    chip-quality-db queries [--json]
 
 The database is DATABASE_URL's (or the DB_* settings'). The keys may also come
 from AUDIT_SIGNING_KEY_FILE and AUDIT_PUBLIC_KEY_FILE. Exit status: 0 ok, 1 a
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from . import audit, audit_signing
+from . import audit, audit_signing, query_table
 from ._errors import translate
 from ._health import health_check
 from ._pool import connect, create_pool
@@ -123,12 +124,19 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--private-key", type=Path, required=True)
     keygen.add_argument("--public-key", type=Path, required=True)
     commands.add_parser("health", help="check the database answers")
+    queries = commands.add_parser(
+        "queries", help="every named query: read or write, guaranteed row, CHECKs enforced"
+    )
+    queries.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "health":
         return asyncio.run(_health())
+    if args.command == "queries":
+        print(query_table.as_json() if args.json else query_table.table())
+        return 0
     if args.audit_command == "verify":
         return asyncio.run(_verify(args.against, args.public_key))
     if args.audit_command == "keygen":

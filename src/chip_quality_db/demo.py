@@ -202,13 +202,13 @@ async def run_inference_workers(pool: Pool, inspection_ids: list[UUID], rng: ran
     """Queue jobs, then let concurrent workers claim them (SKIP LOCKED) and complete them."""
     async with transaction(pool, actor="scheduler") as conn:
         for inspection_id in rng.sample(inspection_ids, JOBS):
-            await inference_jobs.create_inference_job(
-                conn,
+            job = inference_jobs.CreateInferenceJobParams(
                 inspection_id=inspection_id,
                 model_name="defect-detector",
                 model_version="3.2.0",
                 priority=rng.randint(1, 9),
             )
+            await inference_jobs.create_inference_job(conn, job)
     progress = Progress("inference jobs (workers)", JOBS)
     claimed_by_all: list[UUID] = []
 
@@ -261,14 +261,14 @@ async def register_artifacts(pool: Pool, inspection_ids: list[UUID]) -> int:
 
 async def make_report(pool: Pool, lot_ids: list[UUID]) -> None:
     async with transaction(pool, actor="quality-engineer") as conn:
-        report = await reports.create_report(
-            conn,
+        request = reports.CreateReportParams(
             report_type=ReportType.DEFECT_PARETO,
             title="Defect Pareto, demo run",
             parameters={"lot_ids": [str(i) for i in lot_ids[:5]]},
             format_=ReportFormat.PDF,
             generated_by="quality-engineer",
         )
+        report = await reports.create_report(conn, request)
         assert report is not None
         await reports.start_report(conn, report_id=report.id)
         await reports.complete_report(

@@ -3,10 +3,11 @@
 The field lists come from the SQL: a Create schema is the generated
 `Create<Entity>Params` with validators for what the database cannot say; an
 Update schema is `Update<Entity>Params` without the key (it travels in the URL);
-a Response schema is the table's row model. Where a query has few enough
-parameters to take them as keyword arguments, not a Params model, the schema
-is built from the generated function's signature instead. OpenAPI examples
-ride along.
+a Response schema is the table's row model. Every write these schemas serve
+takes a Params model (sqlc.yaml lists the short ones under `params_models`), so
+each schema is built the same way, from generated types only. A field whose
+Python name is escaped (`format_`) carries the SQL name as its alias, which the
+API uses. OpenAPI examples ride along.
 
     body = LotCreate.model_validate_json(request_body)   # 422-style field errors
     lot = await lots.create_lot(conn, body)              # a Create schema is the params model
@@ -17,10 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import json
-import sys
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -146,30 +144,6 @@ def check_json_document(value: object) -> object:
 
 def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
-
-
-def from_arguments(
-    function: Callable[..., Any], name: str, exclude: set[str], base: type[BaseModel]
-) -> Any:
-    """A schema of `function`'s keyword arguments minus `exclude`, on `base`.
-
-    A generated query function with few parameters takes them as keyword
-    arguments; this reads their names, types and defaults from its signature.
-    A name escaped with a trailing underscore (`format_`) takes the column's
-    name as its alias, so the API says `format`.
-    """
-    namespace = vars(sys.modules[function.__module__])
-    fields: dict[str, Any] = {}
-    for param in inspect.signature(function).parameters.values():
-        if param.kind is not inspect.Parameter.KEYWORD_ONLY or param.name in exclude:
-            continue
-        # The generated modules postpone annotations; each is a name or union of
-        # names defined in the module, evaluated there (as typing.get_type_hints does).
-        annotation = eval(param.annotation, namespace)
-        default = ... if param.default is inspect.Parameter.empty else param.default
-        alias = param.name[:-1] if param.name.endswith("_") else None
-        fields[param.name] = (annotation, Field(default, alias=alias))
-    return create_model(name, __base__=base, **fields)
 
 
 def without(model: type[BaseModel], name: str, exclude: set[str], base: type[BaseModel]) -> Any:
@@ -317,8 +291,8 @@ def _rules_with(config: ConfigDict) -> type[_Rules]:
     return type("_Rules", (_Rules,), {"model_config": config})
 
 
-ArtifactUpdate = from_arguments(
-    artifacts.update_artifact_metadata,
+ArtifactUpdate = without(
+    artifacts.UpdateArtifactMetadataParams,
     "ArtifactUpdate",
     {"artifact_id"},
     _rules_with(_examples({"metadata": {"camera": "AOI-3"}})),
@@ -327,18 +301,11 @@ ArtifactUpdate = from_arguments(
 
 
 # A report's requester is the acting user (generated_by), not part of the request.
-ReportCreate = from_arguments(
-    reports.create_report,
+ReportCreate = without(
+    reports.CreateReportParams,
     "ReportCreate",
     {"generated_by"},
-    _rules_with(
-        ConfigDict(
-            populate_by_name=True,
-            json_schema_extra={
-                "examples": [{"report_type": "defect_pareto", "title": "Week 47", "format": "pdf"}]
-            },
-        )
-    ),
+    _rules_with(_examples({"report_type": "defect_pareto", "title": "Week 47", "format": "pdf"})),
 )
 
 
@@ -366,21 +333,15 @@ class InspectionResponse(Inspection):
     pass
 
 
-InferenceJobCreate = from_arguments(
-    inference_jobs.create_inference_job,
-    "InferenceJobCreate",
-    set(),
-    _rules_with(
-        _examples(
-            {
-                "inspection_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
-                "model_name": "defect-detector",
-                "model_version": "3.1.0",
-                "priority": 7,
-            }
-        )
-    ),
-)
+class InferenceJobCreate(inference_jobs.CreateInferenceJobParams, _Rules):
+    model_config = _examples(
+        {
+            "inspection_id": "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f",
+            "model_name": "defect-detector",
+            "model_version": "3.1.0",
+            "priority": 7,
+        }
+    )
 
 
 class InferenceJobResponse(InferenceJob):

@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from pathlib import Path
 
-from .model import Problem, build
+from .inputs import InputError, read_inputs
+from .ir import Problem
+from .model import build
 from .options import OptionsError, parse_options
 from .render import render_package
 from .request import RequestError, parse_request
@@ -35,7 +38,11 @@ def generate(raw: bytes) -> tuple[dict[str, str] | None, list[Problem]]:
         options = parse_options(request.plugin_options)
     except OptionsError as exc:
         return None, [Problem("sqlc.yaml", "options", str(exc))]
-    package, problems = build(request, options)
+    try:
+        inputs = read_inputs(request, options, Path.cwd())
+    except InputError as exc:
+        return None, [Problem("sqlc.yaml", "-", str(exc))]
+    package, problems = build(inputs)
     if package is None:
         return None, problems
     return render_package(package), []

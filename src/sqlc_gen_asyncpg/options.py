@@ -4,6 +4,7 @@ options:
   package: chip_quality_queries      # required: import name of the generated package
   max_params: 8                      # more keyword parameters than this: a <Query>Params model
   iterators: [ListDefects]           # :many queries that also get an iter_<name> cursor form
+  params_models: [CreateReport]      # queries that take a <Query>Params model however few params
   rename: {audit_log: AuditEntry}    # model/enum class names for tables and enums
   nullable: [LotYield.yield_ratio]   # result columns sqlc wrongly infers as NOT NULL
   overrides:                         # Python types for database types, columns, results
@@ -62,6 +63,7 @@ class Options:
     package: str
     max_params: int = DEFAULT_MAX_PARAMS
     iterators: frozenset[str] = frozenset()
+    params_models: frozenset[str] = frozenset()
     rename: dict[str, str] = field(default_factory=dict)
     nullable: frozenset[str] = frozenset()
     type_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
@@ -69,7 +71,15 @@ class Options:
     result_overrides: dict[str, PyTypeRef] = field(default_factory=dict)
 
 
-_KNOWN = ("package", "max_params", "iterators", "rename", "nullable", "overrides")
+_KNOWN = (
+    "package",
+    "max_params",
+    "iterators",
+    "params_models",
+    "rename",
+    "nullable",
+    "overrides",
+)
 
 
 def parse_options(raw: bytes) -> Options:
@@ -89,6 +99,7 @@ def parse_options(raw: bytes) -> Options:
         package=package,
         max_params=_max_params(data.get("max_params", DEFAULT_MAX_PARAMS)),
         iterators=frozenset(_string_list(data.get("iterators", []), "iterators")),
+        params_models=frozenset(_string_list(data.get("params_models", []), "params_models")),
         rename=_rename(data.get("rename", {})),
         nullable=frozenset(_nullable(data.get("nullable", []))),
         **_overrides(data.get("overrides", []), package),

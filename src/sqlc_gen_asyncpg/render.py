@@ -7,21 +7,34 @@ grouped and ordered as ruff's isort orders them. Same model, same bytes.
 
 from __future__ import annotations
 
-import itertools
-import sys
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from . import __version__
 from .constraints import Rule
-from .model import Adapter, EnumModel, Function, Model, ModelField, Module, Package, Param
-from .pgtypes import PyType
-
-LINE_LENGTH = 100
-RUNTIME = "_runtime"
+from .ir import EnumModel, Model, ModelField, Module, Package
+from .layout import (
+    LINE_LENGTH,
+    Call,
+    Expr,
+    Imports,
+    bracketed,
+    docstring,
+    join_blocks,
+    quoted,
+    wrapped,
+)
+from .render_query import (
+    CATALOG,
+    RUNTIME,
+    adapter_lines,
+    constant_lines,
+    embed_builder,
+    function_imports,
+    function_lines,
+    iterator_lines,
+)
 
 
 def runtime_source() -> str:
@@ -38,6 +51,7 @@ def render_package(package: Package) -> dict[str, str]:
         f"{root}/__init__.py": _init(package),
         f"{root}/{RUNTIME}.py": _header(package, None) + runtime_source(),
         f"{root}/models.py": _models(package),
+        f"{root}/{CATALOG}.py": _catalog(package),
         f"{root}/py.typed": "",
     }
     for module in package.modules:
@@ -46,6 +60,46 @@ def render_package(package: Package) -> dict[str, str]:
 
 
 # -- pieces ---------------------------------------------------------------
+
+
+def _tuple(prefix: str, items: list[str]) -> Expr:
+    """`prefix` and a tuple of strings as ruff writes it: `()`, `("a",)`, `("a", "b")`,
+    split one per line (as a call's arguments are) when too long."""
+    if len(items) < 2:
+        return prefix + "(" + "".join(f"{quoted(item)}," for item in items) + ")"
+    return Call(prefix, tuple(quoted(item) for item in items))
+
+
+def _catalog(package: Package) -> str:
+    """`_catalog.py`: what each query does, for people (`chip-quality-db queries`)."""
+    entries: list[str] = []
+    for module in package.modules:
+        for function in module.functions:
+            checks = sorted({p.check.constraint for p in function.params if p.check})
+            info = Call(
+                "QueryInfo",
+                (
+                    f"file={quoted(module.source)}",
+                    f"name={quoted(function.query)}",
+                    f"command={quoted(function.command.value)}",
+                    f"function={quoted(f'{module.name}.{function.name}')}",
+                    f"read_only={function.behaviour.read_only}",
+                    f"why={quoted(function.behaviour.why)}",
+                    f"always_row={function.always_row}",
+                    _tuple("checks=", checks),
+                ),
+            )
+            entries.extend(wrapped(info, "    ", "", ","))
+    lines = [
+        '"""What each named query does, as the generator decided it from the SQL."""',
+        "",
+        f"from .{RUNTIME} import QueryInfo",
+        "",
+        "QUERIES: tuple[QueryInfo, ...] = (",
+        *entries,
+        ")",
+    ]
+    return _header(package, None) + "\n".join(lines) + "\n"
 
 
 def _header(package: Package, source: str | None) -> str:
@@ -58,91 +112,6 @@ def _header(package: Package, source: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _docstring(lines: Iterable[str], indent: str) -> list[str]:
-    text = [line.rstrip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"') for line in lines]
-    while text and not text[-1]:
-        text.pop()
-    while text and not text[0]:
-        text.pop(0)
-    if not text:
-        return []
-    if text[-1].endswith('"'):
-        text[-1] += " "
-    if len(text) == 1:
-        return [f'{indent}"""{text[0]}"""']
-    body = [f"{indent}{line}" if line else "" for line in text[1:]]
-    return [f'{indent}"""{text[0]}', *body, f'{indent}"""']
-
-
-def _string(value: str) -> str:
-    """A string literal, quoted as ruff prefers: double quotes unless single need fewer escapes."""
-    escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
-    if value.count("'") < value.count('"'):
-        return "'" + escaped.replace("'", "\\'") + "'"
-    return '"' + escaped.replace('"', '\\"') + '"'
-
-
-def _bracketed(head: str, items: list[str], tail: str, indent: str, close: str = ")") -> list[str]:
-    """`head(items)tail` on one line when it fits, else one item per line."""
-    one_line = f"{indent}{head}{', '.join(items)}{close}{tail}"
-    if len(one_line) <= LINE_LENGTH or not items:
-        return [one_line]
-    inner = indent + "    "
-    return [f"{indent}{head}", *(f"{inner}{item}," for item in items), f"{indent}{close}{tail}"]
-
-
-class _Imports:
-    def __init__(self) -> None:
-        self.modules: set[str] = set()
-        self.names: dict[str, set[str]] = defaultdict(set)
-
-    def add(self, module: str, name: str | None = None) -> None:
-        if name is None:
-            self.modules.add(module)
-        else:
-            self.names[module].add(name)
-
-    def add_type(self, py_type: PyType) -> None:
-        for module, name in py_type.imports:
-            self.add(module, name)
-
-    def render(self) -> list[str]:
-        sections: dict[int, list[str]] = defaultdict(list)
-        for module in sorted(self.modules):
-            sections[_section(module)].append(f"import {module}")
-        for module in sorted(self.names, key=lambda m: (m.startswith("."), m.lstrip("."), m)):
-            names = sorted(self.names[module], key=_isort_key)
-            lines = _bracketed(f"from {module} import (", names, "", "", ")")
-            if len(lines) == 1:
-                lines = [f"from {module} import {', '.join(names)}"]
-            sections[_section(module)].extend(lines)
-        out: list[str] = []
-        for key in sorted(sections):
-            if out:
-                out.append("")
-            out.extend(sections[key])
-        return out
-
-
-def _section(module: str) -> int:
-    if module == "__future__":
-        return 0
-    if module.startswith("."):
-        return 4
-    top = module.split(".")[0]
-    if top in sys.stdlib_module_names:
-        return 1
-    if top in ("asyncpg", "pydantic", "orjson"):
-        return 2
-    return 3
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    if name.isupper() and len(name) > 1:
-        return (0, name)
-    return (1 if name[:1].isupper() else 2, name.lower())
-
-
 # -- models ---------------------------------------------------------------
 
 
@@ -150,9 +119,9 @@ def _field_line(field: ModelField, indent: str) -> list[str]:
     default = " = None" if field.optional else ""
     arguments = []
     if field.alias:
-        arguments.append(f"alias={_string(field.alias)}")
+        arguments.append(f"alias={quoted(field.alias)}")
     if field.description:
-        arguments.append(f"description={_string(field.description)}")
+        arguments.append(f"description={quoted(field.description)}")
     if not arguments:
         return [f"{indent}{field.name}: {field.type.annotation}{default}"]
     field_call = f"Field({', '.join(arguments)})"
@@ -172,7 +141,7 @@ def _field_line(field: ModelField, indent: str) -> list[str]:
 
 def _model_class(model: Model, base: str) -> list[str]:
     lines = [f"class {model.name}({base}):"]
-    doc = _docstring(model.doc.splitlines(), "    ")
+    doc = docstring(model.doc.splitlines(), "    ")
     if doc:
         lines.extend(doc)
         lines.append("")
@@ -185,15 +154,15 @@ def _model_class(model: Model, base: str) -> list[str]:
 
 def _enum_class(enum: EnumModel) -> list[str]:
     lines = [f"class {enum.name}(StrEnum):"]
-    doc = _docstring(enum.doc.splitlines(), "    ")
+    doc = docstring(enum.doc.splitlines(), "    ")
     if doc:
         lines.extend(doc)
         lines.append("")
-    lines.extend(f"    {member} = {_string(value)}" for member, value in enum.members)
+    lines.extend(f"    {member} = {quoted(value)}" for member, value in enum.members)
     return lines
 
 
-def _field_imports(imports: _Imports, models: Iterable[Model]) -> None:
+def _field_imports(imports: Imports, models: Iterable[Model]) -> None:
     for model in models:
         for field in model.fields:
             imports.add_type(field.type)
@@ -203,7 +172,7 @@ def _field_imports(imports: _Imports, models: Iterable[Model]) -> None:
 
 
 def _models(package: Package) -> str:
-    imports = _Imports()
+    imports = Imports()
     imports.add("__future__", "annotations")
     if package.enums:
         imports.add("enum", "StrEnum")
@@ -232,41 +201,27 @@ def _models(package: Package) -> str:
                 *(f"# - {u.table}.{u.constraint}: {u.reason}" for u in package.untranslated),
             ]
         )
-    return _header(package, None) + _join(blocks)
+    return _header(package, None) + join_blocks(blocks)
 
 
 def _limit(value: object) -> str:
     if isinstance(value, Decimal):
         return f'Decimal("{value}")'
     if isinstance(value, str):
-        return _string(value)
+        return quoted(value)
     return repr(value)
 
 
 def _check_constant(rule: Rule) -> list[str]:
     """`TABLE_COLUMN_CHECK = Check(...)`, under the CHECK expression it translates."""
-    arguments = [_string(rule.constraint), *(f"{k}={_limit(v)}" for k, v in rule.limits)]
+    arguments = [quoted(rule.constraint), *(f"{k}={_limit(v)}" for k, v in rule.limits)]
     comment = f"# {rule.table}: CHECK ({rule.check_sql})"
-    return [comment, *_bracketed(f"{rule.constraint.upper()} = Check(", arguments, "", "")]
-
-
-def _join(blocks: list[list[str]]) -> str:
-    """Top-level blocks as ruff lays them out: one blank line after the docstring, and
-    after the imports when a plain statement follows; two before and after a definition."""
-    parts = [block for block in blocks if block]
-    text = "\n".join(parts[0])
-    for previous, block in itertools.pairwise(parts):
-        after_imports = previous[0].startswith(("from ", "import "))
-        definition = block[0].startswith(("class ", "def ", "async def ", "@"))
-        docstring = previous is parts[0]
-        one_blank = docstring or (after_imports and not definition)
-        text += ("\n\n" if one_blank else "\n\n\n") + "\n".join(block)
-    return text + "\n"
+    return [comment, *bracketed(f"{rule.constraint.upper()} = Check(", arguments, "", "")]
 
 
 def _init(package: Package) -> str:
     modules = [m.name for m in package.modules]
-    imports = _Imports()
+    imports = Imports()
     imports.add(f".{RUNTIME}", "Connection")
     imports.add(f".{RUNTIME}", "Executor")
     imports.add(f".{RUNTIME}", "RowModel")
@@ -319,7 +274,7 @@ def _init(package: Package) -> str:
         doc,
         imports.render(),
         registry,
-        _bracketed("__all__ = [", [_string(n) for n in exported], "", "", "]"),
+        bracketed("__all__ = [", [quoted(n) for n in exported], "", "", "]"),
     ]
     text = _header(package, None) + "\n".join(body[0]) + "\n\n" + "\n".join(body[1])
     return text + "\n\n" + "\n".join(body[2]) + "\n\n" + "\n".join(body[3]) + "\n"
@@ -329,7 +284,7 @@ def _init(package: Package) -> str:
 
 
 def _module(package: Package, module: Module) -> str:
-    imports = _Imports()
+    imports = Imports()
     imports.add("__future__", "annotations")
     _field_imports(imports, module.models)
     _field_imports(imports, module.row_tuples)
@@ -350,389 +305,17 @@ def _module(package: Package, module: Module) -> str:
             imports.add_type(param.type)
         if function.scalar is not None:
             imports.add_type(function.scalar)
-        _function_imports(imports, function)
+        function_imports(imports, function)
     blocks.append([f'"""Queries of {module.source}."""'])
     blocks.append(imports.render())
     blocks.extend(_model_class(model, "NamedTuple") for model in module.row_tuples)
     blocks.extend(_model_class(model, "RowModel") for model in module.models)
-    blocks.append([line for adapter in module.adapters for line in _adapter(adapter)])
+    blocks.append([line for adapter in module.adapters for line in adapter_lines(adapter)])
     for function in module.functions:
         if function.embeds:
-            blocks.append(_embed_builder(function))
-        blocks.append(_constant(function))
-        blocks.append(_function(function))
+            blocks.append(embed_builder(function))
+        blocks.append(constant_lines(function))
+        blocks.append(function_lines(function))
         if function.iterator:
-            blocks.append(_iterator(function))
-    return _header(package, module.source) + _join(blocks)
-
-
-def _adapter(adapter: Adapter) -> list[str]:
-    """`_NAME: TypeAdapter[T] = TypeAdapter(T)`, split where ruff format splits it."""
-    annotation = adapter.type.annotation
-    arguments = annotation + (", config=ARBITRARY_TYPES" if adapter.arbitrary else "")
-    declared = adapter.declared or annotation
-    target = f"{adapter.name}: TypeAdapter[{declared}]" if adapter.annotated else adapter.name
-    line = f"{target} = TypeAdapter({arguments})"
-    if len(line) <= LINE_LENGTH:
-        return [line]
-    if len(f"{target} = TypeAdapter(") <= LINE_LENGTH:
-        return [f"{target} = TypeAdapter(", f"    {arguments}", ")"]
-    return [f"{adapter.name}: TypeAdapter[", f"    {annotation}", f"] = TypeAdapter({arguments})"]
-
-
-def _function_imports(imports: _Imports, function: Function) -> None:
-    cmd = function.cmd
-    imports.add(f".{RUNTIME}", "query_failed")
-    imports.add(f".{RUNTIME}", "ReadExecutor" if function.takes_read_only else "Executor")
-    if any(param.composite for param in function.params):
-        imports.add(f".{RUNTIME}", "db_value")
-    if function.always_row and function.scalar is None:
-        imports.add(f".{RUNTIME}", "missing_row")
-    if cmd == ":copyfrom":
-        imports.add(f".{RUNTIME}", "CopyRows")
-    if function.row_model and not function.embeds:
-        if cmd in (":many", ":batchmany"):
-            imports.add(f".{RUNTIME}", "validate_rows")
-        if cmd in (":one", ":batchone") or function.iterator:
-            imports.add(f".{RUNTIME}", "build_row")
-    if cmd in (":execrows", ":copyfrom"):
-        imports.add(f".{RUNTIME}", "affected_rows")
-    if cmd in (":batchone", ":batchmany"):
-        imports.add(f".{RUNTIME}", "transaction_on")
-    if function.embeds:
-        imports.add("asyncpg", "Record")
-    if function.iterator:
-        imports.add("collections.abc", "AsyncIterator")
-        imports.add(f".{RUNTIME}", "Connection")
-
-
-def _constant(function: Function) -> list[str]:
-    sql = function.sql.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').rstrip()
-    return [f'{function.constant} = """{sql}', '"""']
-
-
-def _param_decl(param: Param) -> str:
-    annotation = param.type.annotation
-    if param.optional:
-        return f"{param.name}: {annotation} = None"
-    return f"{param.name}: {annotation}"
-
-
-def _signature(
-    name: str, first: str, params: list[str], returns: str, prefix: str = "async "
-) -> list[str]:
-    items = [first]
-    if params:
-        items.append("*")
-        items.extend(params)
-    return _bracketed(f"{prefix}def {name}(", items, f" -> {returns}:", "")
-
-
-def _args(function: Function) -> list[str]:
-    return _values(function.params, "params." if function.params_model else "")
-
-
-def _values(params: Iterable[Param], prefix: str = "") -> list[str]:
-    """The values sent for $1, $2, ...: a composite's model as the mapping of its attributes."""
-    return [f"db_value({prefix}{p.name})" if p.composite else f"{prefix}{p.name}" for p in params]
-
-
-def _call(target: str, method: str, function: Function, indent: str = "    ") -> list[str]:
-    """`target = await db.method(CONSTANT, args...)`."""
-    head = f"{target}await db.{method}("
-    return _bracketed(head, [function.constant, *_args(function)], "", indent)
-
-
-def _executor(function: Function) -> str:
-    """Reads also run on a ReadOnly executor (a replica); writes need a full one."""
-    return "db: ReadExecutor" if function.takes_read_only else "db: Executor"
-
-
-def _function(function: Function) -> list[str]:
-    db = _executor(function)
-    if function.takes_rows:
-        first = [db, f"rows: Iterable[{function.params_model}]"]
-        lines = _bracketed(f"async def {function.name}(", first, f" -> {function.returns}:", "")
-    elif function.params_model:
-        first = [db, f"params: {function.params_model}"]
-        lines = _bracketed(f"async def {function.name}(", first, f" -> {function.returns}:", "")
-    else:
-        params = [_param_decl(p) for p in function.params]
-        lines = _signature(function.name, db, params, function.returns)
-    lines.extend(_docstring(function.doc, "    "))
-    for param in function.params:
-        if param.adapter and not function.params_model:
-            # The column's CHECK, before the round trip (a Params model checks its own).
-            checked = f"{param.adapter}.validate_python({param.name})"
-            if param.type.annotation.endswith(" | None"):
-                checked = f"None if {param.name} is None else {checked}"
-            line = f"    {param.name} = {checked}"
-            if len(line) > LINE_LENGTH:  # as ruff format wraps it
-                inner = [f"        {checked}"]
-                if len(inner[0]) > LINE_LENGTH and " else " in checked:
-                    test, _, orelse = checked.partition(" else ")
-                    value, _, condition = test.partition(" if ")
-                    inner = [
-                        f"        {value}",
-                        f"        if {condition}",
-                        f"        else {orelse}",
-                    ]
-                lines.extend([f"    {param.name} = (", *inner, "    )"])
-            else:
-                lines.append(line)
-    lines.extend(_body(function))
-    return lines
-
-
-@dataclass(frozen=True)
-class _Call:
-    func: str
-    args: tuple[_Expr, ...]
-
-
-@dataclass(frozen=True)
-class _ListComp:
-    element: _Expr
-    loop: str  # `for record in records`
-
-
-@dataclass(frozen=True)
-class _IfElse:
-    body: _Expr
-    test: str
-    orelse: _Expr
-
-
-_Expr = str | _Call | _ListComp | _IfElse
-
-
-def _flat(expr: _Expr) -> str:
-    if isinstance(expr, str):
-        return expr
-    if isinstance(expr, _Call):
-        return f"{expr.func}({', '.join(_flat(arg) for arg in expr.args)})"
-    if isinstance(expr, _ListComp):
-        return f"[{_flat(expr.element)} {expr.loop}]"
-    return f"{_flat(expr.body)} if {expr.test} else {_flat(expr.orelse)}"
-
-
-def _lines(expr: _Expr, indent: str, prefix: str = "", suffix: str = "") -> list[str]:
-    """`prefix expr suffix` on one line when it fits, else split as ruff format splits
-    it: a call's arguments one per line (a magic trailing comma keeps them there), a
-    comprehension's element and loop inside its brackets, then on lines of their own."""
-    line = f"{indent}{prefix}{_flat(expr)}{suffix}"
-    if len(line) <= LINE_LENGTH or isinstance(expr, str):
-        return [line]
-    inner = indent + "    "
-    if isinstance(expr, _Call):
-        args = [part for arg in expr.args for part in _lines(arg, inner, "", ",")]
-        return [f"{indent}{prefix}{expr.func}(", *args, f"{indent}){suffix}"]
-    if isinstance(expr, _ListComp):
-        hugged = f"{inner}{_flat(expr.element)} {expr.loop}"
-        if len(hugged) <= LINE_LENGTH:
-            return [f"{indent}{prefix}[", hugged, f"{indent}]{suffix}"]
-        element = _lines(expr.element, inner)
-        return [f"{indent}{prefix}[", *element, f"{inner}{expr.loop}", f"{indent}]{suffix}"]
-    return [
-        *_lines(expr.body, indent, prefix),
-        f"{indent}if {expr.test}",
-        *_lines(expr.orelse, indent, "else ", suffix),
-    ]
-
-
-def _build_row(function: Function, record: str) -> _Call:
-    """A row built from `record`'s values by position."""
-    if function.embeds:
-        return _Call(f"_{function.name}_row", (record,))
-    return _Call("build_row", (function.row_model or "", record))
-
-
-def _validated(adapter: str | None, value: _Expr) -> _Call:
-    return _Call(f"{adapter}.validate_python", (value,))
-
-
-def _rows_validated(function: Function, records: str) -> _Call:
-    return _Call("validate_rows", (function.adapter or "", function.row_model or "", records))
-
-
-# Each value of a one-column result, by position.
-_VALUES = _ListComp("value", "for (value,) in records")
-
-
-def _body(function: Function) -> list[str]:
-    cmd = function.cmd
-    if cmd == ":one" and function.scalar is not None:
-        return [
-            *_guarded(function, _call("value = ", "fetchval", function, TRY)),
-            *_lines(_validated(function.adapter, "value"), "    ", "return "),
-        ]
-    if cmd == ":one":
-        absent = f"missing_row({_string(function.name)})" if function.always_row else None
-        return [
-            *_guarded(function, _call("record = ", "fetchrow", function, TRY)),
-            "    if record is None:",
-            f"        raise {absent}" if absent else "        return None",
-            *_lines(_build_row(function, "record"), "    ", "return "),
-        ]
-    if cmd == ":many" and function.scalar is not None:
-        return [
-            *_guarded(function, _call("records = ", "fetch", function, TRY)),
-            *_lines(_validated(function.adapter, _VALUES), "    ", "return "),
-        ]
-    if cmd == ":many" and function.embeds:
-        rows = _ListComp(_build_row(function, "record"), "for record in records")
-        return [
-            *_guarded(function, _call("records = ", "fetch", function, TRY)),
-            *_lines(rows, "    ", "return "),
-        ]
-    if cmd == ":many":
-        return [
-            *_guarded(function, _call("records = ", "fetch", function, TRY)),
-            *_lines(_rows_validated(function, "records"), "    ", "return "),
-        ]
-    if cmd == ":exec":
-        return _guarded(function, _call("", "execute", function, TRY))
-    if cmd == ":execrows":
-        return [
-            *_guarded(function, _call("command_status = ", "execute", function, TRY)),
-            "    return affected_rows(command_status)",
-        ]
-    if cmd == ":execresult":
-        return _guarded(function, _call("return ", "execute", function, TRY))
-    if cmd == ":copyfrom":
-        return _copy_body(function)
-    if cmd == ":batchexec":
-        return _guarded(function, [f"{TRY}await db.executemany({function.constant}, rows)"])
-    return _batch_rows_body(function)
-
-
-# Inside the `try:` that hands a failed query to the error handler.
-TRY = "        "
-
-
-def _guarded(
-    function: Function, lines: list[str], copy_rows: str | None = None, indent: str = "    "
-) -> list[str]:
-    """`lines` (already indented for it) in a try whose failure goes to `query_failed`
-    with what the function knows: its name, its parameters in $N order, its statement.
-    The `try:` is at `indent`."""
-    inner = indent + "    "
-    names = [_string(p.name) for p in function.params]
-    params = "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
-    statement = function.statement
-    details = [
-        "error",
-        _string(function.name),
-        params,
-        _string(statement.kind),
-        _string(statement.table) if statement.table else "None",
-    ]
-    if copy_rows:
-        details.append(copy_rows)
-    handler = _bracketed("query_failed(", details, "", inner)
-    if len(handler) > 1:
-        # ruff format splits the parameter tuple too when it alone is too long.
-        at = next(i for i, line in enumerate(handler) if line.strip() == f"{params},")
-        if len(handler[at]) > LINE_LENGTH:
-            handler[at : at + 1] = _bracketed("(", names, ",", inner + "    ")
-    return [f"{indent}try:", *lines, f"{indent}except Exception as error:", *handler]
-
-
-def _copy_body(function: Function) -> list[str]:
-    table = function.copy_table
-    assert table is not None
-    columns = [_string(column) for column in function.copy_columns]
-    columns_arg = "columns=(" + ", ".join(columns) + ("," if len(columns) == 1 else "") + ")"
-    arguments = [_string(table.name), "records=copy_rows", columns_arg]
-    if table.schema:
-        arguments.append(f"schema_name={_string(table.schema)}")
-    call = _bracketed("command_status = await db.copy_records_to_table(", arguments, "", TRY)
-    exploded_line = f"{TRY}    {columns_arg},"
-    if exploded_line in call and len(exploded_line) > LINE_LENGTH:
-        at = call.index(exploded_line)
-        call[at : at + 1] = _bracketed("columns=(", columns, ",", TRY + "    ")
-    return [
-        "    copy_rows = CopyRows(rows)",
-        *_guarded(function, call, "copy_rows"),
-        "    return affected_rows(command_status)",
-    ]
-
-
-def _batch_rows_body(function: Function) -> list[str]:
-    """Every item's query inside one transaction; the results built after it, outside
-    the `try`: only the driver's calls are the error handler's to translate."""
-    fetch = "fetch" if function.cmd == ":batchmany" else "fetchrow"
-    if function.cmd == ":batchone" and function.scalar is not None:
-        fetch = "fetchval"
-    results = {"fetch": "record_lists", "fetchrow": "records", "fetchval": "values"}[fetch]
-    query = _Call(f"await conn.{fetch}", (function.constant, "*row"))
-    loop = [
-        f"{TRY}async with transaction_on(db) as conn:",
-        *_lines(_ListComp(query, "for row in rows"), TRY + "    ", f"{results} = "),
-    ]
-    result: _Expr
-    if fetch == "fetchval":
-        result = _validated(function.adapter, "values")
-    elif fetch == "fetchrow":
-        row = _IfElse("None", "record is None", _build_row(function, "record"))
-        result = _ListComp(row, "for record in records")
-    elif function.scalar is not None:
-        result = _validated(function.adapter, _ListComp(_VALUES, "for records in record_lists"))
-    elif function.embeds:
-        rows = _ListComp(_build_row(function, "record"), "for record in records")
-        result = _ListComp(rows, "for records in record_lists")
-    else:
-        result = _ListComp(_rows_validated(function, "records"), "for records in record_lists")
-    return [*_guarded(function, loop), *_lines(result, "    ", "return ")]
-
-
-def _iterator(function: Function) -> list[str]:
-    params = [_param_decl(p) for p in function.params] + ["prefetch: int = 100"]
-    item = function.result_type
-    lines = _signature(
-        f"iter_{function.name}", "conn: Connection", params, f"AsyncIterator[{item}]"
-    )
-    doc = [
-        *function.doc,
-        "",
-        "Streams the rows from a server-side cursor, `prefetch` at a time.",
-        "Cursors live inside a transaction: call this in `async with conn.transaction()`.",
-    ]
-    lines.extend(_docstring(doc, "    "))
-    args = [function.constant, *_values(function.params), "prefetch=prefetch"]
-    lines.extend(_lines(_Call("aiter", (_Call("conn.cursor", tuple(args)),)), "    ", "records = "))
-    result: _Expr
-    if function.scalar is not None:
-        fetch = "(value,) = await anext(records)"
-        result = _validated(function.item_adapter, "value")
-    else:
-        fetch = "record = await anext(records)"
-        result = _build_row(function, "record")
-    # Only fetching is guarded: a row that fails validation is no database error.
-    guarded = _guarded(function, [f"{TRY}    {fetch}"], indent="        ")
-    stop = ["        except StopAsyncIteration:", "            return"]
-    lines.append("    while True:")
-    lines.extend([*guarded[:2], *stop, *guarded[2:]])
-    lines.extend(_lines(result, "        ", "yield "))
-    return lines
-
-
-def _embed_builder(function: Function) -> list[str]:
-    row = function.row_model
-    lines = [
-        f"def _{function.name}_row(record: Record) -> {row}:",
-        '    """Nest the columns of each embedded table into its own model."""',
-        "    values = tuple(record)",
-        f"    return {row}.model_validate(",
-        "        {",
-    ]
-    for part in function.embeds:
-        if part.model is None:
-            lines.append(f'            "{part.name}": values[{part.start}],')
-        else:
-            lines.append(
-                f'            "{part.name}": dict(zip({part.model}.model_fields, '
-                f"values[{part.start}:{part.stop}], strict=True)),"
-            )
-    lines.extend(["        },", "    )"])
-    return lines
+            blocks.append(iterator_lines(function))
+    return _header(package, module.source) + join_blocks(blocks)

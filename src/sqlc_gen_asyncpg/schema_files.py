@@ -11,7 +11,6 @@ read for their `sqlc.narg` names.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,6 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
 from .constraints import up_sections
-
-_DOMAIN = re.compile(
-    r"CREATE\s+DOMAIN\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[\w.\"]+)\s+(?:AS\s+)?"
-    r"(?P<base>[\w.\"]+(?:\s+(?:varying|precision|with\s+time\s+zone|without\s+time\s+zone))?)"
-    r"(?:\s*\([^)]*\))?(?P<array>(?:\s*\[\s*\d*\s*\])*)",
-    re.IGNORECASE,
-)
-_LINE_COMMENT = re.compile(r"--[^\n]*")
 
 
 @dataclass(frozen=True)
@@ -40,34 +31,24 @@ class Domain:
     array_dims: int
 
 
-def _split(qualified: str) -> tuple[str, str]:
-    qualified = qualified.replace('"', "").lower()
-    schema, _, name = qualified.rpartition(".")
-    return schema, name
-
-
-def schema_sql_files(paths: tuple[str, ...], base: Path) -> list[Path]:
-    files: list[Path] = []
-    for entry in paths:
-        path = base / entry
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.sql")))
-        elif path.is_file():
-            files.append(path)
-    return files
-
-
-def read_domains(paths: tuple[str, ...], base: Path) -> dict[tuple[str, str], Domain]:
+def read_domains(files: list[Path]) -> dict[tuple[str, str], Domain]:
     """Domains declared in the schema files, keyed by (schema or '', name)."""
     domains: dict[tuple[str, str], Domain] = {}
-    for path in schema_sql_files(paths, base):
-        text = _LINE_COMMENT.sub("", path.read_text(encoding="utf-8", errors="replace"))
-        for match in _DOMAIN.finditer(text):
-            schema, name = _split(match.group("name"))
-            base_schema, base_name = _split(match.group("base"))
-            dims = match.group("array").count("[")
-            domains[(schema, name)] = Domain(schema, name, base_schema, base_name, dims)
+    for path in files:
+        for raw in _statements(path):
+            stmt = raw.stmt
+            if isinstance(stmt, ast.CreateDomainStmt) and stmt.typeName is not None:
+                schema, name = _names_key(stmt.domainname)
+                base_schema, base_name = _names_key(stmt.typeName.names)
+                dims = len(stmt.typeName.arrayBounds or ())
+                domains[(schema, name)] = Domain(schema, name, base_schema, base_name, dims)
     return domains
+
+
+def _statements(path: Path) -> tuple[Any, ...]:
+    """The statements of a schema file's up section (PostgreSQL's parser refusing one
+    is the caller's to report: sqlc would have refused the file first)."""
+    return tuple(pglast.parse_sql(up_sections(path.read_text(encoding="utf-8"))))
 
 
 @dataclass(frozen=True)
@@ -158,17 +139,53 @@ def _names_key(names: Any) -> tuple[str, str]:
     return (parts[-2] if len(parts) > 1 else "", parts[-1] if parts else "")
 
 
-_QUERY_NAME = re.compile(r"^--\s*name:\s*(\w+)", re.MULTILINE)
-_NARG = re.compile(r"sqlc\.narg\(\s*['\"]?(\w+)['\"]?\s*\)", re.IGNORECASE)
+def read_nullable_args(files: list[Path]) -> dict[str, set[str]]:
+    """The names given to `sqlc.narg(...)` in each named query of the query files.
 
-
-def read_nullable_args(paths: tuple[str, ...], base: Path) -> dict[str, set[str]]:
-    """The names given to `sqlc.narg(...)` in each named query of the query files."""
+    Each statement (as PostgreSQL's scanner splits the file) is named by its
+    `-- name: Query :command` comment and parsed; its sqlc.narg calls are found in
+    the parse tree, where a comment or a string that merely mentions one is not.
+    """
     found: dict[str, set[str]] = {}
-    for path in schema_sql_files(paths, base):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        starts = list(_QUERY_NAME.finditer(text))
-        for index, start in enumerate(starts):
-            end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
-            found[start.group(1)] = set(_NARG.findall(text[start.end() : end]))
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for statement in pglast.parser.split(text, with_parser=False):
+            name = _query_name(statement)
+            if name is not None:
+                found[name] = _narg_names(statement)
     return found
+
+
+def _query_name(statement: str) -> str | None:
+    """The query's name from its leading `-- name: Name :command` comment."""
+    for token in pglast.parser.scan(statement):
+        if token.name != "SQL_COMMENT":
+            return None
+        words = statement[token.start : token.end + 1].removeprefix("--").split()
+        if len(words) >= 2 and words[0] == "name:":
+            return words[1]
+    return None
+
+
+def _narg_names(statement: str) -> set[str]:
+    try:
+        parsed = pglast.parse_sql(statement)
+    except pglast.parser.ParseError:
+        return set()  # sqlc refused it first; nothing here to add
+    names: set[str] = set()
+    pending: list[Any] = [raw.stmt for raw in parsed]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, tuple):
+            pending.extend(node)
+            continue
+        if not isinstance(node, ast.Node):
+            continue
+        if isinstance(node, ast.FuncCall) and _names_key(node.funcname) == ("sqlc", "narg"):
+            argument = (node.args or (None,))[0]
+            if isinstance(argument, ast.ColumnRef):
+                names.add(_names_key(argument.fields)[1])
+            elif isinstance(argument, ast.A_Const) and isinstance(argument.val, ast.String):
+                names.add(str(argument.val.sval))
+        pending.extend(getattr(node, attribute) for attribute in node)
+    return names

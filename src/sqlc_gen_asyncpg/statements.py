@@ -139,3 +139,36 @@ def cast_params(sql: str, casts: dict[int, str]) -> str:
             raise StatementError(f"parameter ${number} is not where the parser placed it")
         sql = f"{sql[:end]}::{casts[number]}{sql[end:]}"
     return sql
+
+
+def slices_to_arrays(sql: str, slices: dict[int, tuple[str, str]]) -> str:
+    """`sql` with each `x IN ($N)` of a `sqlc.slice` parameter N (slices: N -> its
+    element type and its name) rewritten to `x = ANY($N::<type>[])`, and `NOT IN` to
+    `<> ALL(...)`: asyncpg sends one value per placeholder, so a slice travels as one
+    array. Found by PostgreSQL's scanner; a slice parameter anywhere else is refused."""
+    tokens = list(pglast.parser.scan(sql))
+
+    def text(index: int) -> str:
+        token = tokens[index] if 0 <= index < len(tokens) else None
+        return "" if token is None else sql[token.start : token.end + 1].upper()
+
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    for index, token in enumerate(tokens):
+        if token.name != "PARAM":
+            continue
+        number = int(text(index)[1:])
+        if number not in slices:
+            continue
+        if (text(index - 2), text(index - 1), text(index + 1)) != ("IN", "(", ")"):
+            raise StatementError(
+                f"sqlc.slice({slices[number][1]}) is only supported as "
+                "`column IN (sqlc.slice(...))`"
+            )
+        negated = text(index - 3) == "NOT"
+        start = tokens[index - 3 if negated else index - 2].start
+        operator = "<> ALL" if negated else "= ANY"
+        replacement = f"{operator}(${number}::{slices[number][0]}[])"
+        edits.append((start, tokens[index + 1].end + 1, replacement))
+    for start, end, replacement in reversed(edits):
+        sql = sql[:start] + replacement + sql[end:]
+    return sql

@@ -420,10 +420,12 @@ async def test_replay_rebuilds_all_seven_audited_tables(qconn: asyncpg.Connectio
         report, kept = [
             await reports.create_report(
                 tx,
-                report_type=ReportType.DEFECT_PARETO,
-                title=title,
-                format_=ReportFormat.PDF,
-                generated_by="alice",
+                reports.CreateReportParams(
+                    report_type=ReportType.DEFECT_PARETO,
+                    title=title,
+                    format_=ReportFormat.PDF,
+                    generated_by="alice",
+                ),
             )
             for title in ("Week 47", "Week 48")
         ]
@@ -448,7 +450,10 @@ async def test_replay_rebuilds_all_seven_audited_tables(qconn: asyncpg.Connectio
             tx, results={"defects": 1}, inference_ms=42, job_id=claimed.id, worker_id="w1"
         )
         await artifacts.update_artifact_metadata(
-            tx, metadata={"camera": "AOI-3"}, artifact_id=artifact.id
+            tx,
+            artifacts.UpdateArtifactMetadataParams(
+                metadata={"camera": "AOI-3"}, artifact_id=artifact.id
+            ),
         )
         await reports.start_report(tx, report_id=report.id)
         await reports.complete_report(tx, output_location="s3://r/47.pdf", report_id=report.id)

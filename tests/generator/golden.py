@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from sqlc_gen_asyncpg.render import runtime_source
 
@@ -29,16 +31,49 @@ ERROR_CASES = sorted(p for p in (HERE / "errors").iterdir() if p.is_dir())
 UPDATE = os.environ.get("SQLC_GEN_UPDATE") == "1"
 
 
-def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """Copy the case's inputs to `workdir` and run `sqlc generate` there."""
-    for name in ("sqlc.yaml", "schema.sql", "query.sql"):
-        if (case / name).exists():
-            shutil.copy(case / name, workdir / name)
+def _copy_inputs(case: Path, workdir: Path) -> None:
+    shutil.copy(case / "sqlc.yaml", workdir / "sqlc.yaml")
     for extra in case.glob("*.sql"):
         shutil.copy(extra, workdir / extra.name)
+
+
+def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Copy the case's inputs to `workdir` and run `sqlc generate` there."""
+    _copy_inputs(case, workdir)
     return subprocess.run(
         ["sqlc", "generate"], cwd=workdir, capture_output=True, text=True, check=False
     )
+
+
+# The GenerateRequest sqlc sends for a case, stored beside it (request.json), so that
+# the model and the renderer run in-process on exactly what sqlc sends, without sqlc.
+REQUEST_FILE = "request.json"
+
+
+def capture_request(case: Path, workdir: Path) -> dict[str, object]:
+    """The request sqlc hands the plugin for `case`: sqlc runs with a stand-in
+    plugin that records its standard input and answers with no files."""
+    _copy_inputs(case, workdir)
+    recorded = workdir / "recorded-request.json"
+    recorder = workdir / "record-request"
+    recorder.write_text(f"#!/bin/sh\ncat > '{recorded}'\necho '{{\"files\": []}}'\n")
+    recorder.chmod(0o755)
+    config = workdir / "sqlc.yaml"
+    config.write_text(config.read_text().replace("cmd: sqlc-gen-asyncpg", f"cmd: {recorder}"))
+    subprocess.run(["sqlc", "generate"], cwd=workdir, capture_output=True, check=True)
+    request: dict[str, Any] = json.loads(recorded.read_bytes())
+    # The one part that names this run's stand-in: put the real plugin back.
+    request["settings"]["codegen"]["process"]["cmd"] = "sqlc-gen-asyncpg"
+    return request
+
+
+def stored_request(case: Path) -> dict[str, object]:
+    request: dict[str, object] = json.loads((case / REQUEST_FILE).read_text())
+    return request
+
+
+def store_request(case: Path, request: dict[str, object]) -> None:
+    (case / REQUEST_FILE).write_text(json.dumps(request, indent=1, sort_keys=True) + "\n")
 
 
 # Every generated package carries the plugin's runtime.py as _runtime.py, verbatim:

@@ -1,17 +1,36 @@
-"""Generated output matches the committed expectations byte for byte."""
+"""Generated output matches the committed expectations byte for byte.
+
+These run the real sqlc binary with the installed plugin (the golden tier); the
+same expectations are checked in-process from each case's stored request in
+test_model_in_process.py (the unit tier).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sqlc_gen_asyncpg.render import runtime_source
 
-from .golden import CASES, ERROR_CASES, RUNTIME_FILE, UPDATE, read_tree, run_sqlc
+from .golden import (
+    CASES,
+    ERROR_CASES,
+    RUNTIME_FILE,
+    UPDATE,
+    capture_request,
+    read_tree,
+    run_sqlc,
+    store_request,
+    stored_request,
+)
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.golden
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
@@ -34,14 +53,35 @@ def test_case_generates_expected_output(case: Path, tmp_path: Path) -> None:
     assert actual == read_tree(case / "expected")
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_output_is_deterministic(case: Path, tmp_path: Path) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    second.mkdir()
-    run_sqlc(case, first)
-    run_sqlc(case, second)
-    assert read_tree(first / "out") == read_tree(second / "out")
+# Generates every case from its stored request and prints the files as JSON.
+_GENERATE_ALL = """
+import json, os, sys
+from sqlc_gen_asyncpg.__main__ import generate
+out = {}
+for case in sys.argv[1:]:
+    os.chdir(case)
+    with open("request.json", "rb") as request:
+        files, problems = generate(request.read())
+    out[case] = [files, [str(p) for p in problems]]
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_output_does_not_depend_on_the_hash_seed() -> None:
+    """The same request gives the same bytes in processes with different string
+    hashing (sqlc starts the plugin without PYTHONHASHSEED: each run has its own)."""
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", _GENERATE_ALL, *map(str, CASES)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[0])) == len(CASES)
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda p: p.name)
@@ -62,3 +102,36 @@ def test_bad_input_is_refused_with_one_line_per_problem(case: Path, tmp_path: Pa
     for line in expected:
         assert line in result.stderr
     assert not (tmp_path / "out").exists(), "nothing is written when generation fails"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_stored_request_is_what_sqlc_sends(case: Path, tmp_path: Path) -> None:
+    """request.json, which the in-process tests feed the plugin, is sqlc's own."""
+    sent = capture_request(case, tmp_path)
+    if UPDATE:
+        store_request(case, sent)
+    assert sent == stored_request(case)
+
+
+def test_paths_are_not_there_when_sqlc_runs_elsewhere(tmp_path: Path) -> None:
+    """sqlc gives the plugin its config's paths as written and runs it where sqlc was
+    started: from another folder the schema is not there, and the plugin says so
+    instead of generating a package from nothing."""
+    case = tmp_path / "case"
+    case.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    source = next(c for c in CASES if c.name == "params")
+    for name in ("sqlc.yaml", "schema.sql", "query.sql"):
+        shutil.copy(source / name, case / name)
+    result = subprocess.run(
+        ["sqlc", "-f", str(case / "sqlc.yaml"), "generate"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "schema path 'schema.sql' is not there from" in result.stderr
+    assert "run sqlc from the folder of sqlc.yaml" in result.stderr
+    assert not (case / "out").exists() and not (elsewhere / "out").exists()

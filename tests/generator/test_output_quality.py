@@ -11,7 +11,7 @@ import pytest
 
 from .golden import CASES, installed
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.golden
 
 RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF,N"
 

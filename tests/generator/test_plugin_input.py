@@ -2,70 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from sqlc_gen_asyncpg import names
+from sqlc_gen_asyncpg.commands import Command
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
 from sqlc_gen_asyncpg.param_names import readable_names
-from sqlc_gen_asyncpg.schema_files import Attribute, read_composites
-from sqlc_gen_asyncpg.statements import CopyTarget, StatementError, cast_params, copy_target
+from sqlc_gen_asyncpg.schema_files import Attribute, read_composites, read_nullable_args
+from sqlc_gen_asyncpg.statements import (
+    CopyTarget,
+    StatementError,
+    cast_params,
+    copy_target,
+    slices_to_arrays,
+)
 
 pytestmark = pytest.mark.unit
-
-
-def run_plugin(stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["sqlc-gen-asyncpg"], input=stdin, capture_output=True, check=False)
-
-
-def minimal_request(options: dict[str, object] | None) -> bytes:
-    encoded = base64.b64encode(json.dumps(options).encode()).decode() if options else ""
-    return json.dumps(
-        {
-            "settings": {"engine": "postgresql", "schema": [], "queries": []},
-            "catalog": {"default_schema": "public", "schemas": []},
-            "queries": [],
-            "sqlc_version": "v1.31.1",
-            "plugin_options": encoded,
-        }
-    ).encode()
-
-
-@pytest.mark.parametrize(
-    ("stdin", "message"),
-    [
-        (b"\x0a\x03abc", "the request is not JSON"),
-        (b"[1, 2]", "the request is not a JSON object"),
-        (b'{"queries": []}', "malformed GenerateRequest"),
-        (minimal_request(None), "the option `package` is required"),
-        (minimal_request({"package": "ok", "max_params": -1}), "max_params"),
-        (minimal_request({"package": "ok", "bogus": 1}), "unknown option 'bogus'"),
-    ],
-)
-def test_bad_request_gives_one_line_and_exit_1(stdin: bytes, message: str) -> None:
-    result = run_plugin(stdin)
-    assert result.returncode == 1
-    stderr = result.stderr.decode()
-    assert message in stderr
-    assert "Traceback" not in stderr
-    assert len(stderr.strip().splitlines()) == 1
-    assert result.stdout == b""
-
-
-def test_minimal_request_gives_a_package_with_its_support_files() -> None:
-    result = run_plugin(minimal_request({"package": "empty_pkg"}))
-    assert result.returncode == 0, result.stderr
-    files = {f["name"] for f in json.loads(result.stdout)["files"]}
-    assert files == {
-        "empty_pkg/__init__.py",
-        "empty_pkg/_runtime.py",
-        "empty_pkg/models.py",
-        "empty_pkg/py.typed",
-    }
 
 
 @pytest.mark.parametrize(
@@ -256,3 +211,58 @@ def test_copy_refuses_what_copy_cannot_send(sql: str, message: str) -> None:
     """sqlc refuses most of these itself; the plugin does not rely on it."""
     with pytest.raises(StatementError, match=message.replace("(", ".").replace(")", ".")):
         copy_target(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM t WHERE id IN ($1)", "SELECT * FROM t WHERE id = ANY($1::int4[])"),
+        ("SELECT * FROM t WHERE id NOT  IN ( $1 )", "SELECT * FROM t WHERE id <> ALL($1::int4[])"),
+        # $10 is not $1; a string that looks like a slice is no slice.
+        (
+            "SELECT 'in ($1)' FROM t WHERE a = $10 AND id in ($1)",
+            "SELECT 'in ($1)' FROM t WHERE a = $10 AND id = ANY($1::int4[])",
+        ),
+    ],
+)
+def test_slices_become_arrays_by_the_scanner(sql: str, expected: str) -> None:
+    assert slices_to_arrays(sql, {1: ("int4", "ids")}) == expected
+
+
+def test_a_slice_outside_in_is_refused_by_name() -> None:
+    with pytest.raises(StatementError, match=r"sqlc\.slice\(ids\) is only supported as"):
+        slices_to_arrays("SELECT * FROM t WHERE id = ANY($1)", {1: ("int4", "ids")})
+
+
+def test_nullable_args_come_from_the_parse_tree(tmp_path: Path) -> None:
+    queries = tmp_path / "query.sql"
+    queries.write_text(
+        "-- name: Find :many\n"
+        "-- sqlc.narg(not_this) in a comment is no argument\n"
+        "SELECT 'sqlc.narg(nor_this)' FROM t\n"
+        "WHERE a = coalesce(sqlc.narg(status), a) AND b = sqlc.narg('kind');\n"
+        "\n"
+        "-- name: Other :exec\n"
+        "DELETE FROM t WHERE id = sqlc.arg(id);\n"
+    )
+    assert read_nullable_args([queries]) == {"Find": {"status", "kind"}, "Other": set()}
+
+
+@pytest.mark.parametrize(
+    ("command", "method", "scalar_method", "returns"),
+    [
+        (Command.ONE, "fetchrow", "fetchval", "X | None"),
+        (Command.MANY, "fetch", "fetch", "list[X]"),
+        (Command.EXECROWS, "execute", "execute", "int"),
+        (Command.COPYFROM, "copy_records_to_table", "copy_records_to_table", "int"),
+        (Command.BATCHONE, "fetchrow", "fetchval", "list[X | None]"),
+        (Command.BATCHMANY, "fetch", "fetch", "list[list[X]]"),
+    ],
+)
+def test_a_command_knows_its_driver_method_and_result(
+    command: Command, method: str, scalar_method: str, returns: str
+) -> None:
+    assert command.method() == method
+    assert command.method(scalar=True) == scalar_method
+    assert command.returns("X") == returns
+    assert Command.ONE.returns("X", always_row=True) == "X"

@@ -108,7 +108,9 @@ async def make_job(db: Executor, *, inspection_id: UUID, **overrides: Any) -> In
         "model_version": "2.3.1",
     }
     values.update(overrides)
-    job = await inference_jobs.create_inference_job(db, **values)
+    job = await inference_jobs.create_inference_job(
+        db, inference_jobs.CreateInferenceJobParams(**values)
+    )
     assert job is not None
     return job
 

@@ -25,7 +25,8 @@ async def test_request_bodies_become_calls(qconn: asyncpg.Connection) -> None:
     body = ReportCreate.model_validate_json(
         '{"report_type": "defect_pareto", "title": "Week 47", "format": "csv"}'
     )
-    report = await reports.create_report(qconn, **body.model_dump(), generated_by="alice")
+    request = reports.CreateReportParams(**body.model_dump(), generated_by="alice")
+    report = await reports.create_report(qconn, request)
     assert report is not None
     assert (report.format, report.status, report.generated_by) == (
         ReportFormat.CSV,
@@ -36,7 +37,7 @@ async def test_request_bodies_become_calls(qconn: asyncpg.Connection) -> None:
     job_body = InferenceJobCreate.model_validate(
         {"inspection_id": str(inspection.id), "model_name": "det", "model_version": "3.1"}
     )
-    job = await inference_jobs.create_inference_job(qconn, **job_body.model_dump())
+    job = await inference_jobs.create_inference_job(qconn, job_body)  # the schema is the params
     assert job is not None and job.status is InferenceJobStatus.PENDING
 
     artifact = await artifacts.create_artifact(
@@ -56,7 +57,8 @@ async def test_request_bodies_become_calls(qconn: asyncpg.Connection) -> None:
     assert artifact is not None
     update = ArtifactUpdate.model_validate({"metadata": {"camera": "AOI-3"}})
     updated = await artifacts.update_artifact_metadata(
-        qconn, artifact_id=artifact.id, **update.model_dump()
+        qconn,
+        artifacts.UpdateArtifactMetadataParams(artifact_id=artifact.id, **update.model_dump()),
     )
     assert updated is not None
     assert updated.metadata == {"camera": "AOI-3"}

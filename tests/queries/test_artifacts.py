@@ -127,7 +127,8 @@ async def test_update_artifact_metadata_replaces_it(qconn: asyncpg.Connection) -
         qconn, inspection_id=inspection.id, metadata={"camera": "C1", "exposure_ms": 4}
     )
     updated = await artifacts.update_artifact_metadata(
-        qconn, metadata={"camera": "C2"}, artifact_id=artifact.id
+        qconn,
+        artifacts.UpdateArtifactMetadataParams(metadata={"camera": "C2"}, artifact_id=artifact.id),
     )
     assert updated is not None
     assert updated.metadata == {"camera": "C2"}  # replaced, not merged
@@ -135,7 +136,9 @@ async def test_update_artifact_metadata_replaces_it(qconn: asyncpg.Connection) -
     assert updated.checksum_sha256 == artifact.checksum_sha256
     assert updated.size_bytes == artifact.size_bytes
     assert (
-        await artifacts.update_artifact_metadata(qconn, metadata={}, artifact_id=uuid.uuid4())
+        await artifacts.update_artifact_metadata(
+            qconn, artifacts.UpdateArtifactMetadataParams(metadata={}, artifact_id=uuid.uuid4())
+        )
         is None
     )
 

@@ -102,10 +102,12 @@ async def make_reports(conn: Executor, count: int) -> list[uuid.UUID]:
     for i in range(count):
         report = await reports.create_report(
             conn,
-            report_type=ReportType.YIELD_TREND,
-            title=f"Trend {i}",
-            format_=ReportFormat.CSV,
-            generated_by="svc",
+            reports.CreateReportParams(
+                report_type=ReportType.YIELD_TREND,
+                title=f"Trend {i}",
+                format_=ReportFormat.CSV,
+                generated_by="svc",
+            ),
         )
         assert report is not None
         ids.append(report.id)

@@ -31,7 +31,10 @@ pytestmark = pytest.mark.integration
 async def test_create_inference_job_is_pending(qconn: asyncpg.Connection) -> None:
     _, _, inspection = await make_inspection_chain(qconn)
     job = await inference_jobs.create_inference_job(
-        qconn, inspection_id=inspection.id, model_name="defect-detector", model_version="2.3.1"
+        qconn,
+        inference_jobs.CreateInferenceJobParams(
+            inspection_id=inspection.id, model_name="defect-detector", model_version="2.3.1"
+        ),
     )
     assert isinstance(job, InferenceJob)
     assert job.inspection_id == inspection.id

@@ -27,7 +27,7 @@ async def make_report(db: Executor, **overrides: Any) -> Report:
         "generated_by": "alice",
     }
     values.update(overrides)
-    report = await reports.create_report(db, **values)
+    report = await reports.create_report(db, reports.CreateReportParams(**values))
     assert report is not None
     return report
 
@@ -35,11 +35,13 @@ async def make_report(db: Executor, **overrides: Any) -> Report:
 async def test_create_report_is_pending(qconn: asyncpg.Connection) -> None:
     report = await reports.create_report(
         qconn,
-        report_type=ReportType.DEFECT_PARETO,
-        title="Pareto November",
-        parameters={"lot_ids": ["a", "b"], "from": "2025-11-01", "to": "2025-11-30"},
-        format_=ReportFormat.XLSX,
-        generated_by="quality-service",
+        reports.CreateReportParams(
+            report_type=ReportType.DEFECT_PARETO,
+            title="Pareto November",
+            parameters={"lot_ids": ["a", "b"], "from": "2025-11-01", "to": "2025-11-30"},
+            format_=ReportFormat.XLSX,
+            generated_by="quality-service",
+        ),
     )
     assert isinstance(report, Report)
     assert report.report_type is ReportType.DEFECT_PARETO

@@ -21,3 +21,7 @@ SELECT id FROM events WHERE score >= $1 AND score <= $2;
 
 -- name: CreateEvent :one
 INSERT INTO events (type, "from", class, tags, score) VALUES ($1, $2, $3, $4, $5) RETURNING id;
+
+-- name: RenameEvent :one
+-- Two parameters, but listed under the option `params_models`: it takes a Params model.
+UPDATE events SET type = sqlc.arg(type) WHERE id = sqlc.arg(id) RETURNING id;

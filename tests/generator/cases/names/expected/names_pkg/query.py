@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from ._runtime import (
     Executor,
@@ -26,7 +27,7 @@ class UpdateBookISBNParams(RowModel):
     """Parameters of update_book_isbn."""
 
     isbn: str | None
-    id_: int
+    id_: Annotated[int, Field(alias="id")]
 
 
 class CreateWarehouseParams(RowModel):
@@ -71,7 +72,7 @@ class AddPagesParams(RowModel):
     """Parameters of add_pages."""
 
     pages: int
-    id_: int
+    id_: Annotated[int, Field(alias="id")]
 
 
 class BookISBNsRow(RowModel):

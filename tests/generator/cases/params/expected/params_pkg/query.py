@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from ._runtime import Executor, ReadExecutor, RowModel, build_row, query_failed, validate_rows
 from .models import Event
@@ -20,16 +21,24 @@ class EventsByIdsRow(RowModel):
 class CreateEventParams(RowModel):
     """Parameters of create_event."""
 
-    type_: str
-    from_: str | None
-    class_: str | None
+    type_: Annotated[str, Field(alias="type")]
+    from_: Annotated[str | None, Field(alias="from")]
+    class_: Annotated[str | None, Field(alias="class")]
     tags: list[str]
     score: int | None
+
+
+class RenameEventParams(RowModel):
+    """Parameters of rename_event."""
+
+    type_: Annotated[str, Field(alias="type")]
+    id_: Annotated[UUID, Field(alias="id")]
 
 
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
 _UUID = TypeAdapter(UUID)
 _UUID_LIST = TypeAdapter(list[UUID])
+_UUID_OR_NONE: TypeAdapter[UUID | None] = TypeAdapter(UUID | None)
 
 
 EVENTS_BY_IDS = """-- name: EventsByIds :many
@@ -136,3 +145,17 @@ async def create_event(db: Executor, params: CreateEventParams) -> UUID:
             "events",
         )
     return _UUID.validate_python(value)
+
+
+RENAME_EVENT = """-- name: RenameEvent :one
+UPDATE events SET type = $1 WHERE id = $2 RETURNING id
+"""
+
+
+async def rename_event(db: Executor, params: RenameEventParams) -> UUID | None:
+    """Two parameters, but listed under the option `params_models`: it takes a Params model."""
+    try:
+        value = await db.fetchval(RENAME_EVENT, params.type_, params.id_)
+    except Exception as error:
+        query_failed(error, "rename_event", ("type_", "id_"), "update", "events")
+    return _UUID_OR_NONE.validate_python(value)

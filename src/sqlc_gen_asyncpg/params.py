@@ -1,0 +1,128 @@
+"""A query's parameters: their names, their types, and the CHECK constraint of the
+column each one fills."""
+
+from __future__ import annotations
+
+import pglast
+
+from . import names
+from .analysis import assigned_columns
+from .constraints import Rule
+from .ir import ModelField, Param
+from .param_names import readable_names
+from .pgtypes import PyType
+from .request import Query
+from .scope import Scope
+from .statements import StatementError, copy_target
+
+
+def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
+    """The parameters in $N order; None (with a problem) when one cannot be typed."""
+    try:
+        assigned = assigned_columns(query.text)
+    except pglast.parser.ParseError:
+        assigned = {}  # statement_of reports the query as refused
+    resolver = scope.catalog.resolver
+    narg = scope.inputs.nullable_args.get(query.name, set())
+    params: list[Param] = []
+    used: set[str] = set()
+    ok = True
+    # Parameters sqlc names no column: named from their place in the parse tree.
+    unnamed = any(names.is_placeholder(p.column.name) for p in query.params)
+    readable = readable_names(query.text) if unnamed else {}
+    for param in sorted(query.params, key=lambda p: p.number):
+        column = param.column
+        sql_name = column.name
+        if names.is_placeholder(sql_name):
+            sql_name = readable.get(param.number, "")
+        base_name = (
+            names.parameter_name(sql_name, keyword_argument=keyword_arguments) if sql_name else ""
+        )
+        if not base_name or not base_name.isidentifier():
+            base_name = f"param_{param.number}"
+        name = base_name if base_name not in used else f"{base_name}_{param.number}"
+        used.add(name)
+        py_type = resolver.column_type(column, column.table)
+        if isinstance(py_type, str):
+            scope.problem(query, f"parameter ${param.number} ({column.name}): {py_type}")
+            ok = False
+            continue
+        if column.is_sqlc_slice:
+            py_type = PyType(f"list[{py_type.annotation}]", py_type.imports)
+        # Only sqlc.narg parameters may be left out; a nullable sqlc.arg must be given.
+        optional = not column.not_null and column.name in narg
+        rule = _check_of(scope, assigned.get(param.number))
+        adapter = None
+        if rule is not None:
+            py_type = _checked(scope, py_type, rule)
+            if keyword_arguments:  # checks the value; None passes a CHECK anyway
+                value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
+                adapter = scope.adapter(
+                    value_type,
+                    f"_{rule.constraint.upper()}",
+                    plain=True,
+                    declared=value_type.annotation.removeprefix("Annotated[").partition(",")[0],
+                )
+        composite = resolver.holds_composite(py_type)
+        alias = sql_name if sql_name.isidentifier() and sql_name != name else None
+        params.append(Param(name, py_type, optional, rule, adapter, composite, alias))
+    return tuple(params) if ok else None
+
+
+def param_fields(params: tuple[Param, ...], *, aliases: bool) -> tuple[ModelField, ...]:
+    """The fields of a Params model (aliases: the SQL names where they differ) or of
+    a NamedTuple (no aliases: its fields are positional)."""
+    return tuple(
+        ModelField(p.name, (p.sql_name if aliases else None) or p.name, p.type, "", p.optional)
+        for p in params
+    )
+
+
+def _check_of(scope: Scope, target: tuple[str, str] | None) -> Rule | None:
+    """The translated CHECK constraint of the column a parameter is stored in."""
+    if target is None:
+        return None
+    rules = scope.inputs.checks.for_column(*target)
+    # One constraint per column carries its name into the error; a second one on
+    # the same column stays with the database.
+    return rules[0] if rules else None
+
+
+def _checked(scope: Scope, py_type: PyType, rule: Rule) -> PyType:
+    """`py_type` carrying `rule`: Annotated[T, TABLE_COLUMN_CHECK] (| None)."""
+    constant = rule.constraint.upper()
+    scope.checks_used[constant] = rule
+    base = py_type.annotation.removesuffix(" | None")
+    annotation = f"Annotated[{base}, {constant}]"
+    if base != py_type.annotation:
+        annotation += " | None"
+    imports = py_type.imports | {("typing", "Annotated"), (".models", constant)}
+    return PyType(annotation, imports)
+
+
+def copy_columns(scope: Scope, query: Query, sql: str) -> tuple[str, ...] | None:
+    """The column each parameter of a :copyfrom fills, in $N order: the INSERT's own
+    columns (a `sqlc.arg` parameter is named after the argument, not the column)."""
+    try:
+        target = copy_target(sql)
+    except StatementError as error:
+        scope.problem(query, str(error))
+        return None
+    columns = target.columns
+    if columns is None:  # sqlc refuses this itself
+        scope.problem(query, ":copyfrom needs the INSERT's column list")
+        return None
+    if len(columns) != len(target.params):
+        scope.problem(
+            query,
+            f":copyfrom: the INSERT fills {len(columns)} columns with {len(target.params)} values",
+        )
+        return None
+    column_of = dict(zip(target.params, columns, strict=True))
+    numbers = sorted(param.number for param in query.params)
+    if sorted(column_of) != numbers:
+        scope.problem(
+            query, ":copyfrom: every parameter must be one of the VALUES, and nothing else"
+        )
+        return None
+    return tuple(column_of[number] for number in numbers)
