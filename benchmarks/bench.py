@@ -590,6 +590,33 @@ async def routing_overhead(s: Setup) -> dict[str, Figures]:
     )
 
 
+async def telemetry_overhead(s: Setup) -> dict[str, Figures]:
+    """get_defect on a pool whose connections observe generated queries (DB_TELEMETRY,
+    the default; no tracer provider set, no slow-query threshold: the check only)
+    against one with plain connections (DB_TELEMETRY=false), with a second plain pool
+    as the control; interleaved call by call as for routing_overhead."""
+    base = {
+        "DATABASE_URL": s.url,
+        "DB_REPLICA_URLS": "",
+        "DB_PGBOUNCER": "none",
+        "DB_POOL_SIZE": 1,
+        "DB_MAX_OVERFLOW": 0,
+        "DB_POOL_PRE_PING": False,
+    }
+    plain = load_settings(**base, DB_TELEMETRY=False)
+    observed = load_settings(**base, DB_TELEMETRY=True)
+    return await interleaved(
+        {
+            "telemetry_off": lambda: create_pool(plain),
+            "telemetry_no_provider": lambda: create_pool(observed),
+            "telemetry_off_control": lambda: create_pool(plain),
+        },
+        s.ids,
+        ROUTING_ROUNDS,
+        ROUTING_CALLS,
+    )
+
+
 async def copy_10k(s: Setup) -> dict[str, Figures]:
     """INSERTS rows by binary COPY, call by call and side by side: raw
     `copy_records_to_table` of the NamedTuples, the same with the rows wrapped in
@@ -915,6 +942,8 @@ async def main() -> int:
             done(scenario)
         results["routing_overhead"] = await routing_overhead(setup)
         done("routing_overhead")
+        results["telemetry_overhead"] = await telemetry_overhead(setup)
+        done("telemetry_overhead")
         results["copy_10k"] = await copy_10k(setup)
         results["copy_tracker_cpu"] = copy_tracker_cpu(setup)
         done("copy_10k, copy_tracker_cpu")
@@ -983,6 +1012,12 @@ def units() -> dict[str, tuple[str, float, str, str]]:
             1e6,
             "us",
             "create_pool",
+        ),
+        "telemetry_overhead": (
+            per_call.format(ROUTING_ROUNDS, ROUTING_CALLS),
+            1e6,
+            "us",
+            "telemetry_off",
         ),
         "copy_10k": (
             f"per COPY of {INSERTS} rows into a temporary table; {COPY_ROUNDS} rounds of "
@@ -1063,10 +1098,13 @@ def report(results: dict[str, Any]) -> None:
             )
     routing = results["routing_overhead"]["create_database"]["ratio_to_baseline"]
     copy = results["copy_10k"]["generated"]["ratio_to_baseline"]
+    telemetry = results["telemetry_overhead"]["telemetry_no_provider"]["ratio_to_baseline"]
     print(
         f"\nrouting overhead: create_database() {routing:.3f}x create_pool() "
         f"(target at most 1.03x: {'met' if routing <= 1.03 else 'missed'}); "
-        f"generated :copyfrom {copy:.3f}x raw COPY"
+        f"generated :copyfrom {copy:.3f}x raw COPY; telemetry without a provider "
+        f"{telemetry:.3f}x without telemetry (target at most 1.02x: "
+        f"{'met' if telemetry <= 1.02 else 'missed'})"
     )
 
 

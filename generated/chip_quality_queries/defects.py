@@ -153,7 +153,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> int:
     """Bulk ingest of defects (binary COPY): returns the number of rows written."""
-    copy_rows = CopyRows(rows)
+    copy_rows = CopyRows(rows, INGEST_DEFECTS)
     try:
         command_status = await db.copy_records_to_table(
             "defects",

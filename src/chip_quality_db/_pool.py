@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ import asyncpg
 
 from chip_quality_queries import init_connection
 
+from . import _telemetry
 from ._errors import (
     DatabaseError,
     UnavailableError,
@@ -87,6 +88,76 @@ class _Connection(asyncpg.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.opened_at = time.monotonic()
+        self.slow_query_after: float | None = None  # seconds; set from DB_SLOW_QUERY_MS
+
+
+_DRIVER = asyncpg.Connection
+
+
+class _ObservedConnection(_Connection):
+    """A connection that puts each generated query in a span and logs it when slow
+    (_telemetry.py). Its methods are plain functions that hand back the driver's
+    own coroutine when nothing observes: no extra coroutine per call."""
+
+    def _observes(self, query: str) -> str | None:
+        if self.slow_query_after is None and not _telemetry.tracing():
+            return None
+        return _telemetry.query_name(query)
+
+    def _observed(self, method: str, name: str, query: str, call: Any) -> Any:
+        return _telemetry.observed(self, method, name, query, call, self.slow_query_after)
+
+    # The driver's signatures (*args/**kwargs): asyncpg checks them itself.
+    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        call = _DRIVER.execute(self, query, *args, **kwargs)
+        name = self._observes(query)
+        return call if name is None else self._observed("execute", name, query, call)
+
+    def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
+        call = _DRIVER.executemany(self, command, args, **kwargs)
+        name = self._observes(command)
+        return call if name is None else self._observed("executemany", name, command, call)
+
+    def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        call = _DRIVER.fetch(self, query, *args, **kwargs)
+        name = self._observes(query)
+        return call if name is None else self._observed("fetch", name, query, call)
+
+    def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        call = _DRIVER.fetchrow(self, query, *args, **kwargs)
+        name = self._observes(query)
+        return call if name is None else self._observed("fetchrow", name, query, call)
+
+    def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        call = _DRIVER.fetchval(self, query, *args, **kwargs)
+        name = self._observes(query)
+        return call if name is None else self._observed("fetchval", name, query, call)
+
+    def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
+        call = _DRIVER.copy_records_to_table(self, table_name, **kwargs)
+        # A generated :copyfrom sends no SQL; its CopyRows carries the query's.
+        query = getattr(kwargs.get("records"), "query", None)
+        name = self._observes(query) if isinstance(query, str) else None
+        return call if name is None else self._observed("copy", name, query or "", call)
+
+
+def _connection_class(settings: DatabaseSettings) -> type[_Connection]:
+    """Connections that observe generated queries, unless DB_TELEMETRY is off."""
+    return _ObservedConnection if settings.telemetry else _Connection
+
+
+def _initializer(
+    settings: DatabaseSettings,
+) -> Callable[[asyncpg.Connection], Coroutine[Any, Any, None]]:
+    """The codecs every connection needs, and its slow-query threshold."""
+    slow_after = None if settings.slow_query_ms is None else settings.slow_query_ms / 1000
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        if isinstance(conn, _Connection):
+            conn.slow_query_after = slow_after
+
+    return init
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -161,9 +232,9 @@ async def open_pool(
             min_size=settings.pool_size,
             max_size=settings.max_size,
             max_inactive_connection_lifetime=settings.pool_idle_lifetime,
-            init=init_connection,
+            init=_initializer(settings),
             reset=_keep_session if reset_policy == "transaction-local" else None,
-            connection_class=_Connection,  # type: ignore[arg-type]  # stubs tie it to the class
+            connection_class=_connection_class(settings),  # type: ignore[arg-type]  # stubs tie it to the class
             server_settings=_server_settings(settings),
             ssl=_ssl_argument(settings),
             timeout=settings.pool_timeout,
@@ -192,8 +263,9 @@ async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connectio
             server_settings=_server_settings(settings),
             timeout=settings.pool_timeout,
             statement_cache_size=_statement_cache_size(settings),
+            connection_class=_connection_class(settings),
         )
-    await init_connection(conn)
+    await _initializer(settings)(conn)
     with mapped_errors():
         await load_constraint_columns(conn)
     return conn

@@ -35,6 +35,11 @@ DB_REPLICA_MAX_LAG (5 s: a replica further behind the primary is skipped),
 DB_REPLICA_CHECK_INTERVAL (0.5 s: how often the runtime measures each replica),
 DB_PGBOUNCER (none; `transaction` when the URL is PgBouncer in transaction
 pooling: asyncpg's statement cache off, no session parameters at connect).
+
+Observability (see _telemetry.py): DB_TELEMETRY (true: a span per generated query
+when the service sets an OpenTelemetry tracer provider; false: connections
+without the check), DB_SLOW_QUERY_MS (unset: off; a generated query that takes
+longer is logged to `chip_quality_db.slow_queries` with its name, time and rows).
 """
 
 from __future__ import annotations
@@ -97,6 +102,8 @@ class DatabaseSettings(BaseSettings):
     pgbouncer: Literal["none", "transaction", "session"] = Field(
         default="none", alias="DB_PGBOUNCER"
     )
+    telemetry: bool = Field(default=True, alias="DB_TELEMETRY")
+    slow_query_ms: float | None = Field(default=None, alias="DB_SLOW_QUERY_MS", ge=0)
     environment: Environment = Field(default="development", alias="ENVIRONMENT")
 
     @field_validator("database_url", mode="before")

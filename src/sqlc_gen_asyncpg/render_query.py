@@ -253,7 +253,7 @@ def _copy_body(function: Function) -> list[str]:
         at = call.index(exploded_line)
         call[at : at + 1] = bracketed("columns=(", columns, ",", TRY + "    ")
     return [
-        "    copy_rows = CopyRows(rows)",
+        f"    copy_rows = CopyRows(rows, {function.constant})",
         *_guarded(function, call, "copy_rows"),
         "    return affected_rows(command_status)",
     ]

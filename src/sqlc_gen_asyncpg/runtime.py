@@ -281,13 +281,16 @@ class CopyRows:
     """The rows of a `:copyfrom`, as asyncpg's COPY reads them, remembering the row and
     column it is encoding: asyncpg reports a value it cannot encode for COPY (a Decimal
     beyond numeric's range, a string that is no UUID) without saying where.
+    `query` is the SQL of the `:copyfrom` (COPY sends none of its own): a connection
+    that traces queries names its span after it.
     """
 
-    __slots__ = ("_rows", "current")
+    __slots__ = ("_rows", "current", "query")
 
-    def __init__(self, rows: Iterable[Sequence[object]]) -> None:
+    def __init__(self, rows: Iterable[Sequence[object]], query: str = "") -> None:
         self._rows = rows
         self.current = _CopyRow()
+        self.query = query
 
     def __iter__(self) -> Iterator[Sequence[object]]:
         # COPY reads each row's values by index, one row after the other, so one

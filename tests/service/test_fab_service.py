@@ -12,6 +12,9 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from tests.service.conftest import BOB, EVE, bearer
 
@@ -415,3 +418,25 @@ async def test_openapi_shows_the_schemas_with_their_examples(client: httpx.Async
     )
     assert create_lot["security"] == [{"HTTPBearer": []}]
     assert "security" not in spec["paths"]["/health"]["get"]
+
+
+async def test_a_request_span_holds_a_span_per_query(
+    client: httpx.AsyncClient, spans: InMemorySpanExporter
+) -> None:
+    """Each generated query is a span inside the request's span: FastAPI's own
+    (recent releases trace requests themselves) or, without that, the caller's."""
+    tracer = trace.get_tracer("fab-service-test")
+    with tracer.start_as_current_span("POST /parts"):
+        part = await make_part(client)
+    finished = {s.context.span_id: s for s in spans.get_finished_spans()}
+    queries = [s for s in finished.values() if s.kind is SpanKind.CLIENT]
+    assert [s.name for s in queries] == ["CreatePart"]
+    ancestors = []
+    span = queries[0]
+    while span.parent is not None and span.parent.span_id in finished:
+        span = finished[span.parent.span_id]
+        ancestors.append(span.name)
+    assert "POST /parts" in ancestors, ancestors
+    attributes = dict(queries[0].attributes or {})
+    assert attributes["db.response.returned_rows"] == 1
+    assert part["part_number"] not in repr(attributes)

@@ -58,7 +58,7 @@ INSERT INTO readings (sensor, value, color, meta) VALUES ($1, $2, $3, $4)
 
 async def copy_readings(db: Executor, rows: Iterable[CopyReadingsParams]) -> int:
     """Bulk load through binary COPY."""
-    copy_rows = CopyRows(rows)
+    copy_rows = CopyRows(rows, COPY_READINGS)
     try:
         command_status = await db.copy_records_to_table(
             "readings",

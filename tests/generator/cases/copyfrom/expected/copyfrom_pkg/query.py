@@ -43,7 +43,7 @@ INSERT INTO user_data (id, "user") VALUES ($1, $2)
 
 async def copy_users(db: Executor, rows: Iterable[CopyUsersParams]) -> int:
     """Parameters named by sqlc.arg: COPY fills the INSERT's columns, not columns of their names."""
-    copy_rows = CopyRows(rows)
+    copy_rows = CopyRows(rows, COPY_USERS)
     try:
         command_status = await db.copy_records_to_table(
             "user_data",
@@ -69,7 +69,7 @@ INSERT INTO user_data ("user", joined, id) VALUES ($1, $2::date, $3)
 
 async def copy_users_reordered(db: Executor, rows: Iterable[CopyUsersReorderedParams]) -> int:
     """The columns in another order than the parameters, and a cast COPY ignores."""
-    copy_rows = CopyRows(rows)
+    copy_rows = CopyRows(rows, COPY_USERS_REORDERED)
     try:
         command_status = await db.copy_records_to_table(
             "user_data",
@@ -95,7 +95,7 @@ INSERT INTO inventory."StockItems" (id, "Name", "Quantity", "order") VALUES ($1,
 
 async def copy_stock(db: Executor, rows: Iterable[CopyStockParams]) -> int:
     """A schema-qualified table with quoted, mixed-case and reserved column names."""
-    copy_rows = CopyRows(rows)
+    copy_rows = CopyRows(rows, COPY_STOCK)
     try:
         command_status = await db.copy_records_to_table(
             "StockItems",

@@ -1,0 +1,141 @@
+"""A span and, when slow, a log line per generated query, at the connection.
+
+Every generated query's SQL starts with `-- name: <Query> <command>`, so the
+connection itself can tell a generated query from anything else (BEGIN, the
+pre-ping, a health check) and name it, whatever the caller handed the generated
+function: the pool, a connection, a transaction's connection or the cluster
+handle. Only `opentelemetry-api` is used: a service that sets a tracer provider
+(the SDK's, with its exporters) sees a CLIENT span per query with the stable
+database semantic conventions; one that does not pays one check per call.
+No attribute holds a parameter value or anything from the connection string.
+
+Slow queries (above DB_SLOW_QUERY_MS) are logged to `chip_quality_db.slow_queries`
+with their name, duration and rows, with or without tracing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
+
+from . import __name__ as _package
+
+slow_query_log = logging.getLogger("chip_quality_db.slow_queries")
+# (provider, its tracer): a tracer is made once per provider that is set.
+_current: tuple[trace.TracerProvider, trace.Tracer] | None = None
+_NAME_PREFIX = "-- name: "
+_names: dict[str, str] = {}
+
+
+def tracing() -> bool:
+    """Whether a tracer provider that records is set (not the API's default proxy
+    or its explicit no-op): the one check paid per call when nothing observes."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def _tracer() -> trace.Tracer:
+    """The tracer of the provider set now (a service sets one at start-up; tests
+    set one per test)."""
+    global _current
+    provider = trace.get_tracer_provider()
+    if _current is None or _current[0] is not provider:
+        _current = (provider, provider.get_tracer(_package))
+    return _current[1]
+
+
+def query_name(sql: str) -> str | None:
+    """`GetLot` for a generated query's SQL (`-- name: GetLot :one ...`), else None."""
+    name = _names.get(sql)
+    if name is None and sql.startswith(_NAME_PREFIX):
+        line = sql[len(_NAME_PREFIX) : sql.find("\n")]
+        name = _names.setdefault(sql, line.split(" ", 1)[0])
+    return name
+
+
+def returned_rows(method: str, result: object) -> int | None:
+    """How many rows the call returned, where the result says."""
+    if method == "fetch" and isinstance(result, list):
+        return len(result)
+    if method == "fetchrow":
+        return 0 if result is None else 1
+    return None
+
+
+async def observed(
+    conn: Any,
+    method: str,
+    name: str,
+    sql: str,
+    call: Awaitable[Any],
+    slow_after: float | None,
+) -> Any:
+    """Await `call` (the driver's `method`, not started yet, running query `name`)
+    in a span, and log it when it took longer than `slow_after` seconds."""
+    started = time.perf_counter()
+    rows: int | None = None
+    if not tracing():
+        result = await call
+        rows = returned_rows(method, result)
+        _log_if_slow(name, started, rows, slow_after)
+        return result
+    with _tracer().start_as_current_span(
+        name,
+        kind=SpanKind.CLIENT,
+        attributes=_attributes(conn, name, sql),
+        end_on_exit=True,
+        record_exception=True,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            result = await call
+        except Exception as error:
+            span.set_attribute("error.type", type(error).__name__)
+            code = getattr(error, "sqlstate", None)
+            if code:
+                span.set_attribute("db.response.status_code", code)
+            span.set_status(StatusCode.ERROR, type(error).__name__)
+            _log_if_slow(name, started, None, slow_after)
+            raise
+        rows = returned_rows(method, result)
+        if rows is not None:
+            span.set_attribute("db.response.returned_rows", rows)
+    _log_if_slow(name, started, rows, slow_after)
+    return result
+
+
+def _attributes(conn: Any, name: str, sql: str) -> dict[str, str | int]:
+    attributes: dict[str, str | int] = {
+        "db.system.name": "postgresql",
+        "db.operation.name": name,
+        "db.query.text": sql,
+    }
+    address = getattr(conn, "_addr", None)  # asyncpg's (host, port), or a socket path
+    if isinstance(address, tuple) and len(address) >= 2:
+        attributes["server.address"] = str(address[0])
+        attributes["server.port"] = int(address[1])
+    elif isinstance(address, str):
+        attributes["server.address"] = address
+    database = getattr(getattr(conn, "_params", None), "database", None)
+    if database:
+        attributes["db.namespace"] = str(database)
+    return attributes
+
+
+def _log_if_slow(name: str, started: float, rows: int | None, slow_after: float | None) -> None:
+    if slow_after is None:
+        return
+    elapsed = time.perf_counter() - started
+    if elapsed >= slow_after:
+        slow_query_log.warning(
+            "slow query %s: %.1f ms, rows %s",
+            name,
+            elapsed * 1000,
+            "?" if rows is None else rows,
+            extra={"query": name, "duration_ms": elapsed * 1000, "rows": rows},
+        )
