@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(abspath $(VENV))/bin
 PY := $(BIN)/python
 # Runs a command with DATABASE_URL resolved and the PostgreSQL client tools on PATH.
-WITH_DB := $(PY) -m chip_quality_db.dev.localdb run --
+WITH_DB := $(PY) -m chip_quality_dev.localdb run --
 
 export PATH := $(BIN):$(PATH)
 export DBMATE_MIGRATIONS_DIR := schema/migrations
@@ -27,30 +27,31 @@ help: ## List the targets
 
 install: $(VENV)/.installed ## Create .venv and install the project with its development tools
 
-$(VENV)/.installed: pyproject.toml
+# The runtime (what services install) and, from tools/, the development tooling.
+$(VENV)/.installed: pyproject.toml tools/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./tools
 	touch $@
 
 db: install ## Start the local PostgreSQL (reused when it runs) and print its URL
-	$(PY) -m chip_quality_db.dev.localdb start
+	$(PY) -m chip_quality_dev.localdb start
 
 db-stop: install ## Stop the local PostgreSQL
-	$(PY) -m chip_quality_db.dev.localdb stop
+	$(PY) -m chip_quality_dev.localdb stop
 
 # Scale-out work: a primary, a streaming standby and PgBouncer (transaction pooling) of
-# their own in .localdb/cluster, apart from the server above (chip_quality_db.dev.cluster).
+# their own in .localdb/cluster, apart from the server above (chip_quality_dev.cluster).
 # PgBouncer is the Debian package: installed with apt-get when missing (as root on Debian).
 .PHONY: cluster cluster-stop test-cluster
 cluster: install ## Start (or reuse) primary + streaming standby + PgBouncer; print their URLs
-	$(PY) -m chip_quality_db.dev.cluster start
+	$(PY) -m chip_quality_dev.cluster start
 
 cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
-	$(PY) -m chip_quality_db.dev.cluster stop
+	$(PY) -m chip_quality_dev.cluster stop
 
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
-	$(WITH_DB) $(PY) -m chip_quality_db.demo
+	$(WITH_DB) $(PY) -m chip_quality_dev.demo
 
 # dbmate holds a session-level advisory lock across its statements: through PgBouncer
 # in transaction mode that lock would not hold. Migrations go to the server directly.
@@ -75,7 +76,7 @@ generate: install ## Compile queries/*.sql into generated/ with sqlc and sqlc-ge
 	sqlc generate
 
 generated-drift: install ## Fail when generated/ differs from what sqlc produces
-	$(PY) -m chip_quality_db.dev.generated
+	$(PY) -m chip_quality_dev.generated
 
 # The example service (examples/fab_service). Bearer tokens come from
 # FAB_SERVICE_TOKENS ("token=person,..."); unset, the one token `dev-token` (dev@localhost).
@@ -98,12 +99,12 @@ typecheck: install
 	mypy
 
 squawk: install ## Lint the migrations' up sections for unsafe DDL
-	$(PY) -m chip_quality_db.dev.migrations squawk
+	$(PY) -m chip_quality_dev.migrations squawk
 
 # Always on the local server: schema.sql is defined as the dump of the pinned
 # PostgreSQL 16 (another server version dumps some details differently).
 schema-drift: install ## Fail when schema/schema.sql differs from what the migrations produce
-	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.migrations drift
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.migrations drift
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
 	$(WITH_DB) pytest -m "not faults and not cluster"
@@ -123,10 +124,10 @@ bench: $(VENV)/.bench-installed ## Benchmark the generated layer against raw asy
 	$(WITH_DB) $(PY) benchmarks/bench.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' -e ./tools
 	touch $@
 
 clean: ## Remove the virtualenv and the local database (stops it first)
-	-$(PY) -m chip_quality_db.dev.cluster stop
-	-$(PY) -m chip_quality_db.dev.localdb stop
+	-$(PY) -m chip_quality_dev.cluster stop
+	-$(PY) -m chip_quality_dev.localdb stop
 	rm -rf $(VENV) .localdb .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ Then the runtime's own costs, each against its baseline in the same run:
   wrapped in CopyRows alone, call by call, into a temporary table so that the
   client's side is most of the time; copy_tracker_cpu: the tracker's client CPU
   alone;
-- on the local cluster (chip_quality_db.dev.cluster: a primary, a streaming
+- on the local cluster (chip_quality_dev.cluster: a primary, a streaming
   standby, PgBouncer; started for the run when it is not running, stopped after
   when this run started it), in a database of the same table made there:
   replica_reads, concurrent gets by pk through `create_database()` with the
@@ -65,7 +65,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from chip_quality_db import Pool, create_database, create_pool, load_settings
-from chip_quality_db.dev.localdb import with_database
+from chip_quality_dev.localdb import with_database
 from chip_quality_queries import defects, init_connection
 from chip_quality_queries._runtime import CopyRows
 from chip_quality_queries.models import Defect, DefectSeverity, DefectType
@@ -74,7 +74,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from competitors import DEFECTS, DefectORM
 
 if TYPE_CHECKING:  # the cluster module is imported when the cluster part runs
-    from chip_quality_db.dev.cluster import ClusterUrls
+    from chip_quality_dev.cluster import ClusterUrls
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -825,9 +825,9 @@ async def scale_out(rng: random.Random) -> dict[str, Any]:
         return {name: {"not_measured": reason} for name in SCALE_OUT}
 
     try:
-        from chip_quality_db.dev import cluster
+        from chip_quality_dev import cluster
     except ImportError as exc:
-        return not_measured(f"chip_quality_db.dev.cluster is not available ({exc})")
+        return not_measured(f"chip_quality_dev.cluster is not available ({exc})")
     the_cluster = cluster.default_cluster(ROOT)
     results: dict[str, Any] = {}
     print("starting (or reusing) the local cluster ...", file=sys.stderr)

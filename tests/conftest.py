@@ -3,7 +3,8 @@
 The server is DATABASE_URL's when set, else the project's local one. Once per
 session the migrations are applied to a template database; each test that asks
 for `db_url` or `conn` gets a fresh database cloned from it (CREATE DATABASE ...
-TEMPLATE is a file copy: far cheaper than migrating again).
+TEMPLATE is a file copy: far cheaper than migrating again), cloned ahead of need
+(tests/databases.py); `shared_db_url` / `shared_conn` is one per module.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from chip_quality_db.dev import localdb
-from chip_quality_db.dev.localdb import with_database
+from chip_quality_dev import localdb
+from chip_quality_dev.localdb import with_database
+from tests.databases import DatabaseSupply
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -86,13 +88,36 @@ async def _drop_database(server_url: str, name: str) -> None:
         await admin.close()
 
 
+@pytest.fixture(scope="session")
+async def database_supply(server_url: str, template_database: str) -> AsyncIterator[DatabaseSupply]:
+    supply = DatabaseSupply(server_url, template_database)
+    supply.start()
+    yield supply
+    await supply.close()
+
+
 @pytest.fixture
-async def db_url(server_url: str, template_database: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test."""
-    name = f"chipq_test_{os.getpid()}_{next(_counter)}"
-    await _create_database(server_url, name, template_database)
+async def db_url(server_url: str, database_supply: DatabaseSupply) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test: every test database comes from here."""
+    name = await database_supply.take()
     yield with_database(server_url, name)
-    await _drop_database(server_url, name)
+    await database_supply.drop(name)
+
+
+@pytest.fixture(scope="module")
+async def shared_db_url(server_url: str, database_supply: DatabaseSupply) -> AsyncIterator[str]:
+    """One migrated database for a whole module, for the many small cases that roll
+    back what they do (constraint and role checks)."""
+    name = await database_supply.take()
+    yield with_database(server_url, name)
+    await database_supply.drop(name)
+
+
+@pytest.fixture(scope="module")
+async def shared_conn(shared_db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(shared_db_url)
+    yield connection
+    await connection.close()
 
 
 @pytest.fixture
@@ -128,3 +153,17 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def _reset_provider() -> None:
     trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
     trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+
+
+# The folder decides the tier: everything under tests/faults is a fault test (`make
+# test-faults`, which restarts servers and records figures), everything under
+# tests/cluster needs the local cluster (`make test-cluster`); `make test` runs neither.
+_FOLDER_MARKERS = {"faults": pytest.mark.faults, "cluster": pytest.mark.cluster}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests) if item.path.is_relative_to(tests) else None
+        if relative is not None and relative.parts[0] in _FOLDER_MARKERS:
+            item.add_marker(_FOLDER_MARKERS[relative.parts[0]])

@@ -1,7 +1,7 @@
 """Fixtures of the scale-out tests: a real local cluster, never a mock.
 
 A primary, a streaming standby made by `pg_basebackup -R`, and PgBouncer in
-transaction mode in front of the primary (chip_quality_db.dev.cluster). Run by
+transaction mode in front of the primary (chip_quality_dev.cluster). Run by
 `make test-cluster` (`pytest -m cluster tests/cluster`), never by `make test`:
 every test under tests/cluster is marked `cluster` here, whether its module says
 so or not.
@@ -23,7 +23,7 @@ Fixtures:
 
 The replica helpers (`current_lsn`, `wait_for_replay`, `wait_for_replica`,
 `pause_replay`, `resume_replay`, `replay_paused`, `standby_stopped`) are in
-chip_quality_db.dev.cluster. `record(name, value)` adds a figure to the summary
+chip_quality_dev.cluster. `record(name, value)` adds a figure to the summary
 printed at the end.
 """
 
@@ -40,9 +40,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from chip_quality_db.dev import cluster
-from chip_quality_db.dev.cluster import ClusterUrls, LocalCluster
-from chip_quality_db.dev.localdb import LocalDbError
+from chip_quality_dev import cluster
+from chip_quality_dev.cluster import ClusterUrls, LocalCluster
+from chip_quality_dev.localdb import LocalDbError
 from tests.conftest import ROOT, run_dbmate
 
 HERE = Path(__file__).resolve().parent

@@ -16,8 +16,8 @@ from collections import Counter
 import asyncpg
 import pytest
 
-from chip_quality_db.dev import cluster
-from chip_quality_db.dev.cluster import ClusterUrls, LocalCluster
+from chip_quality_dev import cluster
+from chip_quality_dev.cluster import ClusterUrls, LocalCluster
 from tests.conftest import ROOT
 
 from .conftest import record

@@ -25,8 +25,8 @@ from chip_quality_db import (
     transaction,
 )
 from chip_quality_db.audit import verify_chain
-from chip_quality_db.dev import cluster
-from chip_quality_db.dev.cluster import ClusterUrls, LocalCluster
+from chip_quality_dev import cluster
+from chip_quality_dev.cluster import ClusterUrls, LocalCluster
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from chip_quality_db import Pool, create_pool, load_settings
-from chip_quality_db.dev import localdb
+from chip_quality_dev import localdb
 
 FIGURES: dict[str, Any] = {}
 ERRORS_SURFACED: Counter[str] = Counter()

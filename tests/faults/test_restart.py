@@ -21,7 +21,7 @@ from chip_quality_db import (
     run_once,
     transaction,
 )
-from chip_quality_db.dev import localdb
+from chip_quality_dev import localdb
 from chip_quality_queries import parts
 from chip_quality_queries._runtime import Connection
 from chip_quality_queries.models import PartType

@@ -171,7 +171,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 def test_cli_and_local_database_output_show_no_password(server_url: str, tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT and not k.startswith("DB_")}
     cli = str(Path(sys.executable).with_name("chip-quality-db"))
-    localdb = [sys.executable, "-m", "chip_quality_db.dev.localdb"]
+    localdb = [sys.executable, "-m", "chip_quality_dev.localdb"]
     outputs = []
     for port in (None, 1):
         for way, variables in ways(server_url, tmp_path, port):
@@ -211,7 +211,5 @@ def test_cli_and_local_database_output_show_no_password(server_url: str, tmp_pat
 def test_the_local_database_reveals_the_password_only_when_asked(server_url: str) -> None:
     base = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT and not k.startswith("DB_")}
     env = {**base, "DATABASE_URL": with_auth(server_url, f"postgres:{SECRET}")}
-    shown = run(
-        [sys.executable, "-m", "chip_quality_db.dev.localdb", "url", "--with-password"], env
-    )
+    shown = run([sys.executable, "-m", "chip_quality_dev.localdb", "url", "--with-password"], env)
     assert SECRET in shown.stdout

@@ -33,7 +33,7 @@ from chip_quality_db import (
     create_pool,
     load_settings,
 )
-from chip_quality_db.dev import localdb
+from chip_quality_dev import localdb
 
 pytestmark = pytest.mark.integration
 

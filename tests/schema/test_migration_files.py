@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chip_quality_db.dev.migrations import Migration, read_migrations
+from chip_quality_dev.migrations import Migration, read_migrations
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit

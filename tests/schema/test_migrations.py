@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from chip_quality_db.dev.migrations import read_migrations
+from chip_quality_dev.migrations import read_migrations
 from tests.conftest import ROOT, run_dbmate
 
 from .catalog import Snapshot, snapshot, snapshot_of, without_migrations_table

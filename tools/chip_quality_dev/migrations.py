@@ -1,7 +1,7 @@
 """Checks on the dbmate migrations: squawk on their up sections, and schema.sql drift.
 
-    python -m chip_quality_db.dev.migrations squawk   # lint every up section
-    python -m chip_quality_db.dev.migrations drift    # needs DATABASE_URL (see localdb run)
+    python -m chip_quality_dev.migrations squawk   # lint every up section
+    python -m chip_quality_dev.migrations drift    # needs DATABASE_URL (see localdb run)
 
 The drift check migrates a scratch database on the same server from zero and
 compares dbmate's dump of it with the committed schema/schema.sql.
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"squawk": squawk, "drift": drift}
     if len(args) != 1 or args[0] not in commands:
         print(
-            f"usage: python -m chip_quality_db.dev.migrations {{{','.join(commands)}}}",
+            f"usage: python -m chip_quality_dev.migrations {{{','.join(commands)}}}",
             file=sys.stderr,
         )
         return 2

@@ -1,6 +1,6 @@
 """Fail when generated/ differs from what `make generate` would write.
 
-    python -m chip_quality_db.dev.generated
+    python -m chip_quality_dev.generated
 
 Copies sqlc.yaml, schema/ and queries/ to a scratch folder, runs sqlc there and
 compares the whole output tree with generated/, so a stale module left behind

@@ -1,6 +1,6 @@
 """`make demo`: load a realistic fab dataset through the generated functions, then report.
 
-    python -m chip_quality_db.demo          # DATABASE_URL, migrated (make demo does both)
+    python -m chip_quality_dev.demo          # DATABASE_URL, migrated (make demo does both)
 
 Every run adds a new, independent batch (its part and lot numbers carry a run
 tag), so the demo can run any number of times against the same database.
@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
+from chip_quality_db._artifacts import register_artifact
+from chip_quality_db._checksum import sha256_of
+from chip_quality_db._pool import Pool, create_pool
+from chip_quality_db._settings import load_settings
+from chip_quality_db._transaction import transaction
 from chip_quality_queries import (
     artifacts,
     audit_log,
@@ -41,12 +46,6 @@ from chip_quality_queries.models import (
     ReportFormat,
     ReportType,
 )
-
-from ._artifacts import register_artifact
-from ._checksum import sha256_of
-from ._pool import Pool, create_pool
-from ._settings import load_settings
-from ._transaction import transaction
 
 ACTOR = "demo-loader"
 LOTS_PER_PART = 6

@@ -1,9 +1,9 @@
 """A real local cluster for scale-out work: a primary, a streaming standby, and PgBouncer.
 
-    python -m chip_quality_db.dev.cluster start    # start (or reuse); print the three URLs
-    python -m chip_quality_db.dev.cluster stop     # stop all three
-    python -m chip_quality_db.dev.cluster status   # which parts run (exit 3 unless all do)
-    python -m chip_quality_db.dev.cluster urls     # the three URLs when all run; starts nothing
+    python -m chip_quality_dev.cluster start    # start (or reuse); print the three URLs
+    python -m chip_quality_dev.cluster stop     # stop all three
+    python -m chip_quality_dev.cluster status   # which parts run (exit 3 unless all do)
+    python -m chip_quality_dev.cluster urls     # the three URLs when all run; starts nothing
 
 (`make cluster`, `make cluster-stop`.) Also `stop-standby`, `start-standby`,
 `pause-replay`, `resume-replay` for trying things by hand.
@@ -512,7 +512,7 @@ def _pgbouncer_config(cluster: LocalCluster, port: int) -> str:
         **PGBOUNCER_SETTINGS,
     }
     lines = [
-        "; Written by chip_quality_db.dev.cluster at every start: edits are lost.",
+        "; Written by chip_quality_dev.cluster at every start: edits are lost.",
         "[databases]",
         "; every database name the client asks for, on the primary",
         f"* = host=127.0.0.1 port={cluster.primary.port}",

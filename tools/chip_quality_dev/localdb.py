@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server that the project manages for development and tests.
 
 `DATABASE_URL` always wins. Without it, `make` targets and the test suite call
-`python -m chip_quality_db.dev.localdb url`, which starts (or reuses) a server whose
+`python -m chip_quality_dev.localdb url`, which starts (or reuses) a server whose
 data lives in `.localdb/` of the checkout, listening on 127.0.0.1 only, and
 prints its URL on stdout (everything else goes to stderr).
 
@@ -15,7 +15,7 @@ Tests that need a server of their own (TLS, another version or language) start
 one with `extra_server(root, bindir=..., settings=..., hba=..., environment=...)`,
 made the same way in a directory of theirs and stopped when they are done.
 A primary with a streaming standby and PgBouncer in front, for scale-out work,
-is chip_quality_db.dev.cluster (`make cluster`), built on `_launch` here.
+is chip_quality_dev.cluster (`make cluster`), built on `_launch` here.
 
 Commands: `url` (DATABASE_URL, or start and print the local URL; its password
 masked unless `url --with-password`), `start`,
