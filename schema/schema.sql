@@ -1764,6 +1764,13 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: artifacts_checksum_sha256_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_checksum_sha256_created_at_id_idx ON public.artifacts USING btree (checksum_sha256, created_at, id);
+
+
+--
 -- Name: artifacts_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2264,4 +2271,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000600'),
     ('20261125000700'),
     ('20261125000800'),
-    ('20261130000900');
+    ('20261130000900'),
+    ('20261201000500');

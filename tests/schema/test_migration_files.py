@@ -44,6 +44,7 @@ def test_the_migrations_directory_holds_exactly_these_migrations_in_order() -> N
         "20261125000700_harden_audit_trail.sql",
         "20261125000800_create_idempotency_keys.sql",
         "20261130000900_readable_actors.sql",
+        "20261201000500_index_artifacts_checksum.sql",
     ]
 
 
@@ -82,8 +83,30 @@ def test_every_longer_statement_timeout_names_an_existing_migration() -> None:
     assert set(LONGER_STATEMENT_TIMEOUTS) <= names
 
 
+def runs_without_transaction(migration: Migration) -> bool:
+    """`-- migrate:up transaction:false`: for CREATE/DROP INDEX CONCURRENTLY."""
+    text = migration.path.read_text()
+    return "-- migrate:up transaction:false" in text.splitlines()
+
+
+@migrations
+def test_a_migration_without_transaction_holds_one_concurrent_index_statement(
+    migration: Migration,
+) -> None:
+    if not runs_without_transaction(migration):
+        pytest.skip("runs in a transaction")
+    # dbmate sends the section as one string, which PostgreSQL runs as one implicit
+    # transaction when it holds several statements: CONCURRENTLY refuses that.
+    for section in (migration.up, migration.down):
+        sql = " ".join(statements(section))
+        assert sql.count(";") == 1, "more than one statement"
+        assert " CONCURRENTLY " in sql
+
+
 @migrations
 def test_each_up_section_bounds_its_lock_waits(migration: Migration) -> None:
+    if runs_without_transaction(migration):
+        pytest.skip("SET LOCAL has no effect outside a transaction")
     up = statements(migration.up)
     limit = LONGER_STATEMENT_TIMEOUTS.get(migration.path.name, "1min")
     assert "SET LOCAL lock_timeout = '5s';" in up
