@@ -49,7 +49,7 @@ SEED = 20261201
 MIGRATIONS_DIR = Path("schema/migrations")
 DATABASE_PREFIX = "plans_"
 
-PARTS = 2_000
+PARTS = 20_000  # a fab's part master: boards, dies, and a long tail of components
 LOTS = 20_000
 HOT_LOTS = 8
 HOT_SHARE = 0.15  # of all inspections, spread over the hot lots
