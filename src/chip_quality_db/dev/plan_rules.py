@@ -53,12 +53,13 @@ class Catalog:
     rows: dict[str, float]  # table -> reltuples
     watched_indexes: dict[str, str]  # partial or GIN index -> "partial" / "GIN"
     unindexed_foreign_keys: list[tuple[str, str]]  # (table, constraint)
+    seq_scan_rows: int = SEQ_SCAN_ROWS
 
     def large(self, table: str | None) -> bool:
-        return table is not None and self.rows.get(table, 0) >= SEQ_SCAN_ROWS
+        return table is not None and self.rows.get(table, 0) >= self.seq_scan_rows
 
 
-async def read_catalog(conn: asyncpg.Connection) -> Catalog:
+async def read_catalog(conn: asyncpg.Connection, seq_scan_rows: int = SEQ_SCAN_ROWS) -> Catalog:
     rows = {
         r["relname"]: float(r["reltuples"])
         for r in await conn.fetch(
@@ -95,7 +96,7 @@ async def read_catalog(conn: asyncpg.Connection) -> Catalog:
             """
         )
     ]
-    return Catalog(rows, watched, unindexed)
+    return Catalog(rows, watched, unindexed, seq_scan_rows)
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

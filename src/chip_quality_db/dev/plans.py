@@ -215,20 +215,21 @@ def write(files: dict[Path, str]) -> None:
     print(f"plans: wrote {len(files)} files in {PLANS_DIR}/")
 
 
-def drift(files: dict[Path, str]) -> bool:
-    """Print a diff of the committed plans against `files`; whether they differ."""
-    committed = {path: path.read_text() for path in PLANS_DIR.glob("*.md")}
+def drift(files: dict[Path, str], directory: Path = PLANS_DIR) -> bool:
+    """Print a diff of the committed plans in `directory` against `files`; whether they differ."""
+    committed = {path.name: path.read_text() for path in directory.glob("*.md")}
+    explained = {path.name: text for path, text in files.items()}
     differs = False
-    for path in sorted(set(files) | set(committed)):
-        expected, actual = committed.get(path, ""), files.get(path, "")
+    for name in sorted(set(explained) | set(committed)):
+        expected, actual = committed.get(name, ""), explained.get(name, "")
         if expected != actual:
             differs = True
             sys.stdout.writelines(
                 difflib.unified_diff(
                     expected.splitlines(keepends=True),
                     actual.splitlines(keepends=True),
-                    fromfile=f"{path} (committed)",
-                    tofile=f"{path} (explained now)",
+                    fromfile=f"{directory / name} (committed)",
+                    tofile=f"{directory / name} (explained now)",
                 )
             )
     return differs
