@@ -72,6 +72,7 @@ ORDER BY d.created_at, d.id;
 
 -- name: CountDefects :one
 -- How many defects there are, optionally of one inspection and severity.
+-- plan: full-scan Without a filter this counts every row: the whole table is read.
 SELECT count(*) FROM defects
 WHERE (sqlc.narg(inspection_id)::uuid IS NULL OR inspection_id = sqlc.narg(inspection_id))
   AND (sqlc.narg(severity)::defect_severity IS NULL OR severity = sqlc.narg(severity));

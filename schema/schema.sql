@@ -1841,10 +1841,10 @@ CREATE INDEX defects_created_at_id_idx ON public.defects USING btree (created_at
 
 
 --
--- Name: defects_inspection_id_severity_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: defects_inspection_id_severity_defect_type_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX defects_inspection_id_severity_idx ON public.defects USING btree (inspection_id, severity);
+CREATE INDEX defects_inspection_id_severity_defect_type_idx ON public.defects USING btree (inspection_id, severity) INCLUDE (defect_type);
 
 
 --
@@ -2272,4 +2272,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000700'),
     ('20261125000800'),
     ('20261130000900'),
-    ('20261201000500');
+    ('20261201000500'),
+    ('20261201000600'),
+    ('20261201000700');

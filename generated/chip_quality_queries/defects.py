@@ -395,7 +395,9 @@ async def count_defects(
     inspection_id: UUID | None = None,
     severity: DefectSeverity | None = None,
 ) -> int:
-    """How many defects there are, optionally of one inspection and severity."""
+    """How many defects there are, optionally of one inspection and severity.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
     except Exception as error:
