@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift plans plan-check test test-faults test-unit bench verify-audit serve \
+        typecheck squawk schema-drift generated-drift plans plans-rebuild plan-check test test-faults test-unit bench verify-audit serve \
         clean
 
 help: ## List the targets
@@ -109,6 +109,9 @@ schema-drift: install ## Fail when schema/schema.sql differs from what the migra
 # The first run builds the plans dataset (about a minute), later runs reuse it.
 plans: install ## Write every named query's plan to queries/plans/ (ANALYZE=1: measured report)
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.plans $(if $(ANALYZE),analyze,write)
+
+plans-rebuild: install ## Drop the cached plans dataset and build it again (then `make plans`)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.dataset rebuild
 
 plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (docs/query-plans.md)
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_db.dev.plans check

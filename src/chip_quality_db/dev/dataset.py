@@ -1,6 +1,7 @@
 """The plans dataset: a fab's year of quality data, generated from a fixed seed, cached.
 
     python -m chip_quality_db.dev.dataset ensure   # needs DATABASE_URL (see localdb run)
+    python -m chip_quality_db.dev.dataset rebuild  # drop it and build it again
     python -m chip_quality_db.dev.dataset key      # the cache key of the current sources
 
 Query plans are only meaningful on tables of realistic size and skew, so
@@ -451,20 +452,39 @@ async def ensure(url: str) -> str:
         await admin.close()
 
 
+async def drop(url: str) -> None:
+    """Drop every plans dataset on the server (the next `ensure` builds it anew)."""
+    admin = await asyncpg.connect(with_database(url, "postgres"))
+    try:
+        await admin.execute("SELECT pg_advisory_lock(hashtext('chip_quality_db.dev.dataset'))")
+        for row in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", DATABASE_PREFIX
+        ):
+            await admin.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def rebuild(url: str) -> str:
+    await drop(url)
+    return await ensure(url)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["key"]:
         print(dataset_key())
         return 0
-    if args != ["ensure"]:
-        print("usage: python -m chip_quality_db.dev.dataset {ensure,key}", file=sys.stderr)
+    commands = {"ensure": ensure, "rebuild": rebuild}
+    if len(args) != 1 or args[0] not in commands:
+        print("usage: python -m chip_quality_db.dev.dataset {ensure,rebuild,key}", file=sys.stderr)
         return 2
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("dataset: DATABASE_URL is not set (run through `localdb run`)", file=sys.stderr)
         return 2
     try:
-        print(asyncio.run(ensure(url)))
+        print(asyncio.run(commands[args[0]](url)))
     except (DatasetError, asyncpg.PostgresError, OSError) as exc:
         print(f"dataset: {exc}", file=sys.stderr)
         return 1
