@@ -369,6 +369,18 @@ async def _copy(conn: asyncpg.Connection, table: str, rows: Sequence[Row]) -> No
     )
 
 
+async def _month_partitions(conn: asyncpg.Connection) -> None:
+    """When audit_log is partitioned by month (audit_log_create_partition exists), the
+    months of the dataset get their partitions first, as `audit maintain` makes them
+    ahead in production; without them every row would land in the default partition."""
+    if not await conn.fetchval("SELECT to_regprocedure('audit_log_create_partition(date)')"):
+        return
+    month = START.date()
+    while month < END.date():
+        await conn.execute("SELECT audit_log_create_partition($1)", month)
+        month = (month + timedelta(days=32)).replace(day=1)
+
+
 async def load(url: str) -> None:
     """Generate every table from SEED and COPY it into the migrated database at `url`."""
     gen = _Gen(SEED)
@@ -392,6 +404,7 @@ async def load(url: str) -> None:
         await _copy(conn, "artifacts", _artifacts(gen, keys, jobs))
         await _copy(conn, "reports", list(_reports(gen)))
         await _copy(conn, "idempotency_keys", list(_idempotency_keys(gen)))
+        await _month_partitions(conn)
         await _copy(conn, "audit_log", list(_audit_log(gen, lot_ids)))
         await conn.execute("RESET session_replication_role")
         started = time.perf_counter()
