@@ -9,10 +9,8 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
-from pglast import ast, parse_sql
-from pglast.stream import RawStream
 
-from chip_quality_db.dev.migrations import Migration, read_migrations
+from chip_quality_db.dev.migrations import read_migrations
 from tests.conftest import ROOT, run_dbmate
 
 from .catalog import Snapshot, snapshot, snapshot_of, without_migrations_table
@@ -27,18 +25,6 @@ AUDIT_TABLES = {"audit_log", "audit_chain_head"}
 # Per business table: keep_created_at, set_updated_at, audit_row_change and
 # refuse_truncate; on audit_log: refuse_change, refuse_truncate and advance_chain.
 TRIGGER_COUNT = 4 * len(TABLES) + 3
-
-
-def up_in_a_transaction(migration: Migration) -> str:
-    """The up section, runnable inside a transaction: CREATE/DROP INDEX CONCURRENTLY
-    (a transaction:false section) made plain, which leaves the same schema behind."""
-    if "-- migrate:up transaction:false" not in migration.path.read_text().splitlines():
-        return migration.up
-    statements = parse_sql(migration.up)
-    for raw in statements:
-        if isinstance(raw.stmt, ast.IndexStmt | ast.DropStmt):
-            raw.stmt.concurrent = False
-    return ";\n".join(RawStream()(raw) for raw in statements)
 
 
 async def applied_versions(url: str) -> list[str]:
@@ -83,7 +69,7 @@ def rollback_db_url(empty_db_url: str) -> Iterator[str]:
 
 
 def test_there_are_migrations_to_test() -> None:
-    assert len(VERSIONS) == 12
+    assert len(VERSIONS) == 11
     assert len(set(VERSIONS)) == len(VERSIONS)
     assert sorted(VERSIONS) == VERSIONS
 
@@ -147,7 +133,7 @@ async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration
             await conn.execute("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)")
             for migration in MIGRATIONS:
                 before.append(without_migrations_table(await snapshot(conn)))
-                await conn.execute(up_in_a_transaction(migration))
+                await conn.execute(migration.up)
             fully_migrated = without_migrations_table(await snapshot(conn))
         finally:
             await transaction.rollback()

@@ -408,7 +408,9 @@ async def load(url: str) -> None:
         await _copy(conn, "audit_log", list(_audit_log(gen, lot_ids)))
         await conn.execute("RESET session_replication_role")
         started = time.perf_counter()
-        await conn.execute(f"SET default_statistics_target = {STATISTICS_TARGET}")
+        await conn.execute(
+            "SELECT set_config('default_statistics_target', $1, false)", str(STATISTICS_TARGET)
+        )
         # VACUUM too: it sets the visibility map, which index-only scans cost by.
         await conn.execute("VACUUM (ANALYZE)")
         print(
@@ -427,6 +429,13 @@ def _migrate(url: str) -> None:
     )
     if result.returncode != 0:
         raise DatasetError(f"dbmate up failed on the dataset database:\n{result.stderr}")
+
+
+async def _ddl(conn: asyncpg.Connection, template: str, *names: str) -> None:
+    """Run DDL naming databases: identifiers cannot be parameters, so the server's
+    format() quotes them (%I) and the statement it returns is run as is."""
+    statement = await conn.fetchval("SELECT format($1, VARIADIC $2::text[])", template, list(names))
+    await conn.execute(statement)
 
 
 async def ensure(url: str) -> str:
@@ -451,14 +460,14 @@ async def ensure(url: str) -> str:
             return with_database(url, name)
         for stale in sorted(existing):
             # Another key's dataset, or a build that was interrupted: rebuilt on demand.
-            await admin.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
+            await _ddl(admin, "DROP DATABASE %I WITH (FORCE)", stale)
         building = f"{name}_building"
         print(f"dataset: building {name} (first run or sources changed)", file=sys.stderr)
         started = time.perf_counter()
-        await admin.execute(f'CREATE DATABASE "{building}"')
+        await _ddl(admin, "CREATE DATABASE %I", building)
         _migrate(with_database(url, building))
         await load(with_database(url, building))
-        await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        await _ddl(admin, "ALTER DATABASE %I RENAME TO %I", building, name)
         print(f"dataset: built {name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         return with_database(url, name)
     finally:
@@ -473,7 +482,7 @@ async def drop(url: str) -> None:
         for row in await admin.fetch(
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", DATABASE_PREFIX
         ):
-            await admin.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+            await _ddl(admin, "DROP DATABASE %I WITH (FORCE)", row["datname"])
     finally:
         await admin.close()
 

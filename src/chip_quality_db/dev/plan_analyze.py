@@ -249,19 +249,60 @@ def _top(document: Any) -> tuple[float, float, int, int, int]:
     )
 
 
+# The statement is prepared and executed by the server itself, its parameter values
+# passed as text and quoted there (quote_nullable): no SQL text is built here, and
+# like asyncpg's first executions of a prepared statement it runs a custom plan.
+ANALYZE_FUNCTION = """
+CREATE FUNCTION pg_temp.explain_analyze(query text, params text[]) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan text;
+    arguments text := (SELECT string_agg(quote_nullable(p), ', ' ORDER BY n)
+                       FROM unnest(params) WITH ORDINALITY AS a(p, n));
+BEGIN
+    EXECUTE 'PREPARE plans_measured AS ' || query;
+    EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE plans_measured'
+            || coalesce('(' || arguments || ')', '') INTO plan;
+    DEALLOCATE plans_measured;
+    RETURN plan;
+END
+$$
+"""
+
+
+def as_text(value: Any) -> str | None:
+    """A parameter value in PostgreSQL's text input form."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, list):
+        return "{" + ",".join(str(item) for item in value) + "}"
+    return str(value)
+
+
 async def measure(conn: asyncpg.Connection, query: plans.NamedQuery, hot: Hot) -> Measured:
-    statement_sql = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query.sql}"
     names, optional = parameter_names(query)
+    try:
+        types = (await conn.prepare(query.sql)).get_parameters()
+    except asyncpg.PostgresError as exc:
+        raise NotMeasuredError(str(exc).splitlines()[0]) from exc
+    values = choose(query, names, optional, types, hot)
     runs = []
     for _ in range(RUNS):
         transaction = conn.transaction()
         await transaction.start()
         try:
-            await conn.execute(f"SET LOCAL app.actor = '{ACTOR}'")
-            statement = await conn.prepare(statement_sql)
-            values = choose(query, names, optional, statement.get_parameters(), hot)
-            runs.append(_top(await statement.fetchval(*values)))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TypeError) as exc:
+            await conn.execute("SELECT set_config('app.actor', $1, true)", ACTOR)
+            document = await conn.fetchval(
+                "SELECT pg_temp.explain_analyze($1, $2)",
+                query.sql,
+                [as_text(value) for value in values],
+            )
+            runs.append(_top(document))
+        except asyncpg.PostgresError as exc:
             raise NotMeasuredError(str(exc).splitlines()[0]) from exc
         finally:
             await transaction.rollback()
@@ -311,6 +352,7 @@ async def run(url: str) -> int:
     conn = await asyncpg.connect(await dataset.ensure(url))
     try:
         await plans.prepare_session(conn)
+        await conn.execute(ANALYZE_FUNCTION)
         hot = await Hot.read(conn)
         measured: list[Measured] = []
         failed: list[tuple[plans.NamedQuery, str]] = []

@@ -160,7 +160,7 @@ $$
 
 async def prepare_session(conn: asyncpg.Connection) -> None:
     for name, value in PLANNER_SETTINGS.items():
-        await conn.execute(f"SET {name} = '{value}'")
+        await conn.execute("SELECT set_config($1, $2, false)", name, value)
     await conn.execute(EXPLAIN_FUNCTION)
 
 
