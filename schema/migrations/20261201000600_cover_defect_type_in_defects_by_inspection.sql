@@ -15,7 +15,10 @@
 -- go on, defect ingest waits (1.3 s for 1,100,000 rows on the plans dataset,
 -- growing with the table: hence the longer statement timeout; run it in a
 -- quiet window). Not CONCURRENTLY: see 20261201000500. The old index goes in
--- the same transaction, so no moment has neither.
+-- the same transaction, so no moment has neither; its DROP takes ACCESS
+-- EXCLUSIVE on defects, so reads wait too, from the drop to the commit right
+-- after it (milliseconds), once the readers already running have finished
+-- (lock_timeout 5s: the migration fails rather than queue behind a long one).
 
 -- migrate:up
 
