@@ -71,6 +71,10 @@ def test_rendering_is_deterministic_and_follows_the_file_order() -> None:
     text = first[plans.PLANS_DIR / "lots.md"]
     assert text.index("## GetLot") < text.index("## CountLots")
     assert "```\nIndex Scan\n```" in text
+    marked = plans.Explained(
+        plans.NamedQuery("lots.sql", "CountLots", ":one", "", ("full-scan counts all",)), "Seq"
+    )
+    assert "Marked: `-- plan: full-scan counts all`" in plans.render("lots.sql", [marked])
 
 
 def test_drift_is_reported_for_a_changed_missing_or_extra_plan_file(

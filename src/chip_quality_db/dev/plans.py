@@ -191,7 +191,7 @@ def render(source: str, explained: Sequence[Explained]) -> str:
     """One file's plans, in the order of its queries; deterministic."""
     parts = [HEADER.format(source=source)]
     for item in explained:
-        markers = "".join(f"\nMarked `-- plan: {m}`.\n" for m in item.query.markers)
+        markers = "".join(f"\nMarked: `-- plan: {m}`\n" for m in item.query.markers)
         parts.append(f"\n## {item.query.name}\n{markers}\n```\n{item.text}\n```\n")
     return "".join(parts)
 
