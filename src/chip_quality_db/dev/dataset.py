@@ -369,6 +369,20 @@ async def _copy(conn: asyncpg.Connection, table: str, rows: Sequence[Row]) -> No
     )
 
 
+REFRESH_MATERIALIZED_VIEWS = """
+DO $$
+DECLARE
+    view record;
+BEGIN
+    FOR view IN SELECT schemaname, matviewname FROM pg_matviews
+                WHERE schemaname = 'public' ORDER BY matviewname LOOP
+        EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', view.schemaname, view.matviewname);
+    END LOOP;
+END
+$$
+"""
+
+
 async def _month_partitions(conn: asyncpg.Connection) -> None:
     """When audit_log is partitioned by month (audit_log_create_partition exists), the
     months of the dataset get their partitions first, as `audit maintain` makes them
@@ -407,6 +421,9 @@ async def load(url: str) -> None:
         await _month_partitions(conn)
         await _copy(conn, "audit_log", list(_audit_log(gen, lot_ids)))
         await conn.execute("RESET session_replication_role")
+        # Materialized views were made by the migrations over empty tables: filled
+        # now, as their scheduled refresh would, so their plans see real sizes.
+        await conn.execute(REFRESH_MATERIALIZED_VIEWS)
         started = time.perf_counter()
         await conn.execute(
             "SELECT set_config('default_statistics_target', $1, false)", str(STATISTICS_TARGET)

@@ -13,7 +13,8 @@ Each violation prints as `file: Query: rule: plan excerpt`:
 - unused-index: every partial and every GIN index appears in some query's plan;
   an index no query uses is reported against the migration that creates it.
 
-Sizes come from pg_class.reltuples of the plans dataset, so the threshold
+Sizes come from pg_class.reltuples of the plans dataset (tables, partitions and
+materialized views), so the threshold
 separates tables that grow with production (lots and below) from small
 reference tables.
 """
@@ -64,7 +65,7 @@ async def read_catalog(conn: asyncpg.Connection, seq_scan_rows: int = SEQ_SCAN_R
         r["relname"]: float(r["reltuples"])
         for r in await conn.fetch(
             "SELECT relname, reltuples FROM pg_class "
-            "WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace"
+            "WHERE relkind IN ('r', 'p', 'm') AND relnamespace = 'public'::regnamespace"
         )
     }
     watched = {
