@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift test test-faults test-unit bench verify-audit serve \
+        typecheck squawk schema-drift generated-drift plans plans-rebuild plan-check test test-faults test-unit bench verify-audit serve \
         clean
 
 help: ## List the targets
@@ -89,7 +89,7 @@ verify-audit: install ## Walk the audit trail's hash chain; fail at the first br
 	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \
 		$(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
-check: lint typecheck squawk schema-drift generated-drift ## Every static check CI runs (no tests)
+check: lint typecheck squawk schema-drift generated-drift plan-check ## Every static check CI runs (no tests)
 
 lint: install
 	ruff check .
@@ -105,6 +105,17 @@ squawk: install ## Lint the migrations' up sections for unsafe DDL
 # PostgreSQL 16 (another server version dumps some details differently).
 schema-drift: install ## Fail when schema/schema.sql differs from what the migrations produce
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.migrations drift
+
+# Always on the local server, like schema-drift: plans are defined as PostgreSQL 16's.
+# The first run builds the plans dataset (about a minute), later runs reuse it.
+plans: install ## Write every named query's plan to queries/plans/ (ANALYZE=1: measured report)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans $(if $(ANALYZE),analyze,write)
+
+plans-rebuild: install ## Drop the cached plans dataset and build it again (then `make plans`)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.dataset rebuild
+
+plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (docs/query-plans.md)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
 	$(WITH_DB) pytest -m "not faults and not cluster"

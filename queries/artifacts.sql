@@ -33,15 +33,15 @@ DELETE FROM artifacts WHERE id = sqlc.arg(artifact_id);
 -- One page of artifacts in creation order, optionally of one inspection, job and type.
 -- Keyset pagination: pass the last row's created_at and id to get the next page.
 SELECT * FROM artifacts
-WHERE (sqlc.narg(inspection_id)::uuid IS NULL OR inspection_id = sqlc.narg(inspection_id))
-  AND (sqlc.narg(inference_job_id)::uuid IS NULL
-       OR inference_job_id = sqlc.narg(inference_job_id))
-  AND (sqlc.narg(artifact_type)::artifact_type IS NULL
-       OR artifact_type = sqlc.narg(artifact_type))
-  AND (
-      sqlc.narg(after_created_at)::timestamptz IS NULL
-      OR (created_at, id) > (sqlc.narg(after_created_at), sqlc.narg(after_id)::uuid)
-  )
+-- CASEs, not `(x IS NULL OR col = x)`, for the generic plan's sake: see ListLots.
+WHERE CASE WHEN sqlc.narg(inspection_id)::uuid IS NULL THEN true
+           ELSE inspection_id = sqlc.narg(inspection_id) END
+  AND CASE WHEN sqlc.narg(inference_job_id)::uuid IS NULL THEN true
+           ELSE inference_job_id = sqlc.narg(inference_job_id) END
+  AND CASE WHEN sqlc.narg(artifact_type)::artifact_type IS NULL THEN true
+           ELSE artifact_type = sqlc.narg(artifact_type) END
+  AND CASE WHEN sqlc.narg(after_created_at)::timestamptz IS NULL THEN true
+           ELSE (created_at, id) > (sqlc.narg(after_created_at), sqlc.narg(after_id)::uuid) END
 ORDER BY created_at, id
 LIMIT sqlc.arg(page_size);
 

@@ -23,5 +23,6 @@ LIMIT sqlc.arg(page_size);
 
 -- name: CountAuditEntries :one
 -- How many audit entries there are, optionally of one table.
+-- plan: full-scan Without a filter this counts every row: the whole table is read.
 SELECT count(*) FROM audit_log
 WHERE (sqlc.narg(table_name)::text IS NULL OR table_name = sqlc.narg(table_name));

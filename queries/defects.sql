@@ -72,6 +72,7 @@ ORDER BY d.created_at, d.id;
 
 -- name: CountDefects :one
 -- How many defects there are, optionally of one inspection and severity.
+-- plan: full-scan Without a filter this counts every row: the whole table is read.
 SELECT count(*) FROM defects
 WHERE (sqlc.narg(inspection_id)::uuid IS NULL OR inspection_id = sqlc.narg(inspection_id))
   AND (sqlc.narg(severity)::defect_severity IS NULL OR severity = sqlc.narg(severity));
@@ -84,3 +85,25 @@ JOIN inspections i ON i.id = d.inspection_id
 WHERE i.lot_id = sqlc.arg(lot_id)
 GROUP BY d.defect_type, d.severity
 ORDER BY defect_count DESC, d.defect_type, d.severity;
+
+-- name: RecentCriticalDefects :many
+-- Critical defects found since a time, newest first: the quality engineers' alert feed
+-- (served by the partial index defects_created_at_critical_idx).
+SELECT * FROM defects
+WHERE severity = 'critical' AND created_at >= sqlc.arg(since)
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: SearchDefectsByLocation :many
+-- Defects whose location contains the given JSON object, e.g. {"layer": 3}, newest first
+-- (served by the GIN index defects_location_idx).
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks defects_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT * FROM defects WHERE location @> sqlc.arg(location)::jsonb
+)
+SELECT * FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);

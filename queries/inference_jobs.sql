@@ -78,11 +78,13 @@ LIMIT sqlc.arg(page_size);
 
 -- name: CountInferenceJobs :one
 -- How many inference jobs there are, optionally in one status.
+-- plan: full-scan Without a filter this counts every row: the whole table is read.
 SELECT count(*) FROM inference_jobs
 WHERE (sqlc.narg(status)::inference_job_status IS NULL OR status = sqlc.narg(status));
 
 -- name: InferenceLatencyPercentiles :one
 -- Inference time percentiles (ms) of completed jobs of a model, or of all models.
+-- plan: full-scan Percentiles over every completed job (most of the table) read it whole.
 SELECT
     count(*) AS jobs,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY inference_ms)::double precision AS p50_ms,
@@ -91,3 +93,26 @@ SELECT
 FROM inference_jobs
 WHERE status = 'completed' AND inference_ms IS NOT NULL
   AND (sqlc.narg(model_name)::text IS NULL OR model_name = sqlc.narg(model_name));
+
+-- name: ListStaleInferenceJobs :many
+-- Running jobs started before a time, oldest first: the ones whose worker may have died,
+-- to hand back with RequeueInferenceJob (served by the partial index
+-- inference_jobs_started_at_running_idx).
+SELECT * FROM inference_jobs
+WHERE status = 'running' AND started_at < sqlc.arg(started_before)
+ORDER BY started_at, id
+LIMIT sqlc.arg(page_size);
+
+-- name: SearchInferenceJobsByResults :many
+-- Inference jobs whose results contain the given JSON object, e.g. {"defects": 0}, newest
+-- first (served by the GIN index inference_jobs_results_idx).
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks inference_jobs_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT * FROM inference_jobs WHERE results @> sqlc.arg(results)::jsonb
+)
+SELECT * FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);

@@ -80,3 +80,39 @@ LIMIT sqlc.arg(page_size);
 SELECT count(*) FROM inspections
 WHERE (sqlc.narg(lot_id)::uuid IS NULL OR lot_id = sqlc.narg(lot_id))
   AND (sqlc.narg(status)::inspection_status IS NULL OR status = sqlc.narg(status));
+
+-- name: ListOpenInspections :many
+-- Inspections not finished yet (pending or in progress), oldest first: the stations' work
+-- list (served by the partial index inspections_created_at_open_idx).
+SELECT * FROM inspections
+WHERE status IN ('pending', 'in_progress')
+ORDER BY created_at, id
+LIMIT sqlc.arg(page_size);
+
+-- name: SearchInspectionsByResults :many
+-- Inspections whose results contain the given JSON object, e.g. {"station": "ST-4"},
+-- newest first (served by the GIN index inspections_results_idx).
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks inspections_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT * FROM inspections WHERE results @> sqlc.arg(results)::jsonb
+)
+SELECT * FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: DailyYield :many
+-- Inspections completed per day (UTC) in [completed_from, completed_to) and how many of
+-- them passed: the yield trend (served by the partial index
+-- inspections_completed_at_completed_idx).
+SELECT
+    (completed_at AT TIME ZONE 'UTC')::date AS day,
+    count(*) AS completed,
+    count(*) FILTER (WHERE passed) AS passed
+FROM inspections
+WHERE status = 'completed'
+  AND completed_at >= sqlc.arg(completed_from) AND completed_at < sqlc.arg(completed_to)
+GROUP BY day
+ORDER BY day;

@@ -53,3 +53,11 @@ LIMIT sqlc.arg(page_size);
 -- How many reports there are, optionally in one status.
 SELECT count(*) FROM reports
 WHERE (sqlc.narg(status)::report_status IS NULL OR status = sqlc.narg(status));
+
+-- name: ListPendingReports :many
+-- Pending reports, oldest first: the renderer's queue (served by the partial index
+-- reports_created_at_pending_idx).
+SELECT * FROM reports
+WHERE status = 'pending'
+ORDER BY created_at, id
+LIMIT sqlc.arg(page_size);

@@ -1764,6 +1764,13 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: artifacts_checksum_sha256_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX artifacts_checksum_sha256_created_at_id_idx ON public.artifacts USING btree (checksum_sha256, created_at, id);
+
+
+--
 -- Name: artifacts_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1834,10 +1841,10 @@ CREATE INDEX defects_created_at_id_idx ON public.defects USING btree (created_at
 
 
 --
--- Name: defects_inspection_id_severity_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: defects_inspection_id_severity_defect_type_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX defects_inspection_id_severity_idx ON public.defects USING btree (inspection_id, severity);
+CREATE INDEX defects_inspection_id_severity_defect_type_idx ON public.defects USING btree (inspection_id, severity) INCLUDE (defect_type);
 
 
 --
@@ -2264,4 +2271,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000600'),
     ('20261125000700'),
     ('20261125000800'),
-    ('20261130000900');
+    ('20261130000900'),
+    ('20261201000500'),
+    ('20261201000600');

@@ -186,15 +186,14 @@ async def delete_artifact(db: Executor, *, artifact_id: UUID) -> int:
 
 LIST_ARTIFACTS = """-- name: ListArtifacts :many
 SELECT id, inspection_id, inference_job_id, artifact_type, storage_uri, content_type, size_bytes, checksum_sha256, metadata, created_at, updated_at FROM artifacts
-WHERE ($1::uuid IS NULL OR inspection_id = $1)
-  AND ($2::uuid IS NULL
-       OR inference_job_id = $2)
-  AND ($3::artifact_type IS NULL
-       OR artifact_type = $3)
-  AND (
-      $4::timestamptz IS NULL
-      OR (created_at, id) > ($4, $5::uuid)
-  )
+WHERE CASE WHEN $1::uuid IS NULL THEN true
+           ELSE inspection_id = $1 END
+  AND CASE WHEN $2::uuid IS NULL THEN true
+           ELSE inference_job_id = $2 END
+  AND CASE WHEN $3::artifact_type IS NULL THEN true
+           ELSE artifact_type = $3 END
+  AND CASE WHEN $4::timestamptz IS NULL THEN true
+           ELSE (created_at, id) > ($4, $5::uuid) END
 ORDER BY created_at, id
 LIMIT $6
 """
@@ -203,6 +202,7 @@ LIMIT $6
 async def list_artifacts(db: ReadExecutor, params: ListArtifactsParams) -> list[Artifact]:
     """One page of artifacts in creation order, optionally of one inspection, job and type.
     Keyset pagination: pass the last row's created_at and id to get the next page.
+    CASEs, not `(x IS NULL OR col = x)`, for the generic plan's sake: see ListLots.
     """
     try:
         records = await db.fetch(

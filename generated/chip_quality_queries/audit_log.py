@@ -104,7 +104,9 @@ WHERE ($1::text IS NULL OR table_name = $1)
 
 
 async def count_audit_entries(db: ReadExecutor, *, table_name: str | None = None) -> int:
-    """How many audit entries there are, optionally of one table."""
+    """How many audit entries there are, optionally of one table.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
     except Exception as error:

@@ -395,7 +395,9 @@ async def count_defects(
     inspection_id: UUID | None = None,
     severity: DefectSeverity | None = None,
 ) -> int:
-    """How many defects there are, optionally of one inspection and severity."""
+    """How many defects there are, optionally of one inspection and severity.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_DEFECTS, inspection_id, severity)
     except Exception as error:
@@ -420,3 +422,57 @@ async def defect_pareto_of_lot(db: ReadExecutor, *, lot_id: UUID) -> list[Defect
     except Exception as error:
         query_failed(error, "defect_pareto_of_lot", ("lot_id",), "select", None)
     return validate_rows(_DEFECT_PARETO_OF_LOT_ROW_LIST, DefectParetoOfLotRow, records)
+
+
+RECENT_CRITICAL_DEFECTS = """-- name: RecentCriticalDefects :many
+SELECT id, inspection_id, defect_type, severity, location, confidence, description, detected_by, review_status, reviewed_by, reviewed_at, created_at, updated_at FROM defects
+WHERE severity = 'critical' AND created_at >= $1
+ORDER BY created_at DESC, id DESC
+LIMIT $2
+"""
+
+
+async def recent_critical_defects(
+    db: ReadExecutor,
+    *,
+    since: AwareDatetime,
+    page_size: int,
+) -> list[Defect]:
+    """Critical defects found since a time, newest first: the quality engineers' alert feed
+    (served by the partial index defects_created_at_critical_idx).
+    """
+    try:
+        records = await db.fetch(RECENT_CRITICAL_DEFECTS, since, page_size)
+    except Exception as error:
+        query_failed(error, "recent_critical_defects", ("since", "page_size"), "select", None)
+    return validate_rows(_DEFECT_LIST, Defect, records)
+
+
+SEARCH_DEFECTS_BY_LOCATION = """-- name: SearchDefectsByLocation :many
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks defects_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT id, inspection_id, defect_type, severity, location, confidence, description, detected_by, review_status, reviewed_by, reviewed_at, created_at, updated_at FROM defects WHERE location @> $2::jsonb
+)
+SELECT id, inspection_id, defect_type, severity, location, confidence, description, detected_by, review_status, reviewed_by, reviewed_at, created_at, updated_at FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT $1
+"""
+
+
+async def search_defects_by_location(
+    db: ReadExecutor,
+    *,
+    page_size: int,
+    location: JsonValue,
+) -> list[Defect]:
+    """Defects whose location contains the given JSON object, e.g. {"layer": 3}, newest first
+    (served by the GIN index defects_location_idx).
+    """
+    try:
+        records = await db.fetch(SEARCH_DEFECTS_BY_LOCATION, page_size, location)
+    except Exception as error:
+        query_failed(error, "search_defects_by_location", ("page_size", "location"), "select", None)
+    return validate_rows(_DEFECT_LIST, Defect, records)

@@ -318,7 +318,9 @@ async def count_inference_jobs(
     *,
     status: InferenceJobStatus | None = None,
 ) -> int:
-    """How many inference jobs there are, optionally in one status."""
+    """How many inference jobs there are, optionally in one status.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_INFERENCE_JOBS, status)
     except Exception as error:
@@ -343,7 +345,9 @@ async def inference_latency_percentiles(
     *,
     model_name: str | None = None,
 ) -> InferenceLatencyPercentilesRow:
-    """Inference time percentiles (ms) of completed jobs of a model, or of all models."""
+    """Inference time percentiles (ms) of completed jobs of a model, or of all models.
+    plan: full-scan Percentiles over every completed job (most of the table) read it whole.
+    """
     try:
         record = await db.fetchrow(INFERENCE_LATENCY_PERCENTILES, model_name)
     except Exception as error:
@@ -351,3 +355,70 @@ async def inference_latency_percentiles(
     if record is None:
         raise missing_row("inference_latency_percentiles")
     return build_row(InferenceLatencyPercentilesRow, record)
+
+
+LIST_STALE_INFERENCE_JOBS = """-- name: ListStaleInferenceJobs :many
+SELECT id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at FROM inference_jobs
+WHERE status = 'running' AND started_at < $1
+ORDER BY started_at, id
+LIMIT $2
+"""
+
+
+async def list_stale_inference_jobs(
+    db: ReadExecutor,
+    *,
+    started_before: AwareDatetime | None,
+    page_size: int,
+) -> list[InferenceJob]:
+    """Running jobs started before a time, oldest first: the ones whose worker may have died,
+    to hand back with RequeueInferenceJob (served by the partial index
+    inference_jobs_started_at_running_idx).
+    """
+    try:
+        records = await db.fetch(LIST_STALE_INFERENCE_JOBS, started_before, page_size)
+    except Exception as error:
+        query_failed(
+            error,
+            "list_stale_inference_jobs",
+            ("started_before", "page_size"),
+            "select",
+            None,
+        )
+    return validate_rows(_INFERENCE_JOB_LIST, InferenceJob, records)
+
+
+SEARCH_INFERENCE_JOBS_BY_RESULTS = """-- name: SearchInferenceJobsByResults :many
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks inference_jobs_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at FROM inference_jobs WHERE results @> $2::jsonb
+)
+SELECT id, inspection_id, model_name, model_version, status, priority, attempts, worker_id, started_at, completed_at, inference_ms, results, error_message, created_at, updated_at FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT $1
+"""
+
+
+async def search_inference_jobs_by_results(
+    db: ReadExecutor,
+    *,
+    page_size: int,
+    results: JsonValue,
+) -> list[InferenceJob]:
+    """Inference jobs whose results contain the given JSON object, e.g. {"defects": 0}, newest
+    first (served by the GIN index inference_jobs_results_idx).
+    """
+    try:
+        records = await db.fetch(SEARCH_INFERENCE_JOBS_BY_RESULTS, page_size, results)
+    except Exception as error:
+        query_failed(
+            error,
+            "search_inference_jobs_by_results",
+            ("page_size", "results"),
+            "select",
+            None,
+        )
+    return validate_rows(_INFERENCE_JOB_LIST, InferenceJob, records)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -57,6 +58,13 @@ class UpdateInspectionParams(RowModel):
     inspection_id: UUID
 
 
+class DailyYieldRow(RowModel):
+    day: date
+    completed: int
+    passed: int
+
+
+_DAILY_YIELD_ROW_LIST = TypeAdapter(list[DailyYieldRow])
 _INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = TypeAdapter(
     Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK]
 )
@@ -377,3 +385,88 @@ async def count_inspections(
     except Exception as error:
         query_failed(error, "count_inspections", ("lot_id", "status"), "select", None)
     return _INT.validate_python(value)
+
+
+LIST_OPEN_INSPECTIONS = """-- name: ListOpenInspections :many
+SELECT id, lot_id, inspection_type, status, station_id, operator_id, started_at, completed_at, passed, results, notes, metadata, created_at, updated_at FROM inspections
+WHERE status IN ('pending', 'in_progress')
+ORDER BY created_at, id
+LIMIT $1
+"""
+
+
+async def list_open_inspections(db: ReadExecutor, *, page_size: int) -> list[Inspection]:
+    """Inspections not finished yet (pending or in progress), oldest first: the stations' work
+    list (served by the partial index inspections_created_at_open_idx).
+    """
+    try:
+        records = await db.fetch(LIST_OPEN_INSPECTIONS, page_size)
+    except Exception as error:
+        query_failed(error, "list_open_inspections", ("page_size",), "select", None)
+    return validate_rows(_INSPECTION_LIST, Inspection, records)
+
+
+SEARCH_INSPECTIONS_BY_RESULTS = """-- name: SearchInspectionsByResults :many
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks inspections_created_at_id_idx backwards hoping for an early match, which
+    -- reads the whole table when the object is rare; through the GIN index a
+    -- search costs what it finds, then the matches are sorted.
+    SELECT id, lot_id, inspection_type, status, station_id, operator_id, started_at, completed_at, passed, results, notes, metadata, created_at, updated_at FROM inspections WHERE results @> $2::jsonb
+)
+SELECT id, lot_id, inspection_type, status, station_id, operator_id, started_at, completed_at, passed, results, notes, metadata, created_at, updated_at FROM matching
+ORDER BY created_at DESC, id DESC
+LIMIT $1
+"""
+
+
+async def search_inspections_by_results(
+    db: ReadExecutor,
+    *,
+    page_size: int,
+    results: JsonValue,
+) -> list[Inspection]:
+    """Inspections whose results contain the given JSON object, e.g. {"station": "ST-4"},
+    newest first (served by the GIN index inspections_results_idx).
+    """
+    try:
+        records = await db.fetch(SEARCH_INSPECTIONS_BY_RESULTS, page_size, results)
+    except Exception as error:
+        query_failed(
+            error,
+            "search_inspections_by_results",
+            ("page_size", "results"),
+            "select",
+            None,
+        )
+    return validate_rows(_INSPECTION_LIST, Inspection, records)
+
+
+DAILY_YIELD = """-- name: DailyYield :many
+SELECT
+    (completed_at AT TIME ZONE 'UTC')::date AS day,
+    count(*) AS completed,
+    count(*) FILTER (WHERE passed) AS passed
+FROM inspections
+WHERE status = 'completed'
+  AND completed_at >= $1 AND completed_at < $2
+GROUP BY day
+ORDER BY day
+"""
+
+
+async def daily_yield(
+    db: ReadExecutor,
+    *,
+    completed_from: AwareDatetime | None,
+    completed_to: AwareDatetime | None,
+) -> list[DailyYieldRow]:
+    """Inspections completed per day (UTC) in [completed_from, completed_to) and how many of
+    them passed: the yield trend (served by the partial index
+    inspections_completed_at_completed_idx).
+    """
+    try:
+        records = await db.fetch(DAILY_YIELD, completed_from, completed_to)
+    except Exception as error:
+        query_failed(error, "daily_yield", ("completed_from", "completed_to"), "select", None)
+    return validate_rows(_DAILY_YIELD_ROW_LIST, DailyYieldRow, records)

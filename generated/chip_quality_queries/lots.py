@@ -257,13 +257,14 @@ async def delete_lot(db: Executor, *, lot_id: UUID) -> int:
 
 LIST_LOTS = """-- name: ListLots :many
 SELECT id, lot_number, part_id, production_date, batch_size, production_line, status, supplier, quantity_inspected, quantity_rejected, notes, metadata, created_at, updated_at FROM lots
-WHERE ($1::uuid IS NULL OR part_id = $1)
-  AND ($2::lot_status IS NULL OR status = $2)
-  AND ($3::text IS NULL OR production_line = $3)
-  AND (
-      $4::timestamptz IS NULL
-      OR (created_at, id) > ($4, $5::uuid)
-  )
+WHERE CASE WHEN $1::uuid IS NULL THEN true
+           ELSE part_id = $1 END
+  AND CASE WHEN $2::lot_status IS NULL THEN true
+           ELSE status = $2 END
+  AND CASE WHEN $3::text IS NULL THEN true
+           ELSE production_line = $3 END
+  AND CASE WHEN $4::timestamptz IS NULL THEN true
+           ELSE (created_at, id) > ($4, $5::uuid) END
 ORDER BY created_at, id
 LIMIT $6
 """
@@ -272,6 +273,10 @@ LIMIT $6
 async def list_lots(db: ReadExecutor, params: ListLotsParams) -> list[Lot]:
     """One page of lots in creation order, optionally of one part, status and production line.
     Keyset pagination: pass the last row's created_at and id to get the next page.
+    The optional filters are CASEs, not `(x IS NULL OR col = x)`: the generic plan
+    (the one cached after five calls) estimated that OR form to keep almost no row,
+    and so sorted the whole table instead of reading lots_created_at_id_idx in order.
+    A CASE folds away exactly like the OR when a value is bound (queries/plans/lots.md).
     """
     try:
         records = await db.fetch(
@@ -307,7 +312,9 @@ async def count_lots(
     part_id: UUID | None = None,
     status: LotStatus | None = None,
 ) -> int:
-    """How many lots there are, optionally of one part and status."""
+    """How many lots there are, optionally of one part and status.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_LOTS, part_id, status)
     except Exception as error:

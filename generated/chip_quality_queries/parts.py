@@ -272,7 +272,9 @@ async def count_parts(
     part_type: PartType | None = None,
     is_active: bool | None = None,
 ) -> int:
-    """How many parts there are, optionally of one type and activity."""
+    """How many parts there are, optionally of one type and activity.
+    plan: full-scan Without a filter this counts every row: the whole table is read.
+    """
     try:
         value = await db.fetchval(COUNT_PARTS, part_type, is_active)
     except Exception as error:
@@ -281,29 +283,35 @@ async def count_parts(
 
 
 SEARCH_PARTS_BY_SPECIFICATION = """-- name: SearchPartsBySpecification :many
-SELECT id, part_number, part_name, part_type, revision, manufacturer, description, specifications, tolerance_requirements, is_active, created_at, updated_at FROM parts
-WHERE specifications @> $1::jsonb
+WITH matching AS MATERIALIZED (
+    -- The matches are collected first (MATERIALIZED): left to itself the planner
+    -- walks parts_part_number_key hoping for an early match, which reads the whole
+    -- table when the specification is rare; through the GIN index a search costs
+    -- what it finds, then the matches are sorted.
+    SELECT id, part_number, part_name, part_type, revision, manufacturer, description, specifications, tolerance_requirements, is_active, created_at, updated_at FROM parts WHERE specifications @> $2::jsonb
+)
+SELECT id, part_number, part_name, part_type, revision, manufacturer, description, specifications, tolerance_requirements, is_active, created_at, updated_at FROM matching
 ORDER BY part_number
-LIMIT $2
+LIMIT $1
 """
 
 
 async def search_parts_by_specification(
     db: ReadExecutor,
     *,
-    specification: JsonValue,
     page_size: int,
+    specification: JsonValue,
 ) -> list[Part]:
     """Parts whose specifications contain the given JSON object, e.g. {"layers": 8}
     (served by the GIN index parts_specifications_idx).
     """
     try:
-        records = await db.fetch(SEARCH_PARTS_BY_SPECIFICATION, specification, page_size)
+        records = await db.fetch(SEARCH_PARTS_BY_SPECIFICATION, page_size, specification)
     except Exception as error:
         query_failed(
             error,
             "search_parts_by_specification",
-            ("specification", "page_size"),
+            ("page_size", "specification"),
             "select",
             None,
         )

@@ -233,3 +233,22 @@ async def count_reports(db: ReadExecutor, *, status: ReportStatus | None = None)
     except Exception as error:
         query_failed(error, "count_reports", ("status",), "select", None)
     return _INT.validate_python(value)
+
+
+LIST_PENDING_REPORTS = """-- name: ListPendingReports :many
+SELECT id, report_type, status, title, parameters, format, output_location, generated_by, error_message, completed_at, created_at, updated_at FROM reports
+WHERE status = 'pending'
+ORDER BY created_at, id
+LIMIT $1
+"""
+
+
+async def list_pending_reports(db: ReadExecutor, *, page_size: int) -> list[Report]:
+    """Pending reports, oldest first: the renderer's queue (served by the partial index
+    reports_created_at_pending_idx).
+    """
+    try:
+        records = await db.fetch(LIST_PENDING_REPORTS, page_size)
+    except Exception as error:
+        query_failed(error, "list_pending_reports", ("page_size",), "select", None)
+    return validate_rows(_REPORT_LIST, Report, records)
