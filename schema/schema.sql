@@ -304,14 +304,335 @@ COMMENT ON FUNCTION public.audit_actor_is_readable(actor text) IS 'Whether an ac
 CREATE FUNCTION public.audit_chain_advance() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
-    IF NEW.seq = (SELECT max(seq) FROM audit_log) THEN
-        UPDATE audit_chain_head SET seq = NEW.seq, last_hash = NEW.row_hash WHERE id = 1;
+    IF NEW.seq = (SELECT seq FROM audit_log WHERE recorded_at >= NEW.recorded_at
+                   ORDER BY seq DESC LIMIT 1) THEN
+        UPDATE audit_chain_head
+           SET seq = NEW.seq, last_hash = NEW.row_hash, last_recorded_at = NEW.recorded_at
+         WHERE id = 1;
     END IF;
     RETURN NULL;
 END;
 $$;
+
+
+--
+-- Name: audit_checkpoint_chain(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_checkpoint_chain() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    last_position bigint;
+    last_hash bytea;
+BEGIN
+    -- One inserter at a time: concurrent archive runs would fork the chain.
+    PERFORM pg_advisory_xact_lock(hashtext('audit_checkpoints'));
+    SELECT ordinal, checkpoint_hash INTO last_position, last_hash
+      FROM audit_checkpoints ORDER BY ordinal DESC LIMIT 1;
+    NEW.ordinal := coalesce(last_position, 0) + 1;
+    NEW.prev_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+    NEW.archived_at := clock_timestamp();
+    NEW.archived_by := session_user;
+    NEW.checkpoint_hash := audit_checkpoint_digest(
+        NEW.prev_hash, NEW.ordinal, NEW.month, NEW.first_seq, NEW.last_seq, NEW.row_count,
+        NEW.first_prev_hash, NEW.last_row_hash, NEW.file_name, NEW.file_sha256,
+        NEW.archived_at, NEW.archived_by);
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: audit_checkpoint_digest(bytea, bigint, date, bigint, bigint, bigint, bytea, bytea, text, bytea, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT sha256(prev_hash || convert_to(jsonb_build_array(
+        ordinal, to_char(month, 'YYYY-MM-DD'), first_seq, last_seq, row_count,
+        encode(first_prev_hash, 'hex'), encode(last_row_hash, 'hex'), file_name,
+        encode(file_sha256, 'hex'),
+        to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), archived_by
+    )::text, 'UTF8'))
+$$;
+
+
+--
+-- Name: FUNCTION audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text) IS 'The hash of one checkpoint chained to the one before; the insert trigger and the verifier both use it.';
+
+
+--
+-- Name: audit_log_check_run(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_check_run(source regclass) RETURNS TABLE(row_count bigint, first_seq bigint, last_seq bigint, first_prev_hash bytea, last_row_hash bytea, broken_seq bigint, problem text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $_$
+BEGIN
+    RETURN QUERY EXECUTE format($walk$
+        WITH walk AS (
+            SELECT seq, prev_hash, row_hash,
+                   audit_row_digest(prev_hash, seq, id, table_name, record_id, action,
+                                    old_values, new_values, changed_fields, actor, session_id,
+                                    txid, occurred_at, recorded_at) AS recomputed,
+                   lag(seq) OVER (ORDER BY seq) AS seq_before,
+                   lag(row_hash) OVER (ORDER BY seq) AS hash_before
+              FROM %s
+        ),
+        extent AS (
+            SELECT count(*) AS row_count, min(seq) AS first_seq, max(seq) AS last_seq FROM walk
+        ),
+        first_problem AS (
+            SELECT seq,
+                   CASE
+                       WHEN seq_before IS NOT NULL AND seq <> seq_before + 1
+                           THEN format('entry %%s is missing (next is %%s)', seq_before + 1, seq)
+                       WHEN hash_before IS NOT NULL AND prev_hash <> hash_before
+                           THEN 'prev_hash is not the row_hash of the entry before'
+                       ELSE 'row_hash does not match the entry''s contents'
+                   END AS problem
+              FROM walk
+             WHERE (seq_before IS NOT NULL AND seq <> seq_before + 1)
+                OR (hash_before IS NOT NULL AND prev_hash <> hash_before)
+                OR recomputed <> row_hash
+             ORDER BY seq
+             LIMIT 1
+        )
+        SELECT extent.row_count, extent.first_seq, extent.last_seq,
+               (SELECT prev_hash FROM walk WHERE seq = extent.first_seq ORDER BY seq LIMIT 1),
+               (SELECT row_hash FROM walk WHERE seq = extent.last_seq ORDER BY seq LIMIT 1),
+               (SELECT seq FROM first_problem), (SELECT problem FROM first_problem)
+          FROM extent
+    $walk$, source);
+END;
+$_$;
+
+
+--
+-- Name: FUNCTION audit_log_check_run(source regclass); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_check_run(source regclass) IS 'Extent, links and first broken entry of the audit entries in this table or partition: what archival, restore and verify compare with a checkpoint.';
+
+
+--
+-- Name: audit_log_create_partition(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_create_partition(month date) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    first_day date := date_trunc('month', month)::date;
+    partition_name text := audit_log_partition_name(first_day);
+    lower_bound timestamptz := first_day::timestamp AT TIME ZONE 'UTC';
+    upper_bound timestamptz := (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    stray bigint;
+BEGIN
+    IF month IS NULL THEN
+        RAISE EXCEPTION 'audit_log_create_partition: month is NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Two maintenance runs at once would race to create the same table.
+    PERFORM pg_advisory_xact_lock(hashtext('audit_log partitions'));
+    IF to_regclass(format('public.%I', partition_name)) IS NOT NULL THEN
+        IF NOT EXISTS (SELECT FROM pg_inherits
+                        WHERE inhrelid = format('public.%I', partition_name)::regclass
+                          AND inhparent = 'public.audit_log'::regclass) THEN
+            RAISE EXCEPTION '% exists but is not a partition of audit_log', partition_name
+                USING ERRCODE = 'CQ004',
+                      HINT = 'An archive or restore of that month did not finish: rerun it.';
+        END IF;
+        RETURN NULL;
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE public.%I (LIKE public.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name);
+    SELECT count(*) INTO stray FROM audit_log_default
+     WHERE recorded_at >= lower_bound AND recorded_at < upper_bound;
+    IF stray > 0 THEN
+        EXECUTE format(
+            'INSERT INTO public.%I SELECT * FROM audit_log_default'
+            ' WHERE recorded_at >= $1 AND recorded_at < $2', partition_name)
+            USING lower_bound, upper_bound;
+        -- The owner's deliberate move, not a change: the rows go on unchanged.
+        ALTER TABLE audit_log_default DISABLE TRIGGER audit_log_refuse_change;
+        DELETE FROM audit_log_default WHERE recorded_at >= lower_bound AND recorded_at < upper_bound;
+        ALTER TABLE audit_log_default ENABLE TRIGGER audit_log_refuse_change;
+        RAISE NOTICE 'moved % rows of % from audit_log_default into %', stray, first_day, partition_name;
+    END IF;
+    EXECUTE format(
+        'ALTER TABLE public.audit_log ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
+        partition_name, lower_bound, upper_bound);
+    PERFORM audit_log_guard_partition(partition_name);
+    RETURN partition_name;
+END;
+$_$;
+
+
+--
+-- Name: FUNCTION audit_log_create_partition(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_create_partition(month date) IS 'Makes the audit_log partition of the month of this date (moving in its rows from audit_log_default) and returns its name; NULL when it exists. Idempotent; run by `chip-quality-db audit maintain`.';
+
+
+--
+-- Name: audit_log_drop_archived(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_drop_archived(month date) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    partition_name text := audit_log_partition_name(month);
+    partition regclass := to_regclass(format('public.%I', partition_name));
+    checkpoint audit_checkpoints;
+    run record;
+BEGIN
+    SELECT * INTO checkpoint FROM audit_checkpoints AS c WHERE c.month = audit_log_drop_archived.month;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no checkpoint for audit month %: archive it before dropping it', to_char(month, 'YYYY-MM')
+            USING ERRCODE = 'CQ005';
+    END IF;
+    IF partition IS NULL THEN
+        RETURN NULL;  -- dropped already
+    END IF;
+    SELECT * INTO run FROM audit_log_check_run(partition);
+    IF run.row_count IS DISTINCT FROM checkpoint.row_count
+       OR run.first_seq IS DISTINCT FROM checkpoint.first_seq
+       OR run.last_seq IS DISTINCT FROM checkpoint.last_seq
+       OR run.last_row_hash IS DISTINCT FROM checkpoint.last_row_hash THEN
+        RAISE EXCEPTION '% does not hold what its checkpoint vouches for (seq %..%, % rows): it holds seq %..%, % rows',
+            partition_name, checkpoint.first_seq, checkpoint.last_seq, checkpoint.row_count,
+            run.first_seq, run.last_seq, run.row_count
+            USING ERRCODE = 'CQ006';
+    END IF;
+    IF EXISTS (SELECT FROM pg_inherits WHERE inhrelid = partition AND inhparent = 'public.audit_log'::regclass) THEN
+        EXECUTE format('ALTER TABLE public.audit_log DETACH PARTITION %s', partition);
+    END IF;
+    EXECUTE format('DROP TABLE %s', partition);
+    RETURN partition_name;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_drop_archived(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_drop_archived(month date) IS 'Detaches and drops an archived month''s partition in one transaction, refusing unless its checkpoint exists and matches the rows.';
+
+
+--
+-- Name: audit_log_guard_partition(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_guard_partition(partition_name text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', partition_name);
+    EXECUTE format('GRANT SELECT ON public.%I TO chipq_app_rw, chipq_auditor_ro', partition_name);
+    EXECUTE format(
+        'CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.%I'
+        ' FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_log_change()',
+        partition_name);
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_guard_partition(partition_name text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_guard_partition(partition_name text) IS 'Gives a new audit_log partition the parent''s grants and its own TRUNCATE refusal (statement triggers are not cloned to partitions).';
+
+
+--
+-- Name: audit_log_partition_name(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_partition_name(month date) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ('audit_log_'::text || to_char((month)::timestamp with time zone, 'YYYY_MM'::text));
+
+
+--
+-- Name: FUNCTION audit_log_partition_name(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_partition_name(month date) IS 'Name of the audit_log partition of the month of this date: audit_log_YYYY_MM.';
+
+
+--
+-- Name: audit_log_restore_month(date, regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_restore_month(month date, source regclass) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    first_day date := date_trunc('month', month)::date;
+    partition_name text := audit_log_partition_name(first_day);
+    lower_bound timestamptz := first_day::timestamp AT TIME ZONE 'UTC';
+    upper_bound timestamptz := (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    checkpoint audit_checkpoints;
+    run record;
+BEGIN
+    SELECT * INTO checkpoint FROM audit_checkpoints AS c WHERE c.month = first_day;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit month % was never archived: there is nothing to restore', to_char(first_day, 'YYYY-MM')
+            USING ERRCODE = 'CQ005';
+    END IF;
+    IF to_regclass(format('public.%I', partition_name)) IS NOT NULL THEN
+        RAISE EXCEPTION '% exists already: audit month % is not archived now', partition_name, to_char(first_day, 'YYYY-MM')
+            USING ERRCODE = 'duplicate_table';
+    END IF;
+    SELECT * INTO run FROM audit_log_check_run(source);
+    IF run.broken_seq IS NOT NULL
+       OR run.row_count IS DISTINCT FROM checkpoint.row_count
+       OR run.first_seq IS DISTINCT FROM checkpoint.first_seq
+       OR run.last_seq IS DISTINCT FROM checkpoint.last_seq
+       OR run.first_prev_hash IS DISTINCT FROM checkpoint.first_prev_hash
+       OR run.last_row_hash IS DISTINCT FROM checkpoint.last_row_hash THEN
+        RAISE EXCEPTION 'the rows to restore are not audit month % as its checkpoint vouches for it (seq %..%)',
+            to_char(first_day, 'YYYY-MM'), checkpoint.first_seq, checkpoint.last_seq
+            USING ERRCODE = 'CQ006';
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE public.%I (LIKE public.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name);
+    EXECUTE format('INSERT INTO public.%I SELECT * FROM %s ORDER BY seq', partition_name, source);
+    EXECUTE format('ALTER TABLE public.%I OWNER TO chipq_owner', partition_name);
+    EXECUTE format(
+        'ALTER TABLE public.audit_log ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
+        partition_name, lower_bound, upper_bound);
+    PERFORM audit_log_guard_partition(partition_name);
+    RETURN run.row_count;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_restore_month(month date, source regclass); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_restore_month(month date, source regclass) IS 'Makes an archived month''s partition again from rows loaded from its archive file, refusing rows that differ from its checkpoint.';
 
 
 --
@@ -321,6 +642,7 @@ $$;
 CREATE FUNCTION public.audit_row_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
     old_row jsonb;
@@ -335,6 +657,10 @@ DECLARE
     entry_session text := nullif(btrim(current_setting('app.session_id', true)), '');
     head_seq bigint;
     head_hash bytea;
+    head_recorded timestamptz;
+    end_seq bigint;
+    end_hash bytea;
+    end_recorded timestamptz;
     entry_hash bytea;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
@@ -377,15 +703,32 @@ BEGIN
 
     -- The lock serialises appenders (a no-op for a transaction holding it
     -- already); under it, the row with the highest seq is the chain's end.
-    PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE;
-    SELECT seq, row_hash INTO head_seq, head_hash
-      FROM audit_log ORDER BY seq DESC LIMIT 1;
+    -- The head row, locked, is the chain's end as of the last commit; rows this
+    -- transaction appended since come after it. recorded_at never decreases along
+    -- the chain (clamped below), so those rows lie at or after the head's
+    -- recorded_at: the bound lets the planner skip every older partition instead
+    -- of probing each one's index for the highest seq.
+    SELECT seq, last_hash, last_recorded_at INTO head_seq, head_hash, head_recorded
+      FROM audit_chain_head WHERE id = 1 FOR UPDATE;
     IF NOT FOUND THEN
-        head_seq := 0;
-        head_hash := '\x0000000000000000000000000000000000000000000000000000000000000000';
+        RAISE EXCEPTION 'audit_chain_head has no row: the audit chain cannot be appended to'
+            USING ERRCODE = 'CQ003',
+                  HINT = 'The chain head was deleted by its owner; restore it before writing.';
+    END IF;
+    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+      FROM audit_log
+     WHERE recorded_at >= head_recorded AND seq > head_seq
+     ORDER BY seq DESC
+     LIMIT 1;
+    IF FOUND THEN
+        head_seq := end_seq;
+        head_hash := end_hash;
+        head_recorded := end_recorded;
     END IF;
     head_seq := head_seq + 1;
-    entry_recorded := clock_timestamp();
+    -- Never before the entry it follows, even if the clock steps back: so each
+    -- month's partition holds one unbroken run of seq, which archival relies on.
+    entry_recorded := greatest(clock_timestamp(), head_recorded);
     entry_hash := audit_row_digest(
         head_hash, head_seq, entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
         lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
@@ -463,6 +806,24 @@ $$;
 --
 
 COMMENT ON FUNCTION public.keep_created_at() IS 'BEFORE UPDATE row trigger: raises restrict_violation (SQLSTATE 23001, column created_at) when an update would change created_at.';
+
+
+--
+-- Name: refuse_audit_checkpoint_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refuse_audit_checkpoint_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_checkpoints is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'restrict_violation',
+              SCHEMA = TG_TABLE_SCHEMA,
+              TABLE = TG_TABLE_NAME,
+              HINT = 'A checkpoint vouches for an archive file for good; it is never changed.';
+END;
+$$;
 
 
 --
@@ -650,6 +1011,7 @@ CREATE TABLE public.audit_chain_head (
     id bigint DEFAULT 1 NOT NULL,
     seq bigint NOT NULL,
     last_hash bytea NOT NULL,
+    last_recorded_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
     CONSTRAINT audit_chain_head_id_check CHECK ((id = 1)),
     CONSTRAINT audit_chain_head_last_hash_check CHECK ((octet_length(last_hash) = 32)),
     CONSTRAINT audit_chain_head_seq_check CHECK ((seq >= 0))
@@ -661,6 +1023,141 @@ CREATE TABLE public.audit_chain_head (
 --
 
 COMMENT ON TABLE public.audit_chain_head IS 'The one row holding the audit chain''s last sequence number and hash; every audited write locks it (FOR UPDATE) to append to the chain.';
+
+
+--
+-- Name: COLUMN audit_chain_head.last_recorded_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_chain_head.last_recorded_at IS 'recorded_at of the entry at seq (-infinity before the first): where the audit trigger starts looking for the chain''s end.';
+
+
+--
+-- Name: audit_checkpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_checkpoints (
+    ordinal bigint NOT NULL,
+    month date NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    row_count bigint NOT NULL,
+    first_prev_hash bytea NOT NULL,
+    last_row_hash bytea NOT NULL,
+    file_name text NOT NULL,
+    file_sha256 bytea NOT NULL,
+    archived_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    archived_by text DEFAULT SESSION_USER NOT NULL,
+    prev_hash bytea NOT NULL,
+    checkpoint_hash bytea NOT NULL,
+    CONSTRAINT audit_checkpoints_checkpoint_hash_check CHECK ((octet_length(checkpoint_hash) = 32)),
+    CONSTRAINT audit_checkpoints_file_name_check CHECK ((file_name ~ '^audit_log_[0-9]{4}_[0-9]{2}\.csv\.gz$'::text)),
+    CONSTRAINT audit_checkpoints_file_sha256_check CHECK ((octet_length(file_sha256) = 32)),
+    CONSTRAINT audit_checkpoints_first_prev_hash_check CHECK ((octet_length(first_prev_hash) = 32)),
+    CONSTRAINT audit_checkpoints_first_seq_check CHECK ((first_seq >= 1)),
+    CONSTRAINT audit_checkpoints_last_row_hash_check CHECK ((octet_length(last_row_hash) = 32)),
+    CONSTRAINT audit_checkpoints_month_check CHECK ((month = (date_trunc('month'::text, (month)::timestamp with time zone))::date)),
+    CONSTRAINT audit_checkpoints_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_checkpoints_row_count_check CHECK ((row_count = ((last_seq - first_seq) + 1)))
+);
+
+
+--
+-- Name: TABLE audit_checkpoints; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_checkpoints IS 'One row per archived month of audit_log: the seq range, its links to the chain before and after, and the archive file''s SHA-256. Append-only and hash-chained.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.ordinal; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.ordinal IS 'Order of the checkpoints: 1, 2, 3, ... without gaps.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.month; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.month IS 'First day of the archived month (UTC).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.first_seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.first_seq IS 'seq of the month''s first audit entry.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.last_seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.last_seq IS 'seq of the month''s last audit entry.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.row_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.row_count IS 'Number of audit entries of the month: last_seq - first_seq + 1.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.first_prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.first_prev_hash IS 'prev_hash of the month''s first entry: the row_hash of the entry before it.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.last_row_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.last_row_hash IS 'row_hash of the month''s last entry: the next entry''s prev_hash.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.file_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.file_name IS 'Name of the archive file (gzip-compressed CSV with a header row, as COPY writes it).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.file_sha256; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.file_sha256 IS 'SHA-256 of the archive file as stored.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.archived_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.archived_at IS 'When the checkpoint was recorded.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.archived_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.archived_by IS 'Database login that recorded it.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.prev_hash IS 'checkpoint_hash of the checkpoint before (32 zero bytes for the first).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.checkpoint_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.checkpoint_hash IS 'sha256(prev_hash || canonical JSON of this checkpoint): audit_checkpoint_digest().';
 
 
 --
@@ -695,21 +1192,22 @@ END),
     CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
     CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
     CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
-);
+)
+PARTITION BY RANGE (recorded_at);
 
 
 --
 -- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.audit_log IS 'Append-only trail of every insert, update and delete of the business tables, written by triggers in the changing transaction (21 CFR Part 11).';
+COMMENT ON TABLE public.audit_log IS 'Append-only trail of every insert, update and delete of the business tables, written by triggers in the changing transaction (21 CFR Part 11). Partitioned by month of recorded_at (audit_log_YYYY_MM, audit_log_default).';
 
 
 --
 -- Name: COLUMN audit_log.id; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.audit_log.id IS 'Primary key, generated by the database.';
+COMMENT ON COLUMN public.audit_log.id IS 'Generated by the database; unique (the primary key is (id, recorded_at): a partitioned table''s keys hold its partition key).';
 
 
 --
@@ -786,7 +1284,7 @@ COMMENT ON COLUMN public.audit_log.occurred_at IS 'Start time of the changing tr
 -- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp()), ordering changes within a transaction.';
+COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp(), never before the previous entry''s), ordering changes within a transaction; the partition key.';
 
 
 --
@@ -808,6 +1306,41 @@ COMMENT ON COLUMN public.audit_log.prev_hash IS 'row_hash of the entry before (3
 --
 
 COMMENT ON COLUMN public.audit_log.row_hash IS 'sha256(prev_hash || canonical JSON of this entry): audit_row_digest().';
+
+
+--
+-- Name: audit_log_default; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log_default (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    table_name text NOT NULL,
+    record_id uuid NOT NULL,
+    action public.audit_action NOT NULL,
+    old_values jsonb,
+    new_values jsonb,
+    changed_fields text[],
+    actor text NOT NULL,
+    session_id text,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seq bigint NOT NULL,
+    prev_hash bytea NOT NULL,
+    row_hash bytea NOT NULL,
+    CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT audit_log_changed_fields_check CHECK (
+CASE
+    WHEN (action = 'update'::public.audit_action) THEN (COALESCE(cardinality(changed_fields), 0) > 0)
+    ELSE (changed_fields IS NULL)
+END),
+    CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
+    CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
+    CONSTRAINT audit_log_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
+    CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
+    CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
+);
 
 
 --
@@ -1644,6 +2177,13 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: audit_log_default; Type: TABLE ATTACH; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log ATTACH PARTITION public.audit_log_default DEFAULT;
+
+
+--
 -- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1660,19 +2200,51 @@ ALTER TABLE ONLY public.audit_chain_head
 
 
 --
+-- Name: audit_checkpoints audit_checkpoints_month_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_checkpoints
+    ADD CONSTRAINT audit_checkpoints_month_key UNIQUE (month);
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_checkpoints
+    ADD CONSTRAINT audit_checkpoints_pkey PRIMARY KEY (ordinal);
+
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
-    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id, recorded_at);
 
 
 --
--- Name: audit_log audit_log_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_log_default audit_log_default_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log_default
+    ADD CONSTRAINT audit_log_default_pkey PRIMARY KEY (id, recorded_at);
+
+
+--
+-- Name: audit_log audit_log_seq_recorded_at_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
-    ADD CONSTRAINT audit_log_seq_key UNIQUE (seq);
+    ADD CONSTRAINT audit_log_seq_recorded_at_key UNIQUE (seq, recorded_at);
+
+
+--
+-- Name: audit_log_default audit_log_default_seq_recorded_at_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log_default
+    ADD CONSTRAINT audit_log_default_seq_recorded_at_key UNIQUE (seq, recorded_at);
 
 
 --
@@ -1795,28 +2367,56 @@ CREATE INDEX artifacts_storage_uri_idx ON public.artifacts USING btree (storage_
 -- Name: audit_log_actor_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_actor_occurred_at_idx ON public.audit_log USING btree (actor, occurred_at);
+CREATE INDEX audit_log_actor_occurred_at_idx ON ONLY public.audit_log USING btree (actor, occurred_at);
+
+
+--
+-- Name: audit_log_default_actor_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_actor_occurred_at_idx ON public.audit_log_default USING btree (actor, occurred_at);
 
 
 --
 -- Name: audit_log_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_occurred_at_idx ON public.audit_log USING btree (occurred_at);
+CREATE INDEX audit_log_occurred_at_idx ON ONLY public.audit_log USING btree (occurred_at);
+
+
+--
+-- Name: audit_log_default_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_occurred_at_idx ON public.audit_log_default USING btree (occurred_at);
 
 
 --
 -- Name: audit_log_recorded_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_recorded_at_id_idx ON public.audit_log USING btree (recorded_at, id);
+CREATE INDEX audit_log_recorded_at_id_idx ON ONLY public.audit_log USING btree (recorded_at, id);
+
+
+--
+-- Name: audit_log_default_recorded_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_recorded_at_id_idx ON public.audit_log_default USING btree (recorded_at, id);
 
 
 --
 -- Name: audit_log_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_table_name_record_id_occurred_at_idx ON public.audit_log USING btree (table_name, record_id, occurred_at);
+CREATE INDEX audit_log_table_name_record_id_occurred_at_idx ON ONLY public.audit_log USING btree (table_name, record_id, occurred_at);
+
+
+--
+-- Name: audit_log_default_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_table_name_record_id_occurred_at_idx ON public.audit_log_default USING btree (table_name, record_id, occurred_at);
 
 
 --
@@ -1974,6 +2574,48 @@ CREATE INDEX reports_report_type_created_at_idx ON public.reports USING btree (r
 
 
 --
+-- Name: audit_log_default_actor_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_actor_occurred_at_idx ATTACH PARTITION public.audit_log_default_actor_occurred_at_idx;
+
+
+--
+-- Name: audit_log_default_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_occurred_at_idx ATTACH PARTITION public.audit_log_default_occurred_at_idx;
+
+
+--
+-- Name: audit_log_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_pkey ATTACH PARTITION public.audit_log_default_pkey;
+
+
+--
+-- Name: audit_log_default_recorded_at_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_recorded_at_id_idx ATTACH PARTITION public.audit_log_default_recorded_at_id_idx;
+
+
+--
+-- Name: audit_log_default_seq_recorded_at_key; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_seq_recorded_at_key ATTACH PARTITION public.audit_log_default_seq_recorded_at_key;
+
+
+--
+-- Name: audit_log_default_table_name_record_id_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_table_name_record_id_occurred_at_idx ATTACH PARTITION public.audit_log_default_table_name_record_id_occurred_at_idx;
+
+
+--
 -- Name: artifacts artifacts_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2002,6 +2644,27 @@ CREATE TRIGGER artifacts_set_updated_at BEFORE UPDATE ON public.artifacts FOR EA
 
 
 --
+-- Name: audit_checkpoints audit_checkpoints_chain; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_chain BEFORE INSERT ON public.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION public.audit_checkpoint_chain();
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_refuse_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_refuse_change BEFORE DELETE OR UPDATE ON public.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_checkpoint_change();
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_refuse_truncate BEFORE TRUNCATE ON public.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_checkpoint_change();
+
+
+--
 -- Name: audit_log audit_log_advance_chain; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2020,6 +2683,13 @@ CREATE TRIGGER audit_log_refuse_change BEFORE DELETE OR UPDATE ON public.audit_l
 --
 
 CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_log_change();
+
+
+--
+-- Name: audit_log_default audit_log_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.audit_log_default FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_log_change();
 
 
 --
@@ -2264,4 +2934,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000600'),
     ('20261125000700'),
     ('20261125000800'),
-    ('20261130000900');
+    ('20261130000900'),
+    ('20261201000100'),
+    ('20261201000200');
