@@ -281,6 +281,87 @@ CREATE TYPE public.report_type AS ENUM (
 COMMENT ON TYPE public.report_type IS 'Kind of generated quality report.';
 
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: analytics_refreshes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.analytics_refreshes (
+    view_name text NOT NULL,
+    refreshed_at timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    CONSTRAINT analytics_refreshes_duration_ms_check CHECK ((duration_ms >= (0)::double precision)),
+    CONSTRAINT analytics_refreshes_view_name_check CHECK ((view_name = ANY (ARRAY['analytics_lot_yield'::text, 'analytics_defect_pareto'::text, 'analytics_inference_latency'::text])))
+);
+
+
+--
+-- Name: TABLE analytics_refreshes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.analytics_refreshes IS 'When each analytics view was last refreshed: how stale its rows may be.';
+
+
+--
+-- Name: COLUMN analytics_refreshes.view_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.view_name IS 'The materialized view.';
+
+
+--
+-- Name: COLUMN analytics_refreshes.refreshed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.refreshed_at IS 'When its last refresh finished (its rows are the data as of then).';
+
+
+--
+-- Name: COLUMN analytics_refreshes.duration_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.duration_ms IS 'How long that refresh took.';
+
+
+--
+-- Name: analytics_refresh(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.analytics_refresh(view_name text) RETURNS public.analytics_refreshes
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    recorded analytics_refreshes;
+BEGIN
+    IF view_name NOT IN ('analytics_lot_yield', 'analytics_defect_pareto', 'analytics_inference_latency') THEN
+        RAISE EXCEPTION '% is not an analytics view', view_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'One of analytics_lot_yield, analytics_defect_pareto, analytics_inference_latency.';
+    END IF;
+    EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', view_name);
+    INSERT INTO analytics_refreshes AS r (view_name, refreshed_at, duration_ms)
+    VALUES (view_name, clock_timestamp(),
+            extract(epoch FROM clock_timestamp() - started) * 1000)
+    ON CONFLICT ON CONSTRAINT analytics_refreshes_pkey DO UPDATE
+        SET refreshed_at = excluded.refreshed_at, duration_ms = excluded.duration_ms
+    RETURNING r.* INTO recorded;
+    RETURN recorded;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION analytics_refresh(view_name text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.analytics_refresh(view_name text) IS 'REFRESH MATERIALIZED VIEW CONCURRENTLY of one analytics view, recording the time in analytics_refreshes.';
+
+
 --
 -- Name: audit_actor_is_readable(text); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -890,9 +971,739 @@ $$;
 COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE row trigger: sets updated_at to the transaction time. Attached with WHEN (OLD.* IS DISTINCT FROM NEW.*), so an update that changes nothing keeps updated_at.';
 
 
-SET default_tablespace = '';
+--
+-- Name: defects; Type: TABLE; Schema: public; Owner: -
+--
 
-SET default_table_access_method = heap;
+CREATE TABLE public.defects (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid NOT NULL,
+    defect_type public.defect_type NOT NULL,
+    severity public.defect_severity NOT NULL,
+    location jsonb DEFAULT '{}'::jsonb NOT NULL,
+    confidence numeric(5,4),
+    description text,
+    detected_by text NOT NULL,
+    review_status public.defect_review_status DEFAULT 'unreviewed'::public.defect_review_status NOT NULL,
+    reviewed_by text,
+    reviewed_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT defects_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
+    CONSTRAINT defects_detected_by_check CHECK (((btrim(detected_by) <> ''::text) AND (char_length(detected_by) <= 200))),
+    CONSTRAINT defects_location_check CHECK ((jsonb_typeof(location) = 'object'::text)),
+    CONSTRAINT defects_review_status_check CHECK (
+CASE
+    WHEN (review_status = 'unreviewed'::public.defect_review_status) THEN ((reviewed_by IS NULL) AND (reviewed_at IS NULL))
+    ELSE ((reviewed_by IS NOT NULL) AND (reviewed_at IS NOT NULL))
+END),
+    CONSTRAINT defects_reviewed_by_check CHECK (((btrim(reviewed_by) <> ''::text) AND (char_length(reviewed_by) <= 200)))
+);
+
+
+--
+-- Name: TABLE defects; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.defects IS 'A defect found by an inspection, by an operator or a model; removed with its inspection.';
+
+
+--
+-- Name: COLUMN defects.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN defects.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.inspection_id IS 'The inspection that found the defect; deleting the inspection deletes its defects.';
+
+
+--
+-- Name: COLUMN defects.defect_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.defect_type IS 'Classification, e.g. scratch, void, short; other when none fits.';
+
+
+--
+-- Name: COLUMN defects.severity; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.severity IS 'Impact: low, medium, high or critical.';
+
+
+--
+-- Name: COLUMN defects.location; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.location IS 'Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.';
+
+
+--
+-- Name: COLUMN defects.confidence; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.confidence IS 'Detection confidence between 0 and 1 (4 decimals) for model detections; NULL for defects an operator recorded.';
+
+
+--
+-- Name: COLUMN defects.description; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.description IS 'Free-text description of the defect.';
+
+
+--
+-- Name: COLUMN defects.detected_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.detected_by IS 'Who found the defect: an operator (operator:<id>) or a model (model:<name>@<version>).';
+
+
+--
+-- Name: COLUMN defects.review_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.review_status IS 'Outcome of human review: unreviewed, confirmed, false_positive or reclassified.';
+
+
+--
+-- Name: COLUMN defects.reviewed_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.reviewed_by IS 'Who reviewed the defect; set exactly when review_status is not unreviewed.';
+
+
+--
+-- Name: COLUMN defects.reviewed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.reviewed_at IS 'When the defect was reviewed; set exactly when review_status is not unreviewed.';
+
+
+--
+-- Name: COLUMN defects.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN defects.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.defects.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: inspections; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.inspections (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lot_id uuid NOT NULL,
+    inspection_type public.inspection_type NOT NULL,
+    status public.inspection_status DEFAULT 'pending'::public.inspection_status NOT NULL,
+    station_id text,
+    operator_id text,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    passed boolean,
+    results jsonb DEFAULT '{}'::jsonb NOT NULL,
+    notes text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inspections_completed_at_check CHECK ((completed_at >= started_at)),
+    CONSTRAINT inspections_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT inspections_operator_id_check CHECK (((btrim(operator_id) <> ''::text) AND (char_length(operator_id) <= 64))),
+    CONSTRAINT inspections_passed_check CHECK (((passed IS NOT NULL) = (status = 'completed'::public.inspection_status))),
+    CONSTRAINT inspections_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
+    CONSTRAINT inspections_station_id_check CHECK (((btrim(station_id) <> ''::text) AND (char_length(station_id) <= 64))),
+    CONSTRAINT inspections_status_check CHECK ((((status <> 'pending'::public.inspection_status) OR ((started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'in_progress'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL)))))
+);
+
+
+--
+-- Name: TABLE inspections; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.inspections IS 'One quality inspection of a lot: its method, progress, verdict and measured results.';
+
+
+--
+-- Name: COLUMN inspections.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN inspections.lot_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.lot_id IS 'The inspected lot; a lot with inspections cannot be deleted.';
+
+
+--
+-- Name: COLUMN inspections.inspection_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.inspection_type IS 'Method: visual, electrical, thermal, dimensional, functional or optical.';
+
+
+--
+-- Name: COLUMN inspections.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.status IS 'Progress: pending, in_progress, completed, failed (the run broke down, no verdict) or cancelled.';
+
+
+--
+-- Name: COLUMN inspections.station_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.station_id IS 'Inspection station or tool that ran it, e.g. AOI-03.';
+
+
+--
+-- Name: COLUMN inspections.operator_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.operator_id IS 'Operator responsible for the inspection, as known to the identity system.';
+
+
+--
+-- Name: COLUMN inspections.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.started_at IS 'When the inspection started; NULL while pending, required from in_progress on.';
+
+
+--
+-- Name: COLUMN inspections.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.completed_at IS 'When the inspection finished; required when completed, never before started_at.';
+
+
+--
+-- Name: COLUMN inspections.passed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.passed IS 'Verdict: true when the lot passed, false when it failed; NULL unless status is completed.';
+
+
+--
+-- Name: COLUMN inspections.results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.results IS 'Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.';
+
+
+--
+-- Name: COLUMN inspections.notes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.notes IS 'Free-text notes of the operator or engineer.';
+
+
+--
+-- Name: COLUMN inspections.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.metadata IS 'Further attributes as a JSON object (recipe, tool settings, ...).';
+
+
+--
+-- Name: COLUMN inspections.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN inspections.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inspections.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: lots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lots (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lot_number text NOT NULL,
+    part_id uuid NOT NULL,
+    production_date date NOT NULL,
+    batch_size bigint NOT NULL,
+    production_line text NOT NULL,
+    status public.lot_status DEFAULT 'active'::public.lot_status NOT NULL,
+    supplier text,
+    quantity_inspected bigint DEFAULT 0 NOT NULL,
+    quantity_rejected bigint DEFAULT 0 NOT NULL,
+    notes text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lots_batch_size_check CHECK ((batch_size > 0)),
+    CONSTRAINT lots_lot_number_check CHECK (((lot_number ~ '^LOT-[A-Z0-9]+(-[A-Z0-9]+)*$'::text) AND (char_length(lot_number) <= 64))),
+    CONSTRAINT lots_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT lots_production_line_check CHECK (((btrim(production_line) <> ''::text) AND (char_length(production_line) <= 64))),
+    CONSTRAINT lots_quantity_inspected_check CHECK (((quantity_inspected >= 0) AND (quantity_inspected <= batch_size))),
+    CONSTRAINT lots_quantity_rejected_check CHECK (((quantity_rejected >= 0) AND (quantity_rejected <= quantity_inspected))),
+    CONSTRAINT lots_supplier_check CHECK (((btrim(supplier) <> ''::text) AND (char_length(supplier) <= 200)))
+);
+
+
+--
+-- Name: TABLE lots; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.lots IS 'A production lot (batch) of one part, made on one line; inspections are run against lots.';
+
+
+--
+-- Name: COLUMN lots.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN lots.lot_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.lot_number IS 'Unique lot number, e.g. LOT-2025-001: LOT- then upper-case letters and digits in groups joined by -, at most 64 characters.';
+
+
+--
+-- Name: COLUMN lots.part_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.part_id IS 'The part this lot produces; the part cannot be deleted while it has lots.';
+
+
+--
+-- Name: COLUMN lots.production_date; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.production_date IS 'Day the lot was produced.';
+
+
+--
+-- Name: COLUMN lots.batch_size; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.batch_size IS 'Number of units in the lot; greater than zero.';
+
+
+--
+-- Name: COLUMN lots.production_line; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.production_line IS 'Line that produced the lot, e.g. LINE-A.';
+
+
+--
+-- Name: COLUMN lots.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.status IS 'Where the lot stands: active, completed, quarantined, released or rejected.';
+
+
+--
+-- Name: COLUMN lots.supplier; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.supplier IS 'Supplier of the lot when it was bought in; NULL for in-house production.';
+
+
+--
+-- Name: COLUMN lots.quantity_inspected; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.quantity_inspected IS 'Units of the lot inspected so far, between 0 and batch_size.';
+
+
+--
+-- Name: COLUMN lots.quantity_rejected; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.quantity_rejected IS 'Units rejected so far, between 0 and quantity_inspected; yield is 1 - quantity_rejected / quantity_inspected.';
+
+
+--
+-- Name: COLUMN lots.notes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.notes IS 'Free-text notes for the quality team.';
+
+
+--
+-- Name: COLUMN lots.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.metadata IS 'Further attributes as a JSON object (equipment settings, material batches, ...).';
+
+
+--
+-- Name: COLUMN lots.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN lots.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.lots.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: parts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.parts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    part_number text NOT NULL,
+    part_name text NOT NULL,
+    part_type public.part_type NOT NULL,
+    revision text DEFAULT 'A'::text NOT NULL,
+    manufacturer text,
+    description text,
+    specifications jsonb DEFAULT '{}'::jsonb NOT NULL,
+    tolerance_requirements jsonb DEFAULT '{}'::jsonb NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT parts_manufacturer_check CHECK (((btrim(manufacturer) <> ''::text) AND (char_length(manufacturer) <= 200))),
+    CONSTRAINT parts_part_name_check CHECK (((btrim(part_name) <> ''::text) AND (char_length(part_name) <= 200))),
+    CONSTRAINT parts_part_number_check CHECK (((part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND ((char_length(part_number) >= 3) AND (char_length(part_number) <= 64)))),
+    CONSTRAINT parts_revision_check CHECK (((revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND (char_length(revision) <= 16))),
+    CONSTRAINT parts_specifications_check CHECK ((jsonb_typeof(specifications) = 'object'::text)),
+    CONSTRAINT parts_tolerance_requirements_check CHECK ((jsonb_typeof(tolerance_requirements) = 'object'::text))
+);
+
+
+--
+-- Name: TABLE parts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.parts IS 'A part the fab makes or inspects, identified by its part number; the parent of production lots.';
+
+
+--
+-- Name: COLUMN parts.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN parts.part_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_number IS 'Unique part number, e.g. PCB-2025-001: upper-case letters and digits in groups joined by - or ., 3 to 64 characters.';
+
+
+--
+-- Name: COLUMN parts.part_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_name IS 'Human-readable name, e.g. High-Density PCB (1 to 200 characters, not blank).';
+
+
+--
+-- Name: COLUMN parts.part_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.part_type IS 'Kind of part: pcb, semiconductor, component, assembly or wafer.';
+
+
+--
+-- Name: COLUMN parts.revision; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.revision IS 'Current engineering revision, e.g. A, B2 or 1.3 (upper-case, at most 16 characters); new parts start at A.';
+
+
+--
+-- Name: COLUMN parts.manufacturer; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.manufacturer IS 'Who makes the part when it is bought in; NULL for parts made in-house.';
+
+
+--
+-- Name: COLUMN parts.description; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.description IS 'Free-text description for engineers.';
+
+
+--
+-- Name: COLUMN parts.specifications; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.specifications IS 'Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.';
+
+
+--
+-- Name: COLUMN parts.tolerance_requirements; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.tolerance_requirements IS 'Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.';
+
+
+--
+-- Name: COLUMN parts.is_active; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.is_active IS 'False once the part is retired; retired parts keep their lots and history (a part with lots cannot be deleted).';
+
+
+--
+-- Name: COLUMN parts.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN parts.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.parts.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: analytics_defect_pareto; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_defect_pareto AS
+ SELECT p.id AS part_id,
+    p.part_number,
+    d.defect_type,
+    count(*) AS defect_count,
+    count(*) FILTER (WHERE (d.severity = ANY (ARRAY['high'::public.defect_severity, 'critical'::public.defect_severity]))) AS severe_count,
+    round(((count(*))::numeric / sum(count(*)) OVER (PARTITION BY p.id)), 4) AS share
+   FROM (((public.defects d
+     JOIN public.inspections i ON ((i.id = d.inspection_id)))
+     JOIN public.lots l ON ((l.id = i.lot_id)))
+     JOIN public.parts p ON ((p.id = l.part_id)))
+  GROUP BY p.id, p.part_number, d.defect_type
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_defect_pareto; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_defect_pareto IS 'Per part and defect type: defects found, how many were high or critical, and their share of the part''s defects (a Pareto chart). Refreshed by `chip-quality-db analytics refresh`.';
+
+
+--
+-- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.inference_jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid NOT NULL,
+    model_name text NOT NULL,
+    model_version text NOT NULL,
+    status public.inference_job_status DEFAULT 'pending'::public.inference_job_status NOT NULL,
+    priority bigint DEFAULT 5 NOT NULL,
+    attempts bigint DEFAULT 0 NOT NULL,
+    worker_id text,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    inference_ms bigint,
+    results jsonb DEFAULT '{}'::jsonb NOT NULL,
+    error_message text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inference_jobs_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
+    CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
+    CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
+    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
+    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
+    CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
+    CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
+    CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
+    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
+);
+
+
+--
+-- Name: TABLE inference_jobs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.inference_jobs IS 'A machine-learning inference run over an inspection''s data, queued for workers by priority; deleted with its inspection.';
+
+
+--
+-- Name: COLUMN inference_jobs.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN inference_jobs.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inspection_id IS 'The inspection whose data the model runs on; deleting the inspection deletes its jobs.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_name IS 'Name of the model to run, e.g. defect-detector.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_version IS 'Exact model version, e.g. 2.3.1, so results can be traced to a model.';
+
+
+--
+-- Name: COLUMN inference_jobs.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.status IS 'Lifecycle: pending (queued, unclaimed), running (claimed by worker_id), completed, failed or cancelled.';
+
+
+--
+-- Name: COLUMN inference_jobs.priority; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.priority IS 'Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.';
+
+
+--
+-- Name: COLUMN inference_jobs.attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.attempts IS 'How many times a worker has claimed the job, counting retries.';
+
+
+--
+-- Name: COLUMN inference_jobs.worker_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.worker_id IS 'Worker that claimed the job; required while running, NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.started_at IS 'When the current or last attempt started; NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.completed_at IS 'When the job finished; required when completed, never before started_at.';
+
+
+--
+-- Name: COLUMN inference_jobs.inference_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inference_ms IS 'Model inference time in milliseconds as reported by the worker (excludes queueing and loading); NULL until known.';
+
+
+--
+-- Name: COLUMN inference_jobs.results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.results IS 'Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.';
+
+
+--
+-- Name: COLUMN inference_jobs.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.error_message IS 'Why the job failed; required when failed, may keep the last error of a retried job.';
+
+
+--
+-- Name: COLUMN inference_jobs.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.created_at IS 'When the job was queued (row inserted); immutable.';
+
+
+--
+-- Name: COLUMN inference_jobs.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: analytics_inference_latency; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_inference_latency AS
+ SELECT model_name,
+    model_version,
+    count(*) AS jobs,
+    percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p50_ms,
+    percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p95_ms,
+    percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p99_ms,
+    max(inference_ms) AS max_ms
+   FROM public.inference_jobs
+  WHERE ((status = 'completed'::public.inference_job_status) AND (inference_ms IS NOT NULL))
+  GROUP BY model_name, model_version
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_inference_latency; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_inference_latency IS 'Per model name and version: completed jobs and their inference time percentiles (ms). Refreshed by `chip-quality-db analytics refresh`.';
+
+
+--
+-- Name: analytics_lot_yield; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_lot_yield AS
+ SELECT l.id AS lot_id,
+    l.lot_number,
+    l.part_id,
+    count(i.id) FILTER (WHERE i.passed) AS passed,
+    count(i.id) FILTER (WHERE (NOT i.passed)) AS failed,
+    count(i.id) FILTER (WHERE (i.passed IS NULL)) AS undecided,
+    round(((count(i.id) FILTER (WHERE i.passed))::numeric / (NULLIF(count(i.passed), 0))::numeric), 4) AS yield_ratio
+   FROM (public.lots l
+     LEFT JOIN public.inspections i ON ((i.lot_id = l.id)))
+  GROUP BY l.id, l.lot_number, l.part_id
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_lot_yield; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_lot_yield IS 'Per lot: inspections passed, failed and undecided, and the share of decided ones that passed (NULL while none is decided). Refreshed by `chip-quality-db analytics refresh`.';
+
 
 --
 -- Name: artifacts; Type: TABLE; Schema: public; Owner: -
@@ -1344,134 +2155,6 @@ END),
 
 
 --
--- Name: defects; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.defects (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    inspection_id uuid NOT NULL,
-    defect_type public.defect_type NOT NULL,
-    severity public.defect_severity NOT NULL,
-    location jsonb DEFAULT '{}'::jsonb NOT NULL,
-    confidence numeric(5,4),
-    description text,
-    detected_by text NOT NULL,
-    review_status public.defect_review_status DEFAULT 'unreviewed'::public.defect_review_status NOT NULL,
-    reviewed_by text,
-    reviewed_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT defects_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT defects_detected_by_check CHECK (((btrim(detected_by) <> ''::text) AND (char_length(detected_by) <= 200))),
-    CONSTRAINT defects_location_check CHECK ((jsonb_typeof(location) = 'object'::text)),
-    CONSTRAINT defects_review_status_check CHECK (
-CASE
-    WHEN (review_status = 'unreviewed'::public.defect_review_status) THEN ((reviewed_by IS NULL) AND (reviewed_at IS NULL))
-    ELSE ((reviewed_by IS NOT NULL) AND (reviewed_at IS NOT NULL))
-END),
-    CONSTRAINT defects_reviewed_by_check CHECK (((btrim(reviewed_by) <> ''::text) AND (char_length(reviewed_by) <= 200)))
-);
-
-
---
--- Name: TABLE defects; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.defects IS 'A defect found by an inspection, by an operator or a model; removed with its inspection.';
-
-
---
--- Name: COLUMN defects.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN defects.inspection_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.inspection_id IS 'The inspection that found the defect; deleting the inspection deletes its defects.';
-
-
---
--- Name: COLUMN defects.defect_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.defect_type IS 'Classification, e.g. scratch, void, short; other when none fits.';
-
-
---
--- Name: COLUMN defects.severity; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.severity IS 'Impact: low, medium, high or critical.';
-
-
---
--- Name: COLUMN defects.location; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.location IS 'Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.';
-
-
---
--- Name: COLUMN defects.confidence; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.confidence IS 'Detection confidence between 0 and 1 (4 decimals) for model detections; NULL for defects an operator recorded.';
-
-
---
--- Name: COLUMN defects.description; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.description IS 'Free-text description of the defect.';
-
-
---
--- Name: COLUMN defects.detected_by; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.detected_by IS 'Who found the defect: an operator (operator:<id>) or a model (model:<name>@<version>).';
-
-
---
--- Name: COLUMN defects.review_status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.review_status IS 'Outcome of human review: unreviewed, confirmed, false_positive or reclassified.';
-
-
---
--- Name: COLUMN defects.reviewed_by; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.reviewed_by IS 'Who reviewed the defect; set exactly when review_status is not unreviewed.';
-
-
---
--- Name: COLUMN defects.reviewed_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.reviewed_at IS 'When the defect was reviewed; set exactly when review_status is not unreviewed.';
-
-
---
--- Name: COLUMN defects.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.created_at IS 'When the row was inserted; immutable.';
-
-
---
--- Name: COLUMN defects.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.defects.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
 -- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1518,536 +2201,6 @@ COMMENT ON COLUMN public.idempotency_keys.result IS 'What the write returned, as
 --
 
 COMMENT ON COLUMN public.idempotency_keys.created_at IS 'When the write committed; old keys can be deleted after the retry window.';
-
-
---
--- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.inference_jobs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    inspection_id uuid NOT NULL,
-    model_name text NOT NULL,
-    model_version text NOT NULL,
-    status public.inference_job_status DEFAULT 'pending'::public.inference_job_status NOT NULL,
-    priority bigint DEFAULT 5 NOT NULL,
-    attempts bigint DEFAULT 0 NOT NULL,
-    worker_id text,
-    started_at timestamp with time zone,
-    completed_at timestamp with time zone,
-    inference_ms bigint,
-    results jsonb DEFAULT '{}'::jsonb NOT NULL,
-    error_message text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT inference_jobs_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
-    CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
-    CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
-    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
-    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
-    CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
-    CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
-    CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
-    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
-);
-
-
---
--- Name: TABLE inference_jobs; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.inference_jobs IS 'A machine-learning inference run over an inspection''s data, queued for workers by priority; deleted with its inspection.';
-
-
---
--- Name: COLUMN inference_jobs.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN inference_jobs.inspection_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.inspection_id IS 'The inspection whose data the model runs on; deleting the inspection deletes its jobs.';
-
-
---
--- Name: COLUMN inference_jobs.model_name; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.model_name IS 'Name of the model to run, e.g. defect-detector.';
-
-
---
--- Name: COLUMN inference_jobs.model_version; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.model_version IS 'Exact model version, e.g. 2.3.1, so results can be traced to a model.';
-
-
---
--- Name: COLUMN inference_jobs.status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.status IS 'Lifecycle: pending (queued, unclaimed), running (claimed by worker_id), completed, failed or cancelled.';
-
-
---
--- Name: COLUMN inference_jobs.priority; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.priority IS 'Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.';
-
-
---
--- Name: COLUMN inference_jobs.attempts; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.attempts IS 'How many times a worker has claimed the job, counting retries.';
-
-
---
--- Name: COLUMN inference_jobs.worker_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.worker_id IS 'Worker that claimed the job; required while running, NULL while pending.';
-
-
---
--- Name: COLUMN inference_jobs.started_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.started_at IS 'When the current or last attempt started; NULL while pending.';
-
-
---
--- Name: COLUMN inference_jobs.completed_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.completed_at IS 'When the job finished; required when completed, never before started_at.';
-
-
---
--- Name: COLUMN inference_jobs.inference_ms; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.inference_ms IS 'Model inference time in milliseconds as reported by the worker (excludes queueing and loading); NULL until known.';
-
-
---
--- Name: COLUMN inference_jobs.results; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.results IS 'Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.';
-
-
---
--- Name: COLUMN inference_jobs.error_message; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.error_message IS 'Why the job failed; required when failed, may keep the last error of a retried job.';
-
-
---
--- Name: COLUMN inference_jobs.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.created_at IS 'When the job was queued (row inserted); immutable.';
-
-
---
--- Name: COLUMN inference_jobs.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
--- Name: inspections; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.inspections (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    lot_id uuid NOT NULL,
-    inspection_type public.inspection_type NOT NULL,
-    status public.inspection_status DEFAULT 'pending'::public.inspection_status NOT NULL,
-    station_id text,
-    operator_id text,
-    started_at timestamp with time zone,
-    completed_at timestamp with time zone,
-    passed boolean,
-    results jsonb DEFAULT '{}'::jsonb NOT NULL,
-    notes text,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT inspections_completed_at_check CHECK ((completed_at >= started_at)),
-    CONSTRAINT inspections_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT inspections_operator_id_check CHECK (((btrim(operator_id) <> ''::text) AND (char_length(operator_id) <= 64))),
-    CONSTRAINT inspections_passed_check CHECK (((passed IS NOT NULL) = (status = 'completed'::public.inspection_status))),
-    CONSTRAINT inspections_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
-    CONSTRAINT inspections_station_id_check CHECK (((btrim(station_id) <> ''::text) AND (char_length(station_id) <= 64))),
-    CONSTRAINT inspections_status_check CHECK ((((status <> 'pending'::public.inspection_status) OR ((started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'in_progress'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL)))))
-);
-
-
---
--- Name: TABLE inspections; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.inspections IS 'One quality inspection of a lot: its method, progress, verdict and measured results.';
-
-
---
--- Name: COLUMN inspections.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN inspections.lot_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.lot_id IS 'The inspected lot; a lot with inspections cannot be deleted.';
-
-
---
--- Name: COLUMN inspections.inspection_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.inspection_type IS 'Method: visual, electrical, thermal, dimensional, functional or optical.';
-
-
---
--- Name: COLUMN inspections.status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.status IS 'Progress: pending, in_progress, completed, failed (the run broke down, no verdict) or cancelled.';
-
-
---
--- Name: COLUMN inspections.station_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.station_id IS 'Inspection station or tool that ran it, e.g. AOI-03.';
-
-
---
--- Name: COLUMN inspections.operator_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.operator_id IS 'Operator responsible for the inspection, as known to the identity system.';
-
-
---
--- Name: COLUMN inspections.started_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.started_at IS 'When the inspection started; NULL while pending, required from in_progress on.';
-
-
---
--- Name: COLUMN inspections.completed_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.completed_at IS 'When the inspection finished; required when completed, never before started_at.';
-
-
---
--- Name: COLUMN inspections.passed; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.passed IS 'Verdict: true when the lot passed, false when it failed; NULL unless status is completed.';
-
-
---
--- Name: COLUMN inspections.results; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.results IS 'Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.';
-
-
---
--- Name: COLUMN inspections.notes; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.notes IS 'Free-text notes of the operator or engineer.';
-
-
---
--- Name: COLUMN inspections.metadata; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.metadata IS 'Further attributes as a JSON object (recipe, tool settings, ...).';
-
-
---
--- Name: COLUMN inspections.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.created_at IS 'When the row was inserted; immutable.';
-
-
---
--- Name: COLUMN inspections.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inspections.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
--- Name: lots; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.lots (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    lot_number text NOT NULL,
-    part_id uuid NOT NULL,
-    production_date date NOT NULL,
-    batch_size bigint NOT NULL,
-    production_line text NOT NULL,
-    status public.lot_status DEFAULT 'active'::public.lot_status NOT NULL,
-    supplier text,
-    quantity_inspected bigint DEFAULT 0 NOT NULL,
-    quantity_rejected bigint DEFAULT 0 NOT NULL,
-    notes text,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT lots_batch_size_check CHECK ((batch_size > 0)),
-    CONSTRAINT lots_lot_number_check CHECK (((lot_number ~ '^LOT-[A-Z0-9]+(-[A-Z0-9]+)*$'::text) AND (char_length(lot_number) <= 64))),
-    CONSTRAINT lots_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT lots_production_line_check CHECK (((btrim(production_line) <> ''::text) AND (char_length(production_line) <= 64))),
-    CONSTRAINT lots_quantity_inspected_check CHECK (((quantity_inspected >= 0) AND (quantity_inspected <= batch_size))),
-    CONSTRAINT lots_quantity_rejected_check CHECK (((quantity_rejected >= 0) AND (quantity_rejected <= quantity_inspected))),
-    CONSTRAINT lots_supplier_check CHECK (((btrim(supplier) <> ''::text) AND (char_length(supplier) <= 200)))
-);
-
-
---
--- Name: TABLE lots; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.lots IS 'A production lot (batch) of one part, made on one line; inspections are run against lots.';
-
-
---
--- Name: COLUMN lots.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN lots.lot_number; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.lot_number IS 'Unique lot number, e.g. LOT-2025-001: LOT- then upper-case letters and digits in groups joined by -, at most 64 characters.';
-
-
---
--- Name: COLUMN lots.part_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.part_id IS 'The part this lot produces; the part cannot be deleted while it has lots.';
-
-
---
--- Name: COLUMN lots.production_date; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.production_date IS 'Day the lot was produced.';
-
-
---
--- Name: COLUMN lots.batch_size; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.batch_size IS 'Number of units in the lot; greater than zero.';
-
-
---
--- Name: COLUMN lots.production_line; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.production_line IS 'Line that produced the lot, e.g. LINE-A.';
-
-
---
--- Name: COLUMN lots.status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.status IS 'Where the lot stands: active, completed, quarantined, released or rejected.';
-
-
---
--- Name: COLUMN lots.supplier; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.supplier IS 'Supplier of the lot when it was bought in; NULL for in-house production.';
-
-
---
--- Name: COLUMN lots.quantity_inspected; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.quantity_inspected IS 'Units of the lot inspected so far, between 0 and batch_size.';
-
-
---
--- Name: COLUMN lots.quantity_rejected; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.quantity_rejected IS 'Units rejected so far, between 0 and quantity_inspected; yield is 1 - quantity_rejected / quantity_inspected.';
-
-
---
--- Name: COLUMN lots.notes; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.notes IS 'Free-text notes for the quality team.';
-
-
---
--- Name: COLUMN lots.metadata; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.metadata IS 'Further attributes as a JSON object (equipment settings, material batches, ...).';
-
-
---
--- Name: COLUMN lots.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.created_at IS 'When the row was inserted; immutable.';
-
-
---
--- Name: COLUMN lots.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.lots.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
--- Name: parts; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.parts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    part_number text NOT NULL,
-    part_name text NOT NULL,
-    part_type public.part_type NOT NULL,
-    revision text DEFAULT 'A'::text NOT NULL,
-    manufacturer text,
-    description text,
-    specifications jsonb DEFAULT '{}'::jsonb NOT NULL,
-    tolerance_requirements jsonb DEFAULT '{}'::jsonb NOT NULL,
-    is_active boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT parts_manufacturer_check CHECK (((btrim(manufacturer) <> ''::text) AND (char_length(manufacturer) <= 200))),
-    CONSTRAINT parts_part_name_check CHECK (((btrim(part_name) <> ''::text) AND (char_length(part_name) <= 200))),
-    CONSTRAINT parts_part_number_check CHECK (((part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND ((char_length(part_number) >= 3) AND (char_length(part_number) <= 64)))),
-    CONSTRAINT parts_revision_check CHECK (((revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND (char_length(revision) <= 16))),
-    CONSTRAINT parts_specifications_check CHECK ((jsonb_typeof(specifications) = 'object'::text)),
-    CONSTRAINT parts_tolerance_requirements_check CHECK ((jsonb_typeof(tolerance_requirements) = 'object'::text))
-);
-
-
---
--- Name: TABLE parts; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.parts IS 'A part the fab makes or inspects, identified by its part number; the parent of production lots.';
-
-
---
--- Name: COLUMN parts.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN parts.part_number; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.part_number IS 'Unique part number, e.g. PCB-2025-001: upper-case letters and digits in groups joined by - or ., 3 to 64 characters.';
-
-
---
--- Name: COLUMN parts.part_name; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.part_name IS 'Human-readable name, e.g. High-Density PCB (1 to 200 characters, not blank).';
-
-
---
--- Name: COLUMN parts.part_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.part_type IS 'Kind of part: pcb, semiconductor, component, assembly or wafer.';
-
-
---
--- Name: COLUMN parts.revision; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.revision IS 'Current engineering revision, e.g. A, B2 or 1.3 (upper-case, at most 16 characters); new parts start at A.';
-
-
---
--- Name: COLUMN parts.manufacturer; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.manufacturer IS 'Who makes the part when it is bought in; NULL for parts made in-house.';
-
-
---
--- Name: COLUMN parts.description; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.description IS 'Free-text description for engineers.';
-
-
---
--- Name: COLUMN parts.specifications; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.specifications IS 'Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.';
-
-
---
--- Name: COLUMN parts.tolerance_requirements; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.tolerance_requirements IS 'Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.';
-
-
---
--- Name: COLUMN parts.is_active; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.is_active IS 'False once the part is retired; retired parts keep their lots and history (a part with lots cannot be deleted).';
-
-
---
--- Name: COLUMN parts.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.created_at IS 'When the row was inserted; immutable.';
-
-
---
--- Name: COLUMN parts.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.parts.updated_at IS 'When the row last changed; maintained by a trigger.';
 
 
 --
@@ -2181,6 +2334,14 @@ CREATE TABLE public.schema_migrations (
 --
 
 ALTER TABLE ONLY public.audit_log ATTACH PARTITION public.audit_log_default DEFAULT;
+
+
+--
+-- Name: analytics_refreshes analytics_refreshes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_refreshes
+    ADD CONSTRAINT analytics_refreshes_pkey PRIMARY KEY (view_name);
 
 
 --
@@ -2333,6 +2494,34 @@ ALTER TABLE ONLY public.reports
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: analytics_defect_pareto_part_id_defect_type_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_defect_pareto_part_id_defect_type_key ON public.analytics_defect_pareto USING btree (part_id, defect_type);
+
+
+--
+-- Name: analytics_inference_latency_model_name_model_version_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_inference_latency_model_name_model_version_key ON public.analytics_inference_latency USING btree (model_name, model_version);
+
+
+--
+-- Name: analytics_lot_yield_lot_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_lot_yield_lot_id_key ON public.analytics_lot_yield USING btree (lot_id);
+
+
+--
+-- Name: analytics_lot_yield_part_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX analytics_lot_yield_part_id_idx ON public.analytics_lot_yield USING btree (part_id);
 
 
 --
@@ -2936,4 +3125,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000800'),
     ('20261130000900'),
     ('20261201000100'),
-    ('20261201000200');
+    ('20261201000200'),
+    ('20261201000300');

@@ -798,6 +798,48 @@ class AuditCheckpoint(RowModel):
     ]
 
 
+class AnalyticsLotYield(RowModel):
+    lot_id: UUID
+    lot_number: str
+    part_id: UUID
+    passed: int
+    failed: int
+    undecided: int
+    yield_ratio: Decimal
+
+
+class AnalyticsDefectPareto(RowModel):
+    part_id: UUID
+    part_number: str
+    defect_type: DefectType
+    defect_count: int
+    severe_count: int
+    share: Decimal
+
+
+class AnalyticsInferenceLatency(RowModel):
+    model_name: str
+    model_version: str
+    jobs: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: int
+
+
+class AnalyticsRefresh(RowModel):
+    """When each analytics view was last refreshed: how stale its rows may be."""
+
+    view_name: Annotated[str, Field(description="The materialized view.")]
+    refreshed_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="When its last refresh finished (its rows are the data as of then).",
+        ),
+    ]
+    duration_ms: Annotated[float, Field(description="How long that refresh took.")]
+
+
 # artifacts: CHECK (checksum_sha256 ~ '^[0-9a-f]{64}$')
 ARTIFACTS_CHECKSUM_SHA256_CHECK = Check(
     "artifacts_checksum_sha256_check",

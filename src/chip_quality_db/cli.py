@@ -7,6 +7,7 @@
     chip-quality-db audit maintain [--months-ahead N] [--month YYYY-MM ...]
     chip-quality-db audit archive --before YYYY-MM --dir DIR
     chip-quality-db audit restore --month YYYY-MM --dir DIR
+    chip-quality-db analytics refresh [--view NAME ...]
     chip-quality-db health
 
 The database is DATABASE_URL's (or the DB_* settings'). The keys may also come
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import asyncpg
 
-from . import audit, audit_archive, audit_partitions, audit_signing
+from . import analytics, audit, audit_archive, audit_partitions, audit_signing
 from ._errors import translate
 from ._health import health_check
 from ._pool import connect, create_pool
@@ -144,6 +145,17 @@ def _keygen(private_key: Path, public_key: Path) -> int:
     return 0
 
 
+async def _refresh(views: list[str]) -> int:
+    conn = await _connect()
+    try:
+        done = await analytics.refresh(conn, tuple(views) or analytics.VIEWS)
+    finally:
+        await conn.close()
+    for refreshed in done:
+        print(refreshed)
+    return 0
+
+
 async def _health() -> int:
     pool = await create_pool(load_settings(DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0))
     try:
@@ -191,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
     restore = audit_commands.add_parser("restore", help="bring an archived month back")
     restore.add_argument("--month", required=True, metavar="YYYY-MM")
     restore.add_argument("--dir", type=Path, required=True, metavar="DIR")
+    analytics_parser = commands.add_parser("analytics", help="the materialized analytics views")
+    analytics_commands = analytics_parser.add_subparsers(dest="analytics_command", required=True)
+    refresh = analytics_commands.add_parser(
+        "refresh", help="REFRESH MATERIALIZED VIEW CONCURRENTLY each view; record when"
+    )
+    refresh.add_argument(
+        "--view", action="append", default=[], choices=analytics.VIEWS, help="only this view"
+    )
     commands.add_parser("health", help="check the database answers")
     return parser
 
@@ -198,6 +218,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "health":
         return asyncio.run(_health())
+    if args.command == "analytics":
+        return asyncio.run(_refresh(args.view))
     if args.audit_command == "verify":
         return asyncio.run(_verify(args.against, args.public_key, args.archive, args.from_genesis))
     if args.audit_command == "maintain":

@@ -23,6 +23,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from chip_quality_queries import (
+    analytics,
     artifacts,
     audit_log,
     defects,
@@ -42,6 +43,7 @@ from chip_quality_queries.models import (
     ReportType,
 )
 
+from . import analytics as analytics_views
 from ._artifacts import register_artifact
 from ._checksum import sha256_of
 from ._pool import Pool, create_pool
@@ -293,43 +295,46 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
 
 
 async def summary(pool: Pool, lot_ids: list[UUID], run_started: datetime) -> None:
-    yields = []
-    for lot_id in lot_ids:
-        lot = await lots.get_lot(pool, lot_id=lot_id)
-        result = await lots.lot_yield(pool, lot_id=lot_id)
-        assert lot is not None and result is not None
-        yields.append((lot.lot_number, result.passed, result.failed, result.yield_ratio, lot_id))
-    yields.sort(key=lambda row: row[3] or 0)
+    # The figures come from the materialized analytics views, refreshed here first
+    # (CONCURRENTLY: a dashboard reading them meanwhile is not blocked).
+    refreshed = await analytics_views.refresh(pool)
     table(
-        "Yield per lot (five lowest)",
-        ["lot", "passed", "failed", "yield"],
-        [(n, p, f, f"{y:.1%}" if y is not None else "-") for n, p, f, y, _ in yields[:5]],
+        "Analytics views refreshed",
+        ["view", "ms"],
+        [(r.view_name, f"{r.duration_ms:.0f}") for r in refreshed],
     )
 
-    worst_number, worst = yields[0][0], yields[0][4]
-    pareto = await defects.defect_pareto_of_lot(pool, lot_id=worst)
-    total = sum(row.defect_count for row in pareto) or 1
-    running = 0
+    yields = await analytics.lot_yields_of_lots(pool, lot_ids=lot_ids)
+    table(
+        f"Yield per lot (five lowest; as of {yields[0].refreshed_at:%H:%M:%S})",
+        ["lot", "passed", "failed", "yield"],
+        [
+            (y.lot_number, y.passed, y.failed, f"{y.yield_ratio:.1%}" if y.yield_ratio else "-")
+            for y in yields[:5]
+        ],
+    )
+
+    worst = yields[0]
+    pareto = await analytics.defect_pareto_of_part(pool, part_id=worst.part_id)
+    running = Decimal(0)
     rows = []
     for row in pareto[:8]:
-        running += row.defect_count
-        rows.append(
-            (row.defect_type.value, row.severity.value, row.defect_count, f"{running / total:.0%}")
-        )
-    table(f"Defect Pareto of {worst_number}", ["type", "severity", "count", "cumulative"], rows)
-
-    latency = await inference_jobs.inference_latency_percentiles(pool, model_name="defect-detector")
-    assert latency is not None
+        running += row.share
+        rows.append((row.defect_type.value, row.defect_count, row.severe_count, f"{running:.0%}"))
+    part_number = pareto[0].part_number if pareto else str(worst.part_id)
     table(
-        "Inference latency (completed jobs, all runs)",
-        ["jobs", "p50 ms", "p95 ms", "p99 ms"],
+        f"Defect Pareto of part {part_number} (all its lots, all runs)",
+        ["type", "count", "high/critical", "cumulative"],
+        rows,
+    )
+
+    latency = await analytics.inference_latency_by_model_version(pool, model_name="defect-detector")
+    table(
+        "Inference latency per model version (completed jobs, all runs)",
+        ["version", "jobs", "p50 ms", "p95 ms", "p99 ms"],
         [
-            (
-                latency.jobs,
-                f"{latency.p50_ms or 0:.0f}",
-                f"{latency.p95_ms or 0:.0f}",
-                f"{latency.p99_ms or 0:.0f}",
-            )
+            (v.model_version, v.jobs, f"{v.p50_ms:.0f}", f"{v.p95_ms:.0f}", f"{v.p99_ms:.0f}")
+            for v in latency
         ],
     )
 

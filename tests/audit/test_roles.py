@@ -77,6 +77,15 @@ EXPECTED_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         AUDITOR: READ,
         "public": NONE,
     },
+    # When each materialized analytics view was refreshed: readable by every role.
+    "analytics_refreshes": {
+        OWNER: ALL,
+        MIGRATOR: ALL,
+        APP: READ,
+        REPORTING: READ,
+        AUDITOR: READ,
+        "public": NONE,
+    },
     "audit_checkpoints": {
         OWNER: ALL,
         MIGRATOR: ALL,
