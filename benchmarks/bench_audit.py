@@ -3,11 +3,12 @@
 Each figure gets databases of its own on the server DATABASE_URL names (made
 with dbmate, dropped after):
 
-- insert_ratio: audited inserts into the partitioned audit_log (15 monthly
-  partitions and the default one) against the plain table of before migration
-  20261201000100 (the same migrations rolled back), in alternating rounds of
-  single-row transactions and of one 2,000-row INSERT ... SELECT; throughput
-  ratio partitioned / plain (target at least 0.9);
+- insert_ratio: audited inserts into the partitioned audit_log (7 partitions:
+  3 months kept, 3 ahead and the default one; and 16: a year kept) against the
+  plain table of before migration 20261201000100 (the same migrations rolled
+  back), in rotating rounds of 300 single-row transactions and of one
+  2,000-row INSERT ... SELECT; throughput ratio partitioned / plain (target at
+  least 0.9);
 - verify: VERIFY_ROWS chained entries over VERIFY_MONTHS months (forged with
   the trigger's own hash function, as tests/audit/history.py does), verified
   from genesis; then all months but the last archived (time per month, files
@@ -123,44 +124,52 @@ async def _bulk(conn: asyncpg.Connection, tag: str) -> None:
 
 
 async def insert_ratio(server: str) -> dict[str, object]:
-    partitioned_url = await fresh_database(server, "bench_audit_partitioned")
-    plain_url = await fresh_database(server, "bench_audit_plain")
-    await rolled_back_to_plain(plain_url)
-    partitioned = await asyncpg.connect(partitioned_url)
-    plain = await asyncpg.connect(plain_url)
+    """Three databases side by side: partitioned with 7 partitions (3 months kept, this
+    one, 3 ahead: retention in force), with 16 (a year kept), and plain."""
+    this_month = audit_partitions.current_month()
+    kept = {"partitioned_7": 2, "partitioned_16": 11}
+    conns: dict[str, asyncpg.Connection] = {}
     try:
-        this_month = audit_partitions.current_month()
-        past = tuple(audit_partitions.add_months(this_month, -n) for n in range(1, 12))
-        await audit_partitions.maintain(partitioned, months_ahead=3, extra_months=past)
-        partitions = await partitioned.fetchval(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_log'::regclass"
-        )
-        times: dict[str, dict[str, list[float]]] = {
-            kind: {"partitioned": [], "plain": []} for kind in ("single", "bulk")
+        for name, past_months in kept.items():
+            conn = await asyncpg.connect(await fresh_database(server, f"bench_audit_{name}"))
+            conns[name] = conn
+            past = tuple(
+                audit_partitions.add_months(this_month, -n) for n in range(1, past_months + 1)
+            )
+            await audit_partitions.maintain(conn, months_ahead=3, extra_months=past)
+        plain_url = await fresh_database(server, "bench_audit_plain")
+        await rolled_back_to_plain(plain_url)
+        conns["plain"] = await asyncpg.connect(plain_url)
+        partitions = {
+            name: await conns[name].fetchval(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_log'::regclass"
+            )
+            for name in kept
         }
+        times: dict[str, dict[str, list[float]]] = {
+            kind: {name: [] for name in conns} for kind in ("single", "bulk")
+        }
+        names = list(conns)
         for round_ in range(INSERT_ROUNDS):
-            # Alternate which goes first: the machine is shared, its load drifts.
-            order = [("partitioned", partitioned), ("plain", plain)]
-            if round_ % 2:
-                order.reverse()
-            for name, conn in order:
-                tag = f"R{round_}{name[:2].upper()}"
+            # Rotate which goes first: the machine is shared, its load drifts.
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]
+            for name in order:
+                conn, tag = conns[name], f"R{round_}{name[-2:].upper()}"
                 times["single"][name].append(await timed(lambda c=conn, t=tag: _single_rows(c, t)))
                 times["bulk"][name].append(await timed(lambda c=conn, t=tag: _bulk(c, t)))
-        for conn in (partitioned, plain):
+        for conn in conns.values():
             report = await audit.verify_chain(conn)
             assert report.ok, str(report)
     finally:
-        await partitioned.close()
-        await plain.close()
+        for conn in conns.values():
+            await conn.close()
     result: dict[str, object] = {"partitions": partitions, "rounds": INSERT_ROUNDS}
     for kind, rows in (("single", SINGLE_ROWS), ("bulk", BULK_ROWS)):
         rates = {name: rows / statistics.median(values) for name, values in times[kind].items()}
         result[kind] = {
             "rows_per_round": rows,
-            "partitioned_rows_per_s": round(rates["partitioned"]),
-            "plain_rows_per_s": round(rates["plain"]),
-            "ratio": round(rates["partitioned"] / rates["plain"], 3),
+            **{f"{name}_rows_per_s": round(rate) for name, rate in rates.items()},
+            **{f"ratio_{name}": round(rates[name] / rates["plain"], 3) for name in kept},
         }
     return result
 

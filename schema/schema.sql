@@ -387,13 +387,22 @@ CREATE FUNCTION public.audit_chain_advance() RETURNS trigger
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+DECLARE
+    end_seq bigint;
+    end_hash bytea;
+    end_recorded timestamptz;
 BEGIN
-    IF NEW.seq = (SELECT seq FROM audit_log WHERE recorded_at >= NEW.recorded_at
-                   ORDER BY seq DESC LIMIT 1) THEN
-        UPDATE audit_chain_head
-           SET seq = NEW.seq, last_hash = NEW.row_hash, last_recorded_at = NEW.recorded_at
-         WHERE id = 1;
+    IF (SELECT seq FROM audit_chain_head WHERE id = 1) >= NEW.seq THEN
+        RETURN NULL;
     END IF;
+    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+      FROM audit_log
+     WHERE recorded_at >= NEW.recorded_at
+     ORDER BY seq DESC
+     LIMIT 1;
+    UPDATE audit_chain_head
+       SET seq = end_seq, last_hash = end_hash, last_recorded_at = end_recorded
+     WHERE id = 1;
     RETURN NULL;
 END;
 $$;

@@ -270,25 +270,40 @@ UPDATE audit_chain_head AS head
   FROM audit_log AS entry
  WHERE head.id = 1 AND entry.seq = head.seq;
 
--- At commit, the transaction's last entry moves the head to itself. Any
--- later entry has a recorded_at at least this one's: the bound prunes the
--- partitions before it. ORDER BY seq DESC LIMIT 1, not NOT EXISTS (... seq >
--- NEW.seq): the generic plan of the latter was a bitmap scan that collects
--- every later entry of the transaction, so a 20,000-row INSERT ... SELECT took 8 s at
--- commit instead of 0.17 s.
+-- At commit the head moves to the chain's end, once: the first deferred event
+-- of the transaction finds the end (its highest seq; any later entry has a
+-- recorded_at at least this one's, so the bound prunes older partitions) and
+-- moves the head there; the transaction's other events then see the head at
+-- or past their entry and return after one primary-key read of the head. The
+-- version before asked audit_log for the highest seq at every event: on the
+-- partitioned table that lookup was a quarter of an audited bulk insert's
+-- time (2,000 rows: 273 ms against 240 ms with 7 partitions, plain table 221
+-- ms). ORDER BY seq DESC LIMIT 1, not NOT EXISTS (... seq > NEW.seq): the
+-- generic plan of the latter was a bitmap scan that collects every later
+-- entry of the transaction, so a 20,000-row INSERT ... SELECT took 8 s at
+-- commit.
 CREATE OR REPLACE FUNCTION audit_chain_advance() RETURNS trigger
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, public, pg_temp
     SET plan_cache_mode = force_generic_plan
 AS $$
+DECLARE
+    end_seq bigint;
+    end_hash bytea;
+    end_recorded timestamptz;
 BEGIN
-    IF NEW.seq = (SELECT seq FROM audit_log WHERE recorded_at >= NEW.recorded_at
-                   ORDER BY seq DESC LIMIT 1) THEN
-        UPDATE audit_chain_head
-           SET seq = NEW.seq, last_hash = NEW.row_hash, last_recorded_at = NEW.recorded_at
-         WHERE id = 1;
+    IF (SELECT seq FROM audit_chain_head WHERE id = 1) >= NEW.seq THEN
+        RETURN NULL;
     END IF;
+    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+      FROM audit_log
+     WHERE recorded_at >= NEW.recorded_at
+     ORDER BY seq DESC
+     LIMIT 1;
+    UPDATE audit_chain_head
+       SET seq = end_seq, last_hash = end_hash, last_recorded_at = end_recorded
+     WHERE id = 1;
     RETURN NULL;
 END;
 $$;

@@ -329,15 +329,21 @@ async def test_the_rollback_refuses_while_months_are_archived(
 ) -> None:
     await archive(history, before=JULY, directory=tmp_path)
     env = {**os.environ, "DATABASE_URL": db_url}
-    failed = await asyncio.to_thread(
-        subprocess.run,
-        ["dbmate", "--no-dump-schema", "--migrations-dir", "schema/migrations", "rollback"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+
+    def rollback() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["dbmate", "--no-dump-schema", "--migrations-dir", "schema/migrations", "rollback"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+
+    # Newest first: the analytics views go; then the checkpoints' migration refuses.
+    analytics_undone = await asyncio.to_thread(rollback)
+    assert analytics_undone.returncode == 0, analytics_undone.stderr
+    failed = await asyncio.to_thread(rollback)
     assert failed.returncode != 0
     assert "2026-06 are archived" in failed.stdout + failed.stderr
     assert await history.fetchval("SELECT count(*) FROM audit_checkpoints") == 1
