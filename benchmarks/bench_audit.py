@@ -154,7 +154,7 @@ async def insert_ratio(server: str) -> dict[str, object]:
             # Rotate which goes first: the machine is shared, its load drifts.
             order = names[round_ % len(names) :] + names[: round_ % len(names)]
             for name in order:
-                conn, tag = conns[name], f"R{round_}{name[-2:].upper()}"
+                conn, tag = conns[name], f"R{round_}X{len(name)}{name[-1].upper()}"
                 times["single"][name].append(await timed(lambda c=conn, t=tag: _single_rows(c, t)))
                 times["bulk"][name].append(await timed(lambda c=conn, t=tag: _bulk(c, t)))
         for conn in conns.values():

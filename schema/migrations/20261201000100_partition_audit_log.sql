@@ -32,9 +32,9 @@
 -- table (refused by 000200's down while archived months are not restored).
 --
 -- Locking: ACCESS EXCLUSIVE on audit_log and audit_chain_head from the start
--- to commit: audited writes and audit reads wait for the copy (about 1 s per
--- 100,000 rows here). Run it in a quiet window; lock_timeout 5s so it fails
--- rather than queueing behind a long transaction.
+-- to commit: audited writes and audit reads wait for the copy (50,000 rows:
+-- 0.92 s up, 0.41 s down, here). Run it in a quiet window; lock_timeout 5s so
+-- it fails rather than queueing behind a long transaction.
 
 -- migrate:up
 
