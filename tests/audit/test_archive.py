@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from chip_quality_db.audit import verify_chain
+from chip_quality_db.audit import ChainHead, verify_chain
 from chip_quality_db.audit_archive import (
     ArchiveError,
     archive,
@@ -347,3 +347,18 @@ async def test_the_rollback_refuses_while_months_are_archived(
     assert failed.returncode != 0
     assert "2026-06 are archived" in failed.stdout + failed.stderr
     assert await history.fetchval("SELECT count(*) FROM audit_checkpoints") == 1
+
+
+async def test_an_exported_head_in_an_archived_month_is_checked_at_its_checkpoint(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    at_boundary = await history.fetchval("SELECT row_hash FROM audit_log WHERE seq = 100")
+    inside = await history.fetchval("SELECT row_hash FROM audit_log WHERE seq = 77")
+    await archive(history, before=AUGUST, directory=tmp_path)
+    # The last entry of July: its checkpoint keeps the hash.
+    assert (await verify_chain(history, against=ChainHead(100, bytes(at_boundary).hex()))).ok
+    forged = await verify_chain(history, against=ChainHead(100, "00" * 32))
+    assert not forged.ok and forged.broken_at == 100
+    # Inside an archived month: not silently passed.
+    report = await verify_chain(history, against=ChainHead(77, bytes(inside).hex()))
+    assert not report.ok and "archived" in (report.reason or "")
