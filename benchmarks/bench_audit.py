@@ -320,7 +320,8 @@ async def main() -> int:
         )
     results["load_average_at_end"] = list(os.getloadavg())
     for name in (
-        "bench_audit_partitioned",
+        "bench_audit_partitioned_7",
+        "bench_audit_partitioned_16",
         "bench_audit_plain",
         "bench_audit_verify",
         "bench_analytics",
