@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift plans plans-rebuild plan-check test test-faults test-unit bench verify-audit serve \
+        typecheck squawk schema-drift generated-drift plans plans-rebuild plan-check test test-faults test-unit bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -133,6 +133,10 @@ test-unit: install ## Only the tests that need no database
 
 bench: $(VENV)/.bench-installed ## Benchmark the generated layer against raw asyncpg, SQLAlchemy, psycopg
 	$(WITH_DB) $(PY) benchmarks/bench.py
+
+# Not part of `make test`: a million audit rows and ten demo runs take minutes.
+bench-audit: install ## Audit partitioning, verify, archive/restore and analytics refresh figures (BENCH_OUT=file.json)
+	$(WITH_DB) $(PY) benchmarks/bench_audit.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]' -e ./tools

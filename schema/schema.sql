@@ -281,6 +281,87 @@ CREATE TYPE public.report_type AS ENUM (
 COMMENT ON TYPE public.report_type IS 'Kind of generated quality report.';
 
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: analytics_refreshes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.analytics_refreshes (
+    view_name text NOT NULL,
+    refreshed_at timestamp with time zone NOT NULL,
+    duration_ms double precision NOT NULL,
+    CONSTRAINT analytics_refreshes_duration_ms_check CHECK ((duration_ms >= (0)::double precision)),
+    CONSTRAINT analytics_refreshes_view_name_check CHECK ((view_name = ANY (ARRAY['analytics_lot_yield'::text, 'analytics_defect_pareto'::text, 'analytics_inference_latency'::text])))
+);
+
+
+--
+-- Name: TABLE analytics_refreshes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.analytics_refreshes IS 'When each analytics view was last refreshed: how stale its rows may be.';
+
+
+--
+-- Name: COLUMN analytics_refreshes.view_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.view_name IS 'The materialized view.';
+
+
+--
+-- Name: COLUMN analytics_refreshes.refreshed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.refreshed_at IS 'When its last refresh finished (its rows are the data as of then).';
+
+
+--
+-- Name: COLUMN analytics_refreshes.duration_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.analytics_refreshes.duration_ms IS 'How long that refresh took.';
+
+
+--
+-- Name: analytics_refresh(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.analytics_refresh(view_name text) RETURNS public.analytics_refreshes
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    recorded analytics_refreshes;
+BEGIN
+    IF view_name NOT IN ('analytics_lot_yield', 'analytics_defect_pareto', 'analytics_inference_latency') THEN
+        RAISE EXCEPTION '% is not an analytics view', view_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'One of analytics_lot_yield, analytics_defect_pareto, analytics_inference_latency.';
+    END IF;
+    EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', view_name);
+    INSERT INTO analytics_refreshes AS r (view_name, refreshed_at, duration_ms)
+    VALUES (view_name, clock_timestamp(),
+            extract(epoch FROM clock_timestamp() - started) * 1000)
+    ON CONFLICT ON CONSTRAINT analytics_refreshes_pkey DO UPDATE
+        SET refreshed_at = excluded.refreshed_at, duration_ms = excluded.duration_ms
+    RETURNING r.* INTO recorded;
+    RETURN recorded;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION analytics_refresh(view_name text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.analytics_refresh(view_name text) IS 'REFRESH MATERIALIZED VIEW CONCURRENTLY of one analytics view, recording the time in analytics_refreshes.';
+
+
 --
 -- Name: audit_actor_is_readable(text); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -304,14 +385,344 @@ COMMENT ON FUNCTION public.audit_actor_is_readable(actor text) IS 'Whether an ac
 CREATE FUNCTION public.audit_chain_advance() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+DECLARE
+    end_seq bigint;
+    end_hash bytea;
+    end_recorded timestamptz;
 BEGIN
-    IF NEW.seq = (SELECT max(seq) FROM audit_log) THEN
-        UPDATE audit_chain_head SET seq = NEW.seq, last_hash = NEW.row_hash WHERE id = 1;
+    IF (SELECT seq FROM audit_chain_head WHERE id = 1) >= NEW.seq THEN
+        RETURN NULL;
     END IF;
+    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+      FROM audit_log
+     WHERE recorded_at >= NEW.recorded_at
+     ORDER BY seq DESC
+     LIMIT 1;
+    UPDATE audit_chain_head
+       SET seq = end_seq, last_hash = end_hash, last_recorded_at = end_recorded
+     WHERE id = 1;
     RETURN NULL;
 END;
 $$;
+
+
+--
+-- Name: audit_checkpoint_chain(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_checkpoint_chain() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    last_position bigint;
+    last_hash bytea;
+BEGIN
+    -- One inserter at a time: concurrent archive runs would fork the chain.
+    PERFORM pg_advisory_xact_lock(hashtext('audit_checkpoints'));
+    SELECT ordinal, checkpoint_hash INTO last_position, last_hash
+      FROM audit_checkpoints ORDER BY ordinal DESC LIMIT 1;
+    NEW.ordinal := coalesce(last_position, 0) + 1;
+    NEW.prev_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+    NEW.archived_at := clock_timestamp();
+    NEW.archived_by := session_user;
+    NEW.checkpoint_hash := audit_checkpoint_digest(
+        NEW.prev_hash, NEW.ordinal, NEW.month, NEW.first_seq, NEW.last_seq, NEW.row_count,
+        NEW.first_prev_hash, NEW.last_row_hash, NEW.file_name, NEW.file_sha256,
+        NEW.archived_at, NEW.archived_by);
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: audit_checkpoint_digest(bytea, bigint, date, bigint, bigint, bigint, bytea, bytea, text, bytea, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    SELECT sha256(prev_hash || convert_to(jsonb_build_array(
+        ordinal, to_char(month, 'YYYY-MM-DD'), first_seq, last_seq, row_count,
+        encode(first_prev_hash, 'hex'), encode(last_row_hash, 'hex'), file_name,
+        encode(file_sha256, 'hex'),
+        to_char(archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), archived_by
+    )::text, 'UTF8'))
+$$;
+
+
+--
+-- Name: FUNCTION audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_checkpoint_digest(prev_hash bytea, ordinal bigint, month date, first_seq bigint, last_seq bigint, row_count bigint, first_prev_hash bytea, last_row_hash bytea, file_name text, file_sha256 bytea, archived_at timestamp with time zone, archived_by text) IS 'The hash of one checkpoint chained to the one before; the insert trigger and the verifier both use it.';
+
+
+--
+-- Name: audit_log_check_run(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_check_run(source regclass) RETURNS TABLE(row_count bigint, first_seq bigint, last_seq bigint, first_prev_hash bytea, last_row_hash bytea, broken_seq bigint, problem text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $_$
+BEGIN
+    RETURN QUERY EXECUTE format($walk$
+        WITH walk AS (
+            SELECT seq, prev_hash, row_hash,
+                   audit_row_digest(prev_hash, seq, id, table_name, record_id, action,
+                                    old_values, new_values, changed_fields, actor, session_id,
+                                    txid, occurred_at, recorded_at) AS recomputed,
+                   lag(seq) OVER (ORDER BY seq) AS seq_before,
+                   lag(row_hash) OVER (ORDER BY seq) AS hash_before
+              FROM %s
+        ),
+        extent AS (
+            SELECT count(*) AS row_count, min(seq) AS first_seq, max(seq) AS last_seq FROM walk
+        ),
+        first_problem AS (
+            SELECT seq,
+                   CASE
+                       WHEN seq_before IS NOT NULL AND seq <> seq_before + 1
+                           THEN format('entry %%s is missing (next is %%s)', seq_before + 1, seq)
+                       WHEN hash_before IS NOT NULL AND prev_hash <> hash_before
+                           THEN 'prev_hash is not the row_hash of the entry before'
+                       ELSE 'row_hash does not match the entry''s contents'
+                   END AS problem
+              FROM walk
+             WHERE (seq_before IS NOT NULL AND seq <> seq_before + 1)
+                OR (hash_before IS NOT NULL AND prev_hash <> hash_before)
+                OR recomputed <> row_hash
+             ORDER BY seq
+             LIMIT 1
+        )
+        SELECT extent.row_count, extent.first_seq, extent.last_seq,
+               (SELECT prev_hash FROM walk WHERE seq = extent.first_seq ORDER BY seq LIMIT 1),
+               (SELECT row_hash FROM walk WHERE seq = extent.last_seq ORDER BY seq LIMIT 1),
+               (SELECT seq FROM first_problem), (SELECT problem FROM first_problem)
+          FROM extent
+    $walk$, source);
+END;
+$_$;
+
+
+--
+-- Name: FUNCTION audit_log_check_run(source regclass); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_check_run(source regclass) IS 'Extent, links and first broken entry of the audit entries in this table or partition: what archival, restore and verify compare with a checkpoint.';
+
+
+--
+-- Name: audit_log_create_partition(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_create_partition(month date) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $_$
+DECLARE
+    first_day date := date_trunc('month', month)::date;
+    partition_name text := audit_log_partition_name(first_day);
+    lower_bound timestamptz := first_day::timestamp AT TIME ZONE 'UTC';
+    upper_bound timestamptz := (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    stray bigint;
+BEGIN
+    IF month IS NULL THEN
+        RAISE EXCEPTION 'audit_log_create_partition: month is NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Two maintenance runs at once would race to create the same table.
+    PERFORM pg_advisory_xact_lock(hashtext('audit_log partitions'));
+    IF to_regclass(format('public.%I', partition_name)) IS NOT NULL THEN
+        IF NOT EXISTS (SELECT FROM pg_inherits
+                        WHERE inhrelid = format('public.%I', partition_name)::regclass
+                          AND inhparent = 'public.audit_log'::regclass) THEN
+            RAISE EXCEPTION '% exists but is not a partition of audit_log', partition_name
+                USING ERRCODE = 'CQ004',
+                      HINT = 'An archive or restore of that month did not finish: rerun it.';
+        END IF;
+        RETURN NULL;
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE public.%I (LIKE public.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name);
+    SELECT count(*) INTO stray FROM audit_log_default
+     WHERE recorded_at >= lower_bound AND recorded_at < upper_bound;
+    IF stray > 0 THEN
+        EXECUTE format(
+            'INSERT INTO public.%I SELECT * FROM audit_log_default'
+            ' WHERE recorded_at >= $1 AND recorded_at < $2', partition_name)
+            USING lower_bound, upper_bound;
+        -- The owner's deliberate move, not a change: the rows go on unchanged.
+        ALTER TABLE audit_log_default DISABLE TRIGGER audit_log_refuse_change;
+        DELETE FROM audit_log_default WHERE recorded_at >= lower_bound AND recorded_at < upper_bound;
+        ALTER TABLE audit_log_default ENABLE TRIGGER audit_log_refuse_change;
+        RAISE NOTICE 'moved % rows of % from audit_log_default into %', stray, first_day, partition_name;
+    END IF;
+    EXECUTE format(
+        'ALTER TABLE public.audit_log ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
+        partition_name, lower_bound, upper_bound);
+    PERFORM audit_log_guard_partition(partition_name);
+    RETURN partition_name;
+END;
+$_$;
+
+
+--
+-- Name: FUNCTION audit_log_create_partition(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_create_partition(month date) IS 'Makes the audit_log partition of the month of this date (moving in its rows from audit_log_default) and returns its name; NULL when it exists. Idempotent; run by `chip-quality-db audit maintain`.';
+
+
+--
+-- Name: audit_log_drop_archived(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_drop_archived(month date) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    partition_name text := audit_log_partition_name(month);
+    partition regclass := to_regclass(format('public.%I', partition_name));
+    checkpoint audit_checkpoints;
+    run record;
+BEGIN
+    SELECT * INTO checkpoint FROM audit_checkpoints AS c WHERE c.month = audit_log_drop_archived.month;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no checkpoint for audit month %: archive it before dropping it', to_char(month, 'YYYY-MM')
+            USING ERRCODE = 'CQ005';
+    END IF;
+    IF partition IS NULL THEN
+        RETURN NULL;  -- dropped already
+    END IF;
+    SELECT * INTO run FROM audit_log_check_run(partition);
+    IF run.row_count IS DISTINCT FROM checkpoint.row_count
+       OR run.first_seq IS DISTINCT FROM checkpoint.first_seq
+       OR run.last_seq IS DISTINCT FROM checkpoint.last_seq
+       OR run.last_row_hash IS DISTINCT FROM checkpoint.last_row_hash THEN
+        RAISE EXCEPTION '% does not hold what its checkpoint vouches for (seq %..%, % rows): it holds seq %..%, % rows',
+            partition_name, checkpoint.first_seq, checkpoint.last_seq, checkpoint.row_count,
+            run.first_seq, run.last_seq, run.row_count
+            USING ERRCODE = 'CQ006';
+    END IF;
+    IF EXISTS (SELECT FROM pg_inherits WHERE inhrelid = partition AND inhparent = 'public.audit_log'::regclass) THEN
+        EXECUTE format('ALTER TABLE public.audit_log DETACH PARTITION %s', partition);
+    END IF;
+    EXECUTE format('DROP TABLE %s', partition);
+    RETURN partition_name;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_drop_archived(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_drop_archived(month date) IS 'Detaches and drops an archived month''s partition in one transaction, refusing unless its checkpoint exists and matches the rows.';
+
+
+--
+-- Name: audit_log_guard_partition(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_guard_partition(partition_name text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', partition_name);
+    EXECUTE format('GRANT SELECT ON public.%I TO chipq_app_rw, chipq_auditor_ro', partition_name);
+    EXECUTE format(
+        'CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.%I'
+        ' FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_log_change()',
+        partition_name);
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_guard_partition(partition_name text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_guard_partition(partition_name text) IS 'Gives a new audit_log partition the parent''s grants and its own TRUNCATE refusal (statement triggers are not cloned to partitions).';
+
+
+--
+-- Name: audit_log_partition_name(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_partition_name(month date) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ('audit_log_'::text || to_char((month)::timestamp with time zone, 'YYYY_MM'::text));
+
+
+--
+-- Name: FUNCTION audit_log_partition_name(month date); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_partition_name(month date) IS 'Name of the audit_log partition of the month of this date: audit_log_YYYY_MM.';
+
+
+--
+-- Name: audit_log_restore_month(date, regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_restore_month(month date, source regclass) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+DECLARE
+    first_day date := date_trunc('month', month)::date;
+    partition_name text := audit_log_partition_name(first_day);
+    lower_bound timestamptz := first_day::timestamp AT TIME ZONE 'UTC';
+    upper_bound timestamptz := (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC';
+    checkpoint audit_checkpoints;
+    run record;
+BEGIN
+    SELECT * INTO checkpoint FROM audit_checkpoints AS c WHERE c.month = first_day;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit month % was never archived: there is nothing to restore', to_char(first_day, 'YYYY-MM')
+            USING ERRCODE = 'CQ005';
+    END IF;
+    IF to_regclass(format('public.%I', partition_name)) IS NOT NULL THEN
+        RAISE EXCEPTION '% exists already: audit month % is not archived now', partition_name, to_char(first_day, 'YYYY-MM')
+            USING ERRCODE = 'duplicate_table';
+    END IF;
+    SELECT * INTO run FROM audit_log_check_run(source);
+    IF run.broken_seq IS NOT NULL
+       OR run.row_count IS DISTINCT FROM checkpoint.row_count
+       OR run.first_seq IS DISTINCT FROM checkpoint.first_seq
+       OR run.last_seq IS DISTINCT FROM checkpoint.last_seq
+       OR run.first_prev_hash IS DISTINCT FROM checkpoint.first_prev_hash
+       OR run.last_row_hash IS DISTINCT FROM checkpoint.last_row_hash THEN
+        RAISE EXCEPTION 'the rows to restore are not audit month % as its checkpoint vouches for it (seq %..%)',
+            to_char(first_day, 'YYYY-MM'), checkpoint.first_seq, checkpoint.last_seq
+            USING ERRCODE = 'CQ006';
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE public.%I (LIKE public.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name);
+    EXECUTE format('INSERT INTO public.%I SELECT * FROM %s ORDER BY seq', partition_name, source);
+    EXECUTE format('ALTER TABLE public.%I OWNER TO chipq_owner', partition_name);
+    EXECUTE format(
+        'ALTER TABLE public.audit_log ATTACH PARTITION public.%I FOR VALUES FROM (%L) TO (%L)',
+        partition_name, lower_bound, upper_bound);
+    PERFORM audit_log_guard_partition(partition_name);
+    RETURN run.row_count;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION audit_log_restore_month(month date, source regclass); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_restore_month(month date, source regclass) IS 'Makes an archived month''s partition again from rows loaded from its archive file, refusing rows that differ from its checkpoint.';
 
 
 --
@@ -321,6 +732,7 @@ $$;
 CREATE FUNCTION public.audit_row_change() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
     old_row jsonb;
@@ -335,6 +747,10 @@ DECLARE
     entry_session text := nullif(btrim(current_setting('app.session_id', true)), '');
     head_seq bigint;
     head_hash bytea;
+    head_recorded timestamptz;
+    end_seq bigint;
+    end_hash bytea;
+    end_recorded timestamptz;
     entry_hash bytea;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
@@ -377,15 +793,32 @@ BEGIN
 
     -- The lock serialises appenders (a no-op for a transaction holding it
     -- already); under it, the row with the highest seq is the chain's end.
-    PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE;
-    SELECT seq, row_hash INTO head_seq, head_hash
-      FROM audit_log ORDER BY seq DESC LIMIT 1;
+    -- The head row, locked, is the chain's end as of the last commit; rows this
+    -- transaction appended since come after it. recorded_at never decreases along
+    -- the chain (clamped below), so those rows lie at or after the head's
+    -- recorded_at: the bound lets the planner skip every older partition instead
+    -- of probing each one's index for the highest seq.
+    SELECT seq, last_hash, last_recorded_at INTO head_seq, head_hash, head_recorded
+      FROM audit_chain_head WHERE id = 1 FOR UPDATE;
     IF NOT FOUND THEN
-        head_seq := 0;
-        head_hash := '\x0000000000000000000000000000000000000000000000000000000000000000';
+        RAISE EXCEPTION 'audit_chain_head has no row: the audit chain cannot be appended to'
+            USING ERRCODE = 'CQ003',
+                  HINT = 'The chain head was deleted by its owner; restore it before writing.';
+    END IF;
+    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+      FROM audit_log
+     WHERE recorded_at >= head_recorded AND seq > head_seq
+     ORDER BY seq DESC
+     LIMIT 1;
+    IF FOUND THEN
+        head_seq := end_seq;
+        head_hash := end_hash;
+        head_recorded := end_recorded;
     END IF;
     head_seq := head_seq + 1;
-    entry_recorded := clock_timestamp();
+    -- Never before the entry it follows, even if the clock steps back: so each
+    -- month's partition holds one unbroken run of seq, which archival relies on.
+    entry_recorded := greatest(clock_timestamp(), head_recorded);
     entry_hash := audit_row_digest(
         head_hash, head_seq, entry_id, TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid,
         lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
@@ -466,6 +899,24 @@ COMMENT ON FUNCTION public.keep_created_at() IS 'BEFORE UPDATE row trigger: rais
 
 
 --
+-- Name: refuse_audit_checkpoint_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refuse_audit_checkpoint_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_checkpoints is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'restrict_violation',
+              SCHEMA = TG_TABLE_SCHEMA,
+              TABLE = TG_TABLE_NAME,
+              HINT = 'A checkpoint vouches for an archive file for good; it is never changed.';
+END;
+$$;
+
+
+--
 -- Name: refuse_audit_log_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -527,287 +978,6 @@ $$;
 --
 
 COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE row trigger: sets updated_at to the transaction time. Attached with WHEN (OLD.* IS DISTINCT FROM NEW.*), so an update that changes nothing keeps updated_at.';
-
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
---
--- Name: artifacts; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.artifacts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    inspection_id uuid,
-    inference_job_id uuid,
-    artifact_type public.artifact_type NOT NULL,
-    storage_uri text NOT NULL,
-    content_type text DEFAULT 'application/octet-stream'::text NOT NULL,
-    size_bytes bigint NOT NULL,
-    checksum_sha256 text NOT NULL,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT artifacts_checksum_sha256_check CHECK ((checksum_sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT artifacts_content_type_check CHECK (((content_type ~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*([[:space:]]*;.*)?$'::text) AND (char_length(content_type) <= 255))),
-    CONSTRAINT artifacts_inspection_id_inference_job_id_check CHECK (((inspection_id IS NOT NULL) OR (inference_job_id IS NOT NULL))),
-    CONSTRAINT artifacts_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT artifacts_size_bytes_check CHECK ((size_bytes >= 0)),
-    CONSTRAINT artifacts_storage_uri_check CHECK (((storage_uri ~ '^[a-z][a-z0-9+.-]*://[^[:space:]]+$'::text) AND (char_length(storage_uri) <= 2048)))
-);
-
-
---
--- Name: TABLE artifacts; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.artifacts IS 'Metadata of a file kept in object storage (image, point cloud, model output, log), belonging to an inspection, an inference job, or both.';
-
-
---
--- Name: COLUMN artifacts.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN artifacts.inspection_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.inspection_id IS 'The inspection the file belongs to; NULL for a file that belongs to a job only. Deleting the inspection deletes the row (not the stored file).';
-
-
---
--- Name: COLUMN artifacts.inference_job_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.inference_job_id IS 'The inference job that produced the file; NULL for files not produced by a job. Deleting the job deletes the row (not the stored file).';
-
-
---
--- Name: COLUMN artifacts.artifact_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.artifact_type IS 'Kind of file, e.g. image, point_cloud, model_output, log.';
-
-
---
--- Name: COLUMN artifacts.storage_uri; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.storage_uri IS 'Where the file is stored, as scheme://location, e.g. s3://inspections/2025/11/img-0001.png.';
-
-
---
--- Name: COLUMN artifacts.content_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.content_type IS 'MIME type of the file, e.g. image/png; application/octet-stream when unknown.';
-
-
---
--- Name: COLUMN artifacts.size_bytes; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.size_bytes IS 'File size in bytes, zero or more.';
-
-
---
--- Name: COLUMN artifacts.checksum_sha256; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.checksum_sha256 IS 'SHA-256 of the file content as 64 lower-case hex digits, to prove the file is unaltered.';
-
-
---
--- Name: COLUMN artifacts.metadata; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.metadata IS 'Further attributes as a JSON object (camera, resolution, exposure, ...).';
-
-
---
--- Name: COLUMN artifacts.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.created_at IS 'When the row was inserted; immutable.';
-
-
---
--- Name: COLUMN artifacts.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.artifacts.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
--- Name: audit_chain_head; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.audit_chain_head (
-    id bigint DEFAULT 1 NOT NULL,
-    seq bigint NOT NULL,
-    last_hash bytea NOT NULL,
-    CONSTRAINT audit_chain_head_id_check CHECK ((id = 1)),
-    CONSTRAINT audit_chain_head_last_hash_check CHECK ((octet_length(last_hash) = 32)),
-    CONSTRAINT audit_chain_head_seq_check CHECK ((seq >= 0))
-);
-
-
---
--- Name: TABLE audit_chain_head; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.audit_chain_head IS 'The one row holding the audit chain''s last sequence number and hash; every audited write locks it (FOR UPDATE) to append to the chain.';
-
-
---
--- Name: audit_log; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.audit_log (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    table_name text NOT NULL,
-    record_id uuid NOT NULL,
-    action public.audit_action NOT NULL,
-    old_values jsonb,
-    new_values jsonb,
-    changed_fields text[],
-    actor text NOT NULL,
-    session_id text,
-    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
-    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
-    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    seq bigint NOT NULL,
-    prev_hash bytea NOT NULL,
-    row_hash bytea NOT NULL,
-    CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
-    CONSTRAINT audit_log_changed_fields_check CHECK (
-CASE
-    WHEN (action = 'update'::public.audit_action) THEN (COALESCE(cardinality(changed_fields), 0) > 0)
-    ELSE (changed_fields IS NULL)
-END),
-    CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
-    CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
-    CONSTRAINT audit_log_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
-    CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
-    CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
-    CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
-);
-
-
---
--- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.audit_log IS 'Append-only trail of every insert, update and delete of the business tables, written by triggers in the changing transaction (21 CFR Part 11).';
-
-
---
--- Name: COLUMN audit_log.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN audit_log.table_name; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.table_name IS 'Table of the changed row, e.g. lots.';
-
-
---
--- Name: COLUMN audit_log.record_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.record_id IS 'Primary key (id) of the changed row.';
-
-
---
--- Name: COLUMN audit_log.action; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.action IS 'What happened to the row: insert, update or delete.';
-
-
---
--- Name: COLUMN audit_log.old_values; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.old_values IS 'The whole row before the change as a JSON object; NULL for inserts.';
-
-
---
--- Name: COLUMN audit_log.new_values; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.new_values IS 'The whole row after the change as a JSON object; NULL for deletes.';
-
-
---
--- Name: COLUMN audit_log.changed_fields; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.changed_fields IS 'Sorted names of the columns an update changed; NULL for inserts and deletes.';
-
-
---
--- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.actor IS 'Who made the change: the app.actor setting of the transaction, else db:<database login>.';
-
-
---
--- Name: COLUMN audit_log.session_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.session_id IS 'The app.session_id setting of the transaction (e.g. the API request or user session), NULL when unset.';
-
-
---
--- Name: COLUMN audit_log.txid; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.txid IS 'Id of the writing transaction: the rows of one transaction share it.';
-
-
---
--- Name: COLUMN audit_log.occurred_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.occurred_at IS 'Start time of the changing transaction (now()): all rows of a transaction share it.';
-
-
---
--- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp()), ordering changes within a transaction.';
-
-
---
--- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.seq IS 'Position in the hash chain: 1, 2, 3, ... without gaps.';
-
-
---
--- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.prev_hash IS 'row_hash of the entry before (32 zero bytes for the first).';
-
-
---
--- Name: COLUMN audit_log.row_hash; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.audit_log.row_hash IS 'sha256(prev_hash || canonical JSON of this entry): audit_row_digest().';
 
 
 --
@@ -936,200 +1106,6 @@ COMMENT ON COLUMN public.defects.created_at IS 'When the row was inserted; immut
 --
 
 COMMENT ON COLUMN public.defects.updated_at IS 'When the row last changed; maintained by a trigger.';
-
-
---
--- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.idempotency_keys (
-    key text NOT NULL,
-    actor text NOT NULL,
-    result jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT idempotency_keys_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
-    CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9._:-]{8,200}$'::text))
-);
-
-
---
--- Name: TABLE idempotency_keys; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.idempotency_keys IS 'Keys of writes that clients may retry: present once the write committed, with its result.';
-
-
---
--- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.idempotency_keys.key IS 'Client-chosen key of one logical write: 8 to 200 of A-Z a-z 0-9 . _ : -.';
-
-
---
--- Name: COLUMN idempotency_keys.actor; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.idempotency_keys.actor IS 'Who made the write.';
-
-
---
--- Name: COLUMN idempotency_keys.result; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.idempotency_keys.result IS 'What the write returned, as JSON, handed back to retries.';
-
-
---
--- Name: COLUMN idempotency_keys.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.idempotency_keys.created_at IS 'When the write committed; old keys can be deleted after the retry window.';
-
-
---
--- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.inference_jobs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    inspection_id uuid NOT NULL,
-    model_name text NOT NULL,
-    model_version text NOT NULL,
-    status public.inference_job_status DEFAULT 'pending'::public.inference_job_status NOT NULL,
-    priority bigint DEFAULT 5 NOT NULL,
-    attempts bigint DEFAULT 0 NOT NULL,
-    worker_id text,
-    started_at timestamp with time zone,
-    completed_at timestamp with time zone,
-    inference_ms bigint,
-    results jsonb DEFAULT '{}'::jsonb NOT NULL,
-    error_message text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT inference_jobs_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
-    CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
-    CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
-    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
-    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
-    CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
-    CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
-    CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
-    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
-);
-
-
---
--- Name: TABLE inference_jobs; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.inference_jobs IS 'A machine-learning inference run over an inspection''s data, queued for workers by priority; deleted with its inspection.';
-
-
---
--- Name: COLUMN inference_jobs.id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.id IS 'Primary key, generated by the database.';
-
-
---
--- Name: COLUMN inference_jobs.inspection_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.inspection_id IS 'The inspection whose data the model runs on; deleting the inspection deletes its jobs.';
-
-
---
--- Name: COLUMN inference_jobs.model_name; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.model_name IS 'Name of the model to run, e.g. defect-detector.';
-
-
---
--- Name: COLUMN inference_jobs.model_version; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.model_version IS 'Exact model version, e.g. 2.3.1, so results can be traced to a model.';
-
-
---
--- Name: COLUMN inference_jobs.status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.status IS 'Lifecycle: pending (queued, unclaimed), running (claimed by worker_id), completed, failed or cancelled.';
-
-
---
--- Name: COLUMN inference_jobs.priority; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.priority IS 'Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.';
-
-
---
--- Name: COLUMN inference_jobs.attempts; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.attempts IS 'How many times a worker has claimed the job, counting retries.';
-
-
---
--- Name: COLUMN inference_jobs.worker_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.worker_id IS 'Worker that claimed the job; required while running, NULL while pending.';
-
-
---
--- Name: COLUMN inference_jobs.started_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.started_at IS 'When the current or last attempt started; NULL while pending.';
-
-
---
--- Name: COLUMN inference_jobs.completed_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.completed_at IS 'When the job finished; required when completed, never before started_at.';
-
-
---
--- Name: COLUMN inference_jobs.inference_ms; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.inference_ms IS 'Model inference time in milliseconds as reported by the worker (excludes queueing and loading); NULL until known.';
-
-
---
--- Name: COLUMN inference_jobs.results; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.results IS 'Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.';
-
-
---
--- Name: COLUMN inference_jobs.error_message; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.error_message IS 'Why the job failed; required when failed, may keep the last error of a retried job.';
-
-
---
--- Name: COLUMN inference_jobs.created_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.created_at IS 'When the job was queued (row inserted); immutable.';
-
-
---
--- Name: COLUMN inference_jobs.updated_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.inference_jobs.updated_at IS 'When the row last changed; maintained by a trigger.';
 
 
 --
@@ -1518,6 +1494,725 @@ COMMENT ON COLUMN public.parts.updated_at IS 'When the row last changed; maintai
 
 
 --
+-- Name: analytics_defect_pareto; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_defect_pareto AS
+ SELECT p.id AS part_id,
+    p.part_number,
+    d.defect_type,
+    count(*) AS defect_count,
+    count(*) FILTER (WHERE (d.severity = ANY (ARRAY['high'::public.defect_severity, 'critical'::public.defect_severity]))) AS severe_count,
+    round(((count(*))::numeric / sum(count(*)) OVER (PARTITION BY p.id)), 4) AS share
+   FROM (((public.defects d
+     JOIN public.inspections i ON ((i.id = d.inspection_id)))
+     JOIN public.lots l ON ((l.id = i.lot_id)))
+     JOIN public.parts p ON ((p.id = l.part_id)))
+  GROUP BY p.id, p.part_number, d.defect_type
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_defect_pareto; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_defect_pareto IS 'Per part and defect type: defects found, how many were high or critical, and their share of the part''s defects (a Pareto chart). Refreshed by `chip-quality-db analytics refresh`.';
+
+
+--
+-- Name: inference_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.inference_jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid NOT NULL,
+    model_name text NOT NULL,
+    model_version text NOT NULL,
+    status public.inference_job_status DEFAULT 'pending'::public.inference_job_status NOT NULL,
+    priority bigint DEFAULT 5 NOT NULL,
+    attempts bigint DEFAULT 0 NOT NULL,
+    worker_id text,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    inference_ms bigint,
+    results jsonb DEFAULT '{}'::jsonb NOT NULL,
+    error_message text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT inference_jobs_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
+    CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
+    CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
+    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
+    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
+    CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
+    CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
+    CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
+    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
+);
+
+
+--
+-- Name: TABLE inference_jobs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.inference_jobs IS 'A machine-learning inference run over an inspection''s data, queued for workers by priority; deleted with its inspection.';
+
+
+--
+-- Name: COLUMN inference_jobs.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN inference_jobs.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inspection_id IS 'The inspection whose data the model runs on; deleting the inspection deletes its jobs.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_name IS 'Name of the model to run, e.g. defect-detector.';
+
+
+--
+-- Name: COLUMN inference_jobs.model_version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.model_version IS 'Exact model version, e.g. 2.3.1, so results can be traced to a model.';
+
+
+--
+-- Name: COLUMN inference_jobs.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.status IS 'Lifecycle: pending (queued, unclaimed), running (claimed by worker_id), completed, failed or cancelled.';
+
+
+--
+-- Name: COLUMN inference_jobs.priority; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.priority IS 'Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.';
+
+
+--
+-- Name: COLUMN inference_jobs.attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.attempts IS 'How many times a worker has claimed the job, counting retries.';
+
+
+--
+-- Name: COLUMN inference_jobs.worker_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.worker_id IS 'Worker that claimed the job; required while running, NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.started_at IS 'When the current or last attempt started; NULL while pending.';
+
+
+--
+-- Name: COLUMN inference_jobs.completed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.completed_at IS 'When the job finished; required when completed, never before started_at.';
+
+
+--
+-- Name: COLUMN inference_jobs.inference_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.inference_ms IS 'Model inference time in milliseconds as reported by the worker (excludes queueing and loading); NULL until known.';
+
+
+--
+-- Name: COLUMN inference_jobs.results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.results IS 'Model output as a JSON object, e.g. {"defects": [...], "score": 0.97}; indexed for JSON searches.';
+
+
+--
+-- Name: COLUMN inference_jobs.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.error_message IS 'Why the job failed; required when failed, may keep the last error of a retried job.';
+
+
+--
+-- Name: COLUMN inference_jobs.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.created_at IS 'When the job was queued (row inserted); immutable.';
+
+
+--
+-- Name: COLUMN inference_jobs.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inference_jobs.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: analytics_inference_latency; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_inference_latency AS
+ SELECT model_name,
+    model_version,
+    count(*) AS jobs,
+    percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p50_ms,
+    percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p95_ms,
+    percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((inference_ms)::double precision)) AS p99_ms,
+    max(inference_ms) AS max_ms
+   FROM public.inference_jobs
+  WHERE ((status = 'completed'::public.inference_job_status) AND (inference_ms IS NOT NULL))
+  GROUP BY model_name, model_version
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_inference_latency; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_inference_latency IS 'Per model name and version: completed jobs and their inference time percentiles (ms). Refreshed by `chip-quality-db analytics refresh`.';
+
+
+--
+-- Name: analytics_lot_yield; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.analytics_lot_yield AS
+ SELECT l.id AS lot_id,
+    l.lot_number,
+    l.part_id,
+    count(i.id) FILTER (WHERE i.passed) AS passed,
+    count(i.id) FILTER (WHERE (NOT i.passed)) AS failed,
+    count(i.id) FILTER (WHERE (i.passed IS NULL)) AS undecided,
+    round(((count(i.id) FILTER (WHERE i.passed))::numeric / (NULLIF(count(i.passed), 0))::numeric), 4) AS yield_ratio
+   FROM (public.lots l
+     LEFT JOIN public.inspections i ON ((i.lot_id = l.id)))
+  GROUP BY l.id, l.lot_number, l.part_id
+  WITH NO DATA;
+
+
+--
+-- Name: MATERIALIZED VIEW analytics_lot_yield; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON MATERIALIZED VIEW public.analytics_lot_yield IS 'Per lot: inspections passed, failed and undecided, and the share of decided ones that passed (NULL while none is decided). Refreshed by `chip-quality-db analytics refresh`.';
+
+
+--
+-- Name: artifacts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.artifacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    inspection_id uuid,
+    inference_job_id uuid,
+    artifact_type public.artifact_type NOT NULL,
+    storage_uri text NOT NULL,
+    content_type text DEFAULT 'application/octet-stream'::text NOT NULL,
+    size_bytes bigint NOT NULL,
+    checksum_sha256 text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT artifacts_checksum_sha256_check CHECK ((checksum_sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT artifacts_content_type_check CHECK (((content_type ~ '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*([[:space:]]*;.*)?$'::text) AND (char_length(content_type) <= 255))),
+    CONSTRAINT artifacts_inspection_id_inference_job_id_check CHECK (((inspection_id IS NOT NULL) OR (inference_job_id IS NOT NULL))),
+    CONSTRAINT artifacts_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT artifacts_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT artifacts_storage_uri_check CHECK (((storage_uri ~ '^[a-z][a-z0-9+.-]*://[^[:space:]]+$'::text) AND (char_length(storage_uri) <= 2048)))
+);
+
+
+--
+-- Name: TABLE artifacts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.artifacts IS 'Metadata of a file kept in object storage (image, point cloud, model output, log), belonging to an inspection, an inference job, or both.';
+
+
+--
+-- Name: COLUMN artifacts.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.id IS 'Primary key, generated by the database.';
+
+
+--
+-- Name: COLUMN artifacts.inspection_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.inspection_id IS 'The inspection the file belongs to; NULL for a file that belongs to a job only. Deleting the inspection deletes the row (not the stored file).';
+
+
+--
+-- Name: COLUMN artifacts.inference_job_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.inference_job_id IS 'The inference job that produced the file; NULL for files not produced by a job. Deleting the job deletes the row (not the stored file).';
+
+
+--
+-- Name: COLUMN artifacts.artifact_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.artifact_type IS 'Kind of file, e.g. image, point_cloud, model_output, log.';
+
+
+--
+-- Name: COLUMN artifacts.storage_uri; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.storage_uri IS 'Where the file is stored, as scheme://location, e.g. s3://inspections/2025/11/img-0001.png.';
+
+
+--
+-- Name: COLUMN artifacts.content_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.content_type IS 'MIME type of the file, e.g. image/png; application/octet-stream when unknown.';
+
+
+--
+-- Name: COLUMN artifacts.size_bytes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.size_bytes IS 'File size in bytes, zero or more.';
+
+
+--
+-- Name: COLUMN artifacts.checksum_sha256; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.checksum_sha256 IS 'SHA-256 of the file content as 64 lower-case hex digits, to prove the file is unaltered.';
+
+
+--
+-- Name: COLUMN artifacts.metadata; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.metadata IS 'Further attributes as a JSON object (camera, resolution, exposure, ...).';
+
+
+--
+-- Name: COLUMN artifacts.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.created_at IS 'When the row was inserted; immutable.';
+
+
+--
+-- Name: COLUMN artifacts.updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.artifacts.updated_at IS 'When the row last changed; maintained by a trigger.';
+
+
+--
+-- Name: audit_chain_head; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_chain_head (
+    id bigint DEFAULT 1 NOT NULL,
+    seq bigint NOT NULL,
+    last_hash bytea NOT NULL,
+    last_recorded_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    CONSTRAINT audit_chain_head_id_check CHECK ((id = 1)),
+    CONSTRAINT audit_chain_head_last_hash_check CHECK ((octet_length(last_hash) = 32)),
+    CONSTRAINT audit_chain_head_seq_check CHECK ((seq >= 0))
+);
+
+
+--
+-- Name: TABLE audit_chain_head; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_chain_head IS 'The one row holding the audit chain''s last sequence number and hash; every audited write locks it (FOR UPDATE) to append to the chain.';
+
+
+--
+-- Name: COLUMN audit_chain_head.last_recorded_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_chain_head.last_recorded_at IS 'recorded_at of the entry at seq (-infinity before the first): where the audit trigger starts looking for the chain''s end.';
+
+
+--
+-- Name: audit_checkpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_checkpoints (
+    ordinal bigint NOT NULL,
+    month date NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    row_count bigint NOT NULL,
+    first_prev_hash bytea NOT NULL,
+    last_row_hash bytea NOT NULL,
+    file_name text NOT NULL,
+    file_sha256 bytea NOT NULL,
+    archived_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    archived_by text DEFAULT SESSION_USER NOT NULL,
+    prev_hash bytea NOT NULL,
+    checkpoint_hash bytea NOT NULL,
+    CONSTRAINT audit_checkpoints_checkpoint_hash_check CHECK ((octet_length(checkpoint_hash) = 32)),
+    CONSTRAINT audit_checkpoints_file_name_check CHECK ((file_name ~ '^audit_log_[0-9]{4}_[0-9]{2}\.csv\.gz$'::text)),
+    CONSTRAINT audit_checkpoints_file_sha256_check CHECK ((octet_length(file_sha256) = 32)),
+    CONSTRAINT audit_checkpoints_first_prev_hash_check CHECK ((octet_length(first_prev_hash) = 32)),
+    CONSTRAINT audit_checkpoints_first_seq_check CHECK ((first_seq >= 1)),
+    CONSTRAINT audit_checkpoints_last_row_hash_check CHECK ((octet_length(last_row_hash) = 32)),
+    CONSTRAINT audit_checkpoints_month_check CHECK ((month = (date_trunc('month'::text, (month)::timestamp with time zone))::date)),
+    CONSTRAINT audit_checkpoints_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_checkpoints_row_count_check CHECK ((row_count = ((last_seq - first_seq) + 1)))
+);
+
+
+--
+-- Name: TABLE audit_checkpoints; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_checkpoints IS 'One row per archived month of audit_log: the seq range, its links to the chain before and after, and the archive file''s SHA-256. Append-only and hash-chained.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.ordinal; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.ordinal IS 'Order of the checkpoints: 1, 2, 3, ... without gaps.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.month; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.month IS 'First day of the archived month (UTC).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.first_seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.first_seq IS 'seq of the month''s first audit entry.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.last_seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.last_seq IS 'seq of the month''s last audit entry.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.row_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.row_count IS 'Number of audit entries of the month: last_seq - first_seq + 1.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.first_prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.first_prev_hash IS 'prev_hash of the month''s first entry: the row_hash of the entry before it.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.last_row_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.last_row_hash IS 'row_hash of the month''s last entry: the next entry''s prev_hash.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.file_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.file_name IS 'Name of the archive file (gzip-compressed CSV with a header row, as COPY writes it).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.file_sha256; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.file_sha256 IS 'SHA-256 of the archive file as stored.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.archived_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.archived_at IS 'When the checkpoint was recorded.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.archived_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.archived_by IS 'Database login that recorded it.';
+
+
+--
+-- Name: COLUMN audit_checkpoints.prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.prev_hash IS 'checkpoint_hash of the checkpoint before (32 zero bytes for the first).';
+
+
+--
+-- Name: COLUMN audit_checkpoints.checkpoint_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_checkpoints.checkpoint_hash IS 'sha256(prev_hash || canonical JSON of this checkpoint): audit_checkpoint_digest().';
+
+
+--
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    table_name text NOT NULL,
+    record_id uuid NOT NULL,
+    action public.audit_action NOT NULL,
+    old_values jsonb,
+    new_values jsonb,
+    changed_fields text[],
+    actor text NOT NULL,
+    session_id text,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seq bigint NOT NULL,
+    prev_hash bytea NOT NULL,
+    row_hash bytea NOT NULL,
+    CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT audit_log_changed_fields_check CHECK (
+CASE
+    WHEN (action = 'update'::public.audit_action) THEN (COALESCE(cardinality(changed_fields), 0) > 0)
+    ELSE (changed_fields IS NULL)
+END),
+    CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
+    CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
+    CONSTRAINT audit_log_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
+    CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
+    CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
+)
+PARTITION BY RANGE (recorded_at);
+
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_log IS 'Append-only trail of every insert, update and delete of the business tables, written by triggers in the changing transaction (21 CFR Part 11). Partitioned by month of recorded_at (audit_log_YYYY_MM, audit_log_default).';
+
+
+--
+-- Name: COLUMN audit_log.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.id IS 'Generated by the database; unique (the primary key is (id, recorded_at): a partitioned table''s keys hold its partition key).';
+
+
+--
+-- Name: COLUMN audit_log.table_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.table_name IS 'Table of the changed row, e.g. lots.';
+
+
+--
+-- Name: COLUMN audit_log.record_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.record_id IS 'Primary key (id) of the changed row.';
+
+
+--
+-- Name: COLUMN audit_log.action; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.action IS 'What happened to the row: insert, update or delete.';
+
+
+--
+-- Name: COLUMN audit_log.old_values; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.old_values IS 'The whole row before the change as a JSON object; NULL for inserts.';
+
+
+--
+-- Name: COLUMN audit_log.new_values; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.new_values IS 'The whole row after the change as a JSON object; NULL for deletes.';
+
+
+--
+-- Name: COLUMN audit_log.changed_fields; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.changed_fields IS 'Sorted names of the columns an update changed; NULL for inserts and deletes.';
+
+
+--
+-- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.actor IS 'Who made the change: the app.actor setting of the transaction, else db:<database login>.';
+
+
+--
+-- Name: COLUMN audit_log.session_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.session_id IS 'The app.session_id setting of the transaction (e.g. the API request or user session), NULL when unset.';
+
+
+--
+-- Name: COLUMN audit_log.txid; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.txid IS 'Id of the writing transaction: the rows of one transaction share it.';
+
+
+--
+-- Name: COLUMN audit_log.occurred_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.occurred_at IS 'Start time of the changing transaction (now()): all rows of a transaction share it.';
+
+
+--
+-- Name: COLUMN audit_log.recorded_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.recorded_at IS 'Wall-clock time the audit row was written (clock_timestamp(), never before the previous entry''s), ordering changes within a transaction; the partition key.';
+
+
+--
+-- Name: COLUMN audit_log.seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.seq IS 'Position in the hash chain: 1, 2, 3, ... without gaps.';
+
+
+--
+-- Name: COLUMN audit_log.prev_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.prev_hash IS 'row_hash of the entry before (32 zero bytes for the first).';
+
+
+--
+-- Name: COLUMN audit_log.row_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.row_hash IS 'sha256(prev_hash || canonical JSON of this entry): audit_row_digest().';
+
+
+--
+-- Name: audit_log_default; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log_default (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    table_name text NOT NULL,
+    record_id uuid NOT NULL,
+    action public.audit_action NOT NULL,
+    old_values jsonb,
+    new_values jsonb,
+    changed_fields text[],
+    actor text NOT NULL,
+    session_id text,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seq bigint NOT NULL,
+    prev_hash bytea NOT NULL,
+    row_hash bytea NOT NULL,
+    CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT audit_log_changed_fields_check CHECK (
+CASE
+    WHEN (action = 'update'::public.audit_action) THEN (COALESCE(cardinality(changed_fields), 0) > 0)
+    ELSE (changed_fields IS NULL)
+END),
+    CONSTRAINT audit_log_new_values_check CHECK ((((new_values IS NULL) = (action = 'delete'::public.audit_action)) AND ((new_values IS NULL) OR (jsonb_typeof(new_values) = 'object'::text)))),
+    CONSTRAINT audit_log_old_values_check CHECK ((((old_values IS NULL) = (action = 'insert'::public.audit_action)) AND ((old_values IS NULL) OR (jsonb_typeof(old_values) = 'object'::text)))),
+    CONSTRAINT audit_log_prev_hash_check CHECK ((octet_length(prev_hash) = 32)),
+    CONSTRAINT audit_log_row_hash_check CHECK ((octet_length(row_hash) = 32)),
+    CONSTRAINT audit_log_session_id_check CHECK (((btrim(session_id) <> ''::text) AND (char_length(session_id) <= 200))),
+    CONSTRAINT audit_log_table_name_check CHECK ((table_name ~ '^[a-z_][a-z0-9_]*$'::text))
+);
+
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    key text NOT NULL,
+    actor text NOT NULL,
+    result jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9._:-]{8,200}$'::text))
+);
+
+
+--
+-- Name: TABLE idempotency_keys; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.idempotency_keys IS 'Keys of writes that clients may retry: present once the write committed, with its result.';
+
+
+--
+-- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.key IS 'Client-chosen key of one logical write: 8 to 200 of A-Z a-z 0-9 . _ : -.';
+
+
+--
+-- Name: COLUMN idempotency_keys.actor; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.actor IS 'Who made the write.';
+
+
+--
+-- Name: COLUMN idempotency_keys.result; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.result IS 'What the write returned, as JSON, handed back to retries.';
+
+
+--
+-- Name: COLUMN idempotency_keys.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.created_at IS 'When the write committed; old keys can be deleted after the retry window.';
+
+
+--
 -- Name: reports; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1644,6 +2339,21 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: audit_log_default; Type: TABLE ATTACH; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log ATTACH PARTITION public.audit_log_default DEFAULT;
+
+
+--
+-- Name: analytics_refreshes analytics_refreshes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analytics_refreshes
+    ADD CONSTRAINT analytics_refreshes_pkey PRIMARY KEY (view_name);
+
+
+--
 -- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1660,19 +2370,51 @@ ALTER TABLE ONLY public.audit_chain_head
 
 
 --
+-- Name: audit_checkpoints audit_checkpoints_month_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_checkpoints
+    ADD CONSTRAINT audit_checkpoints_month_key UNIQUE (month);
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_checkpoints
+    ADD CONSTRAINT audit_checkpoints_pkey PRIMARY KEY (ordinal);
+
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
-    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id, recorded_at);
 
 
 --
--- Name: audit_log audit_log_seq_key; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: audit_log_default audit_log_default_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log_default
+    ADD CONSTRAINT audit_log_default_pkey PRIMARY KEY (id, recorded_at);
+
+
+--
+-- Name: audit_log audit_log_seq_recorded_at_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
-    ADD CONSTRAINT audit_log_seq_key UNIQUE (seq);
+    ADD CONSTRAINT audit_log_seq_recorded_at_key UNIQUE (seq, recorded_at);
+
+
+--
+-- Name: audit_log_default audit_log_default_seq_recorded_at_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log_default
+    ADD CONSTRAINT audit_log_default_seq_recorded_at_key UNIQUE (seq, recorded_at);
 
 
 --
@@ -1764,6 +2506,34 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: analytics_defect_pareto_part_id_defect_type_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_defect_pareto_part_id_defect_type_key ON public.analytics_defect_pareto USING btree (part_id, defect_type);
+
+
+--
+-- Name: analytics_inference_latency_model_name_model_version_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_inference_latency_model_name_model_version_key ON public.analytics_inference_latency USING btree (model_name, model_version);
+
+
+--
+-- Name: analytics_lot_yield_lot_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX analytics_lot_yield_lot_id_key ON public.analytics_lot_yield USING btree (lot_id);
+
+
+--
+-- Name: analytics_lot_yield_part_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX analytics_lot_yield_part_id_idx ON public.analytics_lot_yield USING btree (part_id);
+
+
+--
 -- Name: artifacts_checksum_sha256_created_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1802,28 +2572,56 @@ CREATE INDEX artifacts_storage_uri_idx ON public.artifacts USING btree (storage_
 -- Name: audit_log_actor_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_actor_occurred_at_idx ON public.audit_log USING btree (actor, occurred_at);
+CREATE INDEX audit_log_actor_occurred_at_idx ON ONLY public.audit_log USING btree (actor, occurred_at);
+
+
+--
+-- Name: audit_log_default_actor_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_actor_occurred_at_idx ON public.audit_log_default USING btree (actor, occurred_at);
 
 
 --
 -- Name: audit_log_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_occurred_at_idx ON public.audit_log USING btree (occurred_at);
+CREATE INDEX audit_log_occurred_at_idx ON ONLY public.audit_log USING btree (occurred_at);
+
+
+--
+-- Name: audit_log_default_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_occurred_at_idx ON public.audit_log_default USING btree (occurred_at);
 
 
 --
 -- Name: audit_log_recorded_at_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_recorded_at_id_idx ON public.audit_log USING btree (recorded_at, id);
+CREATE INDEX audit_log_recorded_at_id_idx ON ONLY public.audit_log USING btree (recorded_at, id);
+
+
+--
+-- Name: audit_log_default_recorded_at_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_recorded_at_id_idx ON public.audit_log_default USING btree (recorded_at, id);
 
 
 --
 -- Name: audit_log_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_table_name_record_id_occurred_at_idx ON public.audit_log USING btree (table_name, record_id, occurred_at);
+CREATE INDEX audit_log_table_name_record_id_occurred_at_idx ON ONLY public.audit_log USING btree (table_name, record_id, occurred_at);
+
+
+--
+-- Name: audit_log_default_table_name_record_id_occurred_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_default_table_name_record_id_occurred_at_idx ON public.audit_log_default USING btree (table_name, record_id, occurred_at);
 
 
 --
@@ -1981,6 +2779,48 @@ CREATE INDEX reports_report_type_created_at_idx ON public.reports USING btree (r
 
 
 --
+-- Name: audit_log_default_actor_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_actor_occurred_at_idx ATTACH PARTITION public.audit_log_default_actor_occurred_at_idx;
+
+
+--
+-- Name: audit_log_default_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_occurred_at_idx ATTACH PARTITION public.audit_log_default_occurred_at_idx;
+
+
+--
+-- Name: audit_log_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_pkey ATTACH PARTITION public.audit_log_default_pkey;
+
+
+--
+-- Name: audit_log_default_recorded_at_id_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_recorded_at_id_idx ATTACH PARTITION public.audit_log_default_recorded_at_id_idx;
+
+
+--
+-- Name: audit_log_default_seq_recorded_at_key; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_seq_recorded_at_key ATTACH PARTITION public.audit_log_default_seq_recorded_at_key;
+
+
+--
+-- Name: audit_log_default_table_name_record_id_occurred_at_idx; Type: INDEX ATTACH; Schema: public; Owner: -
+--
+
+ALTER INDEX public.audit_log_table_name_record_id_occurred_at_idx ATTACH PARTITION public.audit_log_default_table_name_record_id_occurred_at_idx;
+
+
+--
 -- Name: artifacts artifacts_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2009,6 +2849,27 @@ CREATE TRIGGER artifacts_set_updated_at BEFORE UPDATE ON public.artifacts FOR EA
 
 
 --
+-- Name: audit_checkpoints audit_checkpoints_chain; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_chain BEFORE INSERT ON public.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION public.audit_checkpoint_chain();
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_refuse_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_refuse_change BEFORE DELETE OR UPDATE ON public.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_checkpoint_change();
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_refuse_truncate BEFORE TRUNCATE ON public.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_checkpoint_change();
+
+
+--
 -- Name: audit_log audit_log_advance_chain; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2027,6 +2888,13 @@ CREATE TRIGGER audit_log_refuse_change BEFORE DELETE OR UPDATE ON public.audit_l
 --
 
 CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_log_change();
+
+
+--
+-- Name: audit_log_default audit_log_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_refuse_truncate BEFORE TRUNCATE ON public.audit_log_default FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_log_change();
 
 
 --
@@ -2272,5 +3140,8 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000700'),
     ('20261125000800'),
     ('20261130000900'),
+    ('20261201000100'),
+    ('20261201000200'),
+    ('20261201000300'),
     ('20261201000500'),
     ('20261201000600');

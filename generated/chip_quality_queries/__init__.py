@@ -7,6 +7,7 @@ have been set up with `init_connection` (pass it as the pool's `init`).
 """
 
 from . import (
+    analytics,
     artifacts,
     audit_log,
     defects,
@@ -32,6 +33,10 @@ from ._runtime import (
 # The SQL of the queries that only read: a cluster handle may send them to a replica.
 READ_ONLY_QUERIES: frozenset[str] = frozenset(
     {
+        analytics.LOT_YIELDS_OF_LOTS,
+        analytics.DEFECT_PARETO_OF_PART,
+        analytics.INFERENCE_LATENCY_BY_MODEL_VERSION,
+        analytics.ANALYTICS_REFRESHES,
         artifacts.GET_ARTIFACT,
         artifacts.ARTIFACTS_BY_CHECKSUM,
         artifacts.LIST_ARTIFACTS,
@@ -87,6 +92,7 @@ __all__ = [
     "ReadExecutor",
     "ReadOnly",
     "RowModel",
+    "analytics",
     "artifacts",
     "audit_log",
     "defects",

@@ -8,8 +8,21 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import ReadExecutor, build_row, query_failed, validate_rows
+from ._runtime import ReadExecutor, RowModel, build_row, query_failed, validate_rows
 from .models import AuditLog
+
+
+class ListAuditEntriesParams(RowModel):
+    """Parameters of list_audit_entries."""
+
+    recorded_from: AwareDatetime
+    recorded_before: AwareDatetime
+    table_name: str | None = None
+    actor: str | None = None
+    after_recorded_at: AwareDatetime | None = None
+    after_id: UUID | None = None
+    page_size: int
+
 
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
 _INT = TypeAdapter(int)
@@ -21,7 +34,9 @@ SELECT id, table_name, record_id, action, old_values, new_values, changed_fields
 
 
 async def get_audit_entry(db: ReadExecutor, *, entry_id: UUID) -> AuditLog | None:
-    """The audit entry with this id, or None."""
+    """The audit entry with this id, or None.
+    By id alone: one primary-key probe in each partition still attached.
+    """
     try:
         record = await db.fetchrow(GET_AUDIT_ENTRY, entry_id)
     except Exception as error:
@@ -44,7 +59,9 @@ async def audit_history_of_record(
     table_name: str,
     record_id: UUID,
 ) -> list[AuditLog]:
-    """Every change of one record, oldest first: replaying them rebuilds its current state."""
+    """Every change of one record, oldest first: replaying them rebuilds its current state.
+    A record's history spans every month still attached: one index probe per partition.
+    """
     try:
         records = await db.fetch(AUDIT_HISTORY_OF_RECORD, table_name, record_id)
     except Exception as error:
@@ -54,43 +71,49 @@ async def audit_history_of_record(
 
 LIST_AUDIT_ENTRIES = """-- name: ListAuditEntries :many
 SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor, session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash FROM audit_log
-WHERE ($1::text IS NULL OR table_name = $1)
-  AND ($2::text IS NULL OR actor = $2)
+WHERE recorded_at >= $1
+  AND recorded_at < $2
+  AND ($3::text IS NULL OR table_name = $3)
+  AND ($4::text IS NULL OR actor = $4)
   AND (
-      $3::timestamptz IS NULL
-      OR (recorded_at, id) > ($3, $4::uuid)
+      $5::timestamptz IS NULL
+      OR (recorded_at, id) > ($5, $6::uuid)
   )
 ORDER BY recorded_at, id
-LIMIT $5
+LIMIT $7
 """
 
 
-async def list_audit_entries(
-    db: ReadExecutor,
-    *,
-    table_name: str | None = None,
-    actor: str | None = None,
-    after_recorded_at: AwareDatetime | None = None,
-    after_id: UUID | None = None,
-    page_size: int,
-) -> list[AuditLog]:
-    """One page of audit entries, oldest first, optionally of one table and actor.
+async def list_audit_entries(db: ReadExecutor, params: ListAuditEntriesParams) -> list[AuditLog]:
+    """One page of audit entries recorded in [recorded_from, recorded_before), oldest first,
+    optionally of one table and actor. The time range is required: only the monthly
+    partitions it overlaps are scanned.
     Keyset pagination: pass the last row's recorded_at and id to get the next page.
     """
     try:
         records = await db.fetch(
             LIST_AUDIT_ENTRIES,
-            table_name,
-            actor,
-            after_recorded_at,
-            after_id,
-            page_size,
+            params.recorded_from,
+            params.recorded_before,
+            params.table_name,
+            params.actor,
+            params.after_recorded_at,
+            params.after_id,
+            params.page_size,
         )
     except Exception as error:
         query_failed(
             error,
             "list_audit_entries",
-            ("table_name", "actor", "after_recorded_at", "after_id", "page_size"),
+            (
+                "recorded_from",
+                "recorded_before",
+                "table_name",
+                "actor",
+                "after_recorded_at",
+                "after_id",
+                "page_size",
+            ),
             "select",
             None,
         )
@@ -99,16 +122,30 @@ async def list_audit_entries(
 
 COUNT_AUDIT_ENTRIES = """-- name: CountAuditEntries :one
 SELECT count(*) FROM audit_log
-WHERE ($1::text IS NULL OR table_name = $1)
+WHERE recorded_at >= $1
+  AND recorded_at < $2
+  AND ($3::text IS NULL OR table_name = $3)
 """
 
 
-async def count_audit_entries(db: ReadExecutor, *, table_name: str | None = None) -> int:
-    """How many audit entries there are, optionally of one table.
-    plan: full-scan Without a filter this counts every row: the whole table is read.
+async def count_audit_entries(
+    db: ReadExecutor,
+    *,
+    recorded_from: AwareDatetime,
+    recorded_before: AwareDatetime,
+    table_name: str | None = None,
+) -> int:
+    """How many audit entries were recorded in [recorded_from, recorded_before), optionally
+    of one table. Only the monthly partitions the range overlaps are scanned.
     """
     try:
-        value = await db.fetchval(COUNT_AUDIT_ENTRIES, table_name)
+        value = await db.fetchval(COUNT_AUDIT_ENTRIES, recorded_from, recorded_before, table_name)
     except Exception as error:
-        query_failed(error, "count_audit_entries", ("table_name",), "select", None)
+        query_failed(
+            error,
+            "count_audit_entries",
+            ("recorded_from", "recorded_before", "table_name"),
+            "select",
+            None,
+        )
     return _INT.validate_python(value)

@@ -11,6 +11,12 @@ a superuser) is caught by checking it against a head exported earlier:
     head = await export_head(conn)          # keep it outside the database
     ...
     report = await verify_chain(conn, against=head)
+
+Once old months are archived (audit_archive), the walk starts at the newest
+checkpoint: its last seq and row_hash stand for the entries archived before
+it, and the checkpoints' own hash chain is checked first. A restored month is
+checked against its checkpoint. `from_genesis=True` walks from seq 1 instead
+(every month must be in the database).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from typing import Any
 
 import asyncpg
 
-GENESIS = bytes(32)
+from .audit_checkpoints import GENESIS, check_checkpoints, check_run, load_checkpoints
+from .audit_partitions import partition_name
+
 BATCH = 5_000
 
 _WALK = """
@@ -35,6 +43,7 @@ LIMIT $2
 """
 _HEAD = "SELECT seq, last_hash FROM audit_chain_head WHERE id = 1"
 _ROW_HASH_AT = "SELECT row_hash FROM audit_log WHERE seq = $1"
+_TABLE_EXISTS = "SELECT to_regclass('public.' || $1) IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,13 @@ class ChainReport:
     head: ChainHead
     broken_at: int | None = None  # seq of the first entry that does not verify
     reason: str | None = None
+    from_seq: int = 0  # the walk started after this seq (a checkpoint's last), 0: genesis
+    checkpoint: str | None = None  # the archived month it started from
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit chain OK: {self.rows} entries, head seq {self.head.seq}"
+            start = f", from the checkpoint of {self.checkpoint}" if self.checkpoint else ""
+            return f"audit chain OK: {self.rows} entries{start}, head seq {self.head.seq}"
         return f"audit chain BROKEN at seq {self.broken_at}: {self.reason}"
 
 
@@ -77,7 +89,7 @@ async def export_head(conn: asyncpg.Connection) -> ChainHead:
 
 
 async def verify_chain(
-    conn: asyncpg.Connection, *, against: ChainHead | None = None
+    conn: asyncpg.Connection, *, against: ChainHead | None = None, from_genesis: bool = False
 ) -> ChainReport:
     """Walk the whole chain in one snapshot, so writers don't race it.
 
@@ -86,14 +98,38 @@ async def verify_chain(
     head vouches for the entries up to its own seq; later ones rest on the walk.
     """
     if conn.is_in_transaction():
-        return await _walk(conn, against)
+        return await _walk(conn, against, from_genesis)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _walk(conn, against)
+        return await _walk(conn, against, from_genesis)
 
 
-async def _walk(conn: asyncpg.Connection, against: ChainHead | None) -> ChainReport:
+async def _walk(
+    conn: asyncpg.Connection, against: ChainHead | None, from_genesis: bool
+) -> ChainReport:
     head = await export_head(conn)
-    expected_seq, previous = 0, GENESIS
+    checkpoints = await load_checkpoints(conn)
+    problem = check_checkpoints(checkpoints)
+    if problem is not None:
+        return _broken(0, head, problem.seq, str(problem))
+    for checkpoint in checkpoints:
+        if await conn.fetchval(_TABLE_EXISTS, partition_name(checkpoint.month)):
+            # A restored month: it must hold exactly what its checkpoint vouches for.
+            run = await check_run(conn, partition_name(checkpoint.month))
+            difference = run.differs_from(checkpoint)
+            if difference is not None:
+                seq, reason = difference
+                return _broken(0, head, seq, f"restored month {checkpoint.label}: {reason}")
+        elif from_genesis:
+            raise ValueError(
+                f"audit month {checkpoint.label} is archived: restore it to verify from "
+                "genesis, or verify from the newest checkpoint"
+            )
+    start_seq, previous = 0, GENESIS
+    start_label = None
+    if checkpoints and not from_genesis:
+        start_seq, previous = checkpoints[-1].last_seq, checkpoints[-1].last_row_hash
+        start_label = checkpoints[-1].label
+    expected_seq = start_seq
     while True:
         rows = await conn.fetch(_WALK, expected_seq, BATCH)
         for row in rows:
@@ -128,6 +164,17 @@ async def _walk(conn: asyncpg.Connection, against: ChainHead | None) -> ChainRep
         )
     if against is not None and against.seq > 0:
         stored = await conn.fetchval(_ROW_HASH_AT, against.seq)
+        boundary = next((c for c in checkpoints if c.last_seq == against.seq), None)
+        if stored is None and boundary is not None:
+            stored = boundary.last_row_hash  # archived: its checkpoint keeps the hash
+        if stored is None and against.seq <= start_seq:
+            return _broken(
+                expected_seq,
+                head,
+                against.seq,
+                "the exported head's entry is archived: compare it with its archive file "
+                "(audit verify --archive DIR) or restore the month",
+            )
         if stored is None or bytes(stored).hex() != against.hash:
             return _broken(
                 expected_seq,
@@ -135,7 +182,13 @@ async def _walk(conn: asyncpg.Connection, against: ChainHead | None) -> ChainRep
                 against.seq,
                 "differs from the exported head: the chain was rewritten",
             )
-    return ChainReport(ok=True, rows=expected_seq, head=head)
+    return ChainReport(
+        ok=True,
+        rows=expected_seq - start_seq,
+        head=head,
+        from_seq=start_seq,
+        checkpoint=start_label,
+    )
 
 
 def _broken(rows: int, head: ChainHead, seq: int, reason: str) -> ChainReport:

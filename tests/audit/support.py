@@ -98,6 +98,16 @@ async def chain_head(conn: asyncpg.Connection) -> tuple[int, bytes]:
     return row["seq"], bytes(row["last_hash"])
 
 
+async def audit_log_partitions(conn: asyncpg.Connection) -> list[str]:
+    """Names of audit_log's partitions, sorted."""
+    names: list[str] = await conn.fetchval(
+        "SELECT coalesce(array_agg(name ORDER BY name), '{}') FROM ("
+        " SELECT inhrelid::regclass::text AS name FROM pg_inherits"
+        " WHERE inhparent = 'public.audit_log'::regclass) AS partitions"
+    )
+    return names
+
+
 async def audit_count(conn: asyncpg.Connection) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM audit_log")
     return count

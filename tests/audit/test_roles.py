@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from chip_quality_db.audit import verify_chain
+from chip_quality_db.audit_partitions import maintain
 from tests.schema.rows import BUSINESS_TABLES, create
 
 from .support import (
@@ -27,6 +28,7 @@ from .support import (
     acting_as,
     assert_chain_intact,
     audit_count,
+    audit_log_partitions,
     chain_head,
     insert_part,
     part_number,
@@ -75,6 +77,23 @@ EXPECTED_GRANTS: dict[str, dict[str, frozenset[str]]] = {
         AUDITOR: READ,
         "public": NONE,
     },
+    # When each materialized analytics view was refreshed: readable by every role.
+    "analytics_refreshes": {
+        OWNER: ALL,
+        MIGRATOR: ALL,
+        APP: READ,
+        REPORTING: READ,
+        AUDITOR: READ,
+        "public": NONE,
+    },
+    "audit_checkpoints": {
+        OWNER: ALL,
+        MIGRATOR: ALL,
+        APP: NONE,
+        REPORTING: NONE,
+        AUDITOR: READ,
+        "public": NONE,
+    },
     "idempotency_keys": {
         OWNER: ALL,
         MIGRATOR: ALL,
@@ -115,11 +134,17 @@ EXPECTED_ROLE_SETTINGS = {
 async def test_the_grant_matrix_is_exactly_the_expected_one(
     shared_conn: asyncpg.Connection,
 ) -> None:
+    # Every partition of audit_log, the default one and those maintenance makes
+    # later, has exactly audit_log's grants.
+    await maintain(shared_conn, months_ahead=1)
+    partitions = await audit_log_partitions(shared_conn)
+    assert "audit_log_default" in partitions and len(partitions) >= 3
     tables = await shared_conn.fetchval(
         "SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables"
         " WHERE schemaname = 'public'"
     )
-    assert sorted(EXPECTED_GRANTS) == tables, "a table without expected grants, or one too many"
+    expected_grants = {**EXPECTED_GRANTS, **dict.fromkeys(partitions, EXPECTED_GRANTS["audit_log"])}
+    assert sorted(expected_grants) == tables, "a table without expected grants, or one too many"
     rows = await shared_conn.fetch(
         """
         SELECT t.name AS table_name, r.name AS role, p.name AS privilege,
@@ -138,7 +163,7 @@ async def test_the_grant_matrix_is_exactly_the_expected_one(
             privileges.add(row["privilege"])
     expected = {
         table: {role: set(privileges) for role, privileges in grants.items()}
-        for table, grants in EXPECTED_GRANTS.items()
+        for table, grants in expected_grants.items()
     }
     assert actual == expected
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -266,3 +267,38 @@ def test_a_command_knows_its_driver_method_and_result(
     assert command.method(scalar=True) == scalar_method
     assert command.returns("X") == returns
     assert Command.ONE.returns("X", always_row=True) == "X"
+
+
+def test_every_local_of_a_function_with_keyword_arguments_is_reserved() -> None:
+    """A keyword argument named like a local the body assigns would be rebound: the
+    names a generated body uses must be the ones names.py escapes (read from every
+    golden case's output, so a new local in the renderer fails here)."""
+    reserved = names._USED_BY_GENERATED_FUNCTIONS
+    checked = 0
+    for module in Path(__file__).parent.glob("cases/*/expected/*/*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+                continue
+            if not node.args.kwonlyargs:
+                continue
+            checked += 1
+            assigned = {
+                target.id
+                for child in ast.walk(node)
+                for target in (
+                    child.targets
+                    if isinstance(child, ast.Assign)
+                    else [child.target]
+                    if isinstance(child, ast.AnnAssign | ast.For)
+                    else []
+                )
+                if isinstance(target, ast.Name)
+            }
+            assigned |= {
+                child.name
+                for child in ast.walk(node)
+                if isinstance(child, ast.ExceptHandler) and child.name
+            }
+            parameters = {arg.arg for arg in node.args.kwonlyargs}
+            assert assigned - parameters <= reserved, (module, node.name)
+    assert checked > 50

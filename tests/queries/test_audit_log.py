@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -15,6 +15,16 @@ from chip_quality_queries.models import AuditAction, AuditLog, ReportFormat, Rep
 from .factories import collect_pages, is_aware, make_part
 
 pytestmark = pytest.mark.integration
+
+
+def today() -> dict[str, datetime]:
+    """A time range around now: the range every list and count of the audit log names."""
+    now = datetime.now(UTC)
+    return {"recorded_from": now - timedelta(hours=1), "recorded_before": now + timedelta(hours=1)}
+
+
+def listing(**filters: object) -> audit_log.ListAuditEntriesParams:
+    return audit_log.ListAuditEntriesParams.model_validate({**today(), **filters})
 
 
 async def test_audit_history_of_record_shows_insert_then_update_by_actor(
@@ -120,7 +130,8 @@ async def test_list_audit_entries_keyset_pagination(qconn: asyncpg.Connection) -
 
     async def fetch(after: datetime | None, after_id: uuid.UUID | None) -> list[AuditLog]:
         return await audit_log.list_audit_entries(
-            qconn, table_name="reports", after_recorded_at=after, after_id=after_id, page_size=3
+            qconn,
+            listing(table_name="reports", after_recorded_at=after, after_id=after_id, page_size=3),
         )
 
     pages = await collect_pages(fetch, key=lambda e: (e.recorded_at, e.id), page_size=3)
@@ -138,26 +149,26 @@ async def test_list_and_count_audit_entries_filters(qconn: asyncpg.Connection) -
     async with transaction(qconn, actor="frank") as conn:
         await parts.update_part(conn, parts.UpdatePartParams(part_id=part.id, description="d"))
 
-    by_erin = await audit_log.list_audit_entries(qconn, actor="erin", page_size=50)
+    by_erin = await audit_log.list_audit_entries(qconn, listing(actor="erin", page_size=50))
     assert [(e.table_name, e.action) for e in by_erin] == [
         ("parts", AuditAction.INSERT),
         ("reports", AuditAction.INSERT),
         ("reports", AuditAction.INSERT),
     ]
-    of_parts = await audit_log.list_audit_entries(qconn, table_name="parts", page_size=50)
+    of_parts = await audit_log.list_audit_entries(qconn, listing(table_name="parts", page_size=50))
     assert [(e.actor, e.action) for e in of_parts] == [
         ("erin", AuditAction.INSERT),
         ("frank", AuditAction.UPDATE),
     ]
     frank_parts = await audit_log.list_audit_entries(
-        qconn, table_name="parts", actor="frank", page_size=50
+        qconn, listing(table_name="parts", actor="frank", page_size=50)
     )
     assert len(frank_parts) == 1
     assert frank_parts[0].changed_fields == ["description", "updated_at"]
-    assert await audit_log.list_audit_entries(qconn, actor="nobody", page_size=50) == []
-    assert len(await audit_log.list_audit_entries(qconn, page_size=2)) == 2
+    assert await audit_log.list_audit_entries(qconn, listing(actor="nobody", page_size=50)) == []
+    assert len(await audit_log.list_audit_entries(qconn, listing(page_size=2))) == 2
 
-    assert await audit_log.count_audit_entries(qconn) == 4
-    assert await audit_log.count_audit_entries(qconn, table_name="parts") == 2
-    assert await audit_log.count_audit_entries(qconn, table_name="reports") == 2
-    assert await audit_log.count_audit_entries(qconn, table_name="lots") == 0
+    assert await audit_log.count_audit_entries(qconn, **today()) == 4
+    assert await audit_log.count_audit_entries(qconn, **today(), table_name="parts") == 2
+    assert await audit_log.count_audit_entries(qconn, **today(), table_name="reports") == 2
+    assert await audit_log.count_audit_entries(qconn, **today(), table_name="lots") == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 async def test_audit_entries_page_by_their_own_order(pool: Pool) -> None:
     """Audit entries have no created_at: their cursor is (recorded_at, id), as their query's."""
+    started = datetime.now(UTC)
     async with transaction(pool, actor="pager") as conn:
         for number in range(3):
             await parts.create_part(
@@ -30,10 +32,14 @@ async def test_audit_entries_page_by_their_own_order(pool: Pool) -> None:
         after_recorded_at, after_id = request.after()
         rows = await audit_log.list_audit_entries(
             pool,
-            actor="pager",
-            after_recorded_at=after_recorded_at,
-            after_id=after_id,
-            page_size=request.page_size,
+            audit_log.ListAuditEntriesParams(
+                recorded_from=started - timedelta(hours=1),
+                recorded_before=started + timedelta(hours=1),
+                actor="pager",
+                after_recorded_at=after_recorded_at,
+                after_id=after_id,
+                page_size=request.page_size,
+            ),
         )
         page = Page[AuditEntryResponse].of(
             [AuditEntryResponse.model_validate(r, from_attributes=True) for r in rows],

@@ -44,6 +44,9 @@ def test_the_migrations_directory_holds_exactly_these_migrations_in_order() -> N
         "20261125000700_harden_audit_trail.sql",
         "20261125000800_create_idempotency_keys.sql",
         "20261130000900_readable_actors.sql",
+        "20261201000100_partition_audit_log.sql",
+        "20261201000200_create_audit_checkpoints.sql",
+        "20261201000300_create_analytics_views.sql",
         "20261201000500_index_artifacts_checksum.sql",
         "20261201000600_cover_defect_type_in_defects_by_inspection.sql",
     ]
@@ -76,6 +79,10 @@ def test_each_migration_file_is_named_by_a_timestamp_and_a_snake_case_name(
 LONGER_STATEMENT_TIMEOUTS = {
     # The backfill chains (hashes and updates) every existing audit_log row once.
     "20261125000700_harden_audit_trail.sql": "10min",
+    # Copies every audit_log row into the partitioned table (and back, down).
+    "20261201000100_partition_audit_log.sql": "30min",
+    # Fills the analytics views from every lot, inspection, defect and job.
+    "20261201000300_create_analytics_views.sql": "10min",
     # The index build reads every defect (1.3 s for 1,100,000 on the plans dataset).
     "20261201000600_cover_defect_type_in_defects_by_inspection.sql": "10min",
 }

@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
+from chip_quality_db import analytics as analytics_views
 from chip_quality_db._artifacts import register_artifact
 from chip_quality_db._checksum import sha256_of
 from chip_quality_db._pool import Pool, create_pool
 from chip_quality_db._settings import load_settings
 from chip_quality_db._transaction import transaction
 from chip_quality_queries import (
+    analytics,
     artifacts,
     audit_log,
     defects,
@@ -291,53 +293,55 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
             print("  " + "  ".join("-" * w for w in widths))
 
 
-async def summary(pool: Pool, lot_ids: list[UUID], audit_before: int) -> None:
-    yields = []
-    for lot_id in lot_ids:
-        lot = await lots.get_lot(pool, lot_id=lot_id)
-        result = await lots.lot_yield(pool, lot_id=lot_id)
-        assert lot is not None and result is not None
-        yields.append((lot.lot_number, result.passed, result.failed, result.yield_ratio, lot_id))
-    yields.sort(key=lambda row: row[3] or 0)
+async def summary(pool: Pool, lot_ids: list[UUID], run_started: datetime) -> None:
+    # The figures come from the materialized analytics views, refreshed here first
+    # (CONCURRENTLY: a dashboard reading them meanwhile is not blocked).
+    refreshed = await analytics_views.refresh(pool)
     table(
-        "Yield per lot (five lowest)",
-        ["lot", "passed", "failed", "yield"],
-        [(n, p, f, f"{y:.1%}" if y is not None else "-") for n, p, f, y, _ in yields[:5]],
+        "Analytics views refreshed",
+        ["view", "ms"],
+        [(r.view_name, f"{r.duration_ms:.0f}") for r in refreshed],
     )
 
-    worst_number, worst = yields[0][0], yields[0][4]
-    pareto = await defects.defect_pareto_of_lot(pool, lot_id=worst)
-    total = sum(row.defect_count for row in pareto) or 1
-    running = 0
-    rows = []
-    for row in pareto[:8]:
-        running += row.defect_count
-        rows.append(
-            (row.defect_type.value, row.severity.value, row.defect_count, f"{running / total:.0%}")
-        )
-    table(f"Defect Pareto of {worst_number}", ["type", "severity", "count", "cumulative"], rows)
-
-    latency = await inference_jobs.inference_latency_percentiles(pool, model_name="defect-detector")
-    assert latency is not None
+    yields = await analytics.lot_yields_of_lots(pool, lot_ids=lot_ids)
     table(
-        "Inference latency (completed jobs, all runs)",
-        ["jobs", "p50 ms", "p95 ms", "p99 ms"],
+        f"Yield per lot (five lowest; as of {yields[0].refreshed_at:%H:%M:%S})",
+        ["lot", "passed", "failed", "yield"],
         [
-            (
-                latency.jobs,
-                f"{latency.p50_ms or 0:.0f}",
-                f"{latency.p95_ms or 0:.0f}",
-                f"{latency.p99_ms or 0:.0f}",
-            )
+            (y.lot_number, y.passed, y.failed, f"{y.yield_ratio:.1%}" if y.yield_ratio else "-")
+            for y in yields[:5]
         ],
     )
 
-    audit_after = await audit_log.count_audit_entries(pool) or 0
+    worst = yields[0]
+    pareto = await analytics.defect_pareto_of_part(pool, part_id=worst.part_id)
+    running = Decimal(0)
+    rows = []
+    for row in pareto[:8]:
+        running += row.share
+        rows.append((row.defect_type.value, row.defect_count, row.severe_count, f"{running:.0%}"))
+    part_number = pareto[0].part_number if pareto else str(worst.part_id)
     table(
-        "Audit trail",
-        ["rows written by this run", "rows in total"],
-        [(audit_after - audit_before, audit_after)],
+        f"Defect Pareto of part {part_number} (all its lots, all runs)",
+        ["type", "count", "high/critical", "cumulative"],
+        rows,
     )
+
+    latency = await analytics.inference_latency_by_model_version(pool, model_name="defect-detector")
+    table(
+        "Inference latency per model version (completed jobs, all runs)",
+        ["version", "jobs", "p50 ms", "p95 ms", "p99 ms"],
+        [
+            (v.model_version, v.jobs, f"{v.p50_ms:.0f}", f"{v.p95_ms:.0f}", f"{v.p99_ms:.0f}")
+            for v in latency
+        ],
+    )
+
+    # Bounded by the run's own time, so only this month's partition is counted.
+    written = await audit_log.count_audit_entries(
+        pool, recorded_from=run_started, recorded_before=datetime.now(UTC) + timedelta(seconds=1)
+    )
+    table("Audit trail", ["rows written by this run"], [(written,)])
 
 
 async def main() -> int:
@@ -347,7 +351,7 @@ async def main() -> int:
     tag = secrets.token_hex(3).upper()
     started = time.perf_counter()
     try:
-        audit_before = await audit_log.count_audit_entries(pool) or 0
+        run_started = datetime.now(UTC)
         print(f"Loading demo run {tag} into {settings.dsn().rsplit('@', 1)[-1]}", file=sys.stderr)
         lot_ids = await load_parts_and_lots(pool, tag, rng)
         inspection_ids = await load_inspections(pool, lot_ids, rng)
@@ -361,7 +365,7 @@ async def main() -> int:
             f"1 report",
             file=sys.stderr,
         )
-        await summary(pool, lot_ids, audit_before)
+        await summary(pool, lot_ids, run_started)
     finally:
         await pool.close()
     print(f"\nDone in {time.perf_counter() - started:.1f} s.")
