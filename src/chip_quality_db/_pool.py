@@ -36,6 +36,7 @@ from ._errors import (
 )
 from ._redact import leaks, scrub
 from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
+from ._telemetry import tracing as _tracing
 
 
 class Pool(asyncpg.Pool):
@@ -99,46 +100,51 @@ class _ObservedConnection(_Connection):
     (_telemetry.py). Its methods are plain functions that hand back the driver's
     own coroutine when nothing observes: no extra coroutine per call."""
 
-    def _observes(self, query: str) -> str | None:
-        if self.slow_query_after is None and not _telemetry.tracing():
-            return None
-        return _telemetry.query_name(query)
-
-    def _observed(self, method: str, name: str, query: str, call: Any) -> Any:
+    def _observed(self, method: str, query: object, call: Any) -> Any:
+        if not isinstance(query, str):
+            return call
+        name = _telemetry.query_name(query)
+        if name is None:  # not a generated query: BEGIN, a ping, hand-written SQL
+            return call
         return _telemetry.observed(self, method, name, query, call, self.slow_query_after)
 
     # The driver's signatures (*args/**kwargs): asyncpg checks them itself.
     def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
         call = _DRIVER.execute(self, query, *args, **kwargs)
-        name = self._observes(query)
-        return call if name is None else self._observed("execute", name, query, call)
+        if self.slow_query_after is None and not _tracing():
+            return call
+        return self._observed("execute", query, call)
 
     def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
         call = _DRIVER.executemany(self, command, args, **kwargs)
-        name = self._observes(command)
-        return call if name is None else self._observed("executemany", name, command, call)
+        if self.slow_query_after is None and not _tracing():
+            return call
+        return self._observed("executemany", command, call)
 
     def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
         call = _DRIVER.fetch(self, query, *args, **kwargs)
-        name = self._observes(query)
-        return call if name is None else self._observed("fetch", name, query, call)
+        if self.slow_query_after is None and not _tracing():
+            return call
+        return self._observed("fetch", query, call)
 
     def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
         call = _DRIVER.fetchrow(self, query, *args, **kwargs)
-        name = self._observes(query)
-        return call if name is None else self._observed("fetchrow", name, query, call)
+        if self.slow_query_after is None and not _tracing():
+            return call
+        return self._observed("fetchrow", query, call)
 
     def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
         call = _DRIVER.fetchval(self, query, *args, **kwargs)
-        name = self._observes(query)
-        return call if name is None else self._observed("fetchval", name, query, call)
+        if self.slow_query_after is None and not _tracing():
+            return call
+        return self._observed("fetchval", query, call)
 
     def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
         call = _DRIVER.copy_records_to_table(self, table_name, **kwargs)
+        if self.slow_query_after is None and not _tracing():
+            return call
         # A generated :copyfrom sends no SQL; its CopyRows carries the query's.
-        query = getattr(kwargs.get("records"), "query", None)
-        name = self._observes(query) if isinstance(query, str) else None
-        return call if name is None else self._observed("copy", name, query or "", call)
+        return self._observed("copy", getattr(kwargs.get("records"), "query", None), call)
 
 
 def _connection_class(settings: DatabaseSettings) -> type[_Connection]:
