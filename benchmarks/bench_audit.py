@@ -36,9 +36,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
-from chip_quality_db.dev.localdb import with_database
 
 from chip_quality_db import analytics, audit, audit_archive, audit_partitions
+from chip_quality_dev.localdb import with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -260,7 +260,7 @@ async def refresh_times(server: str) -> dict[str, object]:
     env = {**os.environ, "DATABASE_URL": url}
     for _ in range(DEMO_RUNS):
         subprocess.run(
-            [sys.executable, "-m", "chip_quality_db.demo"],
+            [sys.executable, "-m", "chip_quality_dev.demo"],
             cwd=ROOT,
             env=env,
             check=True,

@@ -752,6 +752,9 @@ DECLARE
     end_hash bytea;
     end_recorded timestamptz;
     entry_hash bytea;
+    -- '<txid> <seq> <row_hash hex> <recorded_at in microseconds since 1970>' of
+    -- the last entry this transaction appended, or empty.
+    chain_end text := current_setting('audit.chain_end', true);
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         old_row := to_jsonb(OLD);
@@ -805,15 +808,25 @@ BEGIN
             USING ERRCODE = 'CQ003',
                   HINT = 'The chain head was deleted by its owner; restore it before writing.';
     END IF;
-    SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
-      FROM audit_log
-     WHERE recorded_at >= head_recorded AND seq > head_seq
-     ORDER BY seq DESC
-     LIMIT 1;
-    IF FOUND THEN
-        head_seq := end_seq;
-        head_hash := end_hash;
-        head_recorded := end_recorded;
+    IF split_part(chain_end, ' ', 1) = entry_txid::text THEN
+        -- This transaction appended before (the head lock held since then): its
+        -- last entry is the chain's end, with no lookup in audit_log. A savepoint
+        -- rolled back takes its entries and this setting back together.
+        head_seq := split_part(chain_end, ' ', 2)::bigint;
+        head_hash := decode(split_part(chain_end, ' ', 3), 'hex');
+        head_recorded := 'epoch'::timestamptz
+            + make_interval(secs => split_part(chain_end, ' ', 4)::numeric / 1000000);
+    ELSE
+        SELECT seq, row_hash, recorded_at INTO end_seq, end_hash, end_recorded
+          FROM audit_log
+         WHERE recorded_at >= head_recorded AND seq > head_seq
+         ORDER BY seq DESC
+         LIMIT 1;
+        IF FOUND THEN
+            head_seq := end_seq;
+            head_hash := end_hash;
+            head_recorded := end_recorded;
+        END IF;
     END IF;
     head_seq := head_seq + 1;
     -- Never before the entry it follows, even if the clock steps back: so each
@@ -831,6 +844,11 @@ BEGIN
         lower(TG_OP)::audit_action, old_row, new_row, changed, entry_actor, entry_session,
         entry_txid, entry_occurred, entry_recorded, head_seq, head_hash, entry_hash
     );
+    PERFORM set_config(
+        'audit.chain_end',
+        concat_ws(' ', entry_txid, head_seq, encode(entry_hash, 'hex'),
+                  (extract(epoch FROM entry_recorded) * 1000000)::bigint),
+        true);
     RETURN NULL;
 END;
 $$;
@@ -3144,4 +3162,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261201000200'),
     ('20261201000300'),
     ('20261201000500'),
-    ('20261201000600');
+    ('20261201000600'),
+    ('20261201000700');
