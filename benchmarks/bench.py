@@ -763,6 +763,61 @@ async def copy_10k(s: Setup) -> dict[str, Figures]:
     return figures
 
 
+# Rows read per approach for the memory figures, and the iterator's sizes.
+MEMORY_ROWS = 100_000
+ITERATOR_ROWS = (10_000, 100_000, 1_000_000)
+MEMORY_APPROACHES = (
+    "raw_asyncpg",
+    "generated",
+    "generated_iterator",
+    "psycopg",
+    "sqlalchemy_core",
+    "sqlalchemy_orm",
+)
+if QUICK:
+    MEMORY_ROWS, ITERATOR_ROWS = 10_000, (1_000, 10_000)
+
+
+async def memory(s: Setup) -> dict[str, Any]:
+    """Peak RSS above the RSS before, reading a list of defects, one process per figure
+    (benchmarks/memory.py): every approach fetching MEMORY_ROWS rows whole, and the
+    generated iterator streaming 10,000 to 1,000,000 (the defects are topped up to the
+    largest size server-side, after every other scenario of this database has run)."""
+    wanted = max(ITERATOR_ROWS)
+    have = await s.conn.fetchval("SELECT count(*) FROM defects")
+    if have < wanted:
+        copies = -(-wanted // have) - 1
+        await s.conn.execute(
+            "INSERT INTO defects (inspection_id, defect_type, severity, location, confidence,"
+            " description, detected_by) SELECT inspection_id, defect_type, severity, location,"
+            " confidence, description, detected_by FROM defects, generate_series(1, $1)",
+            copies,
+        )
+        await s.conn.execute("VACUUM ANALYZE defects")
+
+    def run(approach: str, rows: int) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks/memory.py"), s.url, approach, str(rows)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        figures: dict[str, Any] = json.loads(done.stdout)
+        return figures
+
+    fetched = {approach: run(approach, MEMORY_ROWS) for approach in MEMORY_APPROACHES}
+    streamed = {str(rows): run("generated_iterator", rows) for rows in ITERATOR_ROWS}
+    fetched_growth = {str(rows): run("generated", rows) for rows in ITERATOR_ROWS[:-1]}
+    peaks = [figures["peak_kb"] for figures in streamed.values()]
+    return {
+        "fetched_whole": fetched,
+        "iterator_by_rows": streamed,
+        "generated_fetch_by_rows": fetched_growth,
+        # The iterating process's peak RSS, largest over smallest across the sizes.
+        "iterator_peak_spread": max(peaks) / min(peaks),
+    }
+
+
 def copy_tracker_cpu(s: Setup) -> dict[str, Figures]:
     """The tracker's own CPU: 10,000 rows of 7 values read as asyncpg's binary COPY reads
     them (`row[i]` for each column, row after row), plain and through CopyRows. The
@@ -1019,6 +1074,8 @@ async def main() -> int:
         results["copy_10k"] = await copy_10k(setup)
         results["copy_tracker_cpu"] = copy_tracker_cpu(setup)
         done("copy_10k, copy_tracker_cpu")
+        results["memory"] = await memory(setup)
+        done("memory")
     finally:
         await conn.close()
         await psycopg_conn.close()
@@ -1181,6 +1238,27 @@ def report(results: dict[str, Any]) -> None:
                 f"{figures['min_s'] * scale:>10.1f}{unit}{figures['max_s'] * scale:>10.1f}{unit}"
                 f"  {ratio:.3f}{_interval(figures)}" + ("   " + "; ".join(extras) if extras else "")
             )
+    mem = results.get("memory")
+    if mem:
+        print(f"\nmemory (peak RSS above the RSS before, {MEMORY_ROWS:,} rows, a process each)")
+        for name, figures in mem["fetched_whole"].items():
+            print(f"  {name:<28}{figures['extra_kb'] / 1024:>10.1f} MB")
+        print(
+            "  generated iterator by rows:   "
+            + ", ".join(
+                f"{int(rows):,}: {f['extra_kb'] / 1024:.1f} MB"
+                for rows, f in mem["iterator_by_rows"].items()
+            )
+            + " above the RSS before; the process's peak RSS largest / smallest "
+            + f"{mem['iterator_peak_spread']:.3f} (target at most 1.10)"
+        )
+        print(
+            "  generated fetch by rows:      "
+            + ", ".join(
+                f"{int(rows):,}: {f['extra_kb'] / 1024:.1f} MB"
+                for rows, f in mem["generated_fetch_by_rows"].items()
+            )
+        )
     print("\ntargets (met: the whole 95% interval inside; missed: all of it outside)")
     for scenario, approach, limit, what in TARGETS:
         figures = results.get(scenario, {}).get(approach)

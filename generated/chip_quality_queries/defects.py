@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 from typing import Annotated, NamedTuple
 from uuid import UUID
@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
 from ._runtime import (
+    Connection,
     CopyRows,
     Executor,
     ReadExecutor,
@@ -365,6 +366,49 @@ async def list_defects(
     return validate_rows(_DEFECT_LIST, Defect, records)
 
 
+async def iter_list_defects(
+    conn: Connection,
+    *,
+    inspection_id: UUID | None = None,
+    severity: DefectSeverity | None = None,
+    after_created_at: AwareDatetime | None = None,
+    after_id: UUID | None = None,
+    page_size: int,
+    prefetch: int = 100,
+) -> AsyncIterator[Defect]:
+    """One page of defects in creation order, optionally of one inspection and severity.
+    Keyset pagination: pass the last row's created_at and id to get the next page.
+
+    Streams the rows from a server-side cursor, `prefetch` at a time.
+    Cursors live inside a transaction: call this in `async with conn.transaction()`.
+    """
+    records = aiter(
+        conn.cursor(
+            LIST_DEFECTS,
+            inspection_id,
+            severity,
+            after_created_at,
+            after_id,
+            page_size,
+            prefetch=prefetch,
+        ),
+    )
+    while True:
+        try:
+            record = await anext(records)
+        except StopAsyncIteration:
+            return
+        except Exception as error:
+            query_failed(
+                error,
+                "list_defects",
+                ("inspection_id", "severity", "after_created_at", "after_id", "page_size"),
+                "select",
+                None,
+            )
+        yield build_row(Defect, record)
+
+
 DEFECTS_OF_LOT = """-- name: DefectsOfLot :many
 SELECT d.id, d.inspection_id, d.defect_type, d.severity, d.location, d.confidence, d.description, d.detected_by, d.review_status, d.reviewed_by, d.reviewed_at, d.created_at, d.updated_at FROM defects d
 JOIN inspections i ON i.id = d.inspection_id
@@ -380,6 +424,28 @@ async def defects_of_lot(db: ReadExecutor, *, lot_id: UUID) -> list[Defect]:
     except Exception as error:
         query_failed(error, "defects_of_lot", ("lot_id",), "select", None)
     return validate_rows(_DEFECT_LIST, Defect, records)
+
+
+async def iter_defects_of_lot(
+    conn: Connection,
+    *,
+    lot_id: UUID,
+    prefetch: int = 100,
+) -> AsyncIterator[Defect]:
+    """Every defect found in a lot's inspections, for exports and reports.
+
+    Streams the rows from a server-side cursor, `prefetch` at a time.
+    Cursors live inside a transaction: call this in `async with conn.transaction()`.
+    """
+    records = aiter(conn.cursor(DEFECTS_OF_LOT, lot_id, prefetch=prefetch))
+    while True:
+        try:
+            record = await anext(records)
+        except StopAsyncIteration:
+            return
+        except Exception as error:
+            query_failed(error, "defects_of_lot", ("lot_id",), "select", None)
+        yield build_row(Defect, record)
 
 
 COUNT_DEFECTS = """-- name: CountDefects :one

@@ -347,6 +347,27 @@ async def test_defects_of_lot(qconn: asyncpg.Connection) -> None:
     assert await defects.defects_of_lot(qconn, lot_id=uuid.uuid4()) == []
 
 
+async def test_the_iterators_stream_what_the_fetching_functions_return(
+    qconn: asyncpg.Connection,
+) -> None:
+    _, lot, first = await make_inspection_chain(qconn)
+    second = await make_inspection(qconn, lot_id=lot.id)
+    for inspection in (first, second, first, second, first):
+        await make_defect(qconn, inspection_id=inspection.id)
+    async with qconn.transaction():  # a server-side cursor lives in a transaction
+        streamed = [d async for d in defects.iter_defects_of_lot(qconn, lot_id=lot.id, prefetch=2)]
+        listed = [
+            d
+            async for d in defects.iter_list_defects(
+                qconn, inspection_id=first.id, page_size=10, prefetch=2
+            )
+        ]
+    assert streamed == await defects.defects_of_lot(qconn, lot_id=lot.id)
+    assert len(streamed) == 5 and all(isinstance(d, Defect) for d in streamed)
+    assert listed == await defects.list_defects(qconn, inspection_id=first.id, page_size=10)
+    assert [d.inspection_id for d in listed] == [first.id] * 3
+
+
 async def test_defect_pareto_of_lot(qconn: asyncpg.Connection) -> None:
     part, lot, first = await make_inspection_chain(qconn)
     second = await make_inspection(qconn, lot_id=lot.id)
