@@ -21,7 +21,7 @@ from chip_quality_db import (
     transaction,
     transaction_dependency,
 )
-from chip_quality_db._pool import connect
+from chip_quality_db._pool import _free_now, connect
 from chip_quality_queries import audit_log, parts
 from chip_quality_queries.models import PartType
 
@@ -189,3 +189,16 @@ async def test_tls_settings_reach_the_server_for_pools_and_single_connections(
             await connect(settings)
         with pytest.raises(UnavailableError):
             await create_pool(settings)
+
+
+async def test_a_checkout_is_timed_only_when_it_may_have_to_wait(pool: Pool) -> None:
+    """A free slot means acquire() returns at once (no timer); with none free, the
+    checkout waits at most DB_POOL_TIMEOUT (the faults suite times it)."""
+    assert _free_now(pool)
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        assert not _free_now(pool)
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert _free_now(pool)
