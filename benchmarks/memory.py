@@ -49,41 +49,36 @@ async def measure(url: str, approach: str, rows: int) -> dict[str, object]:
     await init_connection(conn)
     engine = create_async_engine("postgresql+asyncpg://" + plain.split("://", 1)[1])
     pg = await psycopg.AsyncConnection.connect(plain, autocommit=True)
-    counted = 0
 
-    async def raw_fetch() -> None:
-        nonlocal counted
-        counted = len(await conn.fetch(defects.LIST_DEFECTS, None, None, None, None, rows))
+    async def raw_fetch(limit: int) -> int:
+        return len(await conn.fetch(defects.LIST_DEFECTS, None, None, None, None, limit))
 
-    async def generated_fetch() -> None:
-        nonlocal counted
-        counted = len(await defects.list_defects(conn, page_size=rows))
+    async def generated_fetch(limit: int) -> int:
+        return len(await defects.list_defects(conn, page_size=limit))
 
-    async def generated_iterate() -> None:
-        nonlocal counted
+    async def generated_iterate(limit: int) -> int:
+        count = 0
         async with conn.transaction():
-            async for _ in defects.iter_list_defects(conn, page_size=rows, prefetch=500):
-                counted += 1
+            async for _ in defects.iter_list_defects(conn, page_size=limit, prefetch=500):
+                count += 1
+        return count
 
-    async def psycopg_fetch() -> None:
-        nonlocal counted
+    async def psycopg_fetch(limit: int) -> int:
         async with pg.cursor(row_factory=class_row(Defect)) as cur:
-            await cur.execute(LIST_SQL_PSYCOPG, (rows,))
-            counted = len(await cur.fetchall())
+            await cur.execute(LIST_SQL_PSYCOPG, (limit,))
+            return len(await cur.fetchall())
 
-    async def sqlalchemy_core() -> None:
-        nonlocal counted
-        query = select(DEFECTS).order_by(DEFECTS.c.created_at, DEFECTS.c.id).limit(rows)
+    async def sqlalchemy_core(limit: int) -> int:
+        query = select(DEFECTS).order_by(DEFECTS.c.created_at, DEFECTS.c.id).limit(limit)
         async with engine.connect() as sa_conn:
-            counted = len((await sa_conn.execute(query)).all())
+            return len((await sa_conn.execute(query)).all())
 
-    async def sqlalchemy_orm() -> None:
-        nonlocal counted
-        query = select(DefectORM).order_by(DefectORM.created_at, DefectORM.id).limit(rows)
+    async def sqlalchemy_orm(limit: int) -> int:
+        query = select(DefectORM).order_by(DefectORM.created_at, DefectORM.id).limit(limit)
         async with async_sessionmaker(engine)() as session:
-            counted = len((await session.scalars(query)).all())
+            return len((await session.scalars(query)).all())
 
-    approaches: dict[str, Callable[[], Awaitable[None]]] = {
+    approaches: dict[str, Callable[[int], Awaitable[int]]] = {
         "raw_asyncpg": raw_fetch,
         "generated": generated_fetch,
         "generated_iterator": generated_iterate,
@@ -93,13 +88,10 @@ async def measure(url: str, approach: str, rows: int) -> dict[str, object]:
     }
     run = approaches[approach]
     try:
-        # Warm up: imports, statement caches, codecs, the ORM's mappers.
-        saved, rows = rows, 10
-        await run()
-        rows, counted = saved, 0
+        await run(10)  # warm up: imports, statement caches, codecs, the ORM's mappers
         Path("/proc/self/clear_refs").write_text("5")  # the peak mark back to the RSS now
         before = _status_kb("VmRSS")
-        await run()
+        counted = await run(rows)
         peak = _status_kb("VmHWM")
     finally:
         await conn.close()

@@ -369,7 +369,7 @@ def validate_rows(
     allocates thousands of containers that all stay alive, and the collections
     this triggers find nothing to free but cost a large share of the time.
     """
-    fields = model.model_fields
+    fields = _row_builder(model)[0]
     was_enabled = gc.isenabled()
     gc.disable()
     try:

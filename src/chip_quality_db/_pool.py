@@ -95,10 +95,26 @@ class _Connection(asyncpg.Connection):
 _DRIVER = asyncpg.Connection
 
 
+def _observing(method: str) -> Callable[..., Any]:
+    """A connection method that hands back the driver's own coroutine when nothing
+    observes (no tracer provider, no slow-query threshold), else one that observes
+    it. The driver's signature (*args/**kwargs): asyncpg checks the arguments."""
+    driver = getattr(_DRIVER, method)
+
+    def call(self: _ObservedConnection, query: str, *args: Any, **kwargs: Any) -> Any:
+        coroutine = driver(self, query, *args, **kwargs)
+        if self.slow_query_after is None and not _tracing():
+            return coroutine
+        return self._observed(method, query, coroutine)
+
+    call.__name__ = method
+    return call
+
+
 class _ObservedConnection(_Connection):
     """A connection that puts each generated query in a span and logs it when slow
-    (_telemetry.py). Its methods are plain functions that hand back the driver's
-    own coroutine when nothing observes: no extra coroutine per call."""
+    (_telemetry.py). Its query methods are plain functions (`_observing`): no extra
+    coroutine per call when nothing observes."""
 
     def _observed(self, method: str, query: object, call: Any) -> Any:
         if not isinstance(query, str):
@@ -108,36 +124,11 @@ class _ObservedConnection(_Connection):
             return call
         return _telemetry.observed(self, method, name, query, call, self.slow_query_after)
 
-    # The driver's signatures (*args/**kwargs): asyncpg checks them itself.
-    def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        call = _DRIVER.execute(self, query, *args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        return self._observed("execute", query, call)
-
-    def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
-        call = _DRIVER.executemany(self, command, args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        return self._observed("executemany", command, call)
-
-    def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        call = _DRIVER.fetch(self, query, *args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        return self._observed("fetch", query, call)
-
-    def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        call = _DRIVER.fetchrow(self, query, *args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        return self._observed("fetchrow", query, call)
-
-    def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        call = _DRIVER.fetchval(self, query, *args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        return self._observed("fetchval", query, call)
+    execute = _observing("execute")
+    executemany = _observing("executemany")
+    fetch = _observing("fetch")
+    fetchrow = _observing("fetchrow")
+    fetchval = _observing("fetchval")
 
     def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
         call = _DRIVER.copy_records_to_table(self, table_name, **kwargs)

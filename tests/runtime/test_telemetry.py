@@ -8,13 +8,21 @@ import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from chip_quality_db import AlreadyExistsError, Pool, create_pool, load_settings, transaction
+from chip_quality_db import (
+    AlreadyExistsError,
+    Pool,
+    _telemetry,
+    create_pool,
+    load_settings,
+    transaction,
+)
 from chip_quality_queries import defects, parts
 from chip_quality_queries.models import DefectSeverity, DefectType, PartType
 from tests.queries.factories import make_inspection_chain
@@ -91,11 +99,28 @@ async def test_a_failed_query_has_its_error_type(spans: InMemorySpanExporter, po
     assert attributes["db.response.status_code"] == "23505"
 
 
-async def test_without_a_provider_nothing_is_recorded(pool: Pool) -> None:
-    from chip_quality_db import _telemetry
+async def _coroutine_of_a_generated_query(pool: Pool) -> object:
+    """What the pool's connection hands back for a generated query's SQL (awaited)."""
+    async with pool.acquire() as conn:
+        call = conn._con.fetchval(parts.COUNT_PARTS, None, None)  # type: ignore[attr-defined]
+        code = call.cr_code
+        await call
+    return code
 
-    assert not _telemetry.tracing()  # the API's default proxy: the cheap path
-    assert await parts.count_parts(pool) >= 0
+
+async def test_without_a_provider_the_driver_runs_unwrapped(pool: Pool) -> None:
+    """No tracer provider, no slow-query threshold: the connection hands back the
+    driver's own coroutine, so a call costs one check and nothing else."""
+    assert not _telemetry.tracing()
+    assert await _coroutine_of_a_generated_query(pool) is asyncpg.Connection.fetchval.__code__
+
+
+async def test_with_a_provider_the_call_is_observed(
+    spans: InMemorySpanExporter, pool: Pool
+) -> None:
+    assert _telemetry.tracing()
+    assert await _coroutine_of_a_generated_query(pool) is _telemetry.observed.__code__
+    assert [s.name for s in _query_spans(spans)] == ["CountParts"]
 
 
 async def test_slow_queries_are_logged_with_name_time_and_rows(

@@ -18,7 +18,9 @@ from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
 from .request import Column, Identifier, Table
 from .schema_files import Attribute, Domain
 
-_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp", "pg_toast"})
+# The catalog sqlc sends holds these too (pg_catalog alone: every built-in function);
+# the generator models none of them.
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_temp", "pg_toast"})
 
 
 @dataclass
@@ -204,7 +206,7 @@ def build_catalog(inputs: Inputs, problems: list[Problem]) -> Catalog:
     composites: dict[tuple[str, str], tuple[str, str]] = {}  # key -> class name, comment
     enum_models: list[EnumModel] = []
     for schema in request.catalog.schemas:
-        if schema.name in _SYSTEM_SCHEMAS:
+        if schema.name in SYSTEM_SCHEMAS:
             continue
         prefix = "" if schema.name == default_schema else schema.name
         for enum in schema.enums:

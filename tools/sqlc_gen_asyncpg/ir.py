@@ -153,7 +153,6 @@ class Module:
     adapters: tuple[Adapter, ...]
     functions: tuple[Function, ...]
     table_models_used: tuple[str, ...]
-    enums_used: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ collected as values and returned together; the caller reports them and exits 1.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from . import names
@@ -20,8 +19,7 @@ from .catalog import build_catalog, field_names
 from .constraints import Rule
 from .functions import build_function
 from .inputs import Inputs
-from .ir import EnumModel, Function, Model, Module, Package, Problem
-from .pgtypes import PyType
+from .ir import Function, Model, Module, Package, Problem
 from .request import Query
 from .scope import Scope
 
@@ -128,20 +126,4 @@ def _module(scope: Scope, filename: str, queries: list[Query]) -> Module:
         adapters=tuple(sorted(scope.adapters.values(), key=lambda a: a.name)),
         functions=tuple(functions),
         table_models_used=tuple(sorted(scope.table_models_used)),
-        enums_used=_enums_used(scope.catalog.enum_models, functions, models + row_tuples),
     )
-
-
-def _enums_used(
-    enums: Iterable[EnumModel], functions: list[Function], models: list[Model]
-) -> tuple[str, ...]:
-    """The enums the module's parameters, results and models name."""
-    types: list[PyType] = [field.type for model in models for field in model.fields]
-    for function in functions:
-        types.extend(param.type for param in function.params)
-        if function.scalar is not None:
-            types.append(function.scalar)
-    imported = {
-        name for py_type in types for module, name in py_type.imports if module == ".models"
-    }
-    return tuple(sorted(enum.name for enum in enums if enum.name in imported))

@@ -293,7 +293,7 @@ def _module(package: Package, module: Module) -> str:
     if module.row_tuples:
         imports.add("typing", "NamedTuple")
         imports.add("collections.abc", "Iterable")
-    for name in (*module.table_models_used, *module.enums_used):
+    for name in module.table_models_used:
         imports.add(".models", name)
     for adapter in module.adapters:
         imports.add("pydantic", "TypeAdapter")
