@@ -15,6 +15,15 @@ import asyncpg
 
 AHEAD = 3  # databases cloned and not yet taken, at most
 CLONERS = 2  # clones made at once
+CLONE_ATTEMPTS = 100  # 10 s for a restarting server to accept connections again
+# What a server that is restarting answers: no connection, a closed one, or "not now".
+SERVER_GONE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
 
 
 class DatabaseSupply:
@@ -34,7 +43,6 @@ class DatabaseSupply:
         self._tasks = [asyncio.create_task(self._clone_forever()) for _ in range(CLONERS)]
 
     async def _clone_forever(self) -> None:
-        admin = await asyncpg.connect(self.server_url)
         try:
             while True:
                 await self._room.acquire()
@@ -42,12 +50,29 @@ class DatabaseSupply:
                     return
                 name = next(self._names)
                 self._unused.add(name)
-                await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                await self._clone(name)
                 self._ready.put_nowait(name)
         except Exception as error:  # hand the failure to the test waiting for a database
             self._ready.put_nowait(error)
-        finally:
-            await admin.close()
+
+    async def _clone(self, name: str) -> None:
+        """Clone the template as `name`, on a connection of its own: the fault tests
+        restart the server, which ends every connection open at the time (a cloner
+        that kept one died with it, and the next test waited for ever)."""
+        for attempt in range(1, CLONE_ATTEMPTS + 1):
+            try:
+                admin = await asyncpg.connect(self.server_url)
+                try:
+                    if attempt > 1:  # a clone cut short by a restart
+                        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    return
+                finally:
+                    admin.terminate()
+            except SERVER_GONE:
+                if attempt == CLONE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def take(self) -> str:
         """A fresh database's name; the caller drops it (`drop`)."""

@@ -26,7 +26,7 @@ import asyncpg
 
 from chip_quality_queries import init_connection
 
-from . import _telemetry
+from . import _fast_checkout, _telemetry
 from ._errors import (
     DatabaseError,
     UnavailableError,
@@ -49,6 +49,8 @@ class Pool(asyncpg.Pool):
     """
 
     settings: DatabaseSettings
+    keeps_sessions = False
+    """True under the transaction-local reset policy (set by `open_pool`)."""
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
         return await self._run("execute", query, *args, **kwargs)
@@ -70,6 +72,10 @@ class Pool(asyncpg.Pool):
 
     async def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
         return await self._run("copy_records_to_table", table_name, **kwargs)
+
+    async def _initialize(self) -> None:
+        await super()._initialize()  # type: ignore[misc]  # asyncpg's, untyped
+        _fast_checkout.install(self)
 
     async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
         # The same steps as `acquire()`, without its context-manager machinery: this
@@ -243,6 +249,7 @@ async def open_pool(
             record_class=asyncpg.Record,
         )
         pool.settings = settings
+        pool.keeps_sessions = reset_policy == "transaction-local"
         await pool
         async with pool.acquire() as conn:
             await load_constraint_columns(conn)
@@ -318,6 +325,12 @@ async def _discard(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -
         await pool.release(conn)
 
 
+def _keeps_sessions(pool: asyncpg.Pool) -> bool:
+    """Whether `pool` is ours with the transaction-local reset policy: a release
+    has nothing to reset then (the module docstring), so it may skip asyncpg's."""
+    return isinstance(pool, Pool) and pool.keeps_sessions
+
+
 def _free_now(pool: asyncpg.Pool) -> bool:
     """Whether `acquire()` can return without waiting for someone's release: a slot
     is in asyncpg's queue of free ones (its `_queue`, read defensively: without it,
@@ -333,13 +346,15 @@ async def _check_out(pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
     settings = _settings_of(pool)
     for _ in range(pool.get_max_size() + 1):
         try:
-            if _free_now(pool):
-                # Nothing to wait for, so no timer: opening the slot's connection, if
-                # it has none, is bounded by the connect timeout (DB_POOL_TIMEOUT too).
+            conn = (
+                await _fast_checkout.take(pool, settings.pool_timeout)
+                if _keeps_sessions(pool)
+                else None
+            )
+            if conn is None and _free_now(pool):
+                # Nothing to wait for, so no timer (as in _fast_checkout.take).
                 conn = await pool.acquire()
-            else:
-                # asyncio.timeout, not acquire(timeout=...): asyncpg implements that
-                # with wait_for, a task per checkout.
+            elif conn is None:
                 async with asyncio.timeout(settings.pool_timeout):
                     conn = await pool.acquire()
         except Exception as exc:
@@ -363,6 +378,8 @@ async def _give_back(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy)
     # terminated it; the pool opens a new one. The caller's own outcome, committed
     # or raised, is what it must see, not this. (asyncpg shields release from
     # cancellation.)
+    if _keeps_sessions(pool) and _fast_checkout.release_now(pool, conn):
+        return
     with contextlib.suppress(Exception):
         await pool.release(conn)
 

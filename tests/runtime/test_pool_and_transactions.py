@@ -4,6 +4,7 @@ nest as savepoints and carry the actor into the audit trail."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -14,6 +15,7 @@ from chip_quality_db import (
     AlreadyExistsError,
     Pool,
     UnavailableError,
+    _fast_checkout,
     acquire,
     create_pool,
     health_check,
@@ -202,3 +204,54 @@ async def test_a_checkout_is_timed_only_when_it_may_have_to_wait(pool: Pool) -> 
         for conn in held:
             await pool.release(conn)
     assert _free_now(pool)
+
+
+async def test_a_release_with_nothing_to_undo_skips_asyncpgs_and_any_other_does_not(
+    pool: Pool,
+) -> None:
+    """The installed asyncpg has what the fast path reads (else every checkout would
+    quietly take the slow one); a clean connection goes back at once, detached from
+    its user; one left in a transaction goes through asyncpg's release (a rollback)."""
+    assert _fast_checkout.SUPPORTED
+    conn = await _fast_checkout.take(pool, 1.0)
+    assert conn is not None
+    idle = pool.get_idle_size()
+    assert _fast_checkout.release_now(pool, conn)
+    assert pool.get_idle_size() == idle + 1
+    with pytest.raises(asyncpg.InterfaceError, match="released back to the pool"):
+        await conn.fetchval("SELECT 1")
+
+    conn = await _fast_checkout.take(pool, 1.0)
+    assert conn is not None
+    await conn.execute("BEGIN")
+    assert not _fast_checkout.release_now(pool, conn)
+    assert conn.is_in_transaction()
+    await pool.release(conn)
+    async with acquire(pool) as again:
+        assert not again.is_in_transaction()
+
+
+async def test_a_waiting_checkout_is_served_while_another_task_checks_out_again_and_again(
+    one_connection_pool: Pool,
+) -> None:
+    """A release that does not yield would let its task take the slot straight back,
+    for ever: the waiting checkout must get its turn, well within DB_POOL_TIMEOUT."""
+    pool = one_connection_pool
+    stop = asyncio.Event()
+
+    async def busy() -> None:
+        while not stop.is_set():
+            async with acquire(pool) as conn:
+                await conn.fetchval("SELECT 1")
+
+    task = asyncio.create_task(busy())
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    try:
+        async with acquire(pool) as conn:
+            waited = time.perf_counter() - started
+            assert await conn.fetchval("SELECT 2") == 2
+    finally:
+        stop.set()
+        await task
+    assert waited < 0.5
