@@ -32,6 +32,7 @@ instead, so an upgrade cannot lose the fast path unnoticed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from typing import Any
 
@@ -59,7 +60,17 @@ _BaseQueue: Any = _QUEUE if SUPPORTED else asyncio.LifoQueue
 class HandoffQueue(_BaseQueue):  # type: ignore[misc]
     """asyncpg's queue of free slots (last in, first out; live connections first),
     except that a slot given back while checkouts wait goes straight to the one that
-    has waited longest: first come, first served, whoever gives back next."""
+    has waited longest: first come, first served, whoever gives back next.
+
+    A wait can have a time limit without a timer of its own: waits with the same
+    limit end in the order they began, so one timer, set for the oldest unserved
+    wait, serves them all (`asyncio.timeout` per checkout cost some 8% of the time
+    per operation with 50 tasks on a pool of 10).
+    """
+
+    # Set on first use: a pool's queue becomes a HandoffQueue after it was made.
+    _deadlines: collections.deque[tuple[float, asyncio.Future[Any]]] | None = None
+    _timer: asyncio.TimerHandle | None = None
 
     def put_nowait(self, item: Any) -> None:
         while self._getters:
@@ -69,11 +80,15 @@ class HandoffQueue(_BaseQueue):  # type: ignore[misc]
                 return
         super().put_nowait(item)
 
-    async def get(self) -> Any:
+    async def get(self, timeout: float | None = None) -> Any:
+        """A slot; with `timeout`, TimeoutError if none came within that many seconds."""
         if not self.empty():  # a slot waits in the queue only while no checkout does
             return self.get_nowait()
-        getter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        getter = loop.create_future()
         self._getters.append(getter)
+        if timeout is not None:
+            self._end_at(loop, loop.time() + timeout, getter)
         try:
             return await getter
         except BaseException:
@@ -81,10 +96,38 @@ class HandoffQueue(_BaseQueue):  # type: ignore[misc]
             # goes to the next in line.
             with contextlib.suppress(ValueError):
                 self._getters.remove(getter)
-            if getter.done() and not getter.cancelled():
+            if getter.done() and not getter.cancelled() and getter.exception() is None:
                 self.put_nowait(getter.result())
             getter.cancel()
             raise
+
+    def _end_at(self, loop: asyncio.AbstractEventLoop, deadline: float, getter: Any) -> None:
+        deadlines = self._deadlines
+        if deadlines is None:
+            deadlines = self._deadlines = collections.deque()
+        while deadlines and deadlines[0][1].done():  # served (or ended) already
+            deadlines.popleft()
+        if deadlines and deadline < deadlines[-1][0]:
+            # A shorter limit than a wait before it (another timeout): a timer of its own.
+            loop.call_at(deadline, _time_out, getter)
+            return
+        deadlines.append((deadline, getter))
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._time_out_due, loop)
+
+    def _time_out_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        deadlines = self._deadlines
+        now = loop.time()
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _time_out(deadlines.popleft()[1])
+        if deadlines:
+            self._timer = loop.call_at(deadlines[0][0], self._time_out_due, loop)
+
+
+def _time_out(getter: asyncio.Future[Any]) -> None:
+    if not getter.done():
+        getter.set_exception(TimeoutError("no connection was free within DB_POOL_TIMEOUT"))
 
 
 def install(pool: asyncpg.Pool) -> None:
@@ -108,10 +151,7 @@ async def take(pool: asyncpg.Pool, timeout: float) -> PoolConnectionProxy | None
         # none, is bounded by the connect timeout (DB_POOL_TIMEOUT too).
         holder = queue.get_nowait()
     else:
-        # asyncio.timeout, not acquire(timeout=...): asyncpg implements that with
-        # wait_for, a task per checkout.
-        async with asyncio.timeout(timeout):
-            holder = await queue.get()
+        holder = await queue.get(timeout)
     try:
         proxy: PoolConnectionProxy = await holder.acquire()
     except BaseException:

@@ -77,3 +77,28 @@ async def test_with_no_one_waiting_the_newest_slot_goes_first() -> None:
     for slot in (A, B, C):
         queue.put_nowait(slot)
     assert [await queue.get() for _ in range(3)] == [C, B, A]
+
+
+async def test_waits_with_a_limit_end_in_time_and_a_slot_in_time_is_served() -> None:
+    queue = HandoffQueue()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    long_waits = [asyncio.create_task(queue.get(0.2)) for _ in range(5)]
+    short_wait = asyncio.create_task(queue.get(0.05))  # a shorter limit behind longer ones
+    last_wait = asyncio.create_task(queue.get(0.2))
+    await asyncio.sleep(0)
+    long_waits[0].cancel()  # gives up: the others still end on time
+    await asyncio.sleep(0.02)
+    queue.put_nowait(A)  # to the longest waiter still in line
+    with pytest.raises(TimeoutError):
+        await short_wait
+    assert 0.04 <= loop.time() - started < 0.15
+    assert await long_waits[1] == A
+    for wait in long_waits[2:]:
+        with pytest.raises(TimeoutError):
+            await wait
+    assert 0.19 <= loop.time() - started < 0.4
+    with pytest.raises(TimeoutError):
+        await last_wait
+    queue.put_nowait(B)  # nobody waits any more: it stays for the next checkout
+    assert await queue.get(0.01) == B
