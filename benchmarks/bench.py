@@ -511,6 +511,23 @@ def ratio_interval(
     return ratios[int(0.025 * BOOTSTRAP)], ratios[int(0.975 * BOOTSTRAP) - 1]
 
 
+def against_raw(samples: dict[str, list[float]]) -> dict[str, Figures]:
+    """Each approach's figures against raw asyncpg's, from paired samples (sample i of
+    every approach measured side by side): the median, the extremes, the ratio of the
+    medians and its bootstrap interval."""
+    raw = samples["raw_asyncpg"]
+    return {
+        name: {
+            "median_s": statistics.median(values),
+            "min_s": min(values),
+            "max_s": max(values),
+            "ratio_to_raw": statistics.median(values) / statistics.median(raw),
+            "ratio_ci95": list(ratio_interval(values, raw)),
+        }
+        for name, values in samples.items()
+    }
+
+
 def summarise(samples: dict[str, list[float]], baseline: str) -> dict[str, Figures]:
     base = statistics.median(samples[baseline])
     return {
@@ -621,17 +638,7 @@ async def get_by_pk_paired(s: Setup) -> dict[str, Figures]:
                 times[name].append(clock() - began)
         for name in calls:
             medians[name].append(statistics.median(times[name]))
-    raw_medians = medians["raw_asyncpg"]
-    return {
-        name: {
-            "median_s": statistics.median(values),
-            "min_s": min(values),
-            "max_s": max(values),
-            "ratio_to_raw": statistics.median(values) / statistics.median(raw_medians),
-            "ratio_ci95": list(ratio_interval(values, raw_medians)),
-        }
-        for name, values in medians.items()
-    }
+    return against_raw(medians)
 
 
 async def pool_throughput_paired(s: Setup) -> dict[str, Figures]:
@@ -660,17 +667,7 @@ async def pool_throughput_paired(s: Setup) -> dict[str, Figures]:
     finally:
         await raw_pool.close()
         await pool.close()
-    raw = per_op["raw_asyncpg"]
-    return {
-        name: {
-            "median_s": statistics.median(values),
-            "min_s": min(values),
-            "max_s": max(values),
-            "ratio_to_raw": statistics.median(values) / statistics.median(raw),
-            "ratio_ci95": list(ratio_interval(values, raw)),
-        }
-        for name, values in per_op.items()
-    }
+    return against_raw(per_op)
 
 
 async def routing_overhead(s: Setup) -> dict[str, Figures]:
@@ -1094,17 +1091,7 @@ async def main() -> int:
                 rng.shuffle(order)
                 for name in order:
                     samples[name].append(await approaches[name]())
-            raw = samples["raw_asyncpg"]
-            results[scenario] = {
-                name: {
-                    "median_s": statistics.median(values),
-                    "min_s": min(values),
-                    "max_s": max(values),
-                    "ratio_to_raw": statistics.median(values) / statistics.median(raw),
-                    "ratio_ci95": list(ratio_interval(values, raw)),
-                }
-                for name, values in samples.items()
-            }
+            results[scenario] = against_raw(samples)
             done(scenario)
         results["get_by_pk_paired"] = await get_by_pk_paired(setup)
         done("get_by_pk_paired")

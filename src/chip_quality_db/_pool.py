@@ -228,6 +228,7 @@ async def open_pool(
     reset_policy: Literal["transaction-local", "full"] = "transaction-local",
 ) -> Pool:
     """A pool of `pool_class` on `dsn` with `settings`' sizes, TLS and codecs."""
+    keeps_sessions = reset_policy == "transaction-local"
     with without_secrets(settings), mapped_errors():
         # asyncpg.create_pool(...) is `Pool(...)` awaited; built directly for our subclass.
         pool = pool_class(
@@ -236,7 +237,7 @@ async def open_pool(
             max_size=settings.max_size,
             max_inactive_connection_lifetime=settings.pool_idle_lifetime,
             init=_initializer(settings),
-            reset=_keep_session if reset_policy == "transaction-local" else None,
+            reset=_keep_session if keeps_sessions else None,
             connection_class=_connection_class(settings),  # type: ignore[arg-type]  # stubs tie it to the class
             server_settings=_server_settings(settings),
             ssl=_ssl_argument(settings),
@@ -249,7 +250,7 @@ async def open_pool(
             record_class=asyncpg.Record,
         )
         pool.settings = settings
-        pool.keeps_sessions = reset_policy == "transaction-local"
+        pool.keeps_sessions = keeps_sessions
         await pool
         async with pool.acquire() as conn:
             await load_constraint_columns(conn)
@@ -346,15 +347,11 @@ async def _check_out(pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
     settings = _settings_of(pool)
     for _ in range(pool.get_max_size() + 1):
         try:
-            conn = (
-                await _fast_checkout.take(pool, settings.pool_timeout)
-                if _keeps_sessions(pool)
-                else None
-            )
+            conn = await _fast_checkout.take(pool, settings.pool_timeout)
             if conn is None and _free_now(pool):
                 # Nothing to wait for, so no timer (as in _fast_checkout.take).
                 conn = await pool.acquire()
-            elif conn is None:
+            elif conn is None:  # not our pool, or not open: asyncpg's acquire says why
                 async with asyncio.timeout(settings.pool_timeout):
                     conn = await pool.acquire()
         except Exception as exc:

@@ -92,12 +92,13 @@ async def test_waits_with_a_limit_end_in_time_and_a_slot_in_time_is_served() -> 
     queue.put_nowait(A)  # to the longest waiter still in line
     with pytest.raises(TimeoutError):
         await short_wait
-    assert 0.04 <= loop.time() - started < 0.15
+    assert loop.time() - started >= 0.05
+    assert not any(wait.done() for wait in long_waits[2:])  # it did not wait for theirs
     assert await long_waits[1] == A
     for wait in long_waits[2:]:
         with pytest.raises(TimeoutError):
             await wait
-    assert 0.19 <= loop.time() - started < 0.4
+    assert 0.2 <= loop.time() - started < 1.0
     with pytest.raises(TimeoutError):
         await last_wait
     queue.put_nowait(B)  # nobody waits any more: it stays for the next checkout
