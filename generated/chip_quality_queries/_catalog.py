@@ -82,7 +82,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=(),
+        checks=("artifacts_metadata_check",),
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -172,7 +172,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=False,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
     ),
     QueryInfo(
         file="defects.sql",
@@ -182,7 +182,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=False,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
     ),
     QueryInfo(
         file="defects.sql",
@@ -212,7 +212,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("defects_confidence_check",),
+        checks=("defects_confidence_check", "defects_location_check"),
     ),
     QueryInfo(
         file="defects.sql",
@@ -362,7 +362,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("inference_jobs_inference_ms_check",),
+        checks=("inference_jobs_inference_ms_check", "inference_jobs_results_check"),
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -502,7 +502,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=(),
+        checks=("inspections_results_check",),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -512,7 +512,12 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        checks=(
+            "inspections_metadata_check",
+            "inspections_operator_id_check",
+            "inspections_results_check",
+            "inspections_station_id_check",
+        ),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -627,7 +632,12 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("lots_batch_size_check", "lots_production_line_check", "lots_supplier_check"),
+        checks=(
+            "lots_batch_size_check",
+            "lots_metadata_check",
+            "lots_production_line_check",
+            "lots_supplier_check",
+        ),
     ),
     QueryInfo(
         file="lots.sql",
@@ -697,7 +707,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("parts_manufacturer_check", "parts_part_name_check"),
+        checks=("parts_manufacturer_check", "parts_part_name_check", "parts_part_number_check"),
     ),
     QueryInfo(
         file="parts.sql",
@@ -727,7 +737,13 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("parts_manufacturer_check", "parts_part_name_check", "parts_revision_check"),
+        checks=(
+            "parts_manufacturer_check",
+            "parts_part_name_check",
+            "parts_revision_check",
+            "parts_specifications_check",
+            "parts_tolerance_requirements_check",
+        ),
     ),
     QueryInfo(
         file="parts.sql",

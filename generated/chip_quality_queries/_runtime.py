@@ -12,7 +12,7 @@ import gc
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias, TypeVar
 
 import orjson
@@ -100,7 +100,13 @@ class Check:
     column, so bad input is refused before the round trip; the error names the
     constraint, as the database would (error type `check_violation`).
 
-        confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
+        confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
+
+    The limits apply to the value as the column stores it: after the annotations
+    before this one (a numeric column's rounding), as PostgreSQL applies the column's
+    type before its CHECKs. NaN is ordered as PostgreSQL orders it, above every
+    number: it passes `ge`/`gt` and fails `le`/`lt`. `json_type="object"` is
+    `jsonb_typeof(col) = 'object'`.
     """
 
     __slots__ = ("constraint", "limits")
@@ -112,23 +118,125 @@ class Check:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        limited = handler(Annotated[source, Field(**self.limits)])
+        field_limits = {k: v for k, v in self.limits.items() if k != "json_type"}
+        limited = (
+            SchemaValidator(handler.generate_schema(Annotated[source, Field(**field_limits)]))
+            if field_limits
+            else None
+        )
+        json_object = self.limits.get("json_type") == "object"
+        nan_passes = not ({"le", "lt"} & field_limits.keys())
         constraint = self.constraint
 
-        def named(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+        def refused(reason: str) -> PydanticCustomError:
+            return PydanticCustomError(
+                "check_violation",
+                "breaks {constraint}: {reason}",
+                {"constraint": constraint, "reason": reason},
+            )
+
+        def checked(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+            value = validate(value)  # the type, and the annotations before this one
+            if json_object and not isinstance(value, dict):
+                raise refused("the JSON value is not an object")
+            if isinstance(value, float | Decimal) and value != value:  # NaN
+                if nan_passes:
+                    return value
+                raise refused("NaN is above every number")
             try:
-                return validate(value)
+                return limited.validate_python(value, strict=True) if limited else value
             except ValidationError as error:
                 if not all(e["type"] in _LIMIT_ERRORS for e in error.errors()):
                     raise
-                reason = "; ".join(e["msg"] for e in error.errors())
-                raise PydanticCustomError(
-                    "check_violation",
-                    "breaks {constraint}: {reason}",
-                    {"constraint": constraint, "reason": reason},
-                ) from None
+                raise refused("; ".join(e["msg"] for e in error.errors())) from None
 
-        return core_schema.no_info_wrap_validator_function(named, limited)
+        return core_schema.no_info_wrap_validator_function(checked, handler(source))
+
+
+class Numeric:
+    """A `numeric(precision, scale)` column's type modifier: the value is rounded to
+    the column's scale, half away from zero, and refused when it then has more
+    digits before the point than the column holds, as PostgreSQL does before any
+    CHECK runs. The rounded value is the one sent.
+
+        confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None
+    """
+
+    __slots__ = ("precision", "scale")
+
+    def __init__(self, precision: int, scale: int = 0) -> None:
+        self.precision = precision
+        self.scale = scale
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        step = Decimal(1).scaleb(-self.scale)
+        integer_digits = self.precision - self.scale
+        # Enough digits for any value below the limit at this scale, and rounding that
+        # takes a tie away from zero (Python's ROUND_HALF_UP).
+        context = Context(prec=max(self.precision, 1) + 2, rounding=ROUND_HALF_UP)
+        type_name = f"numeric({self.precision},{self.scale})"
+
+        def overflow() -> PydanticCustomError:
+            return PydanticCustomError(
+                "numeric_field_overflow",
+                "numeric field overflow: a {type_name} holds less than 10^{digits}",
+                {"type_name": type_name, "digits": integer_digits},
+            )
+
+        def rounded(value: Decimal) -> Decimal:
+            if value.is_nan():
+                return value  # NaN fits any numeric
+            if value.is_infinite() or (not value.is_zero() and value.adjusted() >= integer_digits):
+                raise overflow()
+            value = value.quantize(step, context=context)
+            if value.adjusted() >= integer_digits and not value.is_zero():
+                raise overflow()  # 9.99995 as numeric(5,4) rounds to 10.0000
+            return value.copy_abs() if value.is_zero() else value
+
+        as_decimal = core_schema.decimal_schema(allow_inf_nan=True)
+        return core_schema.chain_schema(
+            [as_decimal, core_schema.no_info_plain_validator_function(rounded)]
+        )
+
+
+class VarChar:
+    """A `varchar(n)` column's limit: a longer text is refused unless what is beyond
+    `n` characters is spaces, which are cut off, as PostgreSQL does on assignment."""
+
+    __slots__ = ("length",)
+    type_name = "character varying"
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        length = self.length
+        type_name = f"{self.type_name}({length})"
+
+        def fitted(value: str) -> str:
+            if len(value) <= length:
+                return value
+            if value[length:].strip(" "):
+                raise PydanticCustomError(
+                    "string_data_right_truncation",
+                    "value too long for type {type_name}",
+                    {"type_name": type_name},
+                )
+            return value[:length]
+
+        return core_schema.no_info_after_validator_function(fitted, handler(source))
+
+
+class Char(VarChar):
+    """A `char(n)` column's limit, as VarChar's (PostgreSQL pads a shorter text with
+    spaces that comparisons ignore)."""
+
+    __slots__ = ()
+    type_name = "character"
 
 
 class MissingRowError(LookupError):

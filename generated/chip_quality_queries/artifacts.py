@@ -21,6 +21,7 @@ from ._runtime import (
 )
 from .models import (
     ARTIFACTS_CHECKSUM_SHA256_CHECK,
+    ARTIFACTS_METADATA_CHECK,
     ARTIFACTS_SIZE_BYTES_CHECK,
     Artifact,
     ArtifactType,
@@ -43,7 +44,7 @@ class CreateArtifactParams(RowModel):
 class UpdateArtifactMetadataParams(RowModel):
     """Parameters of update_artifact_metadata."""
 
-    metadata: JsonValue
+    metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK]
     artifact_id: UUID
 
 

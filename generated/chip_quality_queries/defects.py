@@ -15,6 +15,7 @@ from ._runtime import (
     Connection,
     CopyRows,
     Executor,
+    Numeric,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -26,6 +27,7 @@ from ._runtime import (
 from .models import (
     DEFECTS_CONFIDENCE_CHECK,
     DEFECTS_DETECTED_BY_CHECK,
+    DEFECTS_LOCATION_CHECK,
     DEFECTS_REVIEWED_BY_CHECK,
     Defect,
     DefectReviewStatus,
@@ -38,8 +40,8 @@ class IngestDefectsParams(NamedTuple):
     inspection_id: UUID
     defect_type: DefectType
     severity: DefectSeverity
-    location: JsonValue
-    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
+    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK]
+    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
     detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
@@ -48,8 +50,8 @@ class InsertDefectsParams(NamedTuple):
     inspection_id: UUID
     defect_type: DefectType
     severity: DefectSeverity
-    location: JsonValue
-    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
+    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK]
+    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
     detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
@@ -61,7 +63,7 @@ class CreateDefectParams(RowModel):
     defect_type: DefectType
     severity: DefectSeverity
     location: JsonValue | None = None
-    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
+    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
     detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
@@ -82,8 +84,8 @@ class UpdateDefectParams(RowModel):
 
     defect_type: DefectType | None = None
     severity: DefectSeverity | None = None
-    location: JsonValue | None = None
-    confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
+    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None = None
+    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
     defect_id: UUID
 

@@ -23,6 +23,7 @@ from .models import (
     INFERENCE_JOBS_INFERENCE_MS_CHECK,
     INFERENCE_JOBS_MODEL_NAME_CHECK,
     INFERENCE_JOBS_MODEL_VERSION_CHECK,
+    INFERENCE_JOBS_RESULTS_CHECK,
     InferenceJob,
     InferenceJobStatus,
 )
@@ -46,6 +47,9 @@ class InferenceLatencyPercentilesRow(RowModel):
 
 _INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
     Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK]
+)
+_INFERENCE_JOBS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+    Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK]
 )
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
 _INT = TypeAdapter(int)
@@ -154,12 +158,13 @@ RETURNING id, inspection_id, model_name, model_version, status, priority, attemp
 async def complete_inference_job(
     db: Executor,
     *,
-    results: JsonValue,
+    results: Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK],
     inference_ms: Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK] | None = None,
     job_id: UUID,
     worker_id: str | None,
 ) -> InferenceJob | None:
     """Record the results of a running job claimed by this worker; None if it is not."""
+    results = _INFERENCE_JOBS_RESULTS_CHECK.validate_python(results)
     inference_ms = (
         None
         if inference_ms is None

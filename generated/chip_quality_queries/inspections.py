@@ -22,7 +22,9 @@ from ._runtime import (
     validate_rows,
 )
 from .models import (
+    INSPECTIONS_METADATA_CHECK,
     INSPECTIONS_OPERATOR_ID_CHECK,
+    INSPECTIONS_RESULTS_CHECK,
     INSPECTIONS_STATION_ID_CHECK,
     Defect,
     Inspection,
@@ -53,8 +55,8 @@ class UpdateInspectionParams(RowModel):
     station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
     operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
     notes: str | None = None
-    results: JsonValue | None = None
-    metadata: JsonValue | None = None
+    results: Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK] | None = None
+    metadata: Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None = None
     inspection_id: UUID
 
 
@@ -67,6 +69,9 @@ class DailyYieldRow(RowModel):
 _DAILY_YIELD_ROW_LIST = TypeAdapter(list[DailyYieldRow])
 _INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = TypeAdapter(
     Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK]
+)
+_INSPECTIONS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+    Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK]
 )
 _INSPECTIONS_STATION_ID_CHECK: TypeAdapter[str] = TypeAdapter(
     Annotated[str, INSPECTIONS_STATION_ID_CHECK]
@@ -227,10 +232,11 @@ async def complete_inspection(
     *,
     completed_at: AwareDatetime | None,
     passed: bool | None,
-    results: JsonValue | None = None,
+    results: Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK] | None = None,
     inspection_id: UUID,
 ) -> Inspection | None:
     """Record the verdict of an inspection in progress; None unless it was in progress."""
+    results = None if results is None else _INSPECTIONS_RESULTS_CHECK.validate_python(results)
     try:
         record = await db.fetchrow(
             COMPLETE_INSPECTION,

@@ -24,6 +24,7 @@ from ._runtime import (
 from .models import (
     LOTS_BATCH_SIZE_CHECK,
     LOTS_LOT_NUMBER_CHECK,
+    LOTS_METADATA_CHECK,
     LOTS_PRODUCTION_LINE_CHECK,
     LOTS_SUPPLIER_CHECK,
     Lot,
@@ -56,7 +57,7 @@ class UpdateLotParams(RowModel):
     quantity_inspected: int | None = None
     quantity_rejected: int | None = None
     notes: str | None = None
-    metadata: JsonValue | None = None
+    metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
     lot_id: UUID
 
 

@@ -847,6 +847,10 @@ ARTIFACTS_CHECKSUM_SHA256_CHECK = Check(
 )
 
 
+# artifacts: CHECK (jsonb_typeof(metadata) = 'object')
+ARTIFACTS_METADATA_CHECK = Check("artifacts_metadata_check", json_type="object")
+
+
 # artifacts: CHECK (size_bytes >= 0)
 ARTIFACTS_SIZE_BYTES_CHECK = Check("artifacts_size_bytes_check", ge=0)
 
@@ -857,6 +861,10 @@ DEFECTS_CONFIDENCE_CHECK = Check("defects_confidence_check", ge=Decimal("0"), le
 
 # defects: CHECK (btrim(detected_by) <> '' AND char_length(detected_by) <= 200)
 DEFECTS_DETECTED_BY_CHECK = Check("defects_detected_by_check", max_length=200, pattern="[^ ]")
+
+
+# defects: CHECK (jsonb_typeof(location) = 'object')
+DEFECTS_LOCATION_CHECK = Check("defects_location_check", json_type="object")
 
 
 # defects: CHECK (btrim(reviewed_by) <> '' AND char_length(reviewed_by) <= 200)
@@ -894,12 +902,24 @@ INFERENCE_JOBS_MODEL_VERSION_CHECK = Check(
 )
 
 
+# inference_jobs: CHECK (jsonb_typeof(results) = 'object')
+INFERENCE_JOBS_RESULTS_CHECK = Check("inference_jobs_results_check", json_type="object")
+
+
+# inspections: CHECK (jsonb_typeof(metadata) = 'object')
+INSPECTIONS_METADATA_CHECK = Check("inspections_metadata_check", json_type="object")
+
+
 # inspections: CHECK (btrim(operator_id) <> '' AND char_length(operator_id) <= 64)
 INSPECTIONS_OPERATOR_ID_CHECK = Check(
     "inspections_operator_id_check",
     max_length=64,
     pattern="[^ ]",
 )
+
+
+# inspections: CHECK (jsonb_typeof(results) = 'object')
+INSPECTIONS_RESULTS_CHECK = Check("inspections_results_check", json_type="object")
 
 
 # inspections: CHECK (btrim(station_id) <> '' AND char_length(station_id) <= 64)
@@ -918,6 +938,10 @@ LOTS_LOT_NUMBER_CHECK = Check(
 )
 
 
+# lots: CHECK (jsonb_typeof(metadata) = 'object')
+LOTS_METADATA_CHECK = Check("lots_metadata_check", json_type="object")
+
+
 # lots: CHECK (btrim(production_line) <> '' AND char_length(production_line) <= 64)
 LOTS_PRODUCTION_LINE_CHECK = Check("lots_production_line_check", max_length=64, pattern="[^ ]")
 
@@ -934,12 +958,29 @@ PARTS_MANUFACTURER_CHECK = Check("parts_manufacturer_check", max_length=200, pat
 PARTS_PART_NAME_CHECK = Check("parts_part_name_check", max_length=200, pattern="[^ ]")
 
 
+# parts: CHECK (part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$' AND char_length(part_number) BETWEEN 3 AND 64)
+PARTS_PART_NUMBER_CHECK = Check(
+    "parts_part_number_check",
+    min_length=3,
+    max_length=64,
+    pattern="(?s)^[A-Z0-9]+([.-][A-Z0-9]+)*$",
+)
+
+
 # parts: CHECK (revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$' AND char_length(revision) <= 16)
 PARTS_REVISION_CHECK = Check(
     "parts_revision_check",
     max_length=16,
     pattern="(?s)^[A-Z0-9]+([.-][A-Z0-9]+)*$",
 )
+
+
+# parts: CHECK (jsonb_typeof(specifications) = 'object')
+PARTS_SPECIFICATIONS_CHECK = Check("parts_specifications_check", json_type="object")
+
+
+# parts: CHECK (jsonb_typeof(tolerance_requirements) = 'object')
+PARTS_TOLERANCE_REQUIREMENTS_CHECK = Check("parts_tolerance_requirements_check", json_type="object")
 
 
 # reports: CHECK (btrim(generated_by) <> '' AND char_length(generated_by) <= 200)
@@ -953,31 +994,21 @@ REPORTS_TITLE_CHECK = Check("reports_title_check", max_length=200, pattern="[^ ]
 # CHECK constraints left to the database (no exact pydantic form):
 # - artifacts.artifacts_content_type_check: the regex uses a POSIX class or collating element in brackets
 # - artifacts.artifacts_inspection_id_inference_job_id_check: BoolExpr is not a comparison with constants
-# - artifacts.artifacts_metadata_check: jsonb_typeof() of a jsonb column
 # - artifacts.artifacts_storage_uri_check: the regex uses a POSIX class or collating element in brackets
 # - audit_checkpoints.audit_checkpoints_month_check: month is not a number column: its order follows the collation
 # - audit_checkpoints.audit_checkpoints_row_count_check: it compares with something other than a constant
 # - audit_log.audit_log_changed_fields_check: CaseExpr is not a comparison with constants
 # - audit_log.audit_log_new_values_check: the comparison '=' is not translated
 # - audit_log.audit_log_old_values_check: the comparison '=' is not translated
-# - defects.defects_location_check: jsonb_typeof() of a jsonb column
 # - defects.defects_review_status_check: CaseExpr is not a comparison with constants
 # - inference_jobs.inference_jobs_completed_at_check: completed_at is not a number column: its order follows the collation
 # - inference_jobs.inference_jobs_error_message_check: BoolExpr is not a comparison with constants
-# - inference_jobs.inference_jobs_results_check: jsonb_typeof() of a jsonb column
 # - inference_jobs.inference_jobs_status_check: BoolExpr is not a comparison with constants
 # - inspections.inspections_completed_at_check: completed_at is not a number column: its order follows the collation
-# - inspections.inspections_metadata_check: jsonb_typeof() of a jsonb column
 # - inspections.inspections_passed_check: the comparison '=' is not translated
-# - inspections.inspections_results_check: jsonb_typeof() of a jsonb column
 # - inspections.inspections_status_check: BoolExpr is not a comparison with constants
-# - lots.lots_metadata_check: jsonb_typeof() of a jsonb column
 # - lots.lots_quantity_inspected_check: it compares with something other than a constant
 # - lots.lots_quantity_rejected_check: it compares with something other than a constant
-# - parts.parts_part_number_check: BETWEEN of something other than a column
-# - parts.parts_specifications_check: jsonb_typeof() of a jsonb column
-# - parts.parts_tolerance_requirements_check: jsonb_typeof() of a jsonb column
 # - reports.reports_completed_at_check: the comparison '=' is not translated
 # - reports.reports_error_message_check: BoolExpr is not a comparison with constants
 # - reports.reports_output_location_check: BoolExpr is not a comparison with constants
-# - reports.reports_parameters_check: jsonb_typeof() of a jsonb column

@@ -22,7 +22,10 @@ from ._runtime import (
 from .models import (
     PARTS_MANUFACTURER_CHECK,
     PARTS_PART_NAME_CHECK,
+    PARTS_PART_NUMBER_CHECK,
     PARTS_REVISION_CHECK,
+    PARTS_SPECIFICATIONS_CHECK,
+    PARTS_TOLERANCE_REQUIREMENTS_CHECK,
     Part,
     PartType,
 )
@@ -31,7 +34,7 @@ from .models import (
 class CreatePartParams(RowModel):
     """Parameters of create_part."""
 
-    part_number: str
+    part_number: Annotated[str, PARTS_PART_NUMBER_CHECK]
     part_name: Annotated[str, PARTS_PART_NAME_CHECK]
     part_type: PartType
     revision: str | None = None
@@ -49,8 +52,8 @@ class UpdatePartParams(RowModel):
     revision: Annotated[str, PARTS_REVISION_CHECK] | None = None
     manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
     description: str | None = None
-    specifications: JsonValue | None = None
-    tolerance_requirements: JsonValue | None = None
+    specifications: Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None = None
+    tolerance_requirements: Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None = None
     is_active: bool | None = None
     part_id: UUID
 

@@ -22,7 +22,8 @@ listed as untranslated with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,10 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, AlterTableType, BoolExprType, ConstrType
 from pglast.stream import RawStream
 
-from .pgregex import UntranslatableRegexError, literal, rust_pattern
+from .pgregex import UntranslatableRegexError, bracket_set, literal, rust_pattern
 
 # Limits pydantic's Field takes, in the order they are written out.
-LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
+LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "json_type")
 
 _NUMBER_TYPES = {
     "int2": int,
@@ -92,12 +93,34 @@ class Untranslated:
 
 
 @dataclass(frozen=True)
+class Modifier:
+    """A column type's modifier that changes what is stored, as the runtime class that
+    applies it before the CHECKs: `Numeric(5, 4)` rounds to 4 places and refuses 10
+    and more; `VarChar(20)`, `Char(3)` refuse a longer text (its excess spaces are cut,
+    as PostgreSQL does)."""
+
+    runtime_class: str  # Numeric, VarChar or Char (chip_quality_queries._runtime)
+    arguments: tuple[int, ...]
+
+    def annotation(self) -> str:
+        return f"{self.runtime_class}({', '.join(map(str, self.arguments))})"
+
+
+# Type name as the parser spells it -> the runtime class applying its modifier.
+_MODIFIED_TYPES = {"numeric": "Numeric", "decimal": "Numeric", "varchar": "VarChar", "bpchar": "Char"}
+
+
+@dataclass(frozen=True)
 class Checks:
     rules: tuple[Rule, ...]
     untranslated: tuple[Untranslated, ...]
+    modifiers: dict[tuple[str, str], Modifier] = field(default_factory=dict)
 
     def for_column(self, table: str, column: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if (r.table, r.column) == (table, column))
+
+    def modifier(self, table: str, column: str) -> Modifier | None:
+        return self.modifiers.get((table, column))
 
 
 class _NotExactError(Exception):
@@ -114,17 +137,21 @@ def read_checks(files: list[Path]) -> Checks:
     """The CHECK constraints the schema files leave in place, translated where exact."""
     found: dict[tuple[str, str], Any] = {}
     columns: dict[tuple[str, str], str] = {}  # (table, column) -> type name
+    modifiers: dict[tuple[str, str], Modifier] = {}
+    functions: dict[str, _Inlinable] = {}
     for path in files:
         for raw in pglast.parse_sql(up_sections(path.read_text(encoding="utf-8"))):
             _apply(raw.stmt, found, columns)
+            _apply_modifiers(raw.stmt, modifiers)
+            _apply_function(raw.stmt, functions)
     rules: list[Rule] = []
     untranslated: list[Untranslated] = []
     for (table, name), constraint in sorted(found.items()):
         try:
-            rules.append(_translate(table, name, constraint.raw_expr, columns))
+            rules.append(_translate(table, name, constraint.raw_expr, columns, functions))
         except _NotExactError as refusal:
             untranslated.append(Untranslated(name, table, str(refusal)))
-    return Checks(tuple(rules), tuple(untranslated))
+    return Checks(tuple(rules), tuple(untranslated), modifiers)
 
 
 def _is(node: Any, kind: type) -> bool:
@@ -181,36 +208,137 @@ def _apply(
                     del found[key]
 
 
+def _apply_modifiers(stmt: Any, modifiers: dict[tuple[str, str], Modifier]) -> None:
+    """The type modifiers of the columns a statement defines or retypes."""
+    definitions: list[tuple[str, str, Any]] = []  # (table, column, its ColumnDef)
+    if _is(stmt, ast.CreateStmt):
+        table = stmt.relation.relname
+        definitions = [
+            (table, e.colname, e) for e in stmt.tableElts or () if _is(e, ast.ColumnDef)
+        ]
+    elif _is(stmt, ast.AlterTableStmt):
+        table = stmt.relation.relname
+        for command in stmt.cmds or ():
+            if command.subtype == AlterTableType.AT_DropColumn:
+                modifiers.pop((table, command.name), None)
+            elif command.subtype in (
+                AlterTableType.AT_AddColumn,
+                AlterTableType.AT_AlterColumnType,
+            ) and _is(command.def_, ast.ColumnDef):
+                column = command.def_.colname or command.name
+                modifiers.pop((table, column), None)
+                definitions.append((table, column, command.def_))
+    for table, column, definition in definitions:
+        type_name = definition.typeName
+        runtime_class = _MODIFIED_TYPES.get(_type_name(type_name))
+        values = [m.val.ival for m in type_name.typmods or () if _is(m, ast.A_Const)]
+        if runtime_class and values and not type_name.arrayBounds:
+            modifiers[(table, column)] = Modifier(runtime_class, tuple(int(v) for v in values))
+
+
+@dataclass(frozen=True)
+class _Inlinable:
+    """A schema function a CHECK may call and the translation reads through: one
+    argument, LANGUAGE sql, IMMUTABLE, a SQL-standard `RETURN expression` body."""
+
+    parameter: str
+    body: Any  # the RETURN expression, over `parameter`
+
+
+def _apply_function(stmt: Any, functions: dict[str, _Inlinable]) -> None:
+    if not _is(stmt, ast.CreateFunctionStmt) or not stmt.funcname:
+        return
+    name = str(stmt.funcname[-1].sval).lower()
+    functions.pop(name, None)  # CREATE OR REPLACE of another form
+    options = {o.defname: getattr(o.arg, "sval", None) for o in stmt.options or ()}
+    parameters = tuple(stmt.parameters or ())
+    if (
+        options.get("language") == "sql"
+        and options.get("volatility") == "immutable"
+        and _is(stmt.sql_body, ast.ReturnStmt)
+        and len(parameters) == 1
+        and parameters[0].name
+    ):
+        functions[name] = _Inlinable(str(parameters[0].name), stmt.sql_body.returnval)
+
+
 def _conjuncts(expr: Any) -> list[Any]:
     if _is(expr, ast.BoolExpr) and expr.boolop == BoolExprType.AND_EXPR:
         return [part for arg in expr.args for part in _conjuncts(arg)]
     return [expr]
 
 
-def _translate(table: str, name: str, expr: Any, columns: dict[tuple[str, str], str]) -> Rule:
+def _translate(
+    table: str,
+    name: str,
+    expr: Any,
+    columns: dict[tuple[str, str], str],
+    functions: dict[str, _Inlinable],
+) -> Rule:
     limits: dict[str, Any] = {}
     column: str | None = None
-    for conjunct in _conjuncts(expr):
-        this_column, found = _conjunct(conjunct, table, columns)
+    for conjunct, this_column, found in _translated_conjuncts(expr, table, columns, functions):
         if column is not None and this_column != column:
             raise _NotExactError(f"it involves several columns ({column}, {this_column})")
         column = this_column
         for key, value in found:
             _merge(limits, key, value)
     assert column is not None
+    _compose_pattern(limits)
     ordered = tuple((key, limits[key]) for key in LIMIT_ORDER if key in limits)
     return Rule(name, table, column, ordered, columns[(table, column)], RawStream()(expr))
+
+
+def _translated_conjuncts(
+    expr: Any,
+    table: str,
+    columns: dict[tuple[str, str], str],
+    functions: dict[str, _Inlinable],
+) -> Iterator[tuple[Any, str, list[tuple[str, Any]]]]:
+    """Each conjunct with the column it constrains and its limits; a call of an
+    inlinable schema function on a column is read through its body."""
+    for conjunct in _conjuncts(expr):
+        call = _function(conjunct)
+        inlined = functions.get(call[0].lower()) if call else None
+        column = _column_of(call[1]) if call else None
+        if inlined is None or column is None:
+            this_column, found = _conjunct(conjunct, table, columns)
+            yield conjunct, this_column, found
+            continue
+        # The body speaks of its parameter: read it as the argument's column.
+        aliased = {**columns, (table, inlined.parameter): columns.get((table, column), "")}
+        for part in _conjuncts(inlined.body):
+            this_column, found = _conjunct(part, table, aliased)
+            if this_column != inlined.parameter:
+                raise _NotExactError(f"{call[0]}() reads something other than its argument")
+            yield part, column, found
 
 
 def _merge(limits: dict[str, Any], key: str, value: Any) -> None:
     if key not in limits:
         limits[key] = value
-    elif key == "pattern":
+    elif key in ("pattern", "forbidden"):
         raise _NotExactError("it holds two patterns")  # pydantic takes one; keep it exact
+    elif key == "not_blank":
+        pass
     elif key in ("ge", "gt", "min_length"):
         limits[key] = max(limits[key], value)
     else:
         limits[key] = min(limits[key], value)
+
+
+def _compose_pattern(limits: dict[str, Any]) -> None:
+    """One pattern from `btrim(col) <> ''` (a character other than the space) and
+    `col !~ '[set]'` (no character of the set), as pydantic takes one pattern."""
+    not_blank = limits.pop("not_blank", False)
+    forbidden = limits.pop("forbidden", None)
+    if forbidden is None:
+        if not_blank:
+            _merge(limits, "pattern", "[^ ]")
+        return
+    allowed = f"[^{forbidden}]"
+    pattern = f"^{allowed}*[^{forbidden} ]{allowed}*$" if not_blank else f"^{allowed}*$"
+    _merge(limits, "pattern", "(?s)" + pattern)
 
 
 def _column_of(node: Any) -> str | None:
@@ -236,9 +364,16 @@ def _constant(node: Any) -> Any:
 
 
 def _function(node: Any) -> tuple[str, Any] | None:
-    """`(function name, its single argument)` of a call like char_length(col)."""
-    if _is(node, ast.FuncCall) and node.args and len(node.args) == 1:
-        return str(node.funcname[-1].sval), node.args[0]
+    """`(function name, its single argument)` of a call like char_length(col), or
+    btrim(col, ' '), which is btrim(col)."""
+    if not _is(node, ast.FuncCall) or not node.args:
+        return None
+    name = str(node.funcname[-1].sval)
+    if len(node.args) == 1:
+        return name, node.args[0]
+    if name == "btrim" and len(node.args) == 2 and _is(node.args[1], ast.A_Const):
+        if _constant(node.args[1]) == " ":
+            return name, node.args[0]
     return None
 
 
@@ -250,12 +385,14 @@ def _conjunct(
         raise _NotExactError(f"{type(node).__name__} is not a comparison with constants")
     operator = node.name[-1].sval if node.name else ""
     if node.kind == A_Expr_Kind.AEXPR_BETWEEN:
+        low, high = node.rexpr
         column = _column_of(node.lexpr)
-        low, high = (_constant(bound) for bound in node.rexpr)
-        if column is None:
-            raise _NotExactError("BETWEEN of something other than a column")
+        if column is None:  # char_length(col) BETWEEN a AND b
+            _, low_limits = _conjunct(_compared(node.lexpr, ">=", low), table, columns)
+            column, high_limits = _conjunct(_compared(node.lexpr, "<=", high), table, columns)
+            return column, low_limits + high_limits
         kind = _number_type(table, column, columns)
-        return column, [("ge", kind(low)), ("le", kind(high))]
+        return column, [("ge", kind(_constant(low))), ("le", kind(_constant(high)))]
     if node.kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and operator == "=":
         column = _column_of(node.lexpr)
         values = node.rexpr
@@ -276,6 +413,12 @@ def _conjunct(
     if _column_of(left) is None and _function(left) is None:
         left, right, operator = right, left, _FLIPPED.get(operator, operator)
     column = _column_of(left)
+    if column is not None and operator == "!~":
+        _text_type(table, column, columns)
+        try:
+            return column, [("forbidden", bracket_set(str(_constant(right))))]
+        except UntranslatableRegexError as refusal:
+            raise _NotExactError(str(refusal)) from None
     if column is not None and operator == "~":
         _text_type(table, column, columns)
         try:
@@ -298,7 +441,11 @@ def _conjunct(
             raise _NotExactError(f"{function}() of something other than a column")
         if function == "btrim" and operator == "<>" and _constant(right) == "":
             _text_type(table, column, columns)
-            return column, [("pattern", "[^ ]")]
+            return column, [("not_blank", True)]
+        if function == "jsonb_typeof" and operator == "=" and _constant(right) == "object":
+            if columns.get((table, column)) not in ("jsonb", "json"):
+                raise _NotExactError(f"jsonb_typeof() of a {columns.get((table, column))} column")
+            return column, [("json_type", "object")]
         if operator in _LENGTH_LIMIT:
             type_name = columns.get((table, column), "")
             text = type_name in _TEXT_TYPES and function in _CHAR_LENGTH
@@ -311,6 +458,13 @@ def _conjunct(
             return column, [(key, length + shift) for key, shift in _LENGTH_LIMIT[operator]]
         raise _NotExactError(f"{function}() {operator} ... is not translated")
     raise _NotExactError(f"the comparison {operator!r} is not translated")
+
+
+def _compared(left: Any, operator: str, right: Any) -> Any:
+    """`left operator right` as the parser would read it."""
+    return ast.A_Expr(
+        kind=A_Expr_Kind.AEXPR_OP, name=(ast.String(sval=operator),), lexpr=left, rexpr=right
+    )
 
 
 def _number_type(table: str, column: str, columns: dict[tuple[str, str], str]) -> type:

@@ -3,11 +3,13 @@ column each one fills."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pglast
 
 from . import names
 from .analysis import assigned_columns
-from .constraints import Rule
+from .constraints import Modifier, Rule
 from .ir import ModelField, Param
 from .param_names import readable_names
 from .pgtypes import PyType
@@ -51,15 +53,17 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
             py_type = PyType(f"list[{py_type.annotation}]", py_type.imports)
         # Only sqlc.narg parameters may be left out; a nullable sqlc.arg must be given.
         optional = not column.not_null and column.name in narg
-        rule = _check_of(scope, assigned.get(param.number))
+        target = assigned.get(param.number)
+        rule = _check_of(scope, target)
+        modifier = scope.inputs.checks.modifier(*target) if target else None
         adapter = None
-        if rule is not None:
-            py_type = _checked(scope, py_type, rule)
+        if rule is not None or modifier is not None:
+            py_type = _checked(scope, py_type, rule, modifier)
             if keyword_arguments:  # checks the value; None passes a CHECK anyway
                 value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
                 adapter = scope.adapter(
                     value_type,
-                    f"_{rule.constraint.upper()}",
+                    _adapter_name(rule, modifier, target),
                     plain=True,
                     declared=value_type.annotation.removeprefix("Annotated[").partition(",")[0],
                 )
@@ -88,16 +92,34 @@ def _check_of(scope: Scope, target: tuple[str, str] | None) -> Rule | None:
     return rules[0] if rules else None
 
 
-def _checked(scope: Scope, py_type: PyType, rule: Rule) -> PyType:
-    """`py_type` carrying `rule`: Annotated[T, TABLE_COLUMN_CHECK] (| None)."""
-    constant = rule.constraint.upper()
-    scope.checks_used[constant] = rule
+def _checked(
+    scope: Scope, py_type: PyType, rule: Rule | None, modifier: Modifier | None
+) -> PyType:
+    """`py_type` carrying the column's type modifier and `rule`, in the order
+    PostgreSQL applies them: Annotated[T, Numeric(5, 4), TABLE_COLUMN_CHECK] (| None)."""
     base = py_type.annotation.removesuffix(" | None")
-    annotation = f"Annotated[{base}, {constant}]"
+    metadata: list[str] = []
+    imports = py_type.imports | {("typing", "Annotated")}
+    if modifier is not None:
+        metadata.append(modifier.annotation())
+        imports |= {("._runtime", modifier.runtime_class)}
+    if rule is not None:
+        constant = rule.constraint.upper()
+        scope.checks_used[constant] = rule
+        metadata.append(constant)
+        imports |= {(".models", constant)}
+    annotation = f"Annotated[{base}, {', '.join(metadata)}]"
     if base != py_type.annotation:
         annotation += " | None"
-    imports = py_type.imports | {("typing", "Annotated"), (".models", constant)}
     return PyType(annotation, imports)
+
+
+def _adapter_name(rule: Rule | None, modifier: Modifier | None, target: Any) -> str:
+    """The module-level TypeAdapter a keyword argument is checked with."""
+    if rule is not None:
+        return f"_{rule.constraint.upper()}"
+    table, column = target
+    return f"_{table.upper()}_{column.upper()}_TYPE"
 
 
 def copy_columns(scope: Scope, query: Query, sql: str) -> tuple[str, ...] | None:

@@ -85,3 +85,69 @@ def _bracket_end(pattern: str, start: int) -> int:
             return index + 1
         index += 1
     raise UntranslatableRegexError("the regex has an unclosed bracket")
+
+
+# Escapes for one character inside PostgreSQL's brackets: \t and friends, and
+# \uwxyz / \Ustuvwxyz by code point.
+_CHARACTER_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_CODE_POINT_DIGITS = {"u": 4, "U": 8}
+
+
+def bracket_set(pg_pattern: str) -> str:
+    """The body of a Rust character class holding the characters of a PostgreSQL
+    regex that is one bracket expression `[...]` of literals, ranges and character
+    escapes: `col !~ '[...]'` (none of them) is then `^[^body]*$`.
+
+    Every character of the body is written as a `\\x{...}` escape but ASCII letters
+    and digits, so no character means something else to Rust (`-`, `^`, `&&`).
+    """
+    if not (pg_pattern.startswith("[") and pg_pattern.endswith("]")) or len(pg_pattern) < 3:
+        raise UntranslatableRegexError("`!~` is translated only for one bracket expression")
+    body = pg_pattern[1:-1]
+    if body.startswith("^"):
+        raise UntranslatableRegexError("`!~` of a negated bracket expression is not translated")
+    characters: list[str] = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "[" or char == "]":
+            raise UntranslatableRegexError(
+                "the regex uses a POSIX class or collating element in brackets"
+            )
+        if char == "\\":
+            char, index = _escaped(body, index)
+        else:
+            index += 1
+        characters.append(char)
+    items: list[str] = []
+    position = 0
+    while position < len(characters):
+        if characters[position : position + 1] != ["-"] and (
+            position + 2 < len(characters) and characters[position + 1] == "-"
+        ):
+            low, high = characters[position], characters[position + 2]
+            if ord(low) > ord(high):
+                raise UntranslatableRegexError("the regex has a range out of order")
+            items.append(f"{_class_char(low)}-{_class_char(high)}")
+            position += 3
+        else:
+            items.append(_class_char(characters[position]))
+            position += 1
+    return "".join(items)
+
+
+def _escaped(body: str, index: int) -> tuple[str, int]:
+    """The character a backslash escape at `index` stands for, and the index after it."""
+    letter = body[index + 1 : index + 2]
+    if letter in _CHARACTER_ESCAPES:
+        return _CHARACTER_ESCAPES[letter], index + 2
+    digits = _CODE_POINT_DIGITS.get(letter)
+    if digits is not None:
+        code = body[index + 2 : index + 2 + digits]
+        if len(code) == digits and all(c in "0123456789abcdefABCDEF" for c in code):
+            return chr(int(code, 16)), index + 2 + digits
+    raise UntranslatableRegexError(f"the regex escape \\{letter} is not translated in brackets")
+
+
+def _class_char(char: str) -> str:
+    return char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):X}}}"
