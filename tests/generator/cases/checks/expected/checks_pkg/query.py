@@ -11,8 +11,10 @@ from pydantic import TypeAdapter
 
 from ._runtime import (
     Executor,
+    Numeric,
     ReadExecutor,
     RowModel,
+    VarChar,
     affected_rows,
     build_row,
     missing_row,
@@ -43,12 +45,12 @@ class AddFormParams(RowModel):
     big: Annotated[int, FORMS_BIG_CHECK] | None
     exact: Annotated[int, FORMS_EXACT_CHECK] | None
     flipped: Annotated[int, FORMS_FLIPPED_CHECK] | None
-    ratio: Annotated[Decimal, FORMS_RATIO_CHECK] | None
+    ratio: Annotated[Decimal, Numeric(6, 3), FORMS_RATIO_CHECK] | None
     share: Annotated[float, FORMS_SHARE_CHECK] | None
     code: Annotated[str, FORMS_CODE_CHECK] | None
     loose: Annotated[str, FORMS_LOOSE_CHECK] | None
     label: Annotated[str, FORMS_LABEL_CHECK] | None
-    word: Annotated[str, FORMS_WORD_CHECK] | None
+    word: Annotated[str, VarChar(20), FORMS_WORD_CHECK] | None
     mode: Annotated[str, FORMS_MODE_CHECK] | None
     kind: Annotated[str, FORMS_KIND_CHECK] | None
     spaced: str | None

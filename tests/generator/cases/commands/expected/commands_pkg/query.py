@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import TypeAdapter
 
 from ._runtime import (
     Executor,
+    Numeric,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -28,6 +30,7 @@ class WidgetSummaryRow(RowModel):
 
 _INT = TypeAdapter(int)
 _STR_LIST = TypeAdapter(list[str])
+_WIDGETS_WEIGHT_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(8, 3)])
 _WIDGET_LIST = TypeAdapter(list[Widget])
 
 
@@ -107,7 +110,13 @@ INSERT INTO widgets (name, weight) VALUES ($1, $2) RETURNING id, name, weight, c
 """
 
 
-async def create_widget(db: Executor, *, name: str, weight: Decimal | None = None) -> Widget:
+async def create_widget(
+    db: Executor,
+    *,
+    name: str,
+    weight: Annotated[Decimal, Numeric(8, 3)] | None = None,
+) -> Widget:
+    weight = None if weight is None else _WIDGETS_WEIGHT_TYPE.validate_python(weight)
     try:
         record = await db.fetchrow(CREATE_WIDGET, name, weight)
     except Exception as error:

@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter
 from ._runtime import (
     Connection,
     Executor,
+    Numeric,
     ReadExecutor,
     RowModel,
     build_row,
@@ -35,7 +36,7 @@ class SamplesOverParams(NamedTuple):
 class AddSamplesAndReturnWhatTheReportNeedsToKnowAboutEachOfThemParams(NamedTuple):
     n: int
     note: str | None
-    measured: Decimal | None
+    measured: Annotated[Decimal, Numeric(8, 2)] | None
 
 
 class SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportParams(NamedTuple):

@@ -14,15 +14,19 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
+from typing import Annotated
 from uuid import UUID
 
 from asyncpg import BitString, Point, Range
 from pydantic import AwareDatetime, JsonValue, NaiveDatetime, TypeAdapter
 
 from ._runtime import (
+    Char,
     Executor,
+    Numeric,
     ReadExecutor,
     RowModel,
+    VarChar,
     build_row,
     missing_row,
     query_failed,
@@ -42,6 +46,9 @@ class EchoRow(RowModel):
 
 
 _COUNT_BY_GRADE_ROW_LIST = TypeAdapter(list[CountByGradeRow])
+_EVERYTHING_C_CHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, Char(3)])
+_EVERYTHING_C_NUMERIC_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(12, 4)])
+_EVERYTHING_C_VARCHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, VarChar(20)])
 _LAB_SAMPLE_LIST = TypeAdapter(list[LabSample])
 
 
@@ -79,12 +86,12 @@ async def insert_everything(
     *,
     id_: UUID,
     c_text: str,
-    c_varchar: str | None,
-    c_char: str | None,
+    c_varchar: Annotated[str, VarChar(20)] | None,
+    c_char: Annotated[str, Char(3)] | None,
     c_int2: int | None,
     c_int4: int | None,
     c_int8: int | None,
-    c_numeric: Decimal | None,
+    c_numeric: Annotated[Decimal, Numeric(12, 4)] | None,
     c_float4: float | None,
     c_float8: float | None,
     c_bool: bool | None,
@@ -115,6 +122,9 @@ async def insert_everything(
     c_bits: BitString | None,
     c_point: Point | None,
 ) -> None:
+    c_varchar = None if c_varchar is None else _EVERYTHING_C_VARCHAR_TYPE.validate_python(c_varchar)
+    c_char = None if c_char is None else _EVERYTHING_C_CHAR_TYPE.validate_python(c_char)
+    c_numeric = None if c_numeric is None else _EVERYTHING_C_NUMERIC_TYPE.validate_python(c_numeric)
     try:
         await db.execute(
             INSERT_EVERYTHING,
