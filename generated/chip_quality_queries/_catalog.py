@@ -52,7 +52,11 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("artifacts_checksum_sha256_check", "artifacts_size_bytes_check"),
+        checks=(
+            "artifacts_checksum_sha256_check",
+            "artifacts_metadata_check",
+            "artifacts_size_bytes_check",
+        ),
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -162,7 +166,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
     ),
     QueryInfo(
         file="defects.sql",
@@ -332,7 +336,11 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("inference_jobs_model_name_check", "inference_jobs_model_version_check"),
+        checks=(
+            "inference_jobs_model_name_check",
+            "inference_jobs_model_version_check",
+            "inference_jobs_priority_check",
+        ),
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -352,7 +360,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="a data-modifying CTE (UPDATE)",
         always_row=False,
-        checks=(),
+        checks=("inference_jobs_worker_id_check",),
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -462,7 +470,11 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        checks=(
+            "inspections_metadata_check",
+            "inspections_operator_id_check",
+            "inspections_station_id_check",
+        ),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -600,6 +612,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         checks=(
             "lots_batch_size_check",
             "lots_lot_number_check",
+            "lots_metadata_check",
             "lots_production_line_check",
             "lots_supplier_check",
         ),
@@ -707,7 +720,14 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("parts_manufacturer_check", "parts_part_name_check", "parts_part_number_check"),
+        checks=(
+            "parts_manufacturer_check",
+            "parts_part_name_check",
+            "parts_part_number_check",
+            "parts_revision_check",
+            "parts_specifications_check",
+            "parts_tolerance_requirements_check",
+        ),
     ),
     QueryInfo(
         file="parts.sql",
@@ -793,7 +813,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("reports_generated_by_check", "reports_title_check"),
+        checks=("reports_generated_by_check", "reports_parameters_check", "reports_title_check"),
     ),
     QueryInfo(
         file="reports.sql",

@@ -38,7 +38,7 @@ class CreateArtifactParams(RowModel):
     content_type: str
     size_bytes: Annotated[int, ARTIFACTS_SIZE_BYTES_CHECK]
     checksum_sha256: Annotated[str, ARTIFACTS_CHECKSUM_SHA256_CHECK]
-    metadata: JsonValue | None = None
+    metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK] | None = None
 
 
 class UpdateArtifactMetadataParams(RowModel):

@@ -62,7 +62,7 @@ class CreateDefectParams(RowModel):
     inspection_id: UUID
     defect_type: DefectType
     severity: DefectSeverity
-    location: JsonValue | None = None
+    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None = None
     confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
     detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]

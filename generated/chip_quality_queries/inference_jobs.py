@@ -23,7 +23,9 @@ from .models import (
     INFERENCE_JOBS_INFERENCE_MS_CHECK,
     INFERENCE_JOBS_MODEL_NAME_CHECK,
     INFERENCE_JOBS_MODEL_VERSION_CHECK,
+    INFERENCE_JOBS_PRIORITY_CHECK,
     INFERENCE_JOBS_RESULTS_CHECK,
+    INFERENCE_JOBS_WORKER_ID_CHECK,
     InferenceJob,
     InferenceJobStatus,
 )
@@ -35,7 +37,7 @@ class CreateInferenceJobParams(RowModel):
     inspection_id: UUID
     model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
     model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
-    priority: int | None = None
+    priority: Annotated[int, INFERENCE_JOBS_PRIORITY_CHECK] | None = None
 
 
 class InferenceLatencyPercentilesRow(RowModel):
@@ -50,6 +52,9 @@ _INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
 )
 _INFERENCE_JOBS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
     Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK]
+)
+_INFERENCE_JOBS_WORKER_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, INFERENCE_JOBS_WORKER_ID_CHECK]
 )
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])
 _INT = TypeAdapter(int)
@@ -125,7 +130,7 @@ SELECT id, inspection_id, model_name, model_version, status, priority, attempts,
 async def claim_inference_jobs(
     db: Executor,
     *,
-    worker_id: str | None,
+    worker_id: Annotated[str, INFERENCE_JOBS_WORKER_ID_CHECK] | None,
     max_jobs: int,
 ) -> list[InferenceJob]:
     """Claim up to `max_jobs` pending jobs for a worker, highest priority and oldest first,
@@ -133,6 +138,9 @@ async def claim_inference_jobs(
     FOR UPDATE SKIP LOCKED: concurrent workers never claim the same job and never wait
     on each other's claims.
     """
+    worker_id = (
+        None if worker_id is None else _INFERENCE_JOBS_WORKER_ID_CHECK.validate_python(worker_id)
+    )
     try:
         records = await db.fetch(CLAIM_INFERENCE_JOBS, worker_id, max_jobs)
     except Exception as error:

@@ -41,7 +41,7 @@ class CreateInspectionParams(RowModel):
     station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
     operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
     notes: str | None = None
-    metadata: JsonValue | None = None
+    metadata: Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None = None
 
 
 class GetInspectionWithDefectsRow(RowModel):

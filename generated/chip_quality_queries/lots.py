@@ -43,7 +43,7 @@ class CreateLotParams(RowModel):
     status: LotStatus | None = None
     supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
     notes: str | None = None
-    metadata: JsonValue | None = None
+    metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
 
 
 class UpdateLotParams(RowModel):

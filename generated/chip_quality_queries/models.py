@@ -902,8 +902,20 @@ INFERENCE_JOBS_MODEL_VERSION_CHECK = Check(
 )
 
 
+# inference_jobs: CHECK (priority BETWEEN 1 AND 10)
+INFERENCE_JOBS_PRIORITY_CHECK = Check("inference_jobs_priority_check", ge=1, le=10)
+
+
 # inference_jobs: CHECK (jsonb_typeof(results) = 'object')
 INFERENCE_JOBS_RESULTS_CHECK = Check("inference_jobs_results_check", json_type="object")
+
+
+# inference_jobs: CHECK (btrim(worker_id) <> '' AND char_length(worker_id) <= 200)
+INFERENCE_JOBS_WORKER_ID_CHECK = Check(
+    "inference_jobs_worker_id_check",
+    max_length=200,
+    pattern="[^ ]",
+)
 
 
 # inspections: CHECK (jsonb_typeof(metadata) = 'object')
@@ -985,6 +997,10 @@ PARTS_TOLERANCE_REQUIREMENTS_CHECK = Check("parts_tolerance_requirements_check",
 
 # reports: CHECK (btrim(generated_by) <> '' AND char_length(generated_by) <= 200)
 REPORTS_GENERATED_BY_CHECK = Check("reports_generated_by_check", max_length=200, pattern="[^ ]")
+
+
+# reports: CHECK (jsonb_typeof(parameters) = 'object')
+REPORTS_PARAMETERS_CHECK = Check("reports_parameters_check", json_type="object")
 
 
 # reports: CHECK (btrim(title) <> '' AND char_length(title) <= 200)

@@ -37,11 +37,11 @@ class CreatePartParams(RowModel):
     part_number: Annotated[str, PARTS_PART_NUMBER_CHECK]
     part_name: Annotated[str, PARTS_PART_NAME_CHECK]
     part_type: PartType
-    revision: str | None = None
+    revision: Annotated[str, PARTS_REVISION_CHECK] | None = None
     manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
     description: str | None = None
-    specifications: JsonValue | None = None
-    tolerance_requirements: JsonValue | None = None
+    specifications: Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None = None
+    tolerance_requirements: Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None = None
 
 
 class UpdatePartParams(RowModel):

@@ -21,6 +21,7 @@ from ._runtime import (
 )
 from .models import (
     REPORTS_GENERATED_BY_CHECK,
+    REPORTS_PARAMETERS_CHECK,
     REPORTS_TITLE_CHECK,
     Report,
     ReportFormat,
@@ -34,7 +35,7 @@ class CreateReportParams(RowModel):
 
     report_type: ReportType
     title: Annotated[str, REPORTS_TITLE_CHECK]
-    parameters: JsonValue | None = None
+    parameters: Annotated[JsonValue, REPORTS_PARAMETERS_CHECK] | None = None
     format_: Annotated[ReportFormat, Field(alias="format")]
     generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK]
 

@@ -245,29 +245,86 @@ def _not_null_expression(expr: Any) -> bool:
     return False
 
 
-def assigned_columns(sql: str) -> dict[int, tuple[str, str]]:
-    """Parameter number -> (table, column) for each `$N` a write stores in a column:
-    an INSERT's single VALUES row, an UPDATE's `SET col = $N` (or `= coalesce($N, ...)`,
-    the partial-update idiom). Parameters only compared with (WHERE) are not included:
-    a CHECK says nothing about them."""
-    node: Any = pglast.parse_sql(sql)[0].stmt
-    found: dict[int, tuple[str, str]] = {}
-    if _is(node, ast.InsertStmt) and node.cols and _is(node.selectStmt, ast.SelectStmt):
-        rows: tuple[Any, ...] = tuple(node.selectStmt.valuesLists or ())
-        if len(rows) == 1:
-            for target, value in zip(node.cols, rows[0], strict=False):
-                number = _parameter_number(value)
-                if number is not None:
-                    found[number] = (str(node.relation.relname), str(target.name))
-    elif _is(node, ast.UpdateStmt):
-        for target in node.targetList or ():
-            value = target.val
-            if _is(value, ast.CoalesceExpr) and value.args:
-                value = value.args[0]
-            number = _parameter_number(value)
-            if number is not None:
-                found[number] = (str(node.relation.relname), str(target.name))
-    return found
+def assigned_columns(sql: str) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Parameter number -> the (table, column)s a write may store it in: the columns of
+    an INSERT's VALUES rows or SELECT list, an UPDATE's `SET col = ...`, an ON CONFLICT
+    DO UPDATE's `SET col = $N` or `= EXCLUDED.other` (what fills `other`), also in
+    data-modifying CTEs. A parameter is followed through casts, coalesce and CASE
+    results (`stored_parameters`). Parameters only compared
+    with (WHERE) are not included: a CHECK says nothing about them."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for write in _writes(pglast.parse_sql(sql)[0].stmt):
+        table = str(write.relation.relname)
+        for column, value in _assignments(write):
+            for number in stored_parameters(value):
+                targets = found.setdefault(number, [])
+                if (table, column) not in targets:
+                    targets.append((table, column))
+    return {number: tuple(targets) for number, targets in found.items()}
+
+
+def _writes(node: Any) -> Iterator[Any]:
+    """The INSERT and UPDATE statements of a statement: itself and its CTEs'."""
+    with_clause = getattr(node, "withClause", None)
+    for cte in (with_clause.ctes or ()) if with_clause is not None else ():
+        yield from _writes(cte.ctequery)
+    if _is(node, (ast.InsertStmt, ast.UpdateStmt)):
+        yield node
+
+
+def _assignments(write: Any) -> Iterator[tuple[str, Any]]:
+    """(column, the expression stored in it) of an INSERT or UPDATE."""
+    if _is(write, ast.UpdateStmt):
+        for target in write.targetList or ():
+            yield str(target.name), target.val
+        return
+    columns = [str(target.name) for target in write.cols or ()]
+    source = write.selectStmt
+    rows: list[tuple[Any, ...]] = []
+    if _is(source, ast.SelectStmt) and source.valuesLists:
+        rows = [tuple(row) for row in source.valuesLists]
+    elif _is(source, ast.SelectStmt) and source.targetList and source.op in (None, 0):
+        rows = [tuple(target.val for target in source.targetList)]
+    inserted: dict[str, list[Any]] = {}
+    for row in rows:
+        for column, value in zip(columns, row, strict=False):
+            inserted.setdefault(column, []).append(value)
+            yield column, value
+    conflict = write.onConflictClause
+    for target in (conflict.targetList or ()) if conflict is not None else ():
+        excluded = _excluded_column(target.val)
+        if excluded is None:
+            yield str(target.name), target.val
+        else:  # SET col = EXCLUDED.other: what fills `other` fills `col` too
+            for value in inserted.get(excluded, ()):
+                yield str(target.name), value
+
+
+def _excluded_column(node: Any) -> str | None:
+    if _is(node, ast.ColumnRef) and len(node.fields or ()) == 2:
+        relation, column = node.fields
+        if _is(relation, ast.String) and str(relation.sval).lower() == "excluded":
+            return str(column.sval) if _is(column, ast.String) else None
+    return None
+
+
+def stored_parameters(node: Any) -> list[int]:
+    """The parameters whose value an expression may store as it is: `$N`, through
+    casts, every argument of coalesce and each CASE result. Not NULLIF(`$N`, c): the
+    value c is stored as NULL, so refusing it by the column's rule could refuse what
+    the database stores."""
+    if _is(node, ast.TypeCast):
+        return stored_parameters(node.arg)
+    if _is(node, ast.ParamRef):
+        return [int(node.number)]
+    if _is(node, ast.CoalesceExpr):
+        return [n for arg in node.args or () for n in stored_parameters(arg)]
+    if _is(node, ast.CaseExpr):
+        results = [when.result for when in node.args or ()]
+        if node.defresult is not None:
+            results.append(node.defresult)
+        return [n for result in results for n in stored_parameters(result)]
+    return []
 
 
 def _parameter_number(node: Any) -> int | None:

@@ -107,7 +107,12 @@ class Modifier:
 
 
 # Type name as the parser spells it -> the runtime class applying its modifier.
-_MODIFIED_TYPES = {"numeric": "Numeric", "decimal": "Numeric", "varchar": "VarChar", "bpchar": "Char"}
+_MODIFIED_TYPES = {
+    "numeric": "Numeric",
+    "decimal": "Numeric",
+    "varchar": "VarChar",
+    "bpchar": "Char",
+}
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ def _translate(
 ) -> Rule:
     limits: dict[str, Any] = {}
     column: str | None = None
-    for conjunct, this_column, found in _translated_conjuncts(expr, table, columns, functions):
+    for this_column, found in _translated_conjuncts(expr, table, columns, functions):
         if column is not None and this_column != column:
             raise _NotExactError(f"it involves several columns ({column}, {this_column})")
         column = this_column
@@ -294,24 +299,23 @@ def _translated_conjuncts(
     table: str,
     columns: dict[tuple[str, str], str],
     functions: dict[str, _Inlinable],
-) -> Iterator[tuple[Any, str, list[tuple[str, Any]]]]:
-    """Each conjunct with the column it constrains and its limits; a call of an
-    inlinable schema function on a column is read through its body."""
+) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
+    """The column each conjunct constrains, and its limits; a call of an inlinable
+    schema function on a column is read through its body."""
     for conjunct in _conjuncts(expr):
         call = _function(conjunct)
-        inlined = functions.get(call[0].lower()) if call else None
-        column = _column_of(call[1]) if call else None
-        if inlined is None or column is None:
-            this_column, found = _conjunct(conjunct, table, columns)
-            yield conjunct, this_column, found
+        if call is None or call[0].lower() not in functions or _column_of(call[1]) is None:
+            yield _conjunct(conjunct, table, columns)
             continue
+        function, column = call[0], str(_column_of(call[1]))
+        inlined = functions[function.lower()]
         # The body speaks of its parameter: read it as the argument's column.
         aliased = {**columns, (table, inlined.parameter): columns.get((table, column), "")}
         for part in _conjuncts(inlined.body):
             this_column, found = _conjunct(part, table, aliased)
             if this_column != inlined.parameter:
-                raise _NotExactError(f"{call[0]}() reads something other than its argument")
-            yield part, column, found
+                raise _NotExactError(f"{function}() reads something other than its argument")
+            yield column, found
 
 
 def _merge(limits: dict[str, Any], key: str, value: Any) -> None:
@@ -371,9 +375,9 @@ def _function(node: Any) -> tuple[str, Any] | None:
     name = str(node.funcname[-1].sval)
     if len(node.args) == 1:
         return name, node.args[0]
-    if name == "btrim" and len(node.args) == 2 and _is(node.args[1], ast.A_Const):
-        if _constant(node.args[1]) == " ":
-            return name, node.args[0]
+    characters = node.args[1] if len(node.args) == 2 else None
+    if name == "btrim" and _is(characters, ast.A_Const) and _constant(characters) == " ":
+        return name, node.args[0]
     return None
 
 

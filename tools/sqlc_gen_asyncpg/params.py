@@ -53,12 +53,14 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
             py_type = PyType(f"list[{py_type.annotation}]", py_type.imports)
         # Only sqlc.narg parameters may be left out; a nullable sqlc.arg must be given.
         optional = not column.not_null and column.name in narg
-        target = assigned.get(param.number)
-        rule = _check_of(scope, target)
-        modifier = scope.inputs.checks.modifier(*target) if target else None
+        targets = assigned.get(param.number, ())
+        rules = _checks_of(scope, targets)
+        rule = rules[0] if rules else None
+        modifier = _modifier_of(scope, targets)
+        target = targets[0] if targets else None
         adapter = None
-        if rule is not None or modifier is not None:
-            py_type = _checked(scope, py_type, rule, modifier)
+        if rules or modifier is not None:
+            py_type = _checked(scope, py_type, rules, modifier)
             if keyword_arguments:  # checks the value; None passes a CHECK anyway
                 value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
                 adapter = scope.adapter(
@@ -82,18 +84,23 @@ def param_fields(params: tuple[Param, ...], *, aliases: bool) -> tuple[ModelFiel
     )
 
 
-def _check_of(scope: Scope, target: tuple[str, str] | None) -> Rule | None:
-    """The translated CHECK constraint of the column a parameter is stored in."""
-    if target is None:
-        return None
-    rules = scope.inputs.checks.for_column(*target)
-    # One constraint per column carries its name into the error; a second one on
-    # the same column stays with the database.
-    return rules[0] if rules else None
+def _checks_of(scope: Scope, targets: tuple[tuple[str, str], ...]) -> tuple[Rule, ...]:
+    """The translated CHECK constraints of the columns a parameter may be stored in."""
+    found: list[Rule] = []
+    for target in targets:
+        found.extend(scope.inputs.checks.for_column(*target))
+    return tuple(found)
+
+
+def _modifier_of(scope: Scope, targets: tuple[tuple[str, str], ...]) -> Modifier | None:
+    """The type modifier a parameter's value meets, when every column it may be stored
+    in has the same one (two different roundings cannot both be applied)."""
+    modifiers = {scope.inputs.checks.modifier(*target) for target in targets}
+    return modifiers.pop() if len(modifiers) == 1 else None
 
 
 def _checked(
-    scope: Scope, py_type: PyType, rule: Rule | None, modifier: Modifier | None
+    scope: Scope, py_type: PyType, rules: tuple[Rule, ...], modifier: Modifier | None
 ) -> PyType:
     """`py_type` carrying the column's type modifier and `rule`, in the order
     PostgreSQL applies them: Annotated[T, Numeric(5, 4), TABLE_COLUMN_CHECK] (| None)."""
@@ -103,7 +110,7 @@ def _checked(
     if modifier is not None:
         metadata.append(modifier.annotation())
         imports |= {("._runtime", modifier.runtime_class)}
-    if rule is not None:
+    for rule in rules:
         constant = rule.constraint.upper()
         scope.checks_used[constant] = rule
         metadata.append(constant)
