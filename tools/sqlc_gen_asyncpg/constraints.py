@@ -218,9 +218,7 @@ def _apply_modifiers(stmt: Any, modifiers: dict[tuple[str, str], Modifier]) -> N
     definitions: list[tuple[str, str, Any]] = []  # (table, column, its ColumnDef)
     if _is(stmt, ast.CreateStmt):
         table = stmt.relation.relname
-        definitions = [
-            (table, e.colname, e) for e in stmt.tableElts or () if _is(e, ast.ColumnDef)
-        ]
+        definitions = [(table, e.colname, e) for e in stmt.tableElts or () if _is(e, ast.ColumnDef)]
     elif _is(stmt, ast.AlterTableStmt):
         table = stmt.relation.relname
         for command in stmt.cmds or ():
