@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -21,6 +21,7 @@ from ._runtime import (
 )
 from .models import (
     ARTIFACTS_CHECKSUM_SHA256_CHECK,
+    ARTIFACTS_INSPECTION_ID_INFERENCE_JOB_ID_CHECK,
     ARTIFACTS_METADATA_CHECK,
     ARTIFACTS_SIZE_BYTES_CHECK,
     Artifact,
@@ -39,6 +40,14 @@ class CreateArtifactParams(RowModel):
     size_bytes: Annotated[int, ARTIFACTS_SIZE_BYTES_CHECK]
     checksum_sha256: Annotated[str, ARTIFACTS_CHECKSUM_SHA256_CHECK]
     metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK] | None = None
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        ARTIFACTS_INSPECTION_ID_INFERENCE_JOB_ID_CHECK.check(
+            inspection_id=self.inspection_id,
+            inference_job_id=self.inference_job_id,
+        )
+        return self
 
 
 class UpdateArtifactMetadataParams(RowModel):

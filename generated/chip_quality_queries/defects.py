@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
-from typing import Annotated, NamedTuple
+from typing import Annotated, NamedTuple, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Connection,
@@ -28,6 +28,7 @@ from .models import (
     DEFECTS_CONFIDENCE_CHECK,
     DEFECTS_DETECTED_BY_CHECK,
     DEFECTS_LOCATION_CHECK,
+    DEFECTS_REVIEW_STATUS_CHECK,
     DEFECTS_REVIEWED_BY_CHECK,
     Defect,
     DefectReviewStatus,
@@ -77,6 +78,15 @@ class ReviewDefectParams(RowModel):
     defect_type: DefectType | None = None
     severity: DefectSeverity | None = None
     defect_id: UUID
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        DEFECTS_REVIEW_STATUS_CHECK.check(
+            review_status=self.review_status,
+            reviewed_by=self.reviewed_by,
+            reviewed_at=self.reviewed_at,
+        )
+        return self
 
 
 class UpdateDefectParams(RowModel):

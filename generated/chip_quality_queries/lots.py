@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -17,6 +17,7 @@ from ._runtime import (
     RowModel,
     affected_rows,
     build_row,
+    given,
     missing_row,
     query_failed,
     validate_rows,
@@ -26,6 +27,8 @@ from .models import (
     LOTS_LOT_NUMBER_CHECK,
     LOTS_METADATA_CHECK,
     LOTS_PRODUCTION_LINE_CHECK,
+    LOTS_QUANTITY_INSPECTED_CHECK,
+    LOTS_QUANTITY_REJECTED_CHECK,
     LOTS_SUPPLIER_CHECK,
     Lot,
     LotStatus,
@@ -59,6 +62,18 @@ class UpdateLotParams(RowModel):
     notes: str | None = None
     metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
     lot_id: UUID
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        LOTS_QUANTITY_INSPECTED_CHECK.check(
+            quantity_inspected=given(self.quantity_inspected),
+            batch_size=given(self.batch_size),
+        )
+        LOTS_QUANTITY_REJECTED_CHECK.check(
+            quantity_rejected=given(self.quantity_rejected),
+            quantity_inspected=given(self.quantity_inspected),
+        )
+        return self
 
 
 class ListLotsParams(RowModel):

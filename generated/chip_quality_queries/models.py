@@ -11,7 +11,23 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from ._runtime import Check, DbJson, RowModel
+from ._runtime import (
+    And,
+    Arithmetic,
+    Call,
+    Case,
+    Check,
+    Coalesce,
+    Column,
+    Compare,
+    Const,
+    DbJson,
+    IsNull,
+    Or,
+    RowCheck,
+    RowModel,
+    When,
+)
 
 
 class PartType(StrEnum):
@@ -1007,24 +1023,248 @@ REPORTS_PARAMETERS_CHECK = Check("reports_parameters_check", json_type="object")
 REPORTS_TITLE_CHECK = Check("reports_title_check", max_length=200, pattern="[^ ]")
 
 
+# artifacts: CHECK (inspection_id IS NOT NULL OR inference_job_id IS NOT NULL)
+ARTIFACTS_INSPECTION_ID_INFERENCE_JOB_ID_CHECK = RowCheck(
+    "artifacts_inspection_id_inference_job_id_check",
+    Or(
+        IsNull(Column("inspection_id"), negated=True),
+        IsNull(Column("inference_job_id"), negated=True),
+    ),
+)
+
+
+# audit_checkpoints: CHECK (row_count = last_seq - first_seq + 1)
+AUDIT_CHECKPOINTS_ROW_COUNT_CHECK = RowCheck(
+    "audit_checkpoints_row_count_check",
+    Compare(
+        Column("row_count"),
+        "=",
+        Arithmetic(Arithmetic(Column("last_seq"), "-", Column("first_seq")), "+", Const(1)),
+    ),
+)
+
+
+# audit_log: CHECK (CASE WHEN action = 'update' THEN COALESCE(cardinality(changed_fields), 0) > 0 ELSE changed_fields IS NULL END)
+AUDIT_LOG_CHANGED_FIELDS_CHECK = RowCheck(
+    "audit_log_changed_fields_check",
+    Case(
+        When(
+            Compare(Column("action"), "=", Const("update")),
+            Compare(
+                Coalesce(Call("cardinality", Column("changed_fields")), Const(0)),
+                ">",
+                Const(0),
+            ),
+        ),
+        IsNull(Column("changed_fields")),
+    ),
+)
+
+
+# audit_log: CHECK ((new_values IS NULL) = (action = 'delete') AND (new_values IS NULL OR jsonb_typeof(new_values) = 'object'))
+AUDIT_LOG_NEW_VALUES_CHECK = RowCheck(
+    "audit_log_new_values_check",
+    And(
+        Compare(IsNull(Column("new_values")), "=", Compare(Column("action"), "=", Const("delete"))),
+        Or(
+            IsNull(Column("new_values")),
+            Compare(Call("jsonb_typeof", Column("new_values")), "=", Const("object")),
+        ),
+    ),
+)
+
+
+# audit_log: CHECK ((old_values IS NULL) = (action = 'insert') AND (old_values IS NULL OR jsonb_typeof(old_values) = 'object'))
+AUDIT_LOG_OLD_VALUES_CHECK = RowCheck(
+    "audit_log_old_values_check",
+    And(
+        Compare(IsNull(Column("old_values")), "=", Compare(Column("action"), "=", Const("insert"))),
+        Or(
+            IsNull(Column("old_values")),
+            Compare(Call("jsonb_typeof", Column("old_values")), "=", Const("object")),
+        ),
+    ),
+)
+
+
+# defects: CHECK (CASE WHEN review_status = 'unreviewed' THEN reviewed_by IS NULL AND reviewed_at IS NULL ELSE reviewed_by IS NOT NULL AND reviewed_at IS NOT NULL END)
+DEFECTS_REVIEW_STATUS_CHECK = RowCheck(
+    "defects_review_status_check",
+    Case(
+        When(
+            Compare(Column("review_status"), "=", Const("unreviewed")),
+            And(IsNull(Column("reviewed_by")), IsNull(Column("reviewed_at"))),
+        ),
+        And(
+            IsNull(Column("reviewed_by"), negated=True),
+            IsNull(Column("reviewed_at"), negated=True),
+        ),
+    ),
+)
+
+
+# inference_jobs: CHECK (completed_at >= started_at)
+INFERENCE_JOBS_COMPLETED_AT_CHECK = RowCheck(
+    "inference_jobs_completed_at_check",
+    Compare(Column("completed_at"), ">=", Column("started_at")),
+)
+
+
+# inference_jobs: CHECK ((status <> 'failed' OR error_message IS NOT NULL) AND (error_message IS NULL OR btrim(error_message) <> ''))
+INFERENCE_JOBS_ERROR_MESSAGE_CHECK = RowCheck(
+    "inference_jobs_error_message_check",
+    And(
+        Or(
+            Compare(Column("status"), "<>", Const("failed")),
+            IsNull(Column("error_message"), negated=True),
+        ),
+        Or(
+            IsNull(Column("error_message")),
+            Compare(Call("btrim", Column("error_message")), "<>", Const("")),
+        ),
+    ),
+)
+
+
+# inference_jobs: CHECK ((status <> 'pending' OR (worker_id IS NULL AND started_at IS NULL AND completed_at IS NULL)) AND (status <> 'running' OR (worker_id IS NOT NULL AND started_at IS NOT NULL AND completed_at IS NULL)) AND (status <> 'completed' OR (started_at IS NOT NULL AND completed_at IS NOT NULL)))
+INFERENCE_JOBS_STATUS_CHECK = RowCheck(
+    "inference_jobs_status_check",
+    And(
+        Or(
+            Compare(Column("status"), "<>", Const("pending")),
+            And(
+                IsNull(Column("worker_id")),
+                IsNull(Column("started_at")),
+                IsNull(Column("completed_at")),
+            ),
+        ),
+        Or(
+            Compare(Column("status"), "<>", Const("running")),
+            And(
+                IsNull(Column("worker_id"), negated=True),
+                IsNull(Column("started_at"), negated=True),
+                IsNull(Column("completed_at")),
+            ),
+        ),
+        Or(
+            Compare(Column("status"), "<>", Const("completed")),
+            And(
+                IsNull(Column("started_at"), negated=True),
+                IsNull(Column("completed_at"), negated=True),
+            ),
+        ),
+    ),
+)
+
+
+# inspections: CHECK (completed_at >= started_at)
+INSPECTIONS_COMPLETED_AT_CHECK = RowCheck(
+    "inspections_completed_at_check",
+    Compare(Column("completed_at"), ">=", Column("started_at")),
+)
+
+
+# inspections: CHECK ((passed IS NOT NULL) = (status = 'completed'))
+INSPECTIONS_PASSED_CHECK = RowCheck(
+    "inspections_passed_check",
+    Compare(
+        IsNull(Column("passed"), negated=True),
+        "=",
+        Compare(Column("status"), "=", Const("completed")),
+    ),
+)
+
+
+# inspections: CHECK ((status <> 'pending' OR (started_at IS NULL AND completed_at IS NULL)) AND (status <> 'in_progress' OR (started_at IS NOT NULL AND completed_at IS NULL)) AND (status <> 'completed' OR (started_at IS NOT NULL AND completed_at IS NOT NULL)))
+INSPECTIONS_STATUS_CHECK = RowCheck(
+    "inspections_status_check",
+    And(
+        Or(
+            Compare(Column("status"), "<>", Const("pending")),
+            And(IsNull(Column("started_at")), IsNull(Column("completed_at"))),
+        ),
+        Or(
+            Compare(Column("status"), "<>", Const("in_progress")),
+            And(IsNull(Column("started_at"), negated=True), IsNull(Column("completed_at"))),
+        ),
+        Or(
+            Compare(Column("status"), "<>", Const("completed")),
+            And(
+                IsNull(Column("started_at"), negated=True),
+                IsNull(Column("completed_at"), negated=True),
+            ),
+        ),
+    ),
+)
+
+
+# lots: CHECK (quantity_inspected BETWEEN 0 AND batch_size)
+LOTS_QUANTITY_INSPECTED_CHECK = RowCheck(
+    "lots_quantity_inspected_check",
+    And(
+        Compare(Column("quantity_inspected"), ">=", Const(0)),
+        Compare(Column("quantity_inspected"), "<=", Column("batch_size")),
+    ),
+)
+
+
+# lots: CHECK (quantity_rejected BETWEEN 0 AND quantity_inspected)
+LOTS_QUANTITY_REJECTED_CHECK = RowCheck(
+    "lots_quantity_rejected_check",
+    And(
+        Compare(Column("quantity_rejected"), ">=", Const(0)),
+        Compare(Column("quantity_rejected"), "<=", Column("quantity_inspected")),
+    ),
+)
+
+
+# reports: CHECK ((completed_at IS NOT NULL) = status IN ('completed', 'failed'))
+REPORTS_COMPLETED_AT_CHECK = RowCheck(
+    "reports_completed_at_check",
+    Compare(
+        IsNull(Column("completed_at"), negated=True),
+        "=",
+        Or(
+            Compare(Column("status"), "=", Const("completed")),
+            Compare(Column("status"), "=", Const("failed")),
+        ),
+    ),
+)
+
+
+# reports: CHECK ((status <> 'failed' OR error_message IS NOT NULL) AND (error_message IS NULL OR btrim(error_message) <> ''))
+REPORTS_ERROR_MESSAGE_CHECK = RowCheck(
+    "reports_error_message_check",
+    And(
+        Or(
+            Compare(Column("status"), "<>", Const("failed")),
+            IsNull(Column("error_message"), negated=True),
+        ),
+        Or(
+            IsNull(Column("error_message")),
+            Compare(Call("btrim", Column("error_message")), "<>", Const("")),
+        ),
+    ),
+)
+
+
+# reports: CHECK ((status <> 'completed' OR output_location IS NOT NULL) AND (output_location IS NULL OR btrim(output_location) <> ''))
+REPORTS_OUTPUT_LOCATION_CHECK = RowCheck(
+    "reports_output_location_check",
+    And(
+        Or(
+            Compare(Column("status"), "<>", Const("completed")),
+            IsNull(Column("output_location"), negated=True),
+        ),
+        Or(
+            IsNull(Column("output_location")),
+            Compare(Call("btrim", Column("output_location")), "<>", Const("")),
+        ),
+    ),
+)
+
+
 # CHECK constraints left to the database (no exact pydantic form):
-# - artifacts.artifacts_content_type_check: the regex uses a POSIX class or collating element in brackets
-# - artifacts.artifacts_inspection_id_inference_job_id_check: BoolExpr is not a comparison with constants
-# - artifacts.artifacts_storage_uri_check: the regex uses a POSIX class or collating element in brackets
-# - audit_checkpoints.audit_checkpoints_month_check: month is not a number column: its order follows the collation
-# - audit_checkpoints.audit_checkpoints_row_count_check: it compares with something other than a constant
-# - audit_log.audit_log_changed_fields_check: CaseExpr is not a comparison with constants
-# - audit_log.audit_log_new_values_check: the comparison '=' is not translated
-# - audit_log.audit_log_old_values_check: the comparison '=' is not translated
-# - defects.defects_review_status_check: CaseExpr is not a comparison with constants
-# - inference_jobs.inference_jobs_completed_at_check: completed_at is not a number column: its order follows the collation
-# - inference_jobs.inference_jobs_error_message_check: BoolExpr is not a comparison with constants
-# - inference_jobs.inference_jobs_status_check: BoolExpr is not a comparison with constants
-# - inspections.inspections_completed_at_check: completed_at is not a number column: its order follows the collation
-# - inspections.inspections_passed_check: the comparison '=' is not translated
-# - inspections.inspections_status_check: BoolExpr is not a comparison with constants
-# - lots.lots_quantity_inspected_check: it compares with something other than a constant
-# - lots.lots_quantity_rejected_check: it compares with something other than a constant
-# - reports.reports_completed_at_check: the comparison '=' is not translated
-# - reports.reports_error_message_check: BoolExpr is not a comparison with constants
-# - reports.reports_output_location_check: BoolExpr is not a comparison with constants
+# - artifacts.artifacts_content_type_check: the regex uses a POSIX class or collating element in brackets; as a row: the operator '~' is not translated
+# - artifacts.artifacts_storage_uri_check: the regex uses a POSIX class or collating element in brackets; as a row: the operator '~' is not translated
+# - audit_checkpoints.audit_checkpoints_month_check: month is not a number column: its order follows the collation; as a row: a constant was expected

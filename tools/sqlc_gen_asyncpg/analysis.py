@@ -308,6 +308,24 @@ def _excluded_column(node: Any) -> str | None:
     return None
 
 
+def row_values(sql: str) -> dict[tuple[str, str], tuple[int, bool]]:
+    """(table, column) -> (parameter number, whether NULL keeps what the column holds)
+    for the columns a write fills with one parameter for sure: `$N` (NULL is stored)
+    or `coalesce($N, ...)` (NULL stores something else). What a row check needs: a
+    parameter of a CASE, of several VALUES rows or of several places is left out."""
+    found: dict[tuple[str, str], tuple[int, bool]] = {}
+    counted: dict[tuple[str, str], int] = {}
+    for write in _writes(pglast.parse_sql(sql)[0].stmt):
+        table = str(write.relation.relname)
+        for column, value in _assignments(write):
+            counted[(table, column)] = counted.get((table, column), 0) + 1
+            kept = _is(value, ast.CoalesceExpr) and bool(value.args)
+            number = _parameter_number(value.args[0] if kept else value)
+            if number is not None:
+                found[(table, column)] = (number, kept)
+    return {key: value for key, value in found.items() if counted[key] == 1}
+
+
 def stored_parameters(node: Any) -> list[int]:
     """The parameters whose value an expression may store as it is: `$N`, through
     casts, every argument of coalesce and each CASE result. Not NULLIF(`$N`, c): the

@@ -84,12 +84,25 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A CHECK constraint as an expression over a row's columns (the runtime's Expr
+    classes), checked on the Params models that fill all of its columns."""
+
+    constraint: str
+    table: str
+    columns: tuple[str, ...]  # in the order the expression names them
+    expression: Any  # row_checks.Call: the runtime Expr to build, as nested calls
+    check_sql: str
+
+
+@dataclass(frozen=True)
 class Untranslated:
     """A CHECK constraint left to the database, and why."""
 
     constraint: str
     table: str
     reason: str
+    expression: Any = field(default=None, compare=False, repr=False)  # the parse tree
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,8 @@ class Checks:
     rules: tuple[Rule, ...]
     untranslated: tuple[Untranslated, ...]
     modifiers: dict[tuple[str, str], Modifier] = field(default_factory=dict)
+    column_types: dict[tuple[str, str], str] = field(default_factory=dict)  # type names
+    row_rules: tuple[RowRule, ...] = ()  # over several columns (row_checks.py)
 
     def for_column(self, table: str, column: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if (r.table, r.column) == (table, column))
@@ -155,8 +170,8 @@ def read_checks(files: list[Path]) -> Checks:
         try:
             rules.append(_translate(table, name, constraint.raw_expr, columns, functions))
         except _NotExactError as refusal:
-            untranslated.append(Untranslated(name, table, str(refusal)))
-    return Checks(tuple(rules), tuple(untranslated), modifiers)
+            untranslated.append(Untranslated(name, table, str(refusal), constraint.raw_expr))
+    return Checks(tuple(rules), tuple(untranslated), modifiers, columns)
 
 
 def _is(node: Any, kind: type) -> bool:

@@ -12,7 +12,7 @@ from . import names
 from .analysis import PRIMARY_MARKER, analyse
 from .commands import Command
 from .ir import Function, Model
-from .params import copy_columns, param_fields, params_of
+from .params import copy_columns, param_fields, params_of, row_checks_of
 from .pgtypes import PyType, normalize
 from .request import Query
 from .results import Result, result_of
@@ -95,7 +95,8 @@ def build_function(
     elif in_model:
         params_model = f"{pascal}Params"
         fields = param_fields(params, aliases=True)
-        models.append(Model(params_model, f"Parameters of {name}.", fields))
+        row_checks = row_checks_of(scope, query, params)
+        models.append(Model(params_model, f"Parameters of {name}.", fields, row_checks))
 
     copy_table = None
     columns: tuple[str, ...] = ()

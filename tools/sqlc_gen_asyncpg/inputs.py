@@ -25,6 +25,7 @@ from .analysis import user_functions
 from .constraints import Checks, read_checks, up_sections
 from .options import Options
 from .request import GenerateRequest
+from .row_checks import with_row_rules
 from .schema_files import Composite, Domain, read_composites, read_domains, read_nullable_args
 
 
@@ -84,7 +85,7 @@ def read_inputs(request: GenerateRequest, options: Options, base: Path) -> Input
             schema_files=tuple(schema_files),
             domains=read_domains(schema_files),
             composites=read_composites(schema_files),
-            checks=read_checks(schema_files),
+            checks=with_row_rules(read_checks(schema_files)),
             functions=functions,
             nullable_args=read_nullable_args(query_files),
         )

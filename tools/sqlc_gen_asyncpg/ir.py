@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .analysis import Behaviour
 from .commands import Command
-from .constraints import Rule, Untranslated
+from .constraints import RowRule, Rule, Untranslated
 from .pgtypes import PyType
 from .request import Identifier
 from .statements import Statement
@@ -40,10 +40,20 @@ class ModelField:
 
 
 @dataclass(frozen=True)
+class RowCheckUse:
+    """A Params model's check of a CHECK over several columns it fills."""
+
+    constant: str  # the RowCheck in models.py
+    # (column, the field that fills it, whether None keeps the column's value)
+    columns: tuple[tuple[str, str, bool], ...]
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     doc: str
     fields: tuple[ModelField, ...]
+    row_checks: tuple[RowCheckUse, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,4 +174,5 @@ class Package:
     modules: tuple[Module, ...]
     checks: tuple[Rule, ...] = ()  # CHECK constraints that parameters carry, in models.py
     untranslated: tuple[Untranslated, ...] = ()  # CHECK constraints left to the database
+    row_rules: tuple[RowRule, ...] = ()  # CHECK constraints over several columns, in models.py
     composites: tuple[Model, ...] = ()  # models of composite types, each after those it holds

@@ -96,7 +96,7 @@ def _section(module: str) -> int:
 
 def _isort_key(name: str) -> tuple[int, str]:
     if name.isupper() and len(name) > 1:
-        return (0, name)
+        return (0, name.lower())
     return (1 if name[:1].isupper() else 2, name.lower())
 
 

@@ -54,6 +54,7 @@ def build(inputs: Inputs) -> tuple[Package | None, list[Problem]]:
         modules=tuple(modules),
         checks=tuple(checks_used[name] for name in sorted(checks_used)),
         untranslated=inputs.checks.untranslated,
+        row_rules=inputs.checks.row_rules,
         composites=catalog.composite_models,
     )
     return (None if problems else package), problems

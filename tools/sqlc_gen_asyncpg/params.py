@@ -8,9 +8,9 @@ from typing import Any
 import pglast
 
 from . import names
-from .analysis import assigned_columns
+from .analysis import assigned_columns, row_values
 from .constraints import Modifier, Rule
-from .ir import ModelField, Param
+from .ir import ModelField, Param, RowCheckUse
 from .param_names import readable_names
 from .pgtypes import PyType
 from .request import Query
@@ -82,6 +82,31 @@ def param_fields(params: tuple[Param, ...], *, aliases: bool) -> tuple[ModelFiel
         ModelField(p.name, (p.sql_name if aliases else None) or p.name, p.type, "", p.optional)
         for p in params
     )
+
+
+def row_checks_of(scope: Scope, query: Query, params: tuple[Param, ...]) -> tuple[RowCheckUse, ...]:
+    """The CHECKs over several columns that a Params model fills every column of."""
+    try:
+        filled = row_values(query.text)
+    except pglast.parser.ParseError:
+        return ()
+    field_of = {number: param.name for number, param in _numbered(query, params)}
+    uses: list[RowCheckUse] = []
+    for rule in scope.inputs.checks.row_rules:
+        found = [filled.get((rule.table, column)) for column in rule.columns]
+        if all(f is not None and f[0] in field_of for f in found):
+            columns = tuple(
+                (column, field_of[number], kept)
+                for column, (number, kept) in zip(rule.columns, filter(None, found), strict=True)
+            )
+            uses.append(RowCheckUse(rule.constraint.upper(), columns))
+    return tuple(uses)
+
+
+def _numbered(query: Query, params: tuple[Param, ...]) -> list[tuple[int, Param]]:
+    """Each parameter with its $N (params_of returns them in $N order)."""
+    numbers = sorted(param.number for param in query.params)
+    return list(zip(numbers, params, strict=True))
 
 
 def _checks_of(scope: Scope, targets: tuple[tuple[str, str], ...]) -> tuple[Rule, ...]:

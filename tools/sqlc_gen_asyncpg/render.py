@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import __version__
-from .constraints import Rule
+from .constraints import RowRule, Rule
 from .ir import EnumModel, Model, ModelField, Module, Package
 from .layout import (
     LINE_LENGTH,
@@ -35,6 +35,7 @@ from .render_query import (
     function_lines,
     iterator_lines,
 )
+from .row_checks import ExprCall
 
 
 def runtime_source() -> str:
@@ -149,6 +150,46 @@ def _model_class(model: Model, base: str) -> list[str]:
         lines.extend(_field_line(field, "    "))
     if not model.fields:
         lines.append("    pass")
+    if model.row_checks:
+        lines.extend(_row_checks_method(model))
+    return lines
+
+
+def _row_checks_method(model: Model) -> list[str]:
+    """The model validator checking the CHECKs over several columns the model fills;
+    a field of `coalesce($N, ...)` passes given(...): its None keeps the column."""
+    lines = ["", '    @model_validator(mode="after")', "    def check_rows(self) -> Self:"]
+    for use in model.row_checks:
+        arguments = [
+            f"{column}=given(self.{name})" if kept else f"{column}=self.{name}"
+            for column, name, kept in use.columns
+        ]
+        lines.extend(bracketed(f"{use.constant}.check(", arguments, "", "        "))
+    lines.append("        return self")
+    return lines
+
+
+def _row_check_constant(rule: RowRule) -> list[str]:
+    """`TABLE_CHECK = RowCheck(...)`, under the CHECK expression it translates."""
+    comment = f"# {rule.table}: CHECK ({rule.check_sql})"
+    head = f"{rule.constraint.upper()} = RowCheck("
+    return [comment, *_nested(head, [quoted(rule.constraint), rule.expression], ")", "")]
+
+
+def _nested(head: str, arguments: list[ExprCall | str], close: str, indent: str) -> list[str]:
+    """`head arguments close` on one line when it fits, else one argument per line,
+    each nested the same way (as ruff formats calls with a trailing comma)."""
+    flat = ", ".join(a if isinstance(a, str) else a.one_line() for a in arguments)
+    if len(f"{indent}{head}{flat}{close}") <= LINE_LENGTH:
+        return [f"{indent}{head}{flat}{close}"]
+    lines = [f"{indent}{head}"]
+    for argument in arguments:
+        inner = indent + "    "
+        if isinstance(argument, str):
+            lines.append(f"{inner}{argument},")
+        else:
+            lines.extend(_nested(f"{argument.name}(", list(argument.arguments), "),", inner))
+    lines.append(f"{indent}{close}")
     return lines
 
 
@@ -182,6 +223,11 @@ def _models(package: Package) -> str:
         imports.add(f".{RUNTIME}", "CompositeModel")
     if package.checks:
         imports.add(f".{RUNTIME}", "Check")
+    if package.row_rules:
+        imports.add(f".{RUNTIME}", "RowCheck")
+    for rule in package.row_rules:
+        for name in rule.expression.names():
+            imports.add("decimal" if name == "Decimal" else f".{RUNTIME}", name)
     if any(isinstance(v, Decimal) for rule in package.checks for _, v in rule.limits):
         imports.add("decimal", "Decimal")
     _field_imports(imports, (*package.composites, *package.table_models))
@@ -194,6 +240,7 @@ def _models(package: Package) -> str:
     blocks.extend(_model_class(model, "CompositeModel") for model in package.composites)
     blocks.extend(_model_class(model, "RowModel") for model in package.table_models)
     blocks.extend(_check_constant(rule) for rule in package.checks)
+    blocks.extend(_row_check_constant(rule) for rule in package.row_rules)
     if package.untranslated:
         blocks.append(
             [
@@ -288,6 +335,14 @@ def _module(package: Package, module: Module) -> str:
     imports.add("__future__", "annotations")
     _field_imports(imports, module.models)
     _field_imports(imports, module.row_tuples)
+    for model in module.models:
+        if model.row_checks:
+            imports.add("pydantic", "model_validator")
+            imports.add("typing", "Self")
+        for use in model.row_checks:
+            imports.add(".models", use.constant)
+            if any(kept for _, _, kept in use.columns):
+                imports.add(f".{RUNTIME}", "given")
     if module.models:
         imports.add(f".{RUNTIME}", "RowModel")
     if module.row_tuples:

@@ -238,6 +238,254 @@ class Char(VarChar):
     type_name = "character"
 
 
+class _Unknown:
+    """A column whose value the parameters do not decide (a partial update keeps it)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def given(value: Any) -> Any:
+    """A parameter of `coalesce($N, ...)`: None keeps what the column holds, UNKNOWN."""
+    return UNKNOWN if value is None else value
+
+
+class Expr:
+    """A CHECK expression over several columns, evaluated as PostgreSQL does: NULL is
+    None, and UNKNOWN (a value the parameters do not decide) makes undecided what it
+    touches. `value(row)` is the expression's value for a mapping of column values."""
+
+    __slots__ = ()
+
+    def value(self, row: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Column(Expr):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def value(self, row: dict[str, Any]) -> Any:
+        return row.get(self.name, UNKNOWN)
+
+
+class Const(Expr):
+    __slots__ = ("constant",)
+
+    def __init__(self, constant: Any) -> None:
+        self.constant = constant
+
+    def value(self, row: dict[str, Any]) -> Any:
+        return self.constant
+
+
+def _undecided(*values: Any) -> Any:
+    """UNKNOWN if any value is, else None if any is NULL, else False (decided)."""
+    if any(v is UNKNOWN for v in values):
+        return UNKNOWN
+    return None if any(v is None for v in values) else False
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float | Decimal) and value != value
+
+
+def _ordered(value: Any) -> tuple[int, Any]:
+    """PostgreSQL's order of numbers: NaN equals NaN and is above every number."""
+    return (1, 0) if _is_nan(value) else (0, value)
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: bool(a == b),
+    "<>": lambda a, b: bool(a != b),
+    "<": lambda a, b: bool(a < b),
+    "<=": lambda a, b: bool(a <= b),
+    ">": lambda a, b: bool(a > b),
+    ">=": lambda a, b: bool(a >= b),
+}
+
+
+class Compare(Expr):
+    __slots__ = ("left", "operator", "right")
+
+    def __init__(self, left: Expr, operator: str, right: Expr) -> None:
+        self.left, self.operator, self.right = left, operator, right
+
+    def value(self, row: dict[str, Any]) -> Any:
+        left, right = self.left.value(row), self.right.value(row)
+        if _undecided(left, right) is not False:
+            return _undecided(left, right)
+        if isinstance(left, float | Decimal) or isinstance(right, float | Decimal):
+            left, right = _ordered(left), _ordered(right)
+        return _COMPARISONS[self.operator](left, right)
+
+
+class Arithmetic(Expr):
+    __slots__ = ("left", "operator", "right")
+
+    def __init__(self, left: Expr, operator: str, right: Expr) -> None:
+        self.left, self.operator, self.right = left, operator, right
+
+    def value(self, row: dict[str, Any]) -> Any:
+        left, right = self.left.value(row), self.right.value(row)
+        if _undecided(left, right) is not False:
+            return _undecided(left, right)
+        return left + right if self.operator == "+" else left - right
+
+
+class IsNull(Expr):
+    __slots__ = ("negated", "operand")
+
+    def __init__(self, operand: Expr, negated: bool = False) -> None:
+        self.operand, self.negated = operand, negated
+
+    def value(self, row: dict[str, Any]) -> Any:
+        operand = self.operand.value(row)
+        return UNKNOWN if operand is UNKNOWN else (operand is None) != self.negated
+
+
+class And(Expr):
+    __slots__ = ("operands",)
+
+    def __init__(self, *operands: Expr) -> None:
+        self.operands = operands
+
+    def value(self, row: dict[str, Any]) -> Any:
+        values = [operand.value(row) for operand in self.operands]
+        if False in values:
+            return False
+        return _undecided(*values) if None in values or UNKNOWN in values else True
+
+
+class Or(Expr):
+    __slots__ = ("operands",)
+
+    def __init__(self, *operands: Expr) -> None:
+        self.operands = operands
+
+    def value(self, row: dict[str, Any]) -> Any:
+        values = [operand.value(row) for operand in self.operands]
+        if True in values:
+            return True
+        return _undecided(*values) if None in values or UNKNOWN in values else False
+
+
+class Not(Expr):
+    __slots__ = ("operand",)
+
+    def __init__(self, operand: Expr) -> None:
+        self.operand = operand
+
+    def value(self, row: dict[str, Any]) -> Any:
+        operand = self.operand.value(row)
+        return operand if operand is None or operand is UNKNOWN else not operand
+
+
+class When(Expr):
+    """WHEN condition THEN result, a branch of a Case."""
+
+    __slots__ = ("condition", "result")
+
+    def __init__(self, condition: Expr, result: Expr) -> None:
+        self.condition, self.result = condition, result
+
+
+class Case(Expr):
+    """CASE WHEN ... THEN ... ELSE default END: Case(When(...), ..., default)."""
+
+    __slots__ = ("branches", "default")
+
+    def __init__(self, *parts: Expr) -> None:
+        self.branches = tuple(part for part in parts[:-1] if isinstance(part, When))
+        self.default = parts[-1]
+
+    def value(self, row: dict[str, Any]) -> Any:
+        for branch in self.branches:
+            taken = branch.condition.value(row)
+            if taken is UNKNOWN:
+                return UNKNOWN
+            if taken is True:
+                return branch.result.value(row)
+        return self.default.value(row)
+
+
+class Coalesce(Expr):
+    __slots__ = ("operands",)
+
+    def __init__(self, *operands: Expr) -> None:
+        self.operands = operands
+
+    def value(self, row: dict[str, Any]) -> Any:
+        for operand in self.operands:
+            value = operand.value(row)
+            if value is not None:
+                return value
+        return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    return "boolean" if isinstance(value, bool) else "number"
+
+
+# The functions a translated CHECK may call, on a value that is neither NULL nor
+# UNKNOWN: btrim(x) (spaces), char_length(x), cardinality(array), jsonb_typeof(x).
+_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "btrim": lambda text: text.strip(" "),
+    "char_length": len,
+    "cardinality": len,
+    "jsonb_typeof": _json_type,
+}
+
+
+class Call(Expr):
+    __slots__ = ("argument", "function")
+
+    def __init__(self, function: str, argument: Expr) -> None:
+        self.function, self.argument = function, argument
+
+    def value(self, row: dict[str, Any]) -> Any:
+        argument = self.argument.value(row)
+        if argument is None or argument is UNKNOWN:
+            return argument
+        return _FUNCTIONS[self.function](argument)
+
+
+class RowCheck:
+    """A CHECK constraint over several columns of a row, for the Params models that
+    fill all of them: refused before the round trip when PostgreSQL would find it
+    false for any value of the columns the parameters leave UNKNOWN.
+
+        LOTS_QUANTITY_REJECTED_CHECK.check(quantity_rejected=..., quantity_inspected=...)
+    """
+
+    __slots__ = ("constraint", "expression")
+
+    def __init__(self, constraint: str, expression: Expr) -> None:
+        self.constraint = constraint
+        self.expression = expression
+
+    def check(self, **row: Any) -> None:
+        if self.expression.value(row) is False:
+            raise PydanticCustomError(
+                "check_violation",
+                "breaks {constraint}: {columns} together",
+                {"constraint": self.constraint, "columns": ", ".join(row)},
+            )
+
+
 class MissingRowError(LookupError):
     """A query that always yields a row yielded none (a trigger or rule suppressed it)."""
 
