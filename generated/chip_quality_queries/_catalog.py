@@ -162,7 +162,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check",),
     ),
     QueryInfo(
         file="defects.sql",
@@ -172,7 +172,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=False,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check",),
     ),
     QueryInfo(
         file="defects.sql",
@@ -182,7 +182,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=False,
-        checks=("defects_confidence_check", "defects_detected_by_check"),
+        checks=("defects_confidence_check",),
     ),
     QueryInfo(
         file="defects.sql",
@@ -202,7 +202,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("defects_reviewed_by_check",),
+        checks=(),
     ),
     QueryInfo(
         file="defects.sql",
@@ -292,7 +292,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=False,
-        checks=("idempotency_keys_actor_check", "idempotency_keys_key_check"),
+        checks=("idempotency_keys_key_check",),
     ),
     QueryInfo(
         file="idempotency_keys.sql",
@@ -332,7 +332,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("inference_jobs_model_name_check", "inference_jobs_model_version_check"),
+        checks=(),
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -462,7 +462,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        checks=(),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -492,7 +492,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        checks=(),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -512,7 +512,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        checks=(),
     ),
     QueryInfo(
         file="inspections.sql",
@@ -592,12 +592,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=(
-            "lots_batch_size_check",
-            "lots_lot_number_check",
-            "lots_production_line_check",
-            "lots_supplier_check",
-        ),
+        checks=("lots_batch_size_check", "lots_lot_number_check"),
     ),
     QueryInfo(
         file="lots.sql",
@@ -627,7 +622,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("lots_batch_size_check", "lots_production_line_check", "lots_supplier_check"),
+        checks=("lots_batch_size_check",),
     ),
     QueryInfo(
         file="lots.sql",
@@ -697,7 +692,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("parts_manufacturer_check", "parts_part_name_check"),
+        checks=(),
     ),
     QueryInfo(
         file="parts.sql",
@@ -727,7 +722,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="UPDATE",
         always_row=False,
-        checks=("parts_manufacturer_check", "parts_part_name_check", "parts_revision_check"),
+        checks=("parts_revision_check",),
     ),
     QueryInfo(
         file="parts.sql",
@@ -777,7 +772,7 @@ QUERIES: tuple[QueryInfo, ...] = (
         read_only=False,
         why="INSERT",
         always_row=True,
-        checks=("reports_generated_by_check", "reports_title_check"),
+        checks=(),
     ),
     QueryInfo(
         file="reports.sql",

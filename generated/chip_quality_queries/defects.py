@@ -25,8 +25,6 @@ from ._runtime import (
 )
 from .models import (
     DEFECTS_CONFIDENCE_CHECK,
-    DEFECTS_DETECTED_BY_CHECK,
-    DEFECTS_REVIEWED_BY_CHECK,
     Defect,
     DefectReviewStatus,
     DefectSeverity,
@@ -41,7 +39,7 @@ class IngestDefectsParams(NamedTuple):
     location: JsonValue
     confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
-    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
+    detected_by: str
 
 
 class InsertDefectsParams(NamedTuple):
@@ -51,7 +49,7 @@ class InsertDefectsParams(NamedTuple):
     location: JsonValue
     confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None
     description: str | None
-    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
+    detected_by: str
 
 
 class CreateDefectParams(RowModel):
@@ -63,14 +61,14 @@ class CreateDefectParams(RowModel):
     location: JsonValue | None = None
     confidence: Annotated[Decimal, DEFECTS_CONFIDENCE_CHECK] | None = None
     description: str | None = None
-    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
+    detected_by: str
 
 
 class ReviewDefectParams(RowModel):
     """Parameters of review_defect."""
 
     review_status: DefectReviewStatus
-    reviewed_by: Annotated[str, DEFECTS_REVIEWED_BY_CHECK] | None
+    reviewed_by: str | None
     reviewed_at: AwareDatetime | None
     defect_type: DefectType | None = None
     severity: DefectSeverity | None = None

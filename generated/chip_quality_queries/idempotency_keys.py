@@ -9,11 +9,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
 from ._runtime import Executor, ReadExecutor, affected_rows, build_row, query_failed
-from .models import IDEMPOTENCY_KEYS_ACTOR_CHECK, IDEMPOTENCY_KEYS_KEY_CHECK, IdempotencyKey
+from .models import IDEMPOTENCY_KEYS_KEY_CHECK, IdempotencyKey
 
-_IDEMPOTENCY_KEYS_ACTOR_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, IDEMPOTENCY_KEYS_ACTOR_CHECK]
-)
 _IDEMPOTENCY_KEYS_KEY_CHECK: TypeAdapter[str] = TypeAdapter(
     Annotated[str, IDEMPOTENCY_KEYS_KEY_CHECK]
 )
@@ -31,13 +28,12 @@ async def claim_idempotency_key(
     db: Executor,
     *,
     key: Annotated[str, IDEMPOTENCY_KEYS_KEY_CHECK],
-    actor: Annotated[str, IDEMPOTENCY_KEYS_ACTOR_CHECK],
+    actor: str,
 ) -> str | None:
     """Take a key for this transaction's write; None when a committed write holds it already.
     A concurrent attempt with the same key waits here until the first one ends.
     """
     key = _IDEMPOTENCY_KEYS_KEY_CHECK.validate_python(key)
-    actor = _IDEMPOTENCY_KEYS_ACTOR_CHECK.validate_python(actor)
     try:
         value = await db.fetchval(CLAIM_IDEMPOTENCY_KEY, key, actor)
     except Exception as error:

@@ -19,21 +19,15 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import (
-    INFERENCE_JOBS_INFERENCE_MS_CHECK,
-    INFERENCE_JOBS_MODEL_NAME_CHECK,
-    INFERENCE_JOBS_MODEL_VERSION_CHECK,
-    InferenceJob,
-    InferenceJobStatus,
-)
+from .models import INFERENCE_JOBS_INFERENCE_MS_CHECK, InferenceJob, InferenceJobStatus
 
 
 class CreateInferenceJobParams(RowModel):
     """Parameters of create_inference_job."""
 
     inspection_id: UUID
-    model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
-    model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
+    model_name: str
+    model_version: str
     priority: int | None = None
 
 

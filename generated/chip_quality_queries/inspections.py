@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 from uuid import UUID
 
 from asyncpg import Record
@@ -21,14 +20,7 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import (
-    INSPECTIONS_OPERATOR_ID_CHECK,
-    INSPECTIONS_STATION_ID_CHECK,
-    Defect,
-    Inspection,
-    InspectionStatus,
-    InspectionType,
-)
+from .models import Defect, Inspection, InspectionStatus, InspectionType
 
 
 class CreateInspectionParams(RowModel):
@@ -36,8 +28,8 @@ class CreateInspectionParams(RowModel):
 
     lot_id: UUID
     inspection_type: InspectionType
-    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
-    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
+    station_id: str | None = None
+    operator_id: str | None = None
     notes: str | None = None
     metadata: JsonValue | None = None
 
@@ -50,8 +42,8 @@ class GetInspectionWithDefectsRow(RowModel):
 class UpdateInspectionParams(RowModel):
     """Parameters of update_inspection."""
 
-    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
-    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
+    station_id: str | None = None
+    operator_id: str | None = None
     notes: str | None = None
     results: JsonValue | None = None
     metadata: JsonValue | None = None
@@ -65,12 +57,6 @@ class DailyYieldRow(RowModel):
 
 
 _DAILY_YIELD_ROW_LIST = TypeAdapter(list[DailyYieldRow])
-_INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK]
-)
-_INSPECTIONS_STATION_ID_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, INSPECTIONS_STATION_ID_CHECK]
-)
 _INSPECTION_LIST = TypeAdapter(list[Inspection])
 _INT = TypeAdapter(int)
 
@@ -181,17 +167,11 @@ async def start_inspection(
     db: Executor,
     *,
     started_at: AwareDatetime | None,
-    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None,
-    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None,
+    station_id: str | None = None,
+    operator_id: str | None = None,
     inspection_id: UUID,
 ) -> Inspection | None:
     """Move a pending inspection to in_progress at the given time; None unless it was pending."""
-    station_id = (
-        None if station_id is None else _INSPECTIONS_STATION_ID_CHECK.validate_python(station_id)
-    )
-    operator_id = (
-        None if operator_id is None else _INSPECTIONS_OPERATOR_ID_CHECK.validate_python(operator_id)
-    )
     try:
         record = await db.fetchrow(
             START_INSPECTION,

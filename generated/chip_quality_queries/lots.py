@@ -21,14 +21,7 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import (
-    LOTS_BATCH_SIZE_CHECK,
-    LOTS_LOT_NUMBER_CHECK,
-    LOTS_PRODUCTION_LINE_CHECK,
-    LOTS_SUPPLIER_CHECK,
-    Lot,
-    LotStatus,
-)
+from .models import LOTS_BATCH_SIZE_CHECK, LOTS_LOT_NUMBER_CHECK, Lot, LotStatus
 
 
 class CreateLotParams(RowModel):
@@ -38,9 +31,9 @@ class CreateLotParams(RowModel):
     part_id: UUID
     production_date: date
     batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK]
-    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK]
+    production_line: str
     status: LotStatus | None = None
-    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
+    supplier: str | None = None
     notes: str | None = None
     metadata: JsonValue | None = None
 
@@ -50,9 +43,9 @@ class UpdateLotParams(RowModel):
 
     production_date: date | None = None
     batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK] | None = None
-    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK] | None = None
+    production_line: str | None = None
     status: LotStatus | None = None
-    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
+    supplier: str | None = None
     quantity_inspected: int | None = None
     quantity_rejected: int | None = None
     notes: str | None = None

@@ -855,18 +855,6 @@ ARTIFACTS_SIZE_BYTES_CHECK = Check("artifacts_size_bytes_check", ge=0)
 DEFECTS_CONFIDENCE_CHECK = Check("defects_confidence_check", ge=Decimal("0"), le=Decimal("1"))
 
 
-# defects: CHECK (btrim(detected_by) <> '' AND char_length(detected_by) <= 200)
-DEFECTS_DETECTED_BY_CHECK = Check("defects_detected_by_check", max_length=200, pattern="[^ ]")
-
-
-# defects: CHECK (btrim(reviewed_by) <> '' AND char_length(reviewed_by) <= 200)
-DEFECTS_REVIEWED_BY_CHECK = Check("defects_reviewed_by_check", max_length=200, pattern="[^ ]")
-
-
-# idempotency_keys: CHECK (btrim(actor) <> '' AND char_length(actor) <= 200)
-IDEMPOTENCY_KEYS_ACTOR_CHECK = Check("idempotency_keys_actor_check", max_length=200, pattern="[^ ]")
-
-
 # idempotency_keys: CHECK (key ~ '^[A-Za-z0-9._:-]{8,200}$')
 IDEMPOTENCY_KEYS_KEY_CHECK = Check(
     "idempotency_keys_key_check",
@@ -876,34 +864,6 @@ IDEMPOTENCY_KEYS_KEY_CHECK = Check(
 
 # inference_jobs: CHECK (inference_ms >= 0)
 INFERENCE_JOBS_INFERENCE_MS_CHECK = Check("inference_jobs_inference_ms_check", ge=0)
-
-
-# inference_jobs: CHECK (btrim(model_name) <> '' AND char_length(model_name) <= 200)
-INFERENCE_JOBS_MODEL_NAME_CHECK = Check(
-    "inference_jobs_model_name_check",
-    max_length=200,
-    pattern="[^ ]",
-)
-
-
-# inference_jobs: CHECK (btrim(model_version) <> '' AND char_length(model_version) <= 64)
-INFERENCE_JOBS_MODEL_VERSION_CHECK = Check(
-    "inference_jobs_model_version_check",
-    max_length=64,
-    pattern="[^ ]",
-)
-
-
-# inspections: CHECK (btrim(operator_id) <> '' AND char_length(operator_id) <= 64)
-INSPECTIONS_OPERATOR_ID_CHECK = Check(
-    "inspections_operator_id_check",
-    max_length=64,
-    pattern="[^ ]",
-)
-
-
-# inspections: CHECK (btrim(station_id) <> '' AND char_length(station_id) <= 64)
-INSPECTIONS_STATION_ID_CHECK = Check("inspections_station_id_check", max_length=64, pattern="[^ ]")
 
 
 # lots: CHECK (batch_size > 0)
@@ -918,36 +878,12 @@ LOTS_LOT_NUMBER_CHECK = Check(
 )
 
 
-# lots: CHECK (btrim(production_line) <> '' AND char_length(production_line) <= 64)
-LOTS_PRODUCTION_LINE_CHECK = Check("lots_production_line_check", max_length=64, pattern="[^ ]")
-
-
-# lots: CHECK (btrim(supplier) <> '' AND char_length(supplier) <= 200)
-LOTS_SUPPLIER_CHECK = Check("lots_supplier_check", max_length=200, pattern="[^ ]")
-
-
-# parts: CHECK (btrim(manufacturer) <> '' AND char_length(manufacturer) <= 200)
-PARTS_MANUFACTURER_CHECK = Check("parts_manufacturer_check", max_length=200, pattern="[^ ]")
-
-
-# parts: CHECK (btrim(part_name) <> '' AND char_length(part_name) <= 200)
-PARTS_PART_NAME_CHECK = Check("parts_part_name_check", max_length=200, pattern="[^ ]")
-
-
 # parts: CHECK (revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$' AND char_length(revision) <= 16)
 PARTS_REVISION_CHECK = Check(
     "parts_revision_check",
     max_length=16,
     pattern="(?s)^[A-Z0-9]+([.-][A-Z0-9]+)*$",
 )
-
-
-# reports: CHECK (btrim(generated_by) <> '' AND char_length(generated_by) <= 200)
-REPORTS_GENERATED_BY_CHECK = Check("reports_generated_by_check", max_length=200, pattern="[^ ]")
-
-
-# reports: CHECK (btrim(title) <> '' AND char_length(title) <= 200)
-REPORTS_TITLE_CHECK = Check("reports_title_check", max_length=200, pattern="[^ ]")
 
 
 # CHECK constraints left to the database (no exact pydantic form):
@@ -960,24 +896,38 @@ REPORTS_TITLE_CHECK = Check("reports_title_check", max_length=200, pattern="[^ ]
 # - audit_log.audit_log_changed_fields_check: CaseExpr is not a comparison with constants
 # - audit_log.audit_log_new_values_check: the comparison '=' is not translated
 # - audit_log.audit_log_old_values_check: the comparison '=' is not translated
+# - defects.defects_detected_by_check: FuncCall is not a comparison with constants
 # - defects.defects_location_check: jsonb_typeof() of a jsonb column
 # - defects.defects_review_status_check: CaseExpr is not a comparison with constants
+# - defects.defects_reviewed_by_check: FuncCall is not a comparison with constants
+# - idempotency_keys.idempotency_keys_actor_check: FuncCall is not a comparison with constants
 # - inference_jobs.inference_jobs_completed_at_check: completed_at is not a number column: its order follows the collation
 # - inference_jobs.inference_jobs_error_message_check: BoolExpr is not a comparison with constants
+# - inference_jobs.inference_jobs_model_name_check: FuncCall is not a comparison with constants
+# - inference_jobs.inference_jobs_model_version_check: FuncCall is not a comparison with constants
 # - inference_jobs.inference_jobs_results_check: jsonb_typeof() of a jsonb column
 # - inference_jobs.inference_jobs_status_check: BoolExpr is not a comparison with constants
+# - inference_jobs.inference_jobs_worker_id_check: FuncCall is not a comparison with constants
 # - inspections.inspections_completed_at_check: completed_at is not a number column: its order follows the collation
 # - inspections.inspections_metadata_check: jsonb_typeof() of a jsonb column
+# - inspections.inspections_operator_id_check: FuncCall is not a comparison with constants
 # - inspections.inspections_passed_check: the comparison '=' is not translated
 # - inspections.inspections_results_check: jsonb_typeof() of a jsonb column
+# - inspections.inspections_station_id_check: FuncCall is not a comparison with constants
 # - inspections.inspections_status_check: BoolExpr is not a comparison with constants
 # - lots.lots_metadata_check: jsonb_typeof() of a jsonb column
+# - lots.lots_production_line_check: FuncCall is not a comparison with constants
 # - lots.lots_quantity_inspected_check: it compares with something other than a constant
 # - lots.lots_quantity_rejected_check: it compares with something other than a constant
+# - lots.lots_supplier_check: FuncCall is not a comparison with constants
+# - parts.parts_manufacturer_check: FuncCall is not a comparison with constants
+# - parts.parts_part_name_check: FuncCall is not a comparison with constants
 # - parts.parts_part_number_check: BETWEEN of something other than a column
 # - parts.parts_specifications_check: jsonb_typeof() of a jsonb column
 # - parts.parts_tolerance_requirements_check: jsonb_typeof() of a jsonb column
 # - reports.reports_completed_at_check: the comparison '=' is not translated
 # - reports.reports_error_message_check: BoolExpr is not a comparison with constants
+# - reports.reports_generated_by_check: FuncCall is not a comparison with constants
 # - reports.reports_output_location_check: BoolExpr is not a comparison with constants
 # - reports.reports_parameters_check: jsonb_typeof() of a jsonb column
+# - reports.reports_title_check: FuncCall is not a comparison with constants

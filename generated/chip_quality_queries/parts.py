@@ -19,23 +19,17 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import (
-    PARTS_MANUFACTURER_CHECK,
-    PARTS_PART_NAME_CHECK,
-    PARTS_REVISION_CHECK,
-    Part,
-    PartType,
-)
+from .models import PARTS_REVISION_CHECK, Part, PartType
 
 
 class CreatePartParams(RowModel):
     """Parameters of create_part."""
 
     part_number: str
-    part_name: Annotated[str, PARTS_PART_NAME_CHECK]
+    part_name: str
     part_type: PartType
     revision: str | None = None
-    manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
+    manufacturer: str | None = None
     description: str | None = None
     specifications: JsonValue | None = None
     tolerance_requirements: JsonValue | None = None
@@ -44,10 +38,10 @@ class CreatePartParams(RowModel):
 class UpdatePartParams(RowModel):
     """Parameters of update_part."""
 
-    part_name: Annotated[str, PARTS_PART_NAME_CHECK] | None = None
+    part_name: str | None = None
     part_type: PartType | None = None
     revision: Annotated[str, PARTS_REVISION_CHECK] | None = None
-    manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
+    manufacturer: str | None = None
     description: str | None = None
     specifications: JsonValue | None = None
     tolerance_requirements: JsonValue | None = None

@@ -19,24 +19,17 @@ from ._runtime import (
     query_failed,
     validate_rows,
 )
-from .models import (
-    REPORTS_GENERATED_BY_CHECK,
-    REPORTS_TITLE_CHECK,
-    Report,
-    ReportFormat,
-    ReportStatus,
-    ReportType,
-)
+from .models import Report, ReportFormat, ReportStatus, ReportType
 
 
 class CreateReportParams(RowModel):
     """Parameters of create_report."""
 
     report_type: ReportType
-    title: Annotated[str, REPORTS_TITLE_CHECK]
+    title: str
     parameters: JsonValue | None = None
     format_: Annotated[ReportFormat, Field(alias="format")]
-    generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK]
+    generated_by: str
 
 
 _INT = TypeAdapter(int)
