@@ -917,6 +917,22 @@ COMMENT ON FUNCTION public.keep_created_at() IS 'BEFORE UPDATE row trigger: rais
 
 
 --
+-- Name: name_is_clean(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.name_is_clean(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((btrim(name, ' '::text) <> ''::text) AND (name !~ '[\u0001-\u001F\u007F-\u00A0\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890-\u0891\u08E2\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u3000\uFEFF\uFFF9-\uFFFB\U000110BD\U000110CD\U00013430-\U00013438\U0001BCA0-\U0001BCA3\U0001D173-\U0001D17A\U000E0001\U000E0020-\U000E007F]'::text));
+
+
+--
+-- Name: FUNCTION name_is_clean(name text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.name_is_clean(name text) IS 'Whether a name has a visible character and no control, format or separator character but the space (the class of audit_actor_is_readable, Unicode 14).';
+
+
+--
 -- Name: refuse_audit_checkpoint_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1017,14 +1033,14 @@ CREATE TABLE public.defects (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT defects_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT defects_detected_by_check CHECK (((btrim(detected_by) <> ''::text) AND (char_length(detected_by) <= 200))),
+    CONSTRAINT defects_detected_by_check CHECK ((public.name_is_clean(detected_by) AND (char_length(detected_by) <= 200))),
     CONSTRAINT defects_location_check CHECK ((jsonb_typeof(location) = 'object'::text)),
     CONSTRAINT defects_review_status_check CHECK (
 CASE
     WHEN (review_status = 'unreviewed'::public.defect_review_status) THEN ((reviewed_by IS NULL) AND (reviewed_at IS NULL))
     ELSE ((reviewed_by IS NOT NULL) AND (reviewed_at IS NOT NULL))
 END),
-    CONSTRAINT defects_reviewed_by_check CHECK (((btrim(reviewed_by) <> ''::text) AND (char_length(reviewed_by) <= 200)))
+    CONSTRAINT defects_reviewed_by_check CHECK ((public.name_is_clean(reviewed_by) AND (char_length(reviewed_by) <= 200)))
 );
 
 
@@ -1147,10 +1163,10 @@ CREATE TABLE public.inspections (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT inspections_completed_at_check CHECK ((completed_at >= started_at)),
     CONSTRAINT inspections_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT inspections_operator_id_check CHECK (((btrim(operator_id) <> ''::text) AND (char_length(operator_id) <= 64))),
+    CONSTRAINT inspections_operator_id_check CHECK ((public.name_is_clean(operator_id) AND (char_length(operator_id) <= 64))),
     CONSTRAINT inspections_passed_check CHECK (((passed IS NOT NULL) = (status = 'completed'::public.inspection_status))),
     CONSTRAINT inspections_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
-    CONSTRAINT inspections_station_id_check CHECK (((btrim(station_id) <> ''::text) AND (char_length(station_id) <= 64))),
+    CONSTRAINT inspections_station_id_check CHECK ((public.name_is_clean(station_id) AND (char_length(station_id) <= 64))),
     CONSTRAINT inspections_status_check CHECK ((((status <> 'pending'::public.inspection_status) OR ((started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'in_progress'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inspection_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL)))))
 );
 
@@ -1282,10 +1298,10 @@ CREATE TABLE public.lots (
     CONSTRAINT lots_batch_size_check CHECK ((batch_size > 0)),
     CONSTRAINT lots_lot_number_check CHECK (((lot_number ~ '^LOT-[A-Z0-9]+(-[A-Z0-9]+)*$'::text) AND (char_length(lot_number) <= 64))),
     CONSTRAINT lots_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT lots_production_line_check CHECK (((btrim(production_line) <> ''::text) AND (char_length(production_line) <= 64))),
+    CONSTRAINT lots_production_line_check CHECK ((public.name_is_clean(production_line) AND (char_length(production_line) <= 64))),
     CONSTRAINT lots_quantity_inspected_check CHECK (((quantity_inspected >= 0) AND (quantity_inspected <= batch_size))),
     CONSTRAINT lots_quantity_rejected_check CHECK (((quantity_rejected >= 0) AND (quantity_rejected <= quantity_inspected))),
-    CONSTRAINT lots_supplier_check CHECK (((btrim(supplier) <> ''::text) AND (char_length(supplier) <= 200)))
+    CONSTRAINT lots_supplier_check CHECK ((public.name_is_clean(supplier) AND (char_length(supplier) <= 200)))
 );
 
 
@@ -1411,8 +1427,8 @@ CREATE TABLE public.parts (
     is_active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT parts_manufacturer_check CHECK (((btrim(manufacturer) <> ''::text) AND (char_length(manufacturer) <= 200))),
-    CONSTRAINT parts_part_name_check CHECK (((btrim(part_name) <> ''::text) AND (char_length(part_name) <= 200))),
+    CONSTRAINT parts_manufacturer_check CHECK ((public.name_is_clean(manufacturer) AND (char_length(manufacturer) <= 200))),
+    CONSTRAINT parts_part_name_check CHECK ((public.name_is_clean(part_name) AND (char_length(part_name) <= 200))),
     CONSTRAINT parts_part_number_check CHECK (((part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND ((char_length(part_number) >= 3) AND (char_length(part_number) <= 64)))),
     CONSTRAINT parts_revision_check CHECK (((revision ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$'::text) AND (char_length(revision) <= 16))),
     CONSTRAINT parts_specifications_check CHECK ((jsonb_typeof(specifications) = 'object'::text)),
@@ -1561,12 +1577,12 @@ CREATE TABLE public.inference_jobs (
     CONSTRAINT inference_jobs_completed_at_check CHECK ((completed_at >= started_at)),
     CONSTRAINT inference_jobs_error_message_check CHECK ((((status <> 'failed'::public.inference_job_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
     CONSTRAINT inference_jobs_inference_ms_check CHECK ((inference_ms >= 0)),
-    CONSTRAINT inference_jobs_model_name_check CHECK (((btrim(model_name) <> ''::text) AND (char_length(model_name) <= 200))),
-    CONSTRAINT inference_jobs_model_version_check CHECK (((btrim(model_version) <> ''::text) AND (char_length(model_version) <= 64))),
+    CONSTRAINT inference_jobs_model_name_check CHECK ((public.name_is_clean(model_name) AND (char_length(model_name) <= 200))),
+    CONSTRAINT inference_jobs_model_version_check CHECK ((public.name_is_clean(model_version) AND (char_length(model_version) <= 64))),
     CONSTRAINT inference_jobs_priority_check CHECK (((priority >= 1) AND (priority <= 10))),
     CONSTRAINT inference_jobs_results_check CHECK ((jsonb_typeof(results) = 'object'::text)),
     CONSTRAINT inference_jobs_status_check CHECK ((((status <> 'pending'::public.inference_job_status) OR ((worker_id IS NULL) AND (started_at IS NULL) AND (completed_at IS NULL))) AND ((status <> 'running'::public.inference_job_status) OR ((worker_id IS NOT NULL) AND (started_at IS NOT NULL) AND (completed_at IS NULL))) AND ((status <> 'completed'::public.inference_job_status) OR ((started_at IS NOT NULL) AND (completed_at IS NOT NULL))))),
-    CONSTRAINT inference_jobs_worker_id_check CHECK (((btrim(worker_id) <> ''::text) AND (char_length(worker_id) <= 200)))
+    CONSTRAINT inference_jobs_worker_id_check CHECK ((public.name_is_clean(worker_id) AND (char_length(worker_id) <= 200)))
 );
 
 
@@ -2190,7 +2206,7 @@ CREATE TABLE public.idempotency_keys (
     actor text NOT NULL,
     result jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT idempotency_keys_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
+    CONSTRAINT idempotency_keys_actor_check CHECK ((public.name_is_clean(actor) AND (char_length(actor) <= 200))),
     CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9._:-]{8,200}$'::text))
 );
 
@@ -2249,10 +2265,10 @@ CREATE TABLE public.reports (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT reports_completed_at_check CHECK (((completed_at IS NOT NULL) = (status = ANY (ARRAY['completed'::public.report_status, 'failed'::public.report_status])))),
     CONSTRAINT reports_error_message_check CHECK ((((status <> 'failed'::public.report_status) OR (error_message IS NOT NULL)) AND ((error_message IS NULL) OR (btrim(error_message) <> ''::text)))),
-    CONSTRAINT reports_generated_by_check CHECK (((btrim(generated_by) <> ''::text) AND (char_length(generated_by) <= 200))),
+    CONSTRAINT reports_generated_by_check CHECK ((public.name_is_clean(generated_by) AND (char_length(generated_by) <= 200))),
     CONSTRAINT reports_output_location_check CHECK ((((status <> 'completed'::public.report_status) OR (output_location IS NOT NULL)) AND ((output_location IS NULL) OR (btrim(output_location) <> ''::text)))),
     CONSTRAINT reports_parameters_check CHECK ((jsonb_typeof(parameters) = 'object'::text)),
-    CONSTRAINT reports_title_check CHECK (((btrim(title) <> ''::text) AND (char_length(title) <= 200)))
+    CONSTRAINT reports_title_check CHECK ((public.name_is_clean(title) AND (char_length(title) <= 200)))
 );
 
 
@@ -3163,4 +3179,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261201000300'),
     ('20261201000500'),
     ('20261201000600'),
-    ('20261201000700');
+    ('20261201000700'),
+    ('20261207000100'),
+    ('20261207000200');

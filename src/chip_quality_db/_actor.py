@@ -7,7 +7,10 @@ separators other than the plain space (Zs, Zl, Zp: no-break, em or ideographic
 spaces, line and paragraph separators) and lone surrogates (Cs, which cannot
 reach the database anyway). It is stored in Unicode NFC, so "é" typed two ways
 is one actor. The migration lists the same characters as of Unicode 14 (this
-Python's unicodedata); tests/audit/test_attribution.py holds the two together.
+Python's unicodedata). The same rule, without the NFC step, is the database's rule
+for names: name_is_clean (migration 20261207000100), which the CHECKs of the name
+and identifier columns call. tests/audit/test_attribution.py holds the three
+together.
 """
 
 from __future__ import annotations

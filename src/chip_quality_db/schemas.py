@@ -9,6 +9,18 @@ each schema is built the same way, from generated types only. A field whose
 Python name is escaped (`format_`) carries the SQL name as its alias, which the
 API uses. OpenAPI examples ride along.
 
+Names have one rule, the database's: `name_is_clean(col)` in the CHECK of every
+human-entered name and identifier column (migration 20261207000100): a visible
+character, and no control, format (zero-width, bidi override) or separator
+character but the plain space. These schemas do not trim or clean names on their
+own: a second rule here would disagree with the database's (`str.strip()` drops
+every Unicode whitespace, the CHECK only spaces), so a name is stored as sent or
+refused. A name the CHECK refuses is a `RuleViolationError` naming the constraint
+and the field (HTTP 422); once the generator translates `name_is_clean`, the
+generated Params models, and so these schemas, refuse it before the round trip,
+with the same rule. Checksums are still lowercased: a normalisation of one
+spelling of the same value, not a rule.
+
     body = LotCreate.model_validate_json(request_body)   # 422-style field errors
     lot = await lots.create_lot(conn, body)              # a Create schema is the params model
     return LotResponse.model_validate(lot.model_dump())
@@ -142,10 +154,6 @@ def check_json_document(value: object) -> object:
     return value
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 def without(model: type[BaseModel], name: str, exclude: set[str], base: type[BaseModel]) -> Any:
     """A copy of `model`'s fields minus `exclude`, on `base` (which carries validators)."""
     fields: dict[str, Any] = {
@@ -160,22 +168,6 @@ class _Rules(BaseModel):
     """Validators shared by the request schemas; they apply to the fields a schema has."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
-
-    @field_validator(
-        "part_name",
-        "production_line",
-        "station_id",
-        "operator_id",
-        "detected_by",
-        "title",
-        "supplier",
-        "manufacturer",
-        mode="before",
-        check_fields=False,
-    )
-    @classmethod
-    def _trimmed(cls, value: object) -> object:
-        return _strip(value)
 
     @field_validator(
         "specifications",

@@ -18,7 +18,7 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_db._actor import forbidden_in_actor
+from chip_quality_db._actor import check_actor, forbidden_in_actor
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
@@ -160,18 +160,48 @@ async def test_the_database_refuses_them_too_when_set_by_hand(pool: Pool, actor:
 
 
 async def test_the_runtime_and_the_database_apply_one_rule(conn: asyncpg.Connection) -> None:
-    """Every code point the runtime refuses, the database refuses, and a spread of
-    others (letters of many scripts, symbols, emoji) both accept."""
+    """Every code point the runtime refuses in an actor, both SQL functions refuse (the
+    audit trigger's audit_actor_is_readable and the name CHECKs' name_is_clean), and a
+    spread of others (letters of many scripts, symbols, emoji) all three accept."""
     storable = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
     forbidden = [chr(c) for c in storable if forbidden_in_actor(chr(c))]
     allowed = [chr(c) for c in storable[0x20::97] if not forbidden_in_actor(chr(c))]
     verdicts = await conn.fetch(
-        "SELECT c, audit_actor_is_readable('a' || c || 'b') AS ok FROM unnest($1::text[]) AS c",
+        "SELECT c, audit_actor_is_readable('a' || c || 'b') AS actor_ok,"
+        " name_is_clean('a' || c || 'b') AS name_ok FROM unnest($1::text[]) AS c",
         forbidden + allowed,
     )
-    refused = {r["c"] for r in verdicts if not r["ok"]}
-    assert refused == set(forbidden)
+    assert {r["c"] for r in verdicts if not r["actor_ok"]} == set(forbidden)
+    assert {r["c"] for r in verdicts if not r["name_ok"]} == set(forbidden)
     assert len(forbidden) > 200
+
+
+def runtime_accepts(actor: str) -> bool:
+    try:
+        check_actor(actor)
+    except InvalidActorError:
+        return False
+    return True
+
+
+async def test_the_three_agree_on_whole_names(conn: asyncpg.Connection) -> None:
+    """Blank or not, each character alone and amid spaces: the runtime's check_actor,
+    audit_actor_is_readable and name_is_clean give one verdict for every string."""
+    storable = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    singles = [c for c in storable if forbidden_in_actor(c) or c.isspace()] + storable[::251]
+    names = ["", " ", "   ", "a", " a ", "a b", *singles, *(f" {c} " for c in singles)]
+    rows = await conn.fetch(
+        "SELECT n, audit_actor_is_readable(n) AS actor_ok, name_is_clean(n) AS name_ok"
+        " FROM unnest($1::text[]) AS n",
+        names,
+    )
+    disagreements = [
+        (f"{r['n']!r}", runtime_accepts(r["n"]), r["actor_ok"], r["name_ok"])
+        for r in rows
+        if not runtime_accepts(r["n"]) == r["actor_ok"] == r["name_ok"]
+    ]
+    assert disagreements == []
+    assert sum(1 for r in rows if r["name_ok"]) > 100  # the spread was not all refused
 
 
 async def test_the_actor_is_stored_in_nfc(

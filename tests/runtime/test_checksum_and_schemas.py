@@ -69,7 +69,7 @@ def test_json_documents_are_bounded_in_depth() -> None:
         PartCreate(part_number="PCB-1", part_name="x", part_type="pcb", specifications=deep)
 
 
-def test_lot_create_refuses_a_future_production_date_and_trims_names() -> None:
+def test_lot_create_refuses_a_future_production_date_and_keeps_names_as_sent() -> None:
     with pytest.raises(ValidationError) as caught:
         LotCreate.model_validate(
             {
@@ -90,7 +90,8 @@ def test_lot_create_refuses_a_future_production_date_and_trims_names() -> None:
             "production_line": "  LINE-A ",
         }
     )
-    assert lot.production_line == "LINE-A"
+    # No trimming of its own: the database's name_is_clean is the one rule for names.
+    assert lot.production_line == "  LINE-A "
 
 
 def test_update_schema_has_no_key_and_every_field_optional() -> None:
@@ -136,7 +137,7 @@ def test_schemas_built_from_a_function_signature_check_each_field() -> None:
     )
     assert report.model_dump() == {
         "report_type": "defect_pareto",
-        "title": "Week 47",  # trimmed by the shared rules
+        "title": " Week 47 ",  # as sent: names are the database's to judge
         "parameters": None,
         "format_": "pdf",
     }

@@ -50,6 +50,8 @@ def test_the_migrations_directory_holds_exactly_these_migrations_in_order() -> N
         "20261201000500_index_artifacts_checksum.sql",
         "20261201000600_cover_defect_type_in_defects_by_inspection.sql",
         "20261201000700_audit_chain_end_in_transaction.sql",
+        "20261207000100_clean_names.sql",
+        "20261207000200_validate_clean_names.sql",
     ]
 
 
@@ -91,6 +93,8 @@ LONGER_STATEMENT_TIMEOUTS = {
     "20261201000300_create_analytics_views.sql": "10min",
     # The index build reads every defect (1.3 s for 1,100,000 on the plans dataset).
     "20261201000600_cover_defect_type_in_defects_by_inspection.sql": "10min",
+    # Validating the clean-name CHECKs reads every row of seven tables (defects too).
+    "20261207000200_validate_clean_names.sql": "10min",
 }
 
 

@@ -71,7 +71,7 @@ def rollback_db_url(empty_db_url: str) -> Iterator[str]:
 
 
 def test_there_are_migrations_to_test() -> None:
-    assert len(VERSIONS) == 15
+    assert len(VERSIONS) == 17
     assert len(set(VERSIONS)) == len(VERSIONS)
     assert sorted(VERSIONS) == VERSIONS
 

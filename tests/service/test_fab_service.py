@@ -366,6 +366,62 @@ async def test_a_change_breaking_a_table_rule_is_422_naming_the_rule(
     assert (await client.get(f"/lots/{lot['id']}")).json()["quantity_inspected"] == 0
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["\u200b", "\t", "abc\u202edef", "\u0007bell", "\u3000", "\u2028"],
+    ids=["zero-width", "tab", "bidi override", "bell", "ideographic space", "line separator"],
+)
+async def test_a_name_that_is_not_clean_is_422_naming_the_field(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    """The database's name_is_clean decides (the API schemas do not trim): refused by
+    parts_part_name_check, or, once the generated Params model carries that CHECK,
+    before the round trip; either way a 422 naming part_name, and nothing stored."""
+    response = await client.post(
+        "/parts", json={"part_number": "PCB-2025-009", "part_name": name, "part_type": "pcb"}
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["field"] == "part_name"
+    if body["type"] == TYPE_BASE + "rule-violation":
+        assert body["constraint"] == "parts_part_name_check"
+    else:
+        problem(response, 422, "invalid-request")
+    assert (await client.get("/parts")).json()["items"] == []
+
+
+async def test_a_name_with_plain_spaces_is_stored_as_sent(client: httpx.AsyncClient) -> None:
+    part = await created(
+        client,
+        "/parts",
+        {"part_number": "PCB-2025-010", "part_name": " Quad  NAND ", "part_type": "pcb"},
+    )
+    assert part["part_name"] == " Quad  NAND "
+
+
+async def test_a_confidence_finer_than_the_column_is_rounded_by_its_scale(
+    client: httpx.AsyncClient,
+) -> None:
+    """confidence is numeric(5,4): PostgreSQL rounds 1.00004 to 1.0000, which the CHECK
+    (confidence <= 1) accepts; the Params model must judge the value the column stores."""
+    lot = await make_lot(client, (await make_part(client))["id"])
+    inspection = await make_inspection(client, lot["id"])
+    defect = await created(
+        client,
+        "/defects",
+        {
+            "inspection_id": inspection["id"],
+            "defect_type": "scratch",
+            "severity": "low",
+            "confidence": "1.00004",
+            "detected_by": "aoi-model-v3",
+        },
+    )
+    assert defect["confidence"] == "1.0000"
+    stored = (await client.get(f"/inspections/{inspection['id']}")).json()["defects"]
+    assert [d["confidence"] for d in stored] == ["1.0000"]
+
+
 async def test_an_invalid_body_is_422_naming_each_field(client: httpx.AsyncClient) -> None:
     part = await make_part(client)
     tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
