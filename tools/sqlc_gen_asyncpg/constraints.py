@@ -78,6 +78,9 @@ class Rule:
     limits: tuple[tuple[str, Any], ...]  # (Field keyword, value), in LIMIT_ORDER
     sql_type: str  # the column's type, as declared
     check_sql: str  # the CHECK expression, as PostgreSQL's parser reads it
+    # The schema function the pattern comes from, and its body: models.py names the
+    # pattern once after the function (NAME_IS_CLEAN) instead of repeating it.
+    pattern_of: tuple[str, str] | None = None
 
     def field_arguments(self) -> dict[str, Any]:
         return dict(self.limits)
@@ -295,16 +298,24 @@ def _translate(
 ) -> Rule:
     limits: dict[str, Any] = {}
     column: str | None = None
-    for this_column, found in _translated_conjuncts(expr, table, columns, functions):
+    pattern_sources: set[str] = set()  # where the pattern's parts come from ("" the CHECK)
+    for this_column, found, source in _translated_conjuncts(expr, table, columns, functions):
         if column is not None and this_column != column:
             raise _NotExactError(f"it involves several columns ({column}, {this_column})")
         column = this_column
         for key, value in found:
             _merge(limits, key, value)
+            if key in ("pattern", "forbidden", "not_blank"):
+                pattern_sources.add(source)
     assert column is not None
     _compose_pattern(limits)
     ordered = tuple((key, limits[key]) for key in LIMIT_ORDER if key in limits)
-    return Rule(name, table, column, ordered, columns[(table, column)], RawStream()(expr))
+    pattern_of = None
+    if len(pattern_sources) == 1 and "" not in pattern_sources:
+        function = pattern_sources.pop()
+        pattern_of = (function, RawStream()(functions[function].body))
+    sql_type = columns[(table, column)]
+    return Rule(name, table, column, ordered, sql_type, RawStream()(expr), pattern_of)
 
 
 def _translated_conjuncts(
@@ -312,23 +323,24 @@ def _translated_conjuncts(
     table: str,
     columns: dict[tuple[str, str], str],
     functions: dict[str, _Inlinable],
-) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
-    """The column each conjunct constrains, and its limits; a call of an inlinable
-    schema function on a column is read through its body."""
+) -> Iterator[tuple[str, list[tuple[str, Any]], str]]:
+    """The column each conjunct constrains, its limits, and the schema function they
+    come from ("" for the CHECK's own); a call of an inlinable schema function on a
+    column is read through its body."""
     for conjunct in _conjuncts(expr):
         call = _function(conjunct)
         if call is None or call[0].lower() not in functions or _column_of(call[1]) is None:
-            yield _conjunct(conjunct, table, columns)
+            yield *_conjunct(conjunct, table, columns), ""
             continue
-        function, column = call[0], str(_column_of(call[1]))
-        inlined = functions[function.lower()]
+        function, column = call[0].lower(), str(_column_of(call[1]))
+        inlined = functions[function]
         # The body speaks of its parameter: read it as the argument's column.
         aliased = {**columns, (table, inlined.parameter): columns.get((table, column), "")}
         for part in _conjuncts(inlined.body):
             this_column, found = _conjunct(part, table, aliased)
             if this_column != inlined.parameter:
                 raise _NotExactError(f"{function}() reads something other than its argument")
-            yield column, found
+            yield column, found, function
 
 
 def _merge(limits: dict[str, Any], key: str, value: Any) -> None:

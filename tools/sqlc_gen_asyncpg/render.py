@@ -239,6 +239,8 @@ def _models(package: Package) -> str:
     blocks.extend(_enum_class(enum) for enum in package.enums)
     blocks.extend(_model_class(model, "CompositeModel") for model in package.composites)
     blocks.extend(_model_class(model, "RowModel") for model in package.table_models)
+    named_patterns = {rule.pattern_of: rule for rule in package.checks if rule.pattern_of}
+    blocks.extend(_pattern_constant(rule) for rule in named_patterns.values())
     blocks.extend(_check_constant(rule) for rule in package.checks)
     blocks.extend(_row_check_constant(rule) for rule in package.row_rules)
     if package.untranslated:
@@ -259,9 +261,25 @@ def _limit(value: object) -> str:
     return repr(value)
 
 
+def _pattern_constant(rule: Rule) -> list[str]:
+    """`FUNCTION = "pattern"`: the pattern of a schema function the CHECKs call, named
+    once, under the function's body."""
+    assert rule.pattern_of is not None
+    function, body = rule.pattern_of
+    return [
+        f"# {function}(): {body}",
+        f"{function.upper()} = {quoted(rule.field_arguments()['pattern'])}",
+    ]
+
+
 def _check_constant(rule: Rule) -> list[str]:
     """`TABLE_COLUMN_CHECK = Check(...)`, under the CHECK expression it translates."""
-    arguments = [quoted(rule.constraint), *(f"{k}={_limit(v)}" for k, v in rule.limits)]
+    arguments = [quoted(rule.constraint)]
+    for key, value in rule.limits:
+        if key == "pattern" and rule.pattern_of is not None:
+            arguments.append(f"{key}={rule.pattern_of[0].upper()}")
+        else:
+            arguments.append(f"{key}={_limit(value)}")
     comment = f"# {rule.table}: CHECK ({rule.check_sql})"
     return [comment, *bracketed(f"{rule.constraint.upper()} = Check(", arguments, "", "")]
 
