@@ -61,14 +61,46 @@ def test_bad_options_name_the_option(raw: dict[str, object], message: str) -> No
         ("people", "Person"),
         ("children", "Child"),
         ("analyses", "Analysis"),
-        # Singular already, though inflect would take the s off: kept.
+        ("dies", "Die"),
+        ("caches", "Cache"),
+        ("beaches", "Beach"),
+        ("houses", "House"),
+        ("buses", "Bus"),
+        ("shelves", "Shelf"),
+        ("archives", "Archive"),
+        ("indices", "Index"),
+        ("user_data", "UserDatum"),
+        # Singular already, though it ends in s: kept.
         ("analysis", "Analysis"),
         ("status", "Status"),
         ("bus", "Bus"),
+        ("alias", "Alias"),
+        ("news", "News"),
     ],
 )
 def test_table_names_become_singular_classes(sql: str, python: str) -> None:
     assert names.class_name_for_table(sql) == python
+
+
+@pytest.mark.parametrize(
+    ("word", "plural"),
+    [
+        ("title", "titles"),
+        ("id", "ids"),
+        ("status", "statuses"),
+        ("box", "boxes"),
+        ("category", "categories"),
+        ("key", "keys"),
+        ("analysis", "analyses"),
+        ("person", "people"),
+        ("series", "series"),
+        ("int8", "int8s"),
+    ],
+)
+def test_plurals_of_list_parameters(word: str, plural: str) -> None:
+    assert names.plural(word) == plural
+    assert names.singular(plural) == word
+    assert names.plural(plural) == plural  # a plural already
 
 
 def test_query_classes_keep_the_query_casing() -> None:
