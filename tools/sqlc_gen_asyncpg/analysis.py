@@ -21,13 +21,17 @@ constant other than NULL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import OnConflictAction
+
+from .tree import Parsed
+from .tree import is_a as _is
+from .tree import returning as _returning
+from .tree import walk as _walk
 
 PRIMARY_MARKER = "@primary"
 
@@ -98,11 +102,11 @@ class Behaviour:
     never_null: frozenset[int]  # result column positions that cannot be NULL
 
 
-def user_functions(schema_sql: str) -> dict[str, str]:
-    """Functions the schema defines: lower-case name -> volatility (volatile by default)."""
+def user_functions(statements: Iterable[Any]) -> dict[str, str]:
+    """Functions the schema's statements define: lower-case name -> volatility
+    (volatile by default)."""
     found: dict[str, str] = {}
-    for raw in pglast.parse_sql(schema_sql):
-        stmt: Any = raw.stmt
+    for stmt in statements:
         if _is(stmt, ast.CreateFunctionStmt) and stmt.funcname:
             volatility = "volatile"
             for option in stmt.options or ():
@@ -112,9 +116,9 @@ def user_functions(schema_sql: str) -> dict[str, str]:
     return found
 
 
-def analyse(sql: str, functions: dict[str, str], comments: tuple[str, ...] = ()) -> Behaviour:
-    """The behaviour of one query (sqlc's text, `$N` placeholders)."""
-    node: Any = pglast.parse_sql(sql)[0].stmt
+def analyse(parsed: Parsed, functions: dict[str, str], comments: tuple[str, ...] = ()) -> Behaviour:
+    """The behaviour of one query (sqlc's text, `$N` placeholders, parsed)."""
+    node: Any = parsed.first
     why = _why_writing(node, functions)
     if why is None and any(line.strip() == PRIMARY_MARKER for line in comments):
         why = f"marked {PRIMARY_MARKER}"
@@ -124,31 +128,6 @@ def analyse(sql: str, functions: dict[str, str], comments: tuple[str, ...] = ())
         always_row=_always_row(node),
         never_null=frozenset(_never_null(node)),
     )
-
-
-def _is(node: Any, kind: type | tuple[type, ...]) -> bool:
-    """isinstance without narrowing: pglast types every field Optional, and the
-    shapes read here are the parser's."""
-    return isinstance(node, kind)
-
-
-def _returning(node: Any) -> tuple[Any, ...]:
-    """The RETURNING list (pglast 7 names it returningList, 8 returningClause.exprs)."""
-    clause = getattr(node, "returningClause", None)
-    if clause is not None:
-        return tuple(clause.exprs or ())
-    return tuple(getattr(node, "returningList", None) or ())
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    """Every node of the tree under `node`, itself included."""
-    if _is(node, tuple):
-        for item in node:
-            yield from _walk(item)
-    elif _is(node, ast.Node):
-        yield node
-        for name in node:
-            yield from _walk(getattr(node, name))
 
 
 def _function_name(call: Any) -> str:
@@ -245,12 +224,12 @@ def _not_null_expression(expr: Any) -> bool:
     return False
 
 
-def assigned_columns(sql: str) -> dict[int, tuple[str, str]]:
+def assigned_columns(parsed: Parsed) -> dict[int, tuple[str, str]]:
     """Parameter number -> (table, column) for each `$N` a write stores in a column:
     an INSERT's single VALUES row, an UPDATE's `SET col = $N` (or `= coalesce($N, ...)`,
     the partial-update idiom). Parameters only compared with (WHERE) are not included:
     a CHECK says nothing about them."""
-    node: Any = pglast.parse_sql(sql)[0].stmt
+    node: Any = parsed.first
     found: dict[int, tuple[str, str]] = {}
     if _is(node, ast.InsertStmt) and node.cols and _is(node.selectStmt, ast.SelectStmt):
         rows: tuple[Any, ...] = tuple(node.selectStmt.valuesLists or ())

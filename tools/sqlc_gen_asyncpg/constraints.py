@@ -22,17 +22,17 @@ listed as untranslated with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import A_Expr_Kind, AlterTableType, BoolExprType, ConstrType
 from pglast.stream import RawStream
 
 from .pgregex import UntranslatableRegexError, literal, rust_pattern
+from .tree import is_a as _is
 
 # Limits pydantic's Field takes, in the order they are written out.
 LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern")
@@ -104,19 +104,12 @@ class _NotExactError(Exception):
     """This constraint cannot be translated exactly; the message says why."""
 
 
-def up_sections(text: str) -> str:
-    """A dbmate migration's up section (a plain schema file is all up)."""
-    up, _, _ = text.partition("-- migrate:down")
-    return up
-
-
-def read_checks(files: list[Path]) -> Checks:
-    """The CHECK constraints the schema files leave in place, translated where exact."""
+def read_checks(statements: Iterable[Any]) -> Checks:
+    """The CHECK constraints the schema's statements leave in place, translated where exact."""
     found: dict[tuple[str, str], Any] = {}
     columns: dict[tuple[str, str], str] = {}  # (table, column) -> type name
-    for path in files:
-        for raw in pglast.parse_sql(up_sections(path.read_text(encoding="utf-8"))):
-            _apply(raw.stmt, found, columns)
+    for stmt in statements:
+        _apply(stmt, found, columns)
     rules: list[Rule] = []
     untranslated: list[Untranslated] = []
     for (table, name), constraint in sorted(found.items()):
@@ -125,12 +118,6 @@ def read_checks(files: list[Path]) -> Checks:
         except _NotExactError as refusal:
             untranslated.append(Untranslated(name, table, str(refusal)))
     return Checks(tuple(rules), tuple(untranslated))
-
-
-def _is(node: Any, kind: type) -> bool:
-    """isinstance without narrowing: pglast types every field of its nodes Optional,
-    and the shapes read here are the parser's, not the type hints'."""
-    return isinstance(node, kind)
 
 
 def _type_name(type_name: Any) -> str:

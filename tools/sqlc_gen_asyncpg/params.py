@@ -3,8 +3,6 @@ column each one fills."""
 
 from __future__ import annotations
 
-import pglast
-
 from . import names
 from .analysis import assigned_columns
 from .constraints import Rule
@@ -18,10 +16,9 @@ from .statements import StatementError, copy_target
 
 def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
     """The parameters in $N order; None (with a problem) when one cannot be typed."""
-    try:
-        assigned = assigned_columns(query.text)
-    except pglast.parser.ParseError:
-        assigned = {}  # statement_of reports the query as refused
+    parsed = scope.inputs.parsed[query.name]
+    # A query the parser refuses stores nothing here: statement_of reports it refused.
+    assigned = assigned_columns(parsed) if parsed.error is None else {}
     resolver = scope.catalog.resolver
     narg = scope.inputs.nullable_args.get(query.name, set())
     params: list[Param] = []
@@ -29,7 +26,7 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
     ok = True
     # Parameters sqlc names no column: named from their place in the parse tree.
     unnamed = any(names.is_placeholder(p.column.name) for p in query.params)
-    readable = readable_names(query.text) if unnamed else {}
+    readable = readable_names(parsed) if unnamed else {}
     for param in sorted(query.params, key=lambda p: p.number):
         column = param.column
         sql_name = column.name
@@ -100,11 +97,11 @@ def _checked(scope: Scope, py_type: PyType, rule: Rule) -> PyType:
     return PyType(annotation, imports)
 
 
-def copy_columns(scope: Scope, query: Query, sql: str) -> tuple[str, ...] | None:
+def copy_columns(scope: Scope, query: Query) -> tuple[str, ...] | None:
     """The column each parameter of a :copyfrom fills, in $N order: the INSERT's own
     columns (a `sqlc.arg` parameter is named after the argument, not the column)."""
     try:
-        target = copy_target(sql)
+        target = copy_target(scope.inputs.parsed[query.name])
     except StatementError as error:
         scope.problem(query, str(error))
         return None
