@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
 
 from sqlc_gen_asyncpg.constraints import Rule, read_checks
+from sqlc_gen_asyncpg.inputs import parse_schema
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = Path(__file__).parent / "cases" / "checks" / "schema.sql"
-PROJECT = read_checks(sorted((ROOT / "schema/migrations").glob("*.sql")))
-SAMPLES = read_checks([FORMS])
+PROJECT = read_checks(parse_schema(sorted((ROOT / "schema/migrations").glob("*.sql"))))
+SAMPLES = read_checks(parse_schema([FORMS]))
 RULES = [*PROJECT.rules, *SAMPLES.rules]
 
 INT_RANGES = {"int2": 2**15, "smallint": 2**15, "int4": 2**31, "int": 2**31, "integer": 2**31}

@@ -66,6 +66,7 @@ from pydantic import (
 from chip_quality_db import AlreadyExistsError, IntegrityError
 from chip_quality_db._errors import query_error
 from sqlc_gen_asyncpg.statements import statement_of
+from sqlc_gen_asyncpg.tree import parse
 
 from .golden import CASES, load
 
@@ -200,7 +201,7 @@ def discover(case: str) -> list[Function]:
             # underscore of a name escaped for a builtin (`list_`: LIST).
             sql = getattr(module, name.removeprefix("iter_").upper().rstrip("_"))
             command = sql.partition("\n")[0].rpartition(" ")[2]  # -- name: Query :command
-            kind = statement_of(sql).kind
+            kind = statement_of(parse(sql)).kind
             order = ORDER.get(kind, 2)
             source = module.__file__ or ""
             found.append(Function(info.name, name, function, hints, command, order, source))

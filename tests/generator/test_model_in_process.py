@@ -55,3 +55,35 @@ def test_a_query_file_that_is_not_there_is_named(
     assert len(problems) == 1
     assert str(problems[0]).startswith("sqlc.yaml: -: query file 'query.sql' (of query ")
     assert f"is not among the files of `queries` read from {tmp_path}" in str(problems[0])
+
+
+def test_a_query_the_parser_refuses_is_refused_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlc parses with a parser of its own version: a query text pglast refuses is
+    that query's problem, named, and every other query is still read."""
+    case = next(c for c in CASES if c.name == "params")
+    request = stored_request(case)
+    queries = request["queries"]
+    assert isinstance(queries, list) and len(queries) > 1
+    queries[0] = {**queries[0], "text": "SELEC 1"}
+    monkeypatch.chdir(case)
+    files, problems = generate(json.dumps(request).encode())
+    assert files is None
+    assert [str(problem) for problem in problems] == [
+        f"query.sql: {queries[0]['name']}: PostgreSQL's parser refused the query: "
+        'syntax error at or near "SELEC", at index 0'
+    ]
+
+
+def test_a_schema_file_the_parser_refuses_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    case = next(c for c in CASES if c.name == "params")
+    (tmp_path / "schema.sql").write_text("CREATE TABLE broken (")
+    (tmp_path / "query.sql").write_text((case / "query.sql").read_text())
+    monkeypatch.chdir(tmp_path)
+    files, problems = generate(json.dumps(stored_request(case)).encode())
+    assert files is None
+    assert len(problems) == 1
+    assert str(problems[0]).startswith(
+        f"sqlc.yaml: -: schema file {tmp_path / 'schema.sql'} is not SQL PostgreSQL's parser reads"
+    )

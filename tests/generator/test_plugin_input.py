@@ -10,6 +10,7 @@ import pytest
 
 from sqlc_gen_asyncpg import names
 from sqlc_gen_asyncpg.commands import Command
+from sqlc_gen_asyncpg.inputs import InputError, parse_query_files, parse_schema
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
 from sqlc_gen_asyncpg.param_names import readable_names
 from sqlc_gen_asyncpg.schema_files import Attribute, read_composites, read_nullable_args
@@ -20,6 +21,7 @@ from sqlc_gen_asyncpg.statements import (
     copy_target,
     slices_to_arrays,
 )
+from sqlc_gen_asyncpg.tree import parse
 
 pytestmark = pytest.mark.unit
 
@@ -61,14 +63,46 @@ def test_bad_options_name_the_option(raw: dict[str, object], message: str) -> No
         ("people", "Person"),
         ("children", "Child"),
         ("analyses", "Analysis"),
-        # Singular already, though inflect would take the s off: kept.
+        ("dies", "Die"),
+        ("caches", "Cache"),
+        ("beaches", "Beach"),
+        ("houses", "House"),
+        ("buses", "Bus"),
+        ("shelves", "Shelf"),
+        ("archives", "Archive"),
+        ("indices", "Index"),
+        ("user_data", "UserDatum"),
+        # Singular already, though it ends in s: kept.
         ("analysis", "Analysis"),
         ("status", "Status"),
         ("bus", "Bus"),
+        ("alias", "Alias"),
+        ("news", "News"),
     ],
 )
 def test_table_names_become_singular_classes(sql: str, python: str) -> None:
     assert names.class_name_for_table(sql) == python
+
+
+@pytest.mark.parametrize(
+    ("word", "plural"),
+    [
+        ("title", "titles"),
+        ("id", "ids"),
+        ("status", "statuses"),
+        ("box", "boxes"),
+        ("category", "categories"),
+        ("key", "keys"),
+        ("analysis", "analyses"),
+        ("person", "people"),
+        ("series", "series"),
+        ("int8", "int8s"),
+    ],
+)
+def test_plurals_of_list_parameters(word: str, plural: str) -> None:
+    assert names.plural(word) == plural
+    assert names.singular(plural) == word
+    assert names.plural(plural) == plural  # a plural already
 
 
 def test_query_classes_keep_the_query_casing() -> None:
@@ -128,7 +162,7 @@ def test_enum_values_get_distinct_readable_members() -> None:
 def test_unnamed_parameters_are_named_from_the_parse_tree(
     sql: str, expected: dict[int, str]
 ) -> None:
-    assert readable_names(sql) == expected
+    assert readable_names(parse(sql)) == expected
 
 
 def test_composite_attributes_are_read_from_the_schema(tmp_path: Path) -> None:
@@ -143,8 +177,7 @@ def test_composite_attributes_are_read_from_the_schema(tmp_path: Path) -> None:
         "-- migrate:down\n"
         "DROP TYPE point3;\n"
     )
-    found = read_composites([schema])
-    assert found is not None
+    found = read_composites(parse_schema([schema]))
     assert set(found) == {("", "point3"), ("lab", "tagged")}
     assert found[("", "point3")].attributes == (
         Attribute("x", "", "float8", 0),
@@ -156,12 +189,13 @@ def test_composite_attributes_are_read_from_the_schema(tmp_path: Path) -> None:
         Attribute("at", "", "point3", 0),
     )
     schema.write_text("CREATE TYPE broken AS (")
-    assert read_composites([schema]) is None
+    with pytest.raises(InputError, match=r"schema file .*schema\.sql is not SQL"):
+        parse_schema([schema])
 
 
 def test_composite_parameters_are_cast_to_their_type() -> None:
     sql = "SELECT '$1' FROM t WHERE a = $1 AND b = $1::point3 AND c = ANY($2)"
-    assert cast_params(sql, {1: "point3", 2: "lab.tagged[]"}) == (
+    assert cast_params(parse(sql), {1: "point3", 2: "lab.tagged[]"}) == (
         "SELECT '$1' FROM t WHERE a = $1::point3 AND b = $1::point3 AND c = ANY($2::lab.tagged[])"
     )
 
@@ -192,7 +226,7 @@ def test_adapters_are_named_after_their_type() -> None:
 
 
 def test_copy_columns_come_from_the_insert_whatever_the_parameters_are_called() -> None:
-    target = copy_target('INSERT INTO s."T" ("Name", id, at) VALUES ($2, $1::int, $3)')
+    target = copy_target(parse('INSERT INTO s."T" ("Name", id, at) VALUES ($2, $1::int, $3)'))
     assert target == CopyTarget(columns=("Name", "id", "at"), params=(2, 1, 3))
 
 
@@ -211,7 +245,7 @@ def test_copy_columns_come_from_the_insert_whatever_the_parameters_are_called() 
 def test_copy_refuses_what_copy_cannot_send(sql: str, message: str) -> None:
     """sqlc refuses most of these itself; the plugin does not rely on it."""
     with pytest.raises(StatementError, match=message.replace("(", ".").replace(")", ".")):
-        copy_target(sql)
+        copy_target(parse(sql))
 
 
 @pytest.mark.parametrize(
@@ -246,7 +280,8 @@ def test_nullable_args_come_from_the_parse_tree(tmp_path: Path) -> None:
         "-- name: Other :exec\n"
         "DELETE FROM t WHERE id = sqlc.arg(id);\n"
     )
-    assert read_nullable_args([queries]) == {"Find": {"status", "kind"}, "Other": set()}
+    found = read_nullable_args(parse_query_files([queries]))
+    assert found == {"Find": {"status", "kind"}, "Other": set()}
 
 
 @pytest.mark.parametrize(

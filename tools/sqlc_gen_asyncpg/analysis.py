@@ -21,13 +21,17 @@ constant other than NULL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import OnConflictAction
+
+from .tree import Parsed
+from .tree import is_a as _is
+from .tree import returning as _returning
+from .tree import walk as _walk
 
 PRIMARY_MARKER = "@primary"
 
@@ -98,11 +102,11 @@ class Behaviour:
     never_null: frozenset[int]  # result column positions that cannot be NULL
 
 
-def user_functions(schema_sql: str) -> dict[str, str]:
-    """Functions the schema defines: lower-case name -> volatility (volatile by default)."""
+def user_functions(statements: Iterable[Any]) -> dict[str, str]:
+    """Functions the schema's statements define: lower-case name -> volatility
+    (volatile by default)."""
     found: dict[str, str] = {}
-    for raw in pglast.parse_sql(schema_sql):
-        stmt: Any = raw.stmt
+    for stmt in statements:
         if _is(stmt, ast.CreateFunctionStmt) and stmt.funcname:
             volatility = "volatile"
             for option in stmt.options or ():
@@ -112,9 +116,9 @@ def user_functions(schema_sql: str) -> dict[str, str]:
     return found
 
 
-def analyse(sql: str, functions: dict[str, str], comments: tuple[str, ...] = ()) -> Behaviour:
-    """The behaviour of one query (sqlc's text, `$N` placeholders)."""
-    node: Any = pglast.parse_sql(sql)[0].stmt
+def analyse(parsed: Parsed, functions: dict[str, str], comments: tuple[str, ...] = ()) -> Behaviour:
+    """The behaviour of one query (sqlc's text, `$N` placeholders, parsed)."""
+    node: Any = parsed.first
     why = _why_writing(node, functions)
     if why is None and any(line.strip() == PRIMARY_MARKER for line in comments):
         why = f"marked {PRIMARY_MARKER}"
@@ -124,31 +128,6 @@ def analyse(sql: str, functions: dict[str, str], comments: tuple[str, ...] = ())
         always_row=_always_row(node),
         never_null=frozenset(_never_null(node)),
     )
-
-
-def _is(node: Any, kind: type | tuple[type, ...]) -> bool:
-    """isinstance without narrowing: pglast types every field Optional, and the
-    shapes read here are the parser's."""
-    return isinstance(node, kind)
-
-
-def _returning(node: Any) -> tuple[Any, ...]:
-    """The RETURNING list (pglast 7 names it returningList, 8 returningClause.exprs)."""
-    clause = getattr(node, "returningClause", None)
-    if clause is not None:
-        return tuple(clause.exprs or ())
-    return tuple(getattr(node, "returningList", None) or ())
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    """Every node of the tree under `node`, itself included."""
-    if _is(node, tuple):
-        for item in node:
-            yield from _walk(item)
-    elif _is(node, ast.Node):
-        yield node
-        for name in node:
-            yield from _walk(getattr(node, name))
 
 
 def _function_name(call: Any) -> str:
@@ -245,7 +224,7 @@ def _not_null_expression(expr: Any) -> bool:
     return False
 
 
-def assigned_columns(sql: str) -> dict[int, tuple[tuple[str, str], ...]]:
+def assigned_columns(parsed: Parsed) -> dict[int, tuple[tuple[str, str], ...]]:
     """Parameter number -> the (table, column)s a write may store it in: the columns of
     an INSERT's VALUES rows or SELECT list, an UPDATE's `SET col = ...`, an ON CONFLICT
     DO UPDATE's `SET col = $N` or `= EXCLUDED.other` (what fills `other`), also in
@@ -253,7 +232,7 @@ def assigned_columns(sql: str) -> dict[int, tuple[tuple[str, str], ...]]:
     results (`stored_parameters`). Parameters only compared
     with (WHERE) are not included: a CHECK says nothing about them."""
     found: dict[int, list[tuple[str, str]]] = {}
-    for write in _writes(pglast.parse_sql(sql)[0].stmt):
+    for write in _writes(parsed.first):
         table = str(write.relation.relname)
         for column, value in _assignments(write):
             for number in stored_parameters(value):
@@ -308,14 +287,14 @@ def _excluded_column(node: Any) -> str | None:
     return None
 
 
-def row_values(sql: str) -> dict[tuple[str, str], tuple[int, bool]]:
+def row_values(parsed: Parsed) -> dict[tuple[str, str], tuple[int, bool]]:
     """(table, column) -> (parameter number, whether NULL keeps what the column holds)
     for the columns a write fills with one parameter for sure: `$N` (NULL is stored)
     or `coalesce($N, ...)` (NULL stores something else). What a row check needs: a
     parameter of a CASE, of several VALUES rows or of several places is left out."""
     found: dict[tuple[str, str], tuple[int, bool]] = {}
     counted: dict[tuple[str, str], int] = {}
-    for write in _writes(pglast.parse_sql(sql)[0].stmt):
+    for write in _writes(parsed.first):
         table = str(write.relation.relname)
         for column, value in _assignments(write):
             counted[(table, column)] = counted.get((table, column), 0) + 1

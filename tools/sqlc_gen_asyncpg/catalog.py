@@ -257,8 +257,7 @@ def _composite_models(
     whose attributes cannot be read or typed gets none: the queries that use it
     are refused by name."""
     definitions = {
-        (resolver.schema_key(key[0]), key[1]): found
-        for key, found in (inputs.composites or {}).items()
+        (resolver.schema_key(key[0]), key[1]): found for key, found in inputs.composites.items()
     }
     models: list[Model] = []
     visited: set[tuple[str, str]] = set()

@@ -22,18 +22,17 @@ listed as untranslated with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import A_Expr_Kind, AlterTableType, BoolExprType, ConstrType
 from pglast.stream import RawStream
 
 from .pgregex import UntranslatableRegexError, bracket_set, literal, rust_pattern
+from .tree import is_a as _is
 
 # Limits pydantic's Field takes, in the order they are written out.
 LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "json_type")
@@ -150,23 +149,16 @@ class _NotExactError(Exception):
     """This constraint cannot be translated exactly; the message says why."""
 
 
-def up_sections(text: str) -> str:
-    """A dbmate migration's up section (a plain schema file is all up)."""
-    up, _, _ = text.partition("-- migrate:down")
-    return up
-
-
-def read_checks(files: list[Path]) -> Checks:
-    """The CHECK constraints the schema files leave in place, translated where exact."""
+def read_checks(statements: Iterable[Any]) -> Checks:
+    """The CHECK constraints the schema's statements leave in place, translated where exact."""
     found: dict[tuple[str, str], Any] = {}
     columns: dict[tuple[str, str], str] = {}  # (table, column) -> type name
     modifiers: dict[tuple[str, str], Modifier] = {}
     functions: dict[str, _Inlinable] = {}
-    for path in files:
-        for raw in pglast.parse_sql(up_sections(path.read_text(encoding="utf-8"))):
-            _apply(raw.stmt, found, columns)
-            _apply_modifiers(raw.stmt, modifiers)
-            _apply_function(raw.stmt, functions)
+    for stmt in statements:
+        _apply(stmt, found, columns)
+        _apply_modifiers(stmt, modifiers)
+        _apply_function(stmt, functions)
     rules: list[Rule] = []
     untranslated: list[Untranslated] = []
     for (table, name), constraint in sorted(found.items()):
@@ -175,12 +167,6 @@ def read_checks(files: list[Path]) -> Checks:
         except _NotExactError as refusal:
             untranslated.append(Untranslated(name, table, str(refusal), constraint.raw_expr))
     return Checks(tuple(rules), tuple(untranslated), modifiers, columns)
-
-
-def _is(node: Any, kind: type) -> bool:
-    """isinstance without narrowing: pglast types every field of its nodes Optional,
-    and the shapes read here are the parser's, not the type hints'."""
-    return isinstance(node, kind)
 
 
 def _type_name(type_name: Any) -> str:

@@ -108,7 +108,7 @@ def build_function(
         if query.columns:
             scope.problem(query, ":copyfrom cannot return rows: remove RETURNING")
             return None
-        found = copy_columns(scope, query, sql)
+        found = copy_columns(scope, query)
         if found is None:
             return None
         columns = found
@@ -118,12 +118,13 @@ def build_function(
         return None
     if query.columns and not command.returns_rows and not command.may_return_rows:
         return None
+    parsed = scope.inputs.parsed[query.name]
     try:
-        statement = statement_of(sql)
-        behaviour = analyse(sql, scope.inputs.functions, query.comments)
+        statement = statement_of(parsed)
     except StatementError as error:
         scope.problem(query, str(error))
         return None
+    behaviour = analyse(parsed, scope.inputs.functions, query.comments)
     result = Result()
     if command.returns_rows:
         found_result = result_of(scope, query, models)
@@ -173,9 +174,11 @@ def build_function(
 
 
 def sql_of(scope: Scope, query: Query) -> str | None:
-    """The SQL the function sends: sqlc's text with slices sent as arrays and
-    composite-type parameters cast, after a `-- name:` line."""
-    text = query.text
+    """The SQL the function sends: sqlc's text with composite-type parameters cast
+    and slices sent as arrays, after a `-- name:` line. The casts go first: they are
+    placed by the locations of the parse of sqlc's text (the slices' rewrite, by the
+    scanner, touches no parameter a cast follows)."""
+    text = _cast_composite_params(scope, query)
     slices = {
         param.number: (
             _type_name(param.column.type.schema, param.column.type.name),
@@ -190,7 +193,6 @@ def sql_of(scope: Scope, query: Query) -> str | None:
         except StatementError as error:
             scope.problem(query, str(error))
             return None
-    text = _cast_composite_params(scope, query, text)
     return f"-- name: {query.name} {query.cmd}\n{text}"
 
 
@@ -199,8 +201,8 @@ def _type_name(schema: str, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def _cast_composite_params(scope: Scope, query: Query, text: str) -> str:
-    """`text` with each composite-type parameter not cast already cast to its type:
+def _cast_composite_params(scope: Scope, query: Query) -> str:
+    """sqlc's text with each composite-type parameter not cast already cast to its type:
     in `location = $1` PostgreSQL takes $1 for an anonymous record, which it cannot
     read from the client (sqlc has typed it point3: `location = $1::point3`)."""
     catalog = scope.catalog
@@ -215,8 +217,8 @@ def _cast_composite_params(scope: Scope, query: Query, text: str) -> str:
         qualified = [maybe_double_quote_name(part) for part in (schema, name) if part]
         casts[param.number] = ".".join(qualified) + "[]" * dims
     if not casts:
-        return text
+        return query.text
     try:
-        return cast_params(text, casts)
+        return cast_params(scope.inputs.parsed[query.name], casts)
     except StatementError:
-        return text  # statement_of refuses the query with the parser's message
+        return query.text  # statement_of refuses the query with the parser's message

@@ -1,6 +1,6 @@
 """What to emit: sqlc's request and the files it names become a `Package`.
 
-    inputs.read_inputs   every file the generator needs, read once (fails loudly)
+    inputs.read_inputs   every file the generator needs, read and parsed once (fails loudly)
     catalog              the schema's types and models
     functions            one named query -> one Function (params, results beside it)
     model.build          the package: modules of functions, and what they share

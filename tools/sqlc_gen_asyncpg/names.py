@@ -8,9 +8,6 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
-
-import inflect
 
 # Words of a name: an acronym's plural is one word (`BookISBNs`: Book, ISBNs).
 _WORD = re.compile(r"[A-Z]{2,}s(?![a-z])|[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+|[0-9]+")
@@ -114,35 +111,112 @@ def query_class_name(query: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", query))
 
 
-@cache
-def _inflect() -> inflect.engine:
-    return inflect.engine()
+def _listed(words: str) -> frozenset[str]:
+    """The words of a whitespace-separated list."""
+    return frozenset(words.split())
+
+
+def _pairs(pairs: str) -> dict[str, str]:
+    """`a/b c/d` -> {a: b, c: d}."""
+    return {a: b for a, _, b in (pair.partition("/") for pair in pairs.split())}
+
+
+# English singular and plural, for class names (`warehouses` -> Warehouse) and list
+# parameters (`title` -> titles): the regular rules, and the exceptions below.
+# Singular/plural pairs the rules would get wrong, read both ways:
+_IRREGULAR = _pairs("""
+    person/people child/children man/men woman/women foot/feet tooth/teeth mouse/mice
+    goose/geese ox/oxen datum/data metadatum/metadata criterion/criteria
+    phenomenon/phenomena bacterium/bacteria stratum/strata erratum/errata
+    alumnus/alumni nucleus/nuclei stimulus/stimuli knife/knives wife/wives life/lives
+    leaf/leaves half/halves shelf/shelves wolf/wolves calf/calves thief/thieves
+    loaf/loaves scarf/scarves hoof/hooves dwarf/dwarves elf/elves self/selves
+    quiz/quizzes hero/heroes potato/potatoes tomato/tomatoes echo/echoes veto/vetoes
+    volcano/volcanoes torpedo/torpedoes embargo/embargoes mosquito/mosquitoes
+    domino/dominoes buffalo/buffaloes cargo/cargoes tornado/tornadoes crisis/crises
+    oasis/oases emphasis/emphases axis/axes synopsis/synopses neurosis/neuroses
+    psychosis/psychoses
+    """)
+_SINGULAR_OF = {plural: singular for singular, plural in _IRREGULAR.items()} | {
+    "indices": "index",
+    "vertices": "vertex",
+    "matrices": "matrix",
+    "appendices": "appendix",
+    "zeroes": "zero",
+}
+# Singular and plural alike (words ending in ss, us and is are singular too: class,
+# status, bus, analysis), and singulars ending in s whose plural adds es.
+_SAME = _listed(
+    """series species news sheep fish deer moose scissors headquarters kudos chaos ethos
+    cosmos pathos yes equipment information"""
+)
+_ENDING_IN_S = _listed("gas alias bias atlas canvas lens christmas")
+# Singulars in -ie and -e whose plurals the rules would read as -y's and -es's.
+_IE = _listed(
+    """tie lie pie die cookie movie zombie calorie brownie selfie rookie goalie smoothie
+    pixie prairie sortie genie hoodie freebie newbie birdie necktie veggie beanie bookie
+    junkie"""
+)
+_E = _listed(
+    """niche cliche quiche psyche creche fiche microfiche avalanche douche shoe horseshoe
+    toe canoe hoe foe oboe woe tiptoe use fuse abuse excuse accuse amuse muse ruse refuse
+    recluse misuse disuse reuse peruse diffuse infuse obtuse"""
+)
 
 
 def singular(word: str) -> str:
-    """English singular of a table name's last word, as the `inflect` library gives it:
-    parts -> part, warehouses -> warehouse, people -> person, series -> series.
-
-    inflect takes a final s off a word that is singular already (analysis -> analysi,
-    bus -> bu). Such a word is kept when inflect also reads it as a singular: its
-    plural is another word whose singular is the word again (analysis -> analyses ->
-    analysis), which a real plural's is not (parts -> partss).
-    """
+    """English singular of a table name's last word: parts -> part, warehouses ->
+    warehouse, people -> person, series -> series, dies -> die. A word that is
+    singular already stays as it is: analysis, status, bus, class, alias."""
     lower = word.lower()
-    engine = _inflect()
-    candidate = engine.singular_noun(lower) if lower else False
-    if not candidate or candidate == lower:
+    if lower in _SINGULAR_OF:
+        return _SINGULAR_OF[lower]
+    if (
+        not lower.endswith("s")
+        or lower.endswith(("ss", "us", "is"))
+        or lower in _SAME
+        or lower in _ENDING_IN_S
+    ):
         return word
-    if candidate == lower[:-1]:
-        plural = engine.plural_noun(lower)
-        if plural != lower and engine.singular_noun(plural) == lower:
-            return word
-    return candidate
+    return _singular(lower)
+
+
+def _singular(lower: str) -> str:
+    """The singular of a word that ends in s and is not singular already."""
+    if lower.endswith("ies"):
+        stem = lower[:-3]
+        return lower[:-1] if len(stem) < 2 or f"{stem}ie" in _IE else f"{stem}y"
+    if not lower.endswith("es") or lower[:-1] in _E:
+        return lower[:-1]
+    if lower.endswith(("yses", "theses", "gnoses")):
+        return f"{lower[:-2]}is"  # analyses, hypotheses, diagnoses
+    if lower[:-2] in _ENDING_IN_S or lower.endswith(("sses", "xes", "zzes", "tzes", "shes", "oes")):
+        return lower[:-2]
+    if lower.endswith("uses"):  # statuses, buses, but houses, causes, masseuses
+        return lower[:-1] if lower.endswith(("ouses", "auses", "euses")) else lower[:-2]
+    if lower.endswith("ches"):  # matches, beaches, but caches, headaches
+        cache = lower.endswith("aches") and not lower.endswith(("eaches", "oaches"))
+        return lower[:-1] if cache else lower[:-2]
+    return lower[:-1]
 
 
 def plural(word: str) -> str:
-    """English plural of a word, as the `inflect` library gives it: title -> titles."""
-    return _inflect().plural_noun(word) if word else word
+    """English plural of a word: title -> titles, id -> ids, status -> statuses,
+    category -> categories, person -> people; a plural stays as it is (ids)."""
+    lower = word.lower()
+    if not word or lower in _SAME or lower in _SINGULAR_OF:
+        return word
+    if lower in _IRREGULAR:
+        return _IRREGULAR[lower]
+    if singular(word) != word:
+        return word  # a plural already
+    if lower.endswith("is"):
+        return f"{word[:-2]}es"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return f"{word}es"
+    if lower.endswith("y") and lower[-2:-1] not in ("", "a", "e", "i", "o", "u"):
+        return f"{word[:-1]}ies"
+    return f"{word}s"
 
 
 def class_name_for_table(table: str) -> str:

@@ -20,32 +20,28 @@ this names keeps no name (the model calls it `param_<N>`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pglast
 from pglast import ast
 from pglast.enums import A_Expr_Kind
 
 from . import names
+from .tree import Parsed, walk, walk_with_ancestors
 
 # Operators that compute a value from the parameter rather than compare it.
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "^", "||"})
 _LIST_KINDS = (A_Expr_Kind.AEXPR_OP_ANY, A_Expr_Kind.AEXPR_OP_ALL)
 
 
-def readable_names(sql: str) -> dict[int, str]:
-    """Parameter number -> a name from its place in `sql` (SQL names, not yet escaped),
-    for the parameters that have one. SQL PostgreSQL's parser refuses gives none."""
-    try:
-        statements = pglast.parse_sql(sql)
-    except pglast.parser.ParseError:
-        return {}
+def readable_names(parsed: Parsed) -> dict[int, str]:
+    """Parameter number -> a name from its place in the query (SQL names, not yet
+    escaped), for the parameters that have one. SQL PostgreSQL's parser refuses gives
+    none."""
     best: dict[int, tuple[int, str]] = {}  # number -> (kind: 0 column, 1 cast; name)
-    for raw in statements:
+    for raw in parsed.statements:
         root: Any = raw.stmt
         stored = _insert_targets(root)
-        for node, ancestors in _walk(root, ()):
+        for node, ancestors in walk_with_ancestors(root):
             if not isinstance(node, ast.ParamRef) or node.number is None:
                 continue
             found = _name_of(node, ancestors, stored)
@@ -58,21 +54,10 @@ def readable_names(sql: str) -> dict[int, str]:
     return {number: name for number, (_, name) in best.items()}
 
 
-def _walk(node: Any, ancestors: tuple[Any, ...]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Every node under `node` with its ancestors, nearest last (lists are transparent)."""
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _walk(item, ancestors)
-    elif isinstance(node, ast.Node):
-        yield node, ancestors
-        for attribute in node:
-            yield from _walk(getattr(node, attribute), (*ancestors, node))
-
-
 def _insert_targets(root: Any) -> dict[int, str]:
     """id() of each VALUES item of an INSERT (and of its CTEs) -> the column it fills."""
     found: dict[int, str] = {}
-    for node, _ in _walk(root, ()):
+    for node in walk(root):
         if not isinstance(node, ast.InsertStmt) or not node.cols:
             continue
         select: Any = node.selectStmt
@@ -146,12 +131,12 @@ def _column_of(expr: Any) -> str | None:
     """The one column an expression is about (`b.title`, `lower(title)`, `pages + 1`)."""
     columns = {
         str(node.fields[-1].sval)
-        for node, _ in _walk(expr, ())
+        for node in walk(expr)
         if isinstance(node, ast.ColumnRef)
         and node.fields
         and isinstance(node.fields[-1], ast.String)
     }
-    if len(columns) != 1 or any(isinstance(node, ast.SubLink) for node, _ in _walk(expr, ())):
+    if len(columns) != 1 or any(isinstance(node, ast.SubLink) for node in walk(expr)):
         return None
     return columns.pop()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pglast
-
 from . import names
 from .analysis import assigned_columns, row_values
 from .constraints import Modifier, Rule
@@ -20,10 +18,9 @@ from .statements import StatementError, copy_target
 
 def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
     """The parameters in $N order; None (with a problem) when one cannot be typed."""
-    try:
-        assigned = assigned_columns(query.text)
-    except pglast.parser.ParseError:
-        assigned = {}  # statement_of reports the query as refused
+    parsed = scope.inputs.parsed[query.name]
+    # A query the parser refuses stores nothing here: statement_of reports it refused.
+    assigned = assigned_columns(parsed) if parsed.error is None else {}
     resolver = scope.catalog.resolver
     narg = scope.inputs.nullable_args.get(query.name, set())
     params: list[Param] = []
@@ -31,7 +28,7 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
     ok = True
     # Parameters sqlc names no column: named from their place in the parse tree.
     unnamed = any(names.is_placeholder(p.column.name) for p in query.params)
-    readable = readable_names(query.text) if unnamed else {}
+    readable = readable_names(parsed) if unnamed else {}
     for param in sorted(query.params, key=lambda p: p.number):
         column = param.column
         sql_name = column.name
@@ -86,10 +83,10 @@ def param_fields(params: tuple[Param, ...], *, aliases: bool) -> tuple[ModelFiel
 
 def row_checks_of(scope: Scope, query: Query, params: tuple[Param, ...]) -> tuple[RowCheckUse, ...]:
     """The CHECKs over several columns that a Params model fills every column of."""
-    try:
-        filled = row_values(query.text)
-    except pglast.parser.ParseError:
+    parsed = scope.inputs.parsed[query.name]
+    if parsed.error is not None:
         return ()
+    filled = row_values(parsed)
     field_of = {number: param.name for number, param in _numbered(query, params)}
     uses: list[RowCheckUse] = []
     for rule in scope.inputs.checks.row_rules:
@@ -154,11 +151,11 @@ def _adapter_name(rule: Rule | None, modifier: Modifier | None, target: Any) -> 
     return f"_{table.upper()}_{column.upper()}_TYPE"
 
 
-def copy_columns(scope: Scope, query: Query, sql: str) -> tuple[str, ...] | None:
+def copy_columns(scope: Scope, query: Query) -> tuple[str, ...] | None:
     """The column each parameter of a :copyfrom fills, in $N order: the INSERT's own
     columns (a `sqlc.arg` parameter is named after the argument, not the column)."""
     try:
-        target = copy_target(sql)
+        target = copy_target(scope.inputs.parsed[query.name])
     except StatementError as error:
         scope.problem(query, str(error))
         return None

@@ -30,6 +30,7 @@ from pglast.stream import RawStream
 
 from .constraints import Checks, RowRule, Untranslated
 from .layout import quoted
+from .tree import is_a as _is
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,6 @@ _FUNCTIONS = {
 
 class _NotExactError(Exception):
     pass
-
-
-def _is(node: Any, kind: type | tuple[type, ...]) -> bool:
-    """isinstance without narrowing: pglast types every field Optional, and the
-    shapes read here are the parser's."""
-    return isinstance(node, kind)
 
 
 def with_row_rules(checks: Checks) -> Checks:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pglast
 from pglast import ast
 
+from .tree import Parsed
+
 _KINDS: dict[type[ast.Node], str] = {
     ast.InsertStmt: "insert",
     ast.UpdateStmt: "update",
@@ -36,11 +38,10 @@ class StatementError(ValueError):
     """The query text is not one statement PostgreSQL's parser accepts."""
 
 
-def _statement(sql: str) -> ast.Node:
-    try:
-        statements = pglast.parse_sql(sql)
-    except pglast.parser.ParseError as error:
-        raise StatementError(f"PostgreSQL's parser refused the query: {error}") from error
+def _statement(parsed: Parsed) -> ast.Node:
+    if parsed.error is not None:
+        raise StatementError(f"PostgreSQL's parser refused the query: {parsed.error}")
+    statements = parsed.statements
     if len(statements) != 1:
         raise StatementError(f"a query must be one statement, found {len(statements)}")
     node = statements[0].stmt
@@ -49,9 +50,9 @@ def _statement(sql: str) -> ast.Node:
     return node
 
 
-def statement_of(sql: str) -> Statement:
-    """The kind of `sql`'s statement and the table it writes (None for a read)."""
-    node = _statement(sql)
+def statement_of(parsed: Parsed) -> Statement:
+    """The kind of the query's statement and the table it writes (None for a read)."""
+    node = _statement(parsed)
     if isinstance(node, ast.SelectStmt) and node.withClause is not None:
         # `WITH d AS (DELETE ... RETURNING ...) SELECT ...`: the CTE is what writes.
         writing = [c.ctequery for c in node.withClause.ctes or () if type(c.ctequery) in _WRITES]
@@ -71,14 +72,14 @@ class CopyTarget:
     params: tuple[int, ...]  # the parameter ($N) each VALUES item sends, in column order
 
 
-def copy_target(sql: str) -> CopyTarget:
+def copy_target(parsed: Parsed) -> CopyTarget:
     """The columns and parameters of a `:copyfrom` INSERT.
 
     COPY sends each row's values straight into the columns: every VALUES item must
     be one parameter (a cast of it is allowed, and ignored: COPY sends the value as
     the column's type), used once, in a single VALUES row.
     """
-    node = _statement(sql)
+    node = _statement(parsed)
     if not isinstance(node, ast.InsertStmt):
         raise StatementError(":copyfrom needs an INSERT INTO table (...) VALUES (...)")
     if node.withClause is not None or node.onConflictClause is not None:
@@ -111,10 +112,12 @@ def copy_target(sql: str) -> CopyTarget:
     return CopyTarget(columns, tuple(params))
 
 
-def cast_params(sql: str, casts: dict[int, str]) -> str:
-    """`sql` with every `$N` of `casts` that is not the operand of a cast followed by
-    `::<casts[N]>`, placed by the parser's locations (the rest of the text as it is)."""
-    node = _statement(sql)
+def cast_params(parsed: Parsed, casts: dict[int, str]) -> str:
+    """The query's text with every `$N` of `casts` that is not the operand of a cast
+    followed by `::<casts[N]>`, placed by the parser's locations (the rest of the text
+    as it is)."""
+    node = _statement(parsed)
+    sql = parsed.text
     places: list[tuple[int, int]] = []  # (location, number)
     pending: list[tuple[ast.Node, bool]] = [(node, False)]
     while pending:

@@ -1,4 +1,4 @@
--- Class names: a table's model is the English singular of its name (inflect), irregular
+-- Class names: a table's model is the English singular of its name, irregular
 -- and invariable plurals included; a query's classes keep the query's own casing.
 CREATE TABLE warehouses (
     id bigserial PRIMARY KEY,
