@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from chip_quality_dev.query_types import sqlc_request
 from sqlc_gen_asyncpg.catalog import SYSTEM_SCHEMAS
 from sqlc_gen_asyncpg.render import runtime_source
 
@@ -51,18 +52,10 @@ def run_sqlc(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
 REQUEST_FILE = "request.json"
 
 
-def capture_request(case: Path, workdir: Path) -> dict[str, object]:
-    """The request sqlc hands the plugin for `case`: sqlc runs with a stand-in
-    plugin that records its standard input and answers with no files."""
-    _copy_inputs(case, workdir)
-    recorded = workdir / "recorded-request.json"
-    recorder = workdir / "record-request"
-    recorder.write_text(f"#!/bin/sh\ncat > '{recorded}'\necho '{{\"files\": []}}'\n")
-    recorder.chmod(0o755)
-    config = workdir / "sqlc.yaml"
-    config.write_text(config.read_text().replace("cmd: sqlc-gen-asyncpg", f"cmd: {recorder}"))
-    subprocess.run(["sqlc", "generate"], cwd=workdir, capture_output=True, check=True)
-    request: dict[str, Any] = json.loads(recorded.read_bytes())
+def capture_request(case: Path) -> dict[str, object]:
+    """The request sqlc hands the plugin for `case` (sqlc runs with a stand-in plugin
+    that records it: chip_quality_dev.query_types.sqlc_request)."""
+    request: dict[str, Any] = json.loads(sqlc_request(case))
     # The one part that names this run's stand-in: put the real plugin back.
     request["settings"]["codegen"]["process"]["cmd"] = "sqlc-gen-asyncpg"
     # The system schemas (1.6 MB of built-in functions per case) are left out: the

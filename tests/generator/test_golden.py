@@ -105,9 +105,9 @@ def test_bad_input_is_refused_with_one_line_per_problem(case: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_stored_request_is_what_sqlc_sends(case: Path, tmp_path: Path) -> None:
+def test_stored_request_is_what_sqlc_sends(case: Path) -> None:
     """request.json, which the in-process tests feed the plugin, is sqlc's own."""
-    sent = capture_request(case, tmp_path)
+    sent = capture_request(case)
     if UPDATE:
         store_request(case, sent)
     assert sent == stored_request(case)

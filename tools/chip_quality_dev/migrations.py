@@ -3,8 +3,9 @@
     python -m chip_quality_dev.migrations squawk   # lint every up section
     python -m chip_quality_dev.migrations drift    # needs DATABASE_URL (see localdb run)
 
-The drift check migrates a scratch database on the same server from zero and
-compares dbmate's dump of it with the committed schema/schema.sql.
+The drift check migrates a scratch database on the same server from zero
+(`migrated_database`, which the query-types check uses too) and compares
+dbmate's dump of it with the committed schema/schema.sql.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,29 +82,34 @@ def squawk() -> int:
         ).returncode
 
 
+@contextmanager
+def migrated_database(url: str, name: str, schema_file: Path | None = None) -> Iterator[str]:
+    """The URL of database `name` on `url`'s server, migrated from zero by dbmate and
+    dropped on exit (and first, when a run that was killed left it behind). dbmate
+    dumps the migrated schema to `schema_file` when one is given."""
+    env = {**os.environ, "DATABASE_URL": with_database(url, name)}
+    dump = ["--schema-file", str(schema_file)] if schema_file else ["--no-dump-schema"]
+
+    def dbmate(*args: str) -> None:
+        subprocess.run(["dbmate", *dump, *args], env=env, check=True, stdout=subprocess.DEVNULL)
+
+    try:
+        dbmate("drop")
+        dbmate("up")
+        yield env["DATABASE_URL"]
+    finally:
+        dbmate("drop")
+
+
 def drift() -> int:
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("drift: DATABASE_URL is not set (run through `localdb run`)", file=sys.stderr)
         return 2
-    scratch = with_database(url, f"schema_drift_{os.getpid()}")
-    env = {**os.environ, "DATABASE_URL": scratch}
     with tempfile.TemporaryDirectory() as tmp:
         dumped = Path(tmp) / "schema.sql"
-
-        def dbmate(*args: str) -> None:
-            subprocess.run(
-                ["dbmate", "--schema-file", str(dumped), *args],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-
-        try:
-            dbmate("drop")
-            dbmate("up")
-        finally:
-            dbmate("drop")
+        with migrated_database(url, f"schema_drift_{os.getpid()}", dumped):
+            pass
         expected, actual = SCHEMA_FILE.read_text(), dumped.read_text()
     if expected == actual:
         print(f"drift: {SCHEMA_FILE} matches the migrations")
