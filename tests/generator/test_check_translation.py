@@ -9,6 +9,7 @@ holds every translated form and neighbours the translator must refuse.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -18,24 +19,28 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import JsonValue, TypeAdapter, ValidationError
 
+from chip_quality_queries._runtime import Check
 from sqlc_gen_asyncpg.constraints import Rule, read_checks
 from sqlc_gen_asyncpg.inputs import parse_schema
+from sqlc_gen_asyncpg.row_checks import with_row_rules
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = Path(__file__).parent / "cases" / "checks" / "schema.sql"
 PROJECT = read_checks(parse_schema(sorted((ROOT / "schema/migrations").glob("*.sql"))))
-SAMPLES = read_checks(parse_schema([FORMS]))
+SAMPLES = with_row_rules(read_checks(parse_schema([FORMS])))
 RULES = [*PROJECT.rules, *SAMPLES.rules]
 
 INT_RANGES = {"int2": 2**15, "smallint": 2**15, "int4": 2**31, "int": 2**31, "integer": 2**31}
 PY_TYPES: dict[str, type] = {"numeric": Decimal, "decimal": Decimal, "bytea": bytes}
 
 
-def python_type(rule: Rule) -> type:
+def python_type(rule: Rule) -> Any:
+    if rule.sql_type in ("json", "jsonb"):
+        return JsonValue
     if rule.sql_type in ("float4", "float8", "real", "double precision"):
         return float
     if rule.sql_type in INT_RANGES or rule.sql_type in ("int8", "bigint"):
@@ -44,12 +49,15 @@ def python_type(rule: Rule) -> type:
 
 
 def adapter(rule: Rule) -> TypeAdapter[Any]:
-    return TypeAdapter(Annotated[python_type(rule), Field(**rule.field_arguments())])
+    """The rule as the generated code applies it: the runtime's Check."""
+    return TypeAdapter(Annotated[python_type(rule), Check(rule.constraint, **rule.limits)])
 
 
 def values(rule: Rule) -> st.SearchStrategy[Any]:
     kind = python_type(rule)
     limits = rule.field_arguments()
+    if kind is JsonValue:
+        return st.sampled_from([{}, {"a": [1]}, [], [{}], "object", 1, 1.5, True])
     if kind is int:
         span = INT_RANGES.get(rule.sql_type, 2**63)
         bounds = [v for k, v in limits.items() if k in ("ge", "gt", "le", "lt")]
@@ -109,9 +117,12 @@ def server_accepts(
 ) -> bool:
     # The CHECK expression over a one-row relation whose column has the rule's name and type.
     column = rule.column if rule.column != "value" else "value"
+    placeholder = f"$1::{rule.sql_type}"
+    if rule.sql_type in ("json", "jsonb"):
+        placeholder, value = f"$1::text::{rule.sql_type}", json.dumps(value)
     sql = (
         f"SELECT ({rule.check_sql}) IS NOT FALSE "
-        f'FROM (SELECT $1::{rule.sql_type} AS "{column}") AS candidate'
+        f'FROM (SELECT {placeholder} AS "{column}") AS candidate'
     )
     return bool(loop.run_until_complete(conn.fetchval(sql, value)))
 
@@ -169,9 +180,18 @@ def test_the_forms_are_translated_or_refused_as_documented() -> None:
         "forms_kind_check",
         "forms_digest_check",
         "percent_check",
+        "rows_tidy_check",
+        "rows_sized_check",
+        "rows_measure_check",
+        "rows_reading_check",
+        "rows_doc_check",
+    }
+    assert {r.constraint for r in SAMPLES.row_rules} == {
+        "forms_pair_check",
+        "rows_order_check",
+        "rows_closed_check",
     }
     assert "POSIX class" in refused["forms_spaced_check"]
     assert "\\d" in refused["forms_digits_check"]
-    assert "constant" in refused["forms_pair_check"]
     assert "<>" in refused["forms_other_check"]
     assert "lower()" in refused["forms_lowered_check"]

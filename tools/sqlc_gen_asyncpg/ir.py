@@ -68,7 +68,7 @@ class Param:
     name: str
     type: PyType
     optional: bool  # nullable: defaults to None
-    check: Rule | None = None  # the CHECK constraint of the column this parameter fills
+    checks: tuple[Rule, ...] = ()  # the CHECK constraints of the columns it may fill
     adapter: str | None = None  # keyword arguments: the TypeAdapter enforcing the check
     composite: bool = False  # holds composite models: sent as mappings of their attributes
     # The name in the SQL, where the Python name differs (`format` -> `format_`): a

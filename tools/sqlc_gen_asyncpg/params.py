@@ -52,7 +52,6 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
         optional = not column.not_null and column.name in narg
         targets = assigned.get(param.number, ())
         rules = _checks_of(scope, targets)
-        rule = rules[0] if rules else None
         modifier = _modifier_of(scope, targets)
         target = targets[0] if targets else None
         adapter = None
@@ -62,13 +61,13 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
                 value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
                 adapter = scope.adapter(
                     value_type,
-                    _adapter_name(rule, modifier, target),
+                    _adapter_name(rules, target),
                     plain=True,
                     declared=value_type.annotation.removeprefix("Annotated[").partition(",")[0],
                 )
         composite = resolver.holds_composite(py_type)
         alias = sql_name if sql_name.isidentifier() and sql_name != name else None
-        params.append(Param(name, py_type, optional, rule, adapter, composite, alias))
+        params.append(Param(name, py_type, optional, rules, adapter, composite, alias))
     return tuple(params) if ok else None
 
 
@@ -143,10 +142,11 @@ def _checked(
     return PyType(annotation, imports)
 
 
-def _adapter_name(rule: Rule | None, modifier: Modifier | None, target: Any) -> str:
-    """The module-level TypeAdapter a keyword argument is checked with."""
-    if rule is not None:
-        return f"_{rule.constraint.upper()}"
+def _adapter_name(rules: tuple[Rule, ...], target: Any) -> str:
+    """The module-level TypeAdapter a keyword argument is checked with: named after
+    its CHECKs (their column's modifier comes with them), or its column's type."""
+    if rules:
+        return "_" + "_AND_".join(rule.constraint.upper() for rule in rules)
     table, column = target
     return f"_{table.upper()}_{column.upper()}_TYPE"
 

@@ -35,7 +35,7 @@ from .render_query import (
     function_lines,
     iterator_lines,
 )
-from .row_checks import ExprCall
+from .row_checks import names_used
 
 
 def runtime_source() -> str:
@@ -76,7 +76,7 @@ def _catalog(package: Package) -> str:
     entries: list[str] = []
     for module in package.modules:
         for function in module.functions:
-            checks = sorted({p.check.constraint for p in function.params if p.check})
+            checks = sorted({rule.constraint for p in function.params for rule in p.checks})
             info = Call(
                 "QueryInfo",
                 (
@@ -172,25 +172,8 @@ def _row_checks_method(model: Model) -> list[str]:
 def _row_check_constant(rule: RowRule) -> list[str]:
     """`TABLE_CHECK = RowCheck(...)`, under the CHECK expression it translates."""
     comment = f"# {rule.table}: CHECK ({rule.check_sql})"
-    head = f"{rule.constraint.upper()} = RowCheck("
-    return [comment, *_nested(head, [quoted(rule.constraint), rule.expression], ")", "")]
-
-
-def _nested(head: str, arguments: list[ExprCall | str], close: str, indent: str) -> list[str]:
-    """`head arguments close` on one line when it fits, else one argument per line,
-    each nested the same way (as ruff formats calls with a trailing comma)."""
-    flat = ", ".join(a if isinstance(a, str) else a.one_line() for a in arguments)
-    if len(f"{indent}{head}{flat}{close}") <= LINE_LENGTH:
-        return [f"{indent}{head}{flat}{close}"]
-    lines = [f"{indent}{head}"]
-    for argument in arguments:
-        inner = indent + "    "
-        if isinstance(argument, str):
-            lines.append(f"{inner}{argument},")
-        else:
-            lines.extend(_nested(f"{argument.name}(", list(argument.arguments), "),", inner))
-    lines.append(f"{indent}{close}")
-    return lines
+    built = Call("RowCheck", (quoted(rule.constraint), rule.expression))
+    return [comment, *wrapped(built, "", f"{rule.constraint.upper()} = ")]
 
 
 def _enum_class(enum: EnumModel) -> list[str]:
@@ -226,7 +209,7 @@ def _models(package: Package) -> str:
     if package.row_rules:
         imports.add(f".{RUNTIME}", "RowCheck")
     for rule in package.row_rules:
-        for name in rule.expression.names():
+        for name in names_used(rule.expression):
             imports.add("decimal" if name == "Decimal" else f".{RUNTIME}", name)
     if any(isinstance(v, Decimal) for rule in package.checks for _, v in rule.limits):
         imports.add("decimal", "Decimal")

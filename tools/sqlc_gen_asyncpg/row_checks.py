@@ -20,7 +20,7 @@ with the database, with the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,33 +29,17 @@ from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 from pglast.stream import RawStream
 
 from .constraints import Checks, RowRule, Untranslated
-from .layout import quoted
+from .layout import Call, Expr, quoted
 from .tree import is_a as _is
 
 
-@dataclass(frozen=True)
-class ExprCall:
-    """`name(arguments)` in the generated source: the runtime's Expr classes nest."""
-
-    name: str
-    arguments: tuple[ExprCall | str, ...]
-
-    def one_line(self) -> str:
-        return f"{self.name}({', '.join(_one_line(a) for a in self.arguments)})"
-
-    def names(self) -> set[str]:
-        """The runtime names the expression uses (and Decimal, for a decimal constant)."""
-        found = {self.name}
-        for argument in self.arguments:
-            if isinstance(argument, ExprCall):
-                found |= argument.names()
-            elif argument.startswith("Decimal("):
-                found.add("Decimal")
-        return found
-
-
-def _one_line(node: ExprCall | str) -> str:
-    return node if isinstance(node, str) else node.one_line()
+def names_used(expr: Expr) -> set[str]:
+    """The runtime names an expression built here uses (and Decimal, for a decimal
+    constant)."""
+    if isinstance(expr, str):
+        return {"Decimal"} if expr.startswith("Decimal(") else set()
+    assert isinstance(expr, Call)
+    return {expr.func}.union(*(names_used(arg) for arg in expr.args))
 
 
 _NUMBERS = {
@@ -117,18 +101,18 @@ class _Reader:
         self.types = types
         self.columns: list[str] = []
 
-    def read(self, node: Any) -> tuple[ExprCall, str]:
+    def read(self, node: Any) -> tuple[Call, str]:
         if _is(node, ast.BoolExpr):
             parts = tuple(self._boolean(arg) for arg in node.args)
             if node.boolop == BoolExprType.AND_EXPR:
-                return ExprCall("And", parts), "bool"
+                return Call("And", parts), "bool"
             if node.boolop == BoolExprType.OR_EXPR:
-                return ExprCall("Or", parts), "bool"
-            return ExprCall("Not", parts), "bool"
+                return Call("Or", parts), "bool"
+            return Call("Not", parts), "bool"
         if _is(node, ast.NullTest):
             operand, _ = self.read(node.arg)
             negated = node.nulltesttype == NullTestType.IS_NOT_NULL
-            return ExprCall("IsNull", (operand, "negated=True") if negated else (operand,)), "bool"
+            return Call("IsNull", (operand, "negated=True") if negated else (operand,)), "bool"
         if _is(node, ast.ColumnRef):
             return self._column(node)
         if _is(node, (ast.A_Const, ast.TypeCast)):
@@ -140,22 +124,22 @@ class _Reader:
         if _is(node, ast.CoalesceExpr):
             read = [self.read(arg) for arg in node.args]
             kinds = {kind for _, kind in read} - {"null"}
-            return ExprCall("Coalesce", tuple(p for p, _ in read)), _one_kind(kinds)
+            return Call("Coalesce", tuple(p for p, _ in read)), _one_kind(kinds)
         if _is(node, ast.CaseExpr) and node.arg is None:
             branches = tuple(
-                ExprCall("When", (self._boolean(w.expr), self.read(w.result)[0])) for w in node.args
+                Call("When", (self._boolean(w.expr), self.read(w.result)[0])) for w in node.args
             )
             default = self.read(node.defresult)[0] if node.defresult is not None else _NULL
-            return ExprCall("Case", (*branches, default)), "bool"
+            return Call("Case", (*branches, default)), "bool"
         raise _NotExactError(f"{type(node).__name__} is not translated")
 
-    def _boolean(self, node: Any) -> ExprCall:
+    def _boolean(self, node: Any) -> Call:
         expression, kind = self.read(node)
         if kind != "bool":
             raise _NotExactError("a non-boolean operand of AND, OR, NOT or CASE")
         return expression
 
-    def _column(self, node: Any) -> tuple[ExprCall, str]:
+    def _column(self, node: Any) -> tuple[Call, str]:
         if len(node.fields) != 1 or not _is(node.fields[0], ast.String):
             raise _NotExactError("a qualified column")
         name = str(node.fields[0].sval)
@@ -172,9 +156,9 @@ class _Reader:
             else f"temporal {type_name}" if type_name in _TEMPORAL
             else f"other {type_name}"  # an enum, an array, ...
         )  # fmt: skip
-        return ExprCall("Column", (quoted(name),)), kind
+        return Call("Column", (quoted(name),)), kind
 
-    def _operator(self, node: Any) -> tuple[ExprCall, str]:
+    def _operator(self, node: Any) -> tuple[Call, str]:
         operator = str(node.name[-1].sval) if node.name else ""
         if node.kind in (A_Expr_Kind.AEXPR_IN, A_Expr_Kind.AEXPR_OP_ANY) and operator == "=":
             values = node.rexpr
@@ -185,22 +169,22 @@ class _Reader:
             if not isinstance(values, tuple):
                 raise _NotExactError("IN or ANY of something other than a list")
             left, left_kind = self.read(node.lexpr)
-            compared: list[ExprCall | str] = []
+            compared: list[Call | str] = []
             for value in values:
                 right, right_kind = self.read(value)
                 _comparable(left_kind, "=", right_kind)
-                compared.append(ExprCall("Compare", (left, '"="', right)))
-            return ExprCall("Or", tuple(compared)), "bool"
+                compared.append(Call("Compare", (left, '"="', right)))
+            return Call("Or", tuple(compared)), "bool"
         if node.kind == A_Expr_Kind.AEXPR_BETWEEN:  # x >= low AND x <= high, NULLs alike
             value, kind = self.read(node.lexpr)
             (low, low_kind), (high, high_kind) = (self.read(bound) for bound in node.rexpr)
             _comparable(kind, ">=", low_kind)
             _comparable(kind, "<=", high_kind)
-            return ExprCall(
+            return Call(
                 "And",
                 (
-                    ExprCall("Compare", (value, '">="', low)),
-                    ExprCall("Compare", (value, '"<="', high)),
+                    Call("Compare", (value, '">="', low)),
+                    Call("Compare", (value, '"<="', high)),
                 ),
             ), "bool"
         if node.kind != A_Expr_Kind.AEXPR_OP:
@@ -210,17 +194,17 @@ class _Reader:
         if operator in ("+", "-"):
             if {left_kind, right_kind} != {"number"}:
                 raise _NotExactError(f"`{operator}` of something other than numbers")
-            return ExprCall("Arithmetic", (left, quoted(operator), right)), "number"
+            return Call("Arithmetic", (left, quoted(operator), right)), "number"
         if operator not in ("=", "<>", *_ORDERING):
             raise _NotExactError(f"the operator {operator!r} is not translated")
         _comparable(left_kind, operator, right_kind)
-        return ExprCall("Compare", (left, quoted(operator), right)), "bool"
+        return Call("Compare", (left, quoted(operator), right)), "bool"
 
-    def _call(self, node: Any) -> tuple[ExprCall, str]:
+    def _call(self, node: Any) -> tuple[Call, str]:
         name = str(node.funcname[-1].sval).lower()
         arguments = tuple(node.args or ())
         if name == "btrim" and len(arguments) == 2:
-            if _constant(arguments[1])[0] != ExprCall("Const", ('" "',)):
+            if _constant(arguments[1])[0] != Call("Const", ('" "',)):
                 raise _NotExactError("btrim() of characters other than the space")
             arguments = arguments[:1]
         if name not in _FUNCTIONS or len(arguments) != 1:
@@ -230,7 +214,7 @@ class _Reader:
         if wanted in ("text", "json") and kind != wanted:
             raise _NotExactError(f"{name}() of a {kind} value")
         function = "char_length" if name in ("character_length", "length") else name
-        return ExprCall("Call", (quoted(function), argument)), result
+        return Call("Call", (quoted(function), argument)), result
 
 
 def _comparable(left: str, operator: str, right: str) -> None:
@@ -254,10 +238,10 @@ def _one_kind(kinds: set[str]) -> str:
     return next(iter(kinds), "null")
 
 
-_NULL = ExprCall("Const", ("None",))
+_NULL = Call("Const", ("None",))
 
 
-def _constant(node: Any) -> tuple[ExprCall, str]:
+def _constant(node: Any) -> tuple[Call, str]:
     """A constant and its kind; a text constant is a `label` (an enum's too, under a
     cast to the enum type)."""
     if _is(node, ast.TypeCast):
@@ -268,11 +252,11 @@ def _constant(node: Any) -> tuple[ExprCall, str]:
         return _NULL, "null"
     value = node.val
     if _is(value, ast.Integer):
-        return ExprCall("Const", (str(int(value.ival)),)), "number"
+        return Call("Const", (str(int(value.ival)),)), "number"
     if _is(value, ast.Float):
-        return ExprCall("Const", (f'Decimal("{Decimal(value.fval)}")',)), "number"
+        return Call("Const", (f'Decimal("{Decimal(value.fval)}")',)), "number"
     if _is(value, ast.Boolean):
-        return ExprCall("Const", (str(bool(value.boolval)),)), "bool"
+        return Call("Const", (str(bool(value.boolval)),)), "bool"
     if _is(value, ast.String):
-        return ExprCall("Const", (quoted(str(value.sval)),)), "label"
+        return Call("Const", (quoted(str(value.sval)),)), "label"
     raise _NotExactError("a constant of another type")

@@ -23,3 +23,27 @@ CREATE TABLE forms (
 );
 
 CREATE DOMAIN percent AS numeric CONSTRAINT percent_check CHECK (VALUE >= 0 AND VALUE <= 100);
+
+-- Forms read through a schema function, type modifiers applied before the CHECK,
+-- JSON objects, NaN, and CHECKs over several columns (RowChecks).
+CREATE FUNCTION is_tidy(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT
+    RETURN btrim(name, ' ') <> '' AND name !~ '[\u0001-\u001F\u00A0\u200B-\u200F]';
+
+CREATE TABLE rows_of_forms (
+    id int PRIMARY KEY,
+    tidy text CONSTRAINT rows_tidy_check CHECK (is_tidy(tidy) AND char_length(tidy) <= 8),
+    sized text CONSTRAINT rows_sized_check CHECK (char_length(sized) BETWEEN 2 AND 4),
+    measure numeric(5, 4) CONSTRAINT rows_measure_check CHECK (measure >= 0 AND measure <= 1),
+    reading double precision CONSTRAINT rows_reading_check CHECK (reading >= 0),
+    doc jsonb CONSTRAINT rows_doc_check CHECK (jsonb_typeof(doc) = 'object'),
+    short varchar(3),
+    low int,
+    high int,
+    state text,
+    closed_at timestamptz,
+    CONSTRAINT rows_order_check CHECK (low <= high),
+    CONSTRAINT rows_closed_check CHECK (
+        CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE closed_at IS NULL END
+    )
+);

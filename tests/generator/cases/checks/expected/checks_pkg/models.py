@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ._runtime import Check, RowModel
+from pydantic import AwareDatetime
+
+from ._runtime import (
+    Case,
+    Check,
+    Column,
+    Compare,
+    Const,
+    DbJson,
+    IsNull,
+    RowCheck,
+    RowModel,
+    When,
+)
 
 
 class Form(RowModel):
@@ -27,6 +40,24 @@ class Form(RowModel):
     pair: int | None
     other: int | None
     lowered: str | None
+
+
+class RowsOfForm(RowModel):
+    id: int
+    tidy: str | None
+    sized: str | None
+    measure: Decimal | None
+    reading: float | None
+    doc: DbJson | None
+    short: str | None
+    low: int | None
+    high: int | None
+    state: str | None
+    closed_at: AwareDatetime | None
+
+
+# is_tidy(): btrim(name, ' ') <> '' AND name !~ '[\u0001-\u001F\u00A0\u200B-\u200F]'
+IS_TIDY = "(?s)^[^\\x{1}-\\x{1F}\\x{A0}\\x{200B}-\\x{200F}]*[^\\x{1}-\\x{1F}\\x{A0}\\x{200B}-\\x{200F} ][^\\x{1}-\\x{1F}\\x{A0}\\x{200B}-\\x{200F}]*$"
 
 
 # forms: CHECK (big > 0 AND big <= 9000000000)
@@ -77,9 +108,52 @@ FORMS_SMALL_CHECK = Check("forms_small_check", ge=-5, le=5)
 FORMS_WORD_CHECK = Check("forms_word_check", min_length=1, max_length=3)
 
 
+# rows_of_forms: CHECK (jsonb_typeof(doc) = 'object')
+ROWS_DOC_CHECK = Check("rows_doc_check", json_type="object")
+
+
+# rows_of_forms: CHECK (measure >= 0 AND measure <= 1)
+ROWS_MEASURE_CHECK = Check("rows_measure_check", ge=Decimal("0"), le=Decimal("1"))
+
+
+# rows_of_forms: CHECK (reading >= 0)
+ROWS_READING_CHECK = Check("rows_reading_check", ge=0.0)
+
+
+# rows_of_forms: CHECK (char_length(sized) BETWEEN 2 AND 4)
+ROWS_SIZED_CHECK = Check("rows_sized_check", min_length=2, max_length=4)
+
+
+# rows_of_forms: CHECK (is_tidy(tidy) AND char_length(tidy) <= 8)
+ROWS_TIDY_CHECK = Check("rows_tidy_check", max_length=8, pattern=IS_TIDY)
+
+
+# forms: CHECK (other <> 3)
+FORMS_OTHER_CHECK = RowCheck("forms_other_check", Compare(Column("other"), "<>", Const(3)))
+
+
+# forms: CHECK (pair > small)
+FORMS_PAIR_CHECK = RowCheck("forms_pair_check", Compare(Column("pair"), ">", Column("small")))
+
+
+# rows_of_forms: CHECK (CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE closed_at IS NULL END)
+ROWS_CLOSED_CHECK = RowCheck(
+    "rows_closed_check",
+    Case(
+        When(
+            Compare(Column("state"), "=", Const("closed")),
+            IsNull(Column("closed_at"), negated=True),
+        ),
+        IsNull(Column("closed_at")),
+    ),
+)
+
+
+# rows_of_forms: CHECK (low <= high)
+ROWS_ORDER_CHECK = RowCheck("rows_order_check", Compare(Column("low"), "<=", Column("high")))
+
+
 # CHECK constraints left to the database (no exact pydantic form):
-# - forms.forms_digits_check: the regex escape \d is not translated
-# - forms.forms_lowered_check: lower() of a text column
-# - forms.forms_other_check: `<>` is not translated (pydantic has no not-equal limit)
-# - forms.forms_pair_check: it compares with something other than a constant
-# - forms.forms_spaced_check: the regex uses a POSIX class or collating element in brackets
+# - forms.forms_digits_check: the regex escape \d is not translated; as a row: the operator '~' is not translated
+# - forms.forms_lowered_check: lower() of a text column; as a row: lower() is not translated
+# - forms.forms_spaced_check: the regex uses a POSIX class or collating element in brackets; as a row: the operator '~' is not translated

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import TypeAdapter
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -17,6 +17,7 @@ from ._runtime import (
     VarChar,
     affected_rows,
     build_row,
+    given,
     missing_row,
     query_failed,
     validate_rows,
@@ -30,10 +31,18 @@ from .models import (
     FORMS_LABEL_CHECK,
     FORMS_LOOSE_CHECK,
     FORMS_MODE_CHECK,
+    FORMS_OTHER_CHECK,
     FORMS_RATIO_CHECK,
     FORMS_SHARE_CHECK,
     FORMS_SMALL_CHECK,
     FORMS_WORD_CHECK,
+    ROWS_CLOSED_CHECK,
+    ROWS_DOC_CHECK,
+    ROWS_MEASURE_CHECK,
+    ROWS_ORDER_CHECK,
+    ROWS_READING_CHECK,
+    ROWS_SIZED_CHECK,
+    ROWS_TIDY_CHECK,
     Form,
 )
 
@@ -58,10 +67,61 @@ class AddFormParams(RowModel):
     other: int | None
     lowered: str | None
 
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        FORMS_OTHER_CHECK.check(other=self.other)
+        return self
+
+
+class AddRowParams(RowModel):
+    """Parameters of add_row."""
+
+    id_: Annotated[int, Field(alias="id")]
+    tidy: Annotated[str, ROWS_TIDY_CHECK] | None
+    sized: Annotated[str, ROWS_SIZED_CHECK] | None
+    measure: Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK] | None
+    reading: Annotated[float, ROWS_READING_CHECK] | None
+    doc: Annotated[JsonValue, ROWS_DOC_CHECK] | None
+    short: Annotated[str, VarChar(3)] | None
+    low: int | None
+    high: int | None
+    state: str | None
+    closed_at: AwareDatetime | None
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        ROWS_CLOSED_CHECK.check(state=self.state, closed_at=self.closed_at)
+        ROWS_ORDER_CHECK.check(low=self.low, high=self.high)
+        return self
+
+
+class NarrowRowParams(RowModel):
+    """Parameters of narrow_row."""
+
+    low: int | None = None
+    high: int | None = None
+    state: str | None
+    closed_at: AwareDatetime | None = None
+    tidy: Annotated[str, ROWS_TIDY_CHECK] | None = None
+    id_: Annotated[int, Field(alias="id")]
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        ROWS_CLOSED_CHECK.check(state=self.state, closed_at=self.closed_at)
+        ROWS_ORDER_CHECK.check(low=given(self.low), high=given(self.high))
+        return self
+
 
 _FORMS_CODE_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, FORMS_CODE_CHECK])
 _FORMS_LABEL_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, FORMS_LABEL_CHECK])
 _FORM_LIST = TypeAdapter(list[Form])
+_INT = TypeAdapter(int)
+_ROWS_MEASURE_CHECK: TypeAdapter[Decimal] = TypeAdapter(
+    Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK]
+)
+_ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, ROWS_TIDY_CHECK, ROWS_SIZED_CHECK]
+)
 
 
 ADD_FORM = """-- name: AddForm :one
@@ -162,3 +222,123 @@ async def forms_with_label(db: ReadExecutor, *, label: str | None) -> list[Form]
     except Exception as error:
         query_failed(error, "forms_with_label", ("label",), "select", None)
     return validate_rows(_FORM_LIST, Form, records)
+
+
+ADD_ROW = """-- name: AddRow :exec
+INSERT INTO rows_of_forms (id, tidy, sized, measure, reading, doc, short, low, high, state,
+                           closed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+async def add_row(db: Executor, params: AddRowParams) -> None:
+    """The Params model carries the column rules and the row CHECKs of what it fills."""
+    try:
+        await db.execute(
+            ADD_ROW,
+            params.id_,
+            params.tidy,
+            params.sized,
+            params.measure,
+            params.reading,
+            params.doc,
+            params.short,
+            params.low,
+            params.high,
+            params.state,
+            params.closed_at,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "add_row",
+            (
+                "id_",
+                "tidy",
+                "sized",
+                "measure",
+                "reading",
+                "doc",
+                "short",
+                "low",
+                "high",
+                "state",
+                "closed_at",
+            ),
+            "insert",
+            "rows_of_forms",
+        )
+
+
+NARROW_ROW = """-- name: NarrowRow :execrows
+UPDATE rows_of_forms
+SET low = coalesce($1, low), high = coalesce($2, high),
+    state = $3, closed_at = $4, tidy = $5
+WHERE id = $6
+"""
+
+
+async def narrow_row(db: Executor, params: NarrowRowParams) -> int:
+    """A partial update: coalesce keeps a column, so the row CHECK sees it as unknown."""
+    try:
+        command_status = await db.execute(
+            NARROW_ROW,
+            params.low,
+            params.high,
+            params.state,
+            params.closed_at,
+            params.tidy,
+            params.id_,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "narrow_row",
+            ("low", "high", "state", "closed_at", "tidy", "id_"),
+            "update",
+            "rows_of_forms",
+        )
+    return affected_rows(command_status)
+
+
+UPSERT_TIDY = """-- name: UpsertTidy :exec
+INSERT INTO rows_of_forms (id, tidy) VALUES ($1, $2)
+ON CONFLICT (id) DO UPDATE SET sized = EXCLUDED.tidy
+"""
+
+
+async def upsert_tidy(
+    db: Executor,
+    *,
+    id_: int,
+    tidy: Annotated[str, ROWS_TIDY_CHECK, ROWS_SIZED_CHECK] | None,
+) -> None:
+    """ON CONFLICT DO UPDATE SET sized = EXCLUDED.tidy: the tidy parameter fills both."""
+    tidy = None if tidy is None else _ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK.validate_python(tidy)
+    try:
+        await db.execute(UPSERT_TIDY, id_, tidy)
+    except Exception as error:
+        query_failed(error, "upsert_tidy", ("id_", "tidy"), "insert", "rows_of_forms")
+
+
+REMEASURE_ROW = """-- name: RemeasureRow :one
+WITH changed AS (
+    UPDATE rows_of_forms SET measure = $1 WHERE id = $2 RETURNING id
+)
+SELECT count(*) FROM changed
+"""
+
+
+async def remeasure_row(
+    db: Executor,
+    *,
+    measure: Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK] | None,
+    id_: int,
+) -> int:
+    """An UPDATE inside a CTE: its parameter carries the column's modifier and CHECK."""
+    measure = None if measure is None else _ROWS_MEASURE_CHECK.validate_python(measure)
+    try:
+        value = await db.fetchval(REMEASURE_ROW, measure, id_)
+    except Exception as error:
+        query_failed(error, "remeasure_row", ("measure", "id_"), "update", "rows_of_forms")
+    return _INT.validate_python(value)
