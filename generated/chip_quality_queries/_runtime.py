@@ -635,17 +635,25 @@ def query_failed(
 
 
 class CopyRows:
-    """The rows of a `:copyfrom`, as asyncpg's COPY reads them, remembering the row and
-    column it is encoding: asyncpg reports a value it cannot encode for COPY (a Decimal
-    beyond numeric's range, a string that is no UUID) without saying where.
+    """The rows of a `:copyfrom` (or a `:batch*`), as the driver reads them, remembering
+    the row and column it is encoding: asyncpg reports a value it cannot encode for
+    COPY (a Decimal beyond numeric's range, a string that is no UUID) without saying
+    where. `checks` are (position, TypeAdapter) of the values a column's rules check
+    (and round) before they are sent, as a Params model checks its fields.
     `query` is the SQL of the `:copyfrom` (COPY sends none of its own): a connection
     that traces queries names its span after it.
     """
 
-    __slots__ = ("_rows", "current", "query")
+    __slots__ = ("_checks", "_rows", "current", "query")
 
-    def __init__(self, rows: Iterable[Sequence[object]], query: str = "") -> None:
+    def __init__(
+        self,
+        rows: Iterable[Sequence[object]],
+        query: str = "",
+        checks: tuple[tuple[int, TypeAdapter[Any]], ...] = (),
+    ) -> None:
         self._rows = rows
+        self._checks = checks
         self.current = _CopyRow()
         self.query = query
 
@@ -653,8 +661,18 @@ class CopyRows:
         # COPY reads each row's values by index, one row after the other, so one
         # object stands for every row in turn; the cost is a Python call per value.
         current = self.current
-        for current.row, current.values in enumerate(self._rows):
+        checks = self._checks
+        for current.row, values in enumerate(self._rows):
+            current.values = self._checked(values) if checks else values
             yield current
+
+    def _checked(self, values: Sequence[object]) -> Sequence[object]:
+        checked = list(values)
+        for position, adapter in self._checks:
+            if checked[position] is not None:  # NULL passes a CHECK
+                self.current.column = position
+                checked[position] = adapter.validate_python(checked[position])
+        return checked
 
     @property
     def row(self) -> int | None:

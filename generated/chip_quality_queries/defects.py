@@ -106,6 +106,15 @@ class DefectParetoOfLotRow(RowModel):
     defect_count: int
 
 
+_DEFECTS_CONFIDENCE_CHECK: TypeAdapter[Decimal] = TypeAdapter(
+    Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK]
+)
+_DEFECTS_DETECTED_BY_CHECK: TypeAdapter[str] = TypeAdapter(
+    Annotated[str, DEFECTS_DETECTED_BY_CHECK]
+)
+_DEFECTS_LOCATION_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+    Annotated[JsonValue, DEFECTS_LOCATION_CHECK]
+)
 _DEFECT_LIST = TypeAdapter(list[Defect])
 _DEFECT_PARETO_OF_LOT_ROW_LIST = TypeAdapter(list[DefectParetoOfLotRow])
 _INT = TypeAdapter(int)
@@ -166,7 +175,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def ingest_defects(db: Executor, rows: Iterable[IngestDefectsParams]) -> int:
     """Bulk ingest of defects (binary COPY): returns the number of rows written."""
-    copy_rows = CopyRows(rows, INGEST_DEFECTS)
+    copy_rows = CopyRows(
+        rows,
+        INGEST_DEFECTS,
+        checks=(
+            (3, _DEFECTS_LOCATION_CHECK),
+            (4, _DEFECTS_CONFIDENCE_CHECK),
+            (6, _DEFECTS_DETECTED_BY_CHECK),
+        ),
+    )
     try:
         command_status = await db.copy_records_to_table(
             "defects",
@@ -210,8 +227,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 
 async def insert_defects(db: Executor, rows: Iterable[InsertDefectsParams]) -> None:
     """Insert many defects with one prepared statement (asyncpg executemany): all or none."""
+    copy_rows = CopyRows(
+        rows,
+        INSERT_DEFECTS,
+        checks=(
+            (3, _DEFECTS_LOCATION_CHECK),
+            (4, _DEFECTS_CONFIDENCE_CHECK),
+            (6, _DEFECTS_DETECTED_BY_CHECK),
+        ),
+    )
     try:
-        await db.executemany(INSERT_DEFECTS, rows)
+        await db.executemany(INSERT_DEFECTS, copy_rows)
     except Exception as error:
         query_failed(
             error,
@@ -227,6 +253,7 @@ async def insert_defects(db: Executor, rows: Iterable[InsertDefectsParams]) -> N
             ),
             "insert",
             "defects",
+            copy_rows,
         )
 
 

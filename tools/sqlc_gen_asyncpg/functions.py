@@ -69,7 +69,7 @@ def build_function(
         or bool(options.max_params and len(query.params) > options.max_params)
     )
     sql = sql_of(scope, query)
-    params = params_of(scope, query, keyword_arguments=not in_model)
+    params = params_of(scope, query, keyword_arguments=not in_model, bulk=bulk)
     if sql is None or params is None:
         return None
     if bulk and any(p.composite for p in params):

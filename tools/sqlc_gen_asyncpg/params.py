@@ -16,8 +16,12 @@ from .scope import Scope
 from .statements import StatementError, copy_target
 
 
-def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[Param, ...] | None:
-    """The parameters in $N order; None (with a problem) when one cannot be typed."""
+def params_of(
+    scope: Scope, query: Query, *, keyword_arguments: bool, bulk: bool = False
+) -> tuple[Param, ...] | None:
+    """The parameters in $N order; None (with a problem) when one cannot be typed.
+    Keyword arguments and the rows of bulk commands (`bulk`) get a TypeAdapter for each
+    checked parameter; a Params model checks its own fields."""
     parsed = scope.inputs.parsed[query.name]
     # A query the parser refuses stores nothing here: statement_of reports it refused.
     assigned = assigned_columns(parsed) if parsed.error is None else {}
@@ -57,7 +61,7 @@ def params_of(scope: Scope, query: Query, *, keyword_arguments: bool) -> tuple[P
         adapter = None
         if rules or modifier is not None:
             py_type = _checked(scope, py_type, rules, modifier)
-            if keyword_arguments:  # checks the value; None passes a CHECK anyway
+            if keyword_arguments or bulk:  # checks the value; None passes a CHECK anyway
                 value_type = PyType(py_type.annotation.removesuffix(" | None"), py_type.imports)
                 adapter = scope.adapter(
                     value_type,

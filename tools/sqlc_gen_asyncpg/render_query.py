@@ -46,7 +46,9 @@ def function_imports(imports: Imports, function: Function) -> None:
         imports.add(f".{RUNTIME}", "db_value")
     if function.always_row and function.scalar is None:
         imports.add(f".{RUNTIME}", "missing_row")
-    if command is Command.COPYFROM:
+    if command is Command.COPYFROM or (
+        command.takes_rows and any(p.adapter for p in function.params)
+    ):
         imports.add(f".{RUNTIME}", "CopyRows")
     if function.row_model and not function.embeds:
         if command.lists_rows:
@@ -202,7 +204,9 @@ def _body(function: Function) -> list[str]:
         case Command.COPYFROM:
             return _copy_body(function)
         case Command.BATCHEXEC:
-            return _guarded(function, [f"{TRY}await db.{method}({function.constant}, rows)"])
+            rows, checked = _bulk_rows(function)
+            call = f"{TRY}await db.{method}({function.constant}, {rows})"
+            return [*checked, *_guarded(function, [call], "copy_rows" if checked else None)]
         case Command.BATCHONE | Command.BATCHMANY:
             return _batch_rows_body(function, method)
 
@@ -252,11 +256,23 @@ def _copy_body(function: Function) -> list[str]:
     if exploded_line in call and len(exploded_line) > LINE_LENGTH:
         at = call.index(exploded_line)
         call[at : at + 1] = bracketed("columns=(", columns, ",", TRY + "    ")
+    _, checked = _bulk_rows(function)
     return [
-        f"    copy_rows = CopyRows(rows, {function.constant})",
+        *(checked or [f"    copy_rows = CopyRows(rows, {function.constant})"]),
         *_guarded(function, call, "copy_rows"),
         "    return affected_rows(command_status)",
     ]
+
+
+def _bulk_rows(function: Function) -> tuple[str, list[str]]:
+    """What a bulk command sends (`rows`, or `copy_rows` when some of their values are
+    checked), and the line building `copy_rows` with those checks."""
+    checks = [f"({i}, {p.adapter})" for i, p in enumerate(function.params) if p.adapter]
+    if not checks:
+        return "rows", []
+    pairs = Call("checks=", tuple(checks)) if len(checks) > 1 else f"checks=({checks[0]},)"
+    built = Call("CopyRows", ("rows", function.constant, pairs))
+    return "copy_rows", wrapped(built, "    ", "copy_rows = ")
 
 
 def _batch_rows_body(function: Function, fetch: str) -> list[str]:
@@ -264,9 +280,10 @@ def _batch_rows_body(function: Function, fetch: str) -> list[str]:
     the `try`: only the driver's calls are the error handler's to translate."""
     results = {"fetch": "record_lists", "fetchrow": "records", "fetchval": "values"}[fetch]
     query = Call(f"await conn.{fetch}", (function.constant, "*row"))
+    sent, checked = _bulk_rows(function)
     loop = [
         f"{TRY}async with transaction_on(db) as conn:",
-        *wrapped(ListComp(query, "for row in rows"), TRY + "    ", f"{results} = "),
+        *wrapped(ListComp(query, f"for row in {sent}"), TRY + "    ", f"{results} = "),
     ]
     result: Expr
     if fetch == "fetchval":
@@ -281,7 +298,8 @@ def _batch_rows_body(function: Function, fetch: str) -> list[str]:
         result = ListComp(rows, "for records in record_lists")
     else:
         result = ListComp(_rows_validated(function, "records"), "for records in record_lists")
-    return [*_guarded(function, loop), *wrapped(result, "    ", "return ")]
+    guarded = _guarded(function, loop, "copy_rows" if checked else None)
+    return [*checked, *guarded, *wrapped(result, "    ", "return ")]
 
 
 def iterator_lines(function: Function) -> list[str]:

@@ -13,6 +13,7 @@ from pydantic import Field, TypeAdapter
 
 from ._runtime import (
     Connection,
+    CopyRows,
     Executor,
     Numeric,
     ReadExecutor,
@@ -101,6 +102,7 @@ class SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportRow(RowMod
 _ALIASED_NAMES_ROW_LIST = TypeAdapter(list[AliasedNamesRow])
 _CAST_COLUMNS_ROW_LIST = TypeAdapter(list[CastColumnsRow])
 _SAME_NAMES_ROW_LIST = TypeAdapter(list[SameNamesRow])
+_SAMPLES_MEASURED_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(8, 2)])
 _SAMPLES_OVER_ROW_LIST = TypeAdapter(list[SamplesOverRow])
 _SAMPLES_OVER_THE_THRESHOLD_WITH_THEIR_NOTES_AND_MEASUREMENTS_FOR_THE_REPORT_ROW_LIST = TypeAdapter(
     list[SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportRow]
@@ -258,6 +260,11 @@ async def add_samples_and_return_what_the_report_needs_to_know_about_each_of_the
     db: Executor,
     rows: Iterable[AddSamplesAndReturnWhatTheReportNeedsToKnowAboutEachOfThemParams],
 ) -> list[AddSamplesAndReturnWhatTheReportNeedsToKnowAboutEachOfThemRow | None]:
+    copy_rows = CopyRows(
+        rows,
+        ADD_SAMPLES_AND_RETURN_WHAT_THE_REPORT_NEEDS_TO_KNOW_ABOUT_EACH_OF_THEM,
+        checks=((2, _SAMPLES_MEASURED_TYPE),),
+    )
     try:
         async with transaction_on(db) as conn:
             records = [
@@ -265,7 +272,7 @@ async def add_samples_and_return_what_the_report_needs_to_know_about_each_of_the
                     ADD_SAMPLES_AND_RETURN_WHAT_THE_REPORT_NEEDS_TO_KNOW_ABOUT_EACH_OF_THEM,
                     *row,
                 )
-                for row in rows
+                for row in copy_rows
             ]
     except Exception as error:
         query_failed(
@@ -274,6 +281,7 @@ async def add_samples_and_return_what_the_report_needs_to_know_about_each_of_the
             ("n", "note", "measured"),
             "insert",
             "samples",
+            copy_rows,
         )
     return [
         None
