@@ -14,6 +14,7 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -26,6 +27,7 @@ from opentelemetry.util._once import Once
 from chip_quality_dev import localdb
 from chip_quality_dev.localdb import with_database
 from tests.databases import DatabaseSupply
+from tests.parity import REPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -167,3 +169,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = item.path.relative_to(tests) if item.path.is_relative_to(tests) else None
         if relative is not None and relative.parts[0] in _FOLDER_MARKERS:
             item.add_marker(_FOLDER_MARKERS[relative.parts[0]])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures of the rule parity tests (tests/parity.py), when they ran."""
+    for title, lines in REPORT.items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,165 +1,114 @@
-"""CHECK constraints translated into pydantic limits accept exactly what PostgreSQL
-accepts: hypothesis draws values on both sides of every bound, boundary values,
-Unicode lengths and regex edge cases; pydantic and the server must agree on each.
+"""CHECK constraints translated into pydantic limits take exactly what PostgreSQL stores.
 
-Runs over the project's schema and over the golden case `checks`' schema, which
-holds every translated form and neighbours the translator must refuse.
+Every translated rule of the golden case `checks` (each form the translator knows,
+and neighbours it must refuse) and of type_limits.sql (those forms on columns at
+their types' limits) becomes the Check the generated code puts on a field, and is
+judged value by value against the server (tests/parity.py): the column's real type
+and its live CHECK in a temporary table, values at and beyond every limit, drawn
+from the catalog. A rule may refuse nothing the server stores, pass nothing it
+refuses, and the server must store what the rule passes.
+
+The project's own rules are judged where they live (Params models, keyword
+functions, API schemas): tests/queries/test_rule_parity.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from chip_quality_queries._runtime import Check
-from sqlc_gen_asyncpg.constraints import Rule, read_checks
-from sqlc_gen_asyncpg.inputs import parse_schema
-from sqlc_gen_asyncpg.row_checks import with_row_rules
+from sqlc_gen_asyncpg.constraints import Rule, read_checks, up_sections
+from tests.parity import (
+    REPORT,
+    Column,
+    ServerJudge,
+    Tally,
+    Verdict,
+    adapter_judge,
+    column_values,
+    compare,
+    failures,
+    read_columns,
+    table,
+)
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 FORMS = Path(__file__).parent / "cases" / "checks" / "schema.sql"
-PROJECT = read_checks(parse_schema(sorted((ROOT / "schema/migrations").glob("*.sql"))))
-SAMPLES = with_row_rules(read_checks(parse_schema([FORMS])))
-RULES = [*PROJECT.rules, *SAMPLES.rules]
+LIMITS = Path(__file__).parent / "type_limits.sql"
+SAMPLES = read_checks([FORMS])
+PROBES = read_checks([LIMITS])
+RULES = [*SAMPLES.rules, *PROBES.rules]
+SCHEMA = "golden_forms"
 
-INT_RANGES = {"int2": 2**15, "smallint": 2**15, "int4": 2**31, "int": 2**31, "integer": 2**31}
-PY_TYPES: dict[str, type] = {"numeric": Decimal, "decimal": Decimal, "bytea": bytes}
-
-
-def python_type(rule: Rule) -> Any:
-    if rule.sql_type in ("json", "jsonb"):
-        return JsonValue
-    if rule.sql_type in ("float4", "float8", "real", "double precision"):
-        return float
-    if rule.sql_type in INT_RANGES or rule.sql_type in ("int8", "bigint"):
-        return int
-    return PY_TYPES.get(rule.sql_type, str)
+PYTHON_TYPES: dict[str, type] = {
+    "numeric": Decimal,
+    "int": int,
+    "float": float,
+    "text": str,
+    "bytes": bytes,
+}
 
 
-def adapter(rule: Rule) -> TypeAdapter[Any]:
-    """The rule as the generated code applies it: the runtime's Check."""
-    return TypeAdapter(Annotated[python_type(rule), Check(rule.constraint, **rule.limits)])
+@dataclass
+class Forms:
+    conn: asyncpg.Connection
+    columns: dict[str, Column]
+    judge: ServerJudge
+    tallies: list[Tally] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Forms({len(self.columns)} columns)"
 
 
-def values(rule: Rule) -> st.SearchStrategy[Any]:
-    kind = python_type(rule)
-    limits = rule.field_arguments()
-    if kind is JsonValue:
-        return st.sampled_from([{}, {"a": [1]}, [], [{}], "object", 1, 1.5, True])
-    if kind is int:
-        span = INT_RANGES.get(rule.sql_type, 2**63)
-        bounds = [v for k, v in limits.items() if k in ("ge", "gt", "le", "lt")]
-        near = [b + d for b in bounds for d in (-2, -1, 0, 1, 2)]
-        return st.one_of(
-            st.sampled_from(near or [0]), st.integers(min_value=-span, max_value=span - 1)
-        )
-    if kind is Decimal:
-        bounds = [Decimal(v) for k, v in limits.items() if k in ("ge", "gt", "le", "lt")]
-        near = [b + d for b in bounds for d in (Decimal("-0.001"), Decimal(0), Decimal("0.001"))]
-        return st.one_of(
-            st.sampled_from(near or [Decimal(0)]),
-            st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False),
-        )
-    if kind is float:
-        bounds = [float(v) for k, v in limits.items() if k in ("ge", "gt", "le", "lt")]
-        return st.one_of(st.sampled_from(bounds or [0.0]), st.floats(-10, 10, allow_nan=False))
-    lengths = [v + d for k, v in limits.items() if k.endswith("_length") for d in (-1, 0, 1)]
-    if kind is bytes:
-        exact = [b"\x00" * n for n in lengths if n >= 0]
-        return st.one_of(
-            st.sampled_from(exact or [b""]), st.binary(max_size=max(lengths or [8]) + 2)
-        )
-    longest = limits.get("max_length", 10) + 3
-    pattern = limits.get("pattern")
-    texts = [
-        st.text(max_size=longest),
-        st.text(alphabet=" \n\t\u00a0aZ09-._|é", max_size=longest),
-        st.sampled_from(
-            ["", " ", "  ", "\n", "a", "a\n", "\na", "é" * (longest - 3), "a" * (longest - 3)]
-        ),
-    ]
-    if pattern:
-        # DOTALL: PostgreSQL's `.` matches a newline, so matches may hold one.
-        python_regex = re.compile(pattern.removeprefix("(?s)"), re.DOTALL)
-        texts.append(st.from_regex(python_regex))
-        texts.append(st.from_regex(python_regex, fullmatch=True))
-        texts.append(st.from_regex(python_regex).map(lambda s: s + "\n"))
-        texts.append(st.from_regex(python_regex).map(lambda s: s[1:]))
-        texts.append(st.from_regex(python_regex).flatmap(with_newline))
-        texts.append(st.from_regex(python_regex, fullmatch=True).flatmap(with_newline))
-    return st.one_of(*texts)
-
-
-def with_newline(text: str) -> st.SearchStrategy[str]:
-    """`text` with one character replaced by, or a newline put in front of it: where
-    the engines' `.`, `$` and negated brackets could part ways."""
-    return st.integers(0, len(text)).flatmap(
-        lambda at: st.sampled_from(
-            [text[:at] + "\n" + text[at + 1 :], text[:at] + "\n" + text[at:]]
-        )
-    )
-
-
-def server_accepts(
-    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop, rule: Rule, value: Any
-) -> bool:
-    # The CHECK expression over a one-row relation whose column has the rule's name and type.
-    column = rule.column if rule.column != "value" else "value"
-    placeholder = f"$1::{rule.sql_type}"
-    if rule.sql_type in ("json", "jsonb"):
-        placeholder, value = f"$1::text::{rule.sql_type}", json.dumps(value)
-    sql = (
-        f"SELECT ({rule.check_sql}) IS NOT FALSE "
-        f'FROM (SELECT {placeholder} AS "{column}") AS candidate'
-    )
-    return bool(loop.run_until_complete(conn.fetchval(sql, value)))
-
-
-def pydantic_accepts(checker: TypeAdapter[Any], value: Any) -> bool:
+@pytest.fixture(scope="module")
+async def forms(shared_db_url: str) -> AsyncIterator[Forms]:
+    """Both schema files in a schema of their own of a migrated database."""
+    conn = await asyncpg.connect(shared_db_url)
     try:
-        checker.validate_python(value, strict=True)
-    except ValidationError:
-        return False
-    return True
+        await conn.execute(f"CREATE SCHEMA {SCHEMA}; SET search_path = {SCHEMA}, public")
+        for path in (FORMS, LIMITS):
+            await conn.execute(up_sections(path.read_text(encoding="utf-8")))
+        yield Forms(conn, await read_columns(conn, SCHEMA), ServerJudge(conn))
+    finally:
+        await conn.close()
+
+
+def rule_annotation(rule: Rule, column: Column) -> Any:
+    """The annotation the generated code gives a field of this column."""
+    python = PYTHON_TYPES[column.kind]
+    return Annotated[python, Check(rule.constraint, **rule.field_arguments())]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[f"{r.table}.{r.constraint}" for r in RULES])
-def test_pydantic_and_postgresql_agree(server_url: str, rule: Rule) -> None:
-    loop = asyncio.new_event_loop()
-    conn = loop.run_until_complete(asyncpg.connect(server_url))
-    checker = adapter(rule)
-    seen = {True: 0, False: 0}
+async def test_pydantic_and_postgresql_agree(forms: Forms, rule: Rule) -> None:
+    column = forms.columns[f"{rule.table}.{rule.column}"]
 
-    @settings(
-        max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    async def server(value: Any) -> Verdict:
+        return await forms.judge.judge(column, value)
+
+    tally = await compare(
+        Tally("rule", rule.constraint, column.sql_type, rule.constraint),
+        adapter_judge(rule_annotation(rule, column)),
+        server,
+        await column_values(forms.judge, column),
     )
-    @given(values(rule))
-    def agree(value: Any) -> None:
-        try:
-            server = server_accepts(conn, loop, rule, value)
-        except (asyncpg.DataError, asyncpg.PostgresError, ValueError):
-            return  # a value the column's type itself refuses (NUL byte, out of range)
-        seen[server] += 1
-        assert pydantic_accepts(checker, value) == server, (value, rule.limits)
-
-    try:
-        agree()
-    finally:
-        loop.run_until_complete(conn.close())
-        loop.close()
-    assert seen[True] and seen[False], f"only one side was drawn: {seen}"
+    forms.tallies.append(tally)
+    REPORT["rule parity: the translator's CHECK forms"] = table(forms.tallies)
+    assert tally.refused and tally.accepted, f"only one side was drawn: {tally.tried} values"
+    found = [
+        f"{kind.replace('_', ' ')}: {line}"
+        for kind in ("false_refusals", "passes_refused", "mismatches")
+        for line in failures([tally], kind, examples=6)
+    ]
+    assert not found, "\n".join(found)
 
 
 def test_the_forms_are_translated_or_refused_as_documented() -> None:
@@ -180,18 +129,17 @@ def test_the_forms_are_translated_or_refused_as_documented() -> None:
         "forms_kind_check",
         "forms_digest_check",
         "percent_check",
-        "rows_tidy_check",
-        "rows_sized_check",
-        "rows_measure_check",
-        "rows_reading_check",
-        "rows_doc_check",
-    }
-    assert {r.constraint for r in SAMPLES.row_rules} == {
-        "forms_pair_check",
-        "rows_order_check",
-        "rows_closed_check",
     }
     assert "POSIX class" in refused["forms_spaced_check"]
     assert "\\d" in refused["forms_digits_check"]
+    assert "constant" in refused["forms_pair_check"]
     assert "<>" in refused["forms_other_check"]
     assert "lower()" in refused["forms_lowered_check"]
+    # Every form at its type's limits is translated, so each is judged above.
+    assert {r.constraint for r in PROBES.rules} == {
+        "limits_confidence_check",
+        "limits_duration_check",
+        "limits_level_check",
+        "limits_batch_check",
+        "limits_tag_check",
+    }
