@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
+    Int,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -37,7 +38,7 @@ class CreateArtifactParams(RowModel):
     artifact_type: ArtifactType
     storage_uri: str
     content_type: str
-    size_bytes: Annotated[int, ARTIFACTS_SIZE_BYTES_CHECK]
+    size_bytes: Annotated[int, Int(8), ARTIFACTS_SIZE_BYTES_CHECK]
     checksum_sha256: Annotated[str, ARTIFACTS_CHECKSUM_SHA256_CHECK]
     metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK] | None = None
 

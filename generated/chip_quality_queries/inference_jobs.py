@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
+    Int,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -37,7 +38,7 @@ class CreateInferenceJobParams(RowModel):
     inspection_id: UUID
     model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
     model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
-    priority: Annotated[int, INFERENCE_JOBS_PRIORITY_CHECK] | None = None
+    priority: Annotated[int, Int(8), INFERENCE_JOBS_PRIORITY_CHECK] | None = None
 
 
 class InferenceLatencyPercentilesRow(RowModel):
@@ -48,7 +49,7 @@ class InferenceLatencyPercentilesRow(RowModel):
 
 
 _INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
-    Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK]
+    Annotated[int, Int(8), INFERENCE_JOBS_INFERENCE_MS_CHECK]
 )
 _INFERENCE_JOBS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
     Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK]
@@ -167,7 +168,7 @@ async def complete_inference_job(
     db: Executor,
     *,
     results: Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK],
-    inference_ms: Annotated[int, INFERENCE_JOBS_INFERENCE_MS_CHECK] | None = None,
+    inference_ms: Annotated[int, Int(8), INFERENCE_JOBS_INFERENCE_MS_CHECK] | None = None,
     job_id: UUID,
     worker_id: str | None,
 ) -> InferenceJob | None:

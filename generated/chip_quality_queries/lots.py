@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
+    Int,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -41,7 +42,7 @@ class CreateLotParams(RowModel):
     lot_number: Annotated[str, LOTS_LOT_NUMBER_CHECK]
     part_id: UUID
     production_date: date
-    batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK]
+    batch_size: Annotated[int, Int(8), LOTS_BATCH_SIZE_CHECK]
     production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK]
     status: LotStatus | None = None
     supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
@@ -53,12 +54,12 @@ class UpdateLotParams(RowModel):
     """Parameters of update_lot."""
 
     production_date: date | None = None
-    batch_size: Annotated[int, LOTS_BATCH_SIZE_CHECK] | None = None
+    batch_size: Annotated[int, Int(8), LOTS_BATCH_SIZE_CHECK] | None = None
     production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK] | None = None
     status: LotStatus | None = None
     supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
-    quantity_inspected: int | None = None
-    quantity_rejected: int | None = None
+    quantity_inspected: Annotated[int, Int(8)] | None = None
+    quantity_rejected: Annotated[int, Int(8)] | None = None
     notes: str | None = None
     metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
     lot_id: UUID

@@ -109,10 +109,10 @@ class Untranslated:
 
 @dataclass(frozen=True)
 class Modifier:
-    """A column type's modifier that changes what is stored, as the runtime class that
-    applies it before the CHECKs: `Numeric(5, 4)` rounds to 4 places and refuses 10
-    and more; `VarChar(20)`, `Char(3)` refuse a longer text (its excess spaces are cut,
-    as PostgreSQL does)."""
+    """What a column's type does to a value before the CHECKs run, as the runtime class
+    that applies it: `Numeric(5, 4)` rounds to 4 places and refuses 10 and more;
+    `VarChar(20)`, `Char(3)` refuse a longer text (its excess spaces are cut, as
+    PostgreSQL does); `Int(4)` refuses what an int4 cannot hold."""
 
     runtime_class: str  # Numeric, VarChar or Char (chip_quality_queries._runtime)
     arguments: tuple[int, ...]
@@ -121,6 +121,17 @@ class Modifier:
         return f"{self.runtime_class}({', '.join(map(str, self.arguments))})"
 
 
+# Integer types as the parser spells them -> their size in bytes: Int(4) refuses what
+# an int4 cannot hold.
+_INTEGER_SIZES = {
+    "int2": 2,
+    "smallint": 2,
+    "int4": 4,
+    "integer": 4,
+    "int": 4,
+    "int8": 8,
+    "bigint": 8,
+}
 # Type name as the parser spells it -> the runtime class applying its modifier.
 _MODIFIED_TYPES = {
     "numeric": "Numeric",
@@ -237,9 +248,14 @@ def _apply_modifiers(stmt: Any, modifiers: dict[tuple[str, str], Modifier]) -> N
                 definitions.append((table, column, command.def_))
     for table, column, definition in definitions:
         type_name = definition.typeName
+        if type_name.arrayBounds:
+            continue
+        size = _INTEGER_SIZES.get(_type_name(type_name))
         runtime_class = _MODIFIED_TYPES.get(_type_name(type_name))
         values = [m.val.ival for m in type_name.typmods or () if _is(m, ast.A_Const)]
-        if runtime_class and values and not type_name.arrayBounds:
+        if size is not None:
+            modifiers[(table, column)] = Modifier("Int", (size,))
+        elif runtime_class and values:
             modifiers[(table, column)] = Modifier(runtime_class, tuple(int(v) for v in values))
 
 

@@ -136,6 +136,10 @@ class Check:
 
         def checked(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
             value = validate(value)  # the type, and the annotations before this one
+            if isinstance(value, str) and "\x00" in value:
+                raise PydanticCustomError(
+                    "string_with_nul", "text cannot hold the character NUL (0x00)"
+                )
             if json_object and not isinstance(value, dict):
                 raise refused("the JSON value is not an object")
             if isinstance(value, float | Decimal) and value != value:  # NaN
@@ -198,6 +202,33 @@ class Numeric:
         return core_schema.chain_schema(
             [as_decimal, core_schema.no_info_plain_validator_function(rounded)]
         )
+
+
+class Int:
+    """An integer column's range: `Int(2)`, `Int(4)`, `Int(8)` refuse what a smallint,
+    an integer or a bigint cannot hold, as PostgreSQL does ("integer out of range")."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        limit = 2 ** (8 * self.size - 1)
+        type_name = {2: "smallint", 4: "integer", 8: "bigint"}[self.size]
+
+        def in_range(value: int) -> int:
+            if not -limit <= value < limit:
+                raise PydanticCustomError(
+                    "numeric_value_out_of_range",
+                    "{type_name} out of range",
+                    {"type_name": type_name},
+                )
+            return value
+
+        return core_schema.no_info_after_validator_function(in_range, handler(source))
 
 
 class VarChar:

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, ReadExecutor, RowModel, build_row, missing_row, query_failed
+from ._runtime import Executor, Int, ReadExecutor, RowModel, build_row, missing_row, query_failed
 from .models import Ticket
 
 
@@ -17,6 +19,7 @@ class TicketStatsRow(RowModel):
 
 _INT = TypeAdapter(int)
 _INT_LIST = TypeAdapter(list[int])
+_TICKETS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(8)])
 
 
 GET_TICKET = """-- name: GetTicket :one
@@ -143,8 +146,14 @@ INSERT INTO tickets (id, title) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING
 """
 
 
-async def create_ticket_once(db: Executor, *, id_: int, title: str) -> Ticket | None:
+async def create_ticket_once(
+    db: Executor,
+    *,
+    id_: Annotated[int, Int(8)],
+    title: str,
+) -> Ticket | None:
     """ON CONFLICT DO NOTHING may yield nothing: stays Optional."""
+    id_ = _TICKETS_ID_TYPE.validate_python(id_)
     try:
         record = await db.fetchrow(CREATE_TICKET_ONCE, id_, title)
     except Exception as error:

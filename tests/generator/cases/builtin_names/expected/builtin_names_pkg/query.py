@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from pydantic import TypeAdapter
 
 from ._runtime import (
     Connection,
     Executor,
+    Int,
     ReadExecutor,
     RowModel,
     build_row,
@@ -29,6 +31,7 @@ class InRow(RowModel):
 _BOOL = TypeAdapter(bool)
 _INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
 _IN_ROW_LIST = TypeAdapter(list[InRow])
+_ITEMS_SCORE_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _ITEM_LIST = TypeAdapter(list[Item])
 
 
@@ -37,7 +40,8 @@ INSERT INTO items (name, score) VALUES ($1, $2) RETURNING id, name, score
 """
 
 
-async def create_item(db: Executor, *, name: str, score: int) -> Item:
+async def create_item(db: Executor, *, name: str, score: Annotated[int, Int(4)]) -> Item:
+    score = _ITEMS_SCORE_TYPE.validate_python(score)
     try:
         record = await db.fetchrow(CREATE_ITEM, name, score)
     except Exception as error:

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validat
 
 from ._runtime import (
     Executor,
+    Int,
     Numeric,
     ReadExecutor,
     RowModel,
@@ -50,10 +51,10 @@ from .models import (
 class AddFormParams(RowModel):
     """Parameters of add_form."""
 
-    small: Annotated[int, FORMS_SMALL_CHECK] | None
-    big: Annotated[int, FORMS_BIG_CHECK] | None
-    exact: Annotated[int, FORMS_EXACT_CHECK] | None
-    flipped: Annotated[int, FORMS_FLIPPED_CHECK] | None
+    small: Annotated[int, Int(4), FORMS_SMALL_CHECK] | None
+    big: Annotated[int, Int(8), FORMS_BIG_CHECK] | None
+    exact: Annotated[int, Int(4), FORMS_EXACT_CHECK] | None
+    flipped: Annotated[int, Int(4), FORMS_FLIPPED_CHECK] | None
     ratio: Annotated[Decimal, Numeric(6, 3), FORMS_RATIO_CHECK] | None
     share: Annotated[float, FORMS_SHARE_CHECK] | None
     code: Annotated[str, FORMS_CODE_CHECK] | None
@@ -64,7 +65,7 @@ class AddFormParams(RowModel):
     kind: Annotated[str, FORMS_KIND_CHECK] | None
     spaced: str | None
     digits: str | None
-    other: int | None
+    other: Annotated[int, Int(4)] | None
     lowered: str | None
 
     @model_validator(mode="after")
@@ -76,15 +77,15 @@ class AddFormParams(RowModel):
 class AddRowParams(RowModel):
     """Parameters of add_row."""
 
-    id_: Annotated[int, Field(alias="id")]
+    id_: Annotated[Annotated[int, Int(4)], Field(alias="id")]
     tidy: Annotated[str, ROWS_TIDY_CHECK] | None
     sized: Annotated[str, ROWS_SIZED_CHECK] | None
     measure: Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK] | None
     reading: Annotated[float, ROWS_READING_CHECK] | None
     doc: Annotated[JsonValue, ROWS_DOC_CHECK] | None
     short: Annotated[str, VarChar(3)] | None
-    low: int | None
-    high: int | None
+    low: Annotated[int, Int(4)] | None
+    high: Annotated[int, Int(4)] | None
     state: str | None
     closed_at: AwareDatetime | None
 
@@ -98,8 +99,8 @@ class AddRowParams(RowModel):
 class NarrowRowParams(RowModel):
     """Parameters of narrow_row."""
 
-    low: int | None = None
-    high: int | None = None
+    low: Annotated[int, Int(4)] | None = None
+    high: Annotated[int, Int(4)] | None = None
     state: str | None
     closed_at: AwareDatetime | None = None
     tidy: Annotated[str, ROWS_TIDY_CHECK] | None = None
@@ -119,6 +120,7 @@ _INT = TypeAdapter(int)
 _ROWS_MEASURE_CHECK: TypeAdapter[Decimal] = TypeAdapter(
     Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK]
 )
+_ROWS_OF_FORMS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK: TypeAdapter[str] = TypeAdapter(
     Annotated[str, ROWS_TIDY_CHECK, ROWS_SIZED_CHECK]
 )
@@ -310,10 +312,11 @@ ON CONFLICT (id) DO UPDATE SET sized = EXCLUDED.tidy
 async def upsert_tidy(
     db: Executor,
     *,
-    id_: int,
+    id_: Annotated[int, Int(4)],
     tidy: Annotated[str, ROWS_TIDY_CHECK, ROWS_SIZED_CHECK] | None,
 ) -> None:
     """ON CONFLICT DO UPDATE SET sized = EXCLUDED.tidy: the tidy parameter fills both."""
+    id_ = _ROWS_OF_FORMS_ID_TYPE.validate_python(id_)
     tidy = None if tidy is None else _ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK.validate_python(tidy)
     try:
         await db.execute(UPSERT_TIDY, id_, tidy)

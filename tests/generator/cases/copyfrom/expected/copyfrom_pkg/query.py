@@ -6,33 +6,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 from pydantic import TypeAdapter
 
-from ._runtime import CopyRows, Executor, ReadExecutor, affected_rows, query_failed, validate_rows
+from ._runtime import (
+    CopyRows,
+    Executor,
+    Int,
+    ReadExecutor,
+    affected_rows,
+    query_failed,
+    validate_rows,
+)
 from .models import InventoryStockItem, UserDatum
 
 
 class CopyUsersParams(NamedTuple):
-    id_param: int
+    id_param: Annotated[int, Int(4)]
     user_param: str
 
 
 class CopyUsersReorderedParams(NamedTuple):
     user_name: str
     joined_on: date
-    user_id: int
+    user_id: Annotated[int, Int(4)]
 
 
 class CopyStockParams(NamedTuple):
-    id_: int
+    id_: Annotated[int, Int(4)]
     name: str
-    quantity: int
+    quantity: Annotated[int, Int(4)]
     order: str | None
 
 
 _INVENTORY_STOCK_ITEM_LIST = TypeAdapter(list[InventoryStockItem])
+_USER_DATA_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _USER_DATUM_LIST = TypeAdapter(list[UserDatum])
 
 
@@ -43,7 +52,7 @@ INSERT INTO user_data (id, "user") VALUES ($1, $2)
 
 async def copy_users(db: Executor, rows: Iterable[CopyUsersParams]) -> int:
     """Parameters named by sqlc.arg: COPY fills the INSERT's columns, not columns of their names."""
-    copy_rows = CopyRows(rows, COPY_USERS)
+    copy_rows = CopyRows(rows, COPY_USERS, checks=((0, _USER_DATA_ID_TYPE),))
     try:
         command_status = await db.copy_records_to_table(
             "user_data",
@@ -69,7 +78,7 @@ INSERT INTO user_data ("user", joined, id) VALUES ($1, $2::date, $3)
 
 async def copy_users_reordered(db: Executor, rows: Iterable[CopyUsersReorderedParams]) -> int:
     """The columns in another order than the parameters, and a cast COPY ignores."""
-    copy_rows = CopyRows(rows, COPY_USERS_REORDERED)
+    copy_rows = CopyRows(rows, COPY_USERS_REORDERED, checks=((2, _USER_DATA_ID_TYPE),))
     try:
         command_status = await db.copy_records_to_table(
             "user_data",
@@ -95,7 +104,11 @@ INSERT INTO inventory."StockItems" (id, "Name", "Quantity", "order") VALUES ($1,
 
 async def copy_stock(db: Executor, rows: Iterable[CopyStockParams]) -> int:
     """A schema-qualified table with quoted, mixed-case and reserved column names."""
-    copy_rows = CopyRows(rows, COPY_STOCK)
+    copy_rows = CopyRows(
+        rows,
+        COPY_STOCK,
+        checks=((0, _USER_DATA_ID_TYPE), (2, _USER_DATA_ID_TYPE)),
+    )
     try:
         command_status = await db.copy_records_to_table(
             "StockItems",

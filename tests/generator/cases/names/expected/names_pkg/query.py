@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 
 from ._runtime import (
     Executor,
+    Int,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -48,7 +49,7 @@ class CreateBookParams(RowModel):
     """Parameters of create_book."""
 
     title: str
-    pages: int | None
+    pages: Annotated[int, Int(4)] | None
 
 
 class BooksByTitlesRow(RowModel):

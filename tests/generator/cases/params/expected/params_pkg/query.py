@@ -9,7 +9,15 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from ._runtime import Executor, ReadExecutor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    Int,
+    ReadExecutor,
+    RowModel,
+    build_row,
+    query_failed,
+    validate_rows,
+)
 from .models import Event
 
 
@@ -25,7 +33,7 @@ class CreateEventParams(RowModel):
     from_: Annotated[str | None, Field(alias="from")]
     class_: Annotated[str | None, Field(alias="class")]
     tags: list[str]
-    score: int | None
+    score: Annotated[int, Int(4)] | None
 
 
 class RenameEventParams(RowModel):

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from pydantic import JsonValue, TypeAdapter
 
 from ._runtime import (
     Connection,
     Executor,
+    Int,
     ReadExecutor,
     affected_rows,
     build_row,
@@ -20,6 +22,7 @@ from ._runtime import (
 from .models import Setting
 
 _INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_SETTINGS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _SETTING_LIST = TypeAdapter(list[Setting])
 
 
@@ -32,15 +35,19 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 async def create_setting(
     db: Executor,
     *,
-    id_: int,
+    id_: Annotated[int, Int(4)],
     db_: str,
     conn_: str,
-    prefetch_: int,
-    value_: int,
-    affected_rows_: int,
+    prefetch_: Annotated[int, Int(4)],
+    value_: Annotated[int, Int(4)],
+    affected_rows_: Annotated[int, Int(4)],
     model_config_: JsonValue,
     model_dump_: str | None,
 ) -> None:
+    id_ = _SETTINGS_ID_TYPE.validate_python(id_)
+    prefetch_ = _SETTINGS_ID_TYPE.validate_python(prefetch_)
+    value_ = _SETTINGS_ID_TYPE.validate_python(value_)
+    affected_rows_ = _SETTINGS_ID_TYPE.validate_python(affected_rows_)
     try:
         await db.execute(
             CREATE_SETTING,

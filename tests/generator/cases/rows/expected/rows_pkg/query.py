@@ -15,6 +15,7 @@ from ._runtime import (
     Connection,
     CopyRows,
     Executor,
+    Int,
     Numeric,
     ReadExecutor,
     RowModel,
@@ -26,7 +27,7 @@ from ._runtime import (
 
 
 class AddSamplesParams(NamedTuple):
-    n: int
+    n: Annotated[int, Int(4)]
     note: str | None
 
 
@@ -35,7 +36,7 @@ class SamplesOverParams(NamedTuple):
 
 
 class AddSamplesAndReturnWhatTheReportNeedsToKnowAboutEachOfThemParams(NamedTuple):
-    n: int
+    n: Annotated[int, Int(4)]
     note: str | None
     measured: Annotated[Decimal, Numeric(8, 2)] | None
 
@@ -103,6 +104,7 @@ _ALIASED_NAMES_ROW_LIST = TypeAdapter(list[AliasedNamesRow])
 _CAST_COLUMNS_ROW_LIST = TypeAdapter(list[CastColumnsRow])
 _SAME_NAMES_ROW_LIST = TypeAdapter(list[SameNamesRow])
 _SAMPLES_MEASURED_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(8, 2)])
+_SAMPLES_N_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _SAMPLES_OVER_ROW_LIST = TypeAdapter(list[SamplesOverRow])
 _SAMPLES_OVER_THE_THRESHOLD_WITH_THEIR_NOTES_AND_MEASUREMENTS_FOR_THE_REPORT_ROW_LIST = TypeAdapter(
     list[SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportRow]
@@ -224,11 +226,12 @@ INSERT INTO samples (n, note) VALUES ($1, $2) RETURNING id::text, n * 2
 
 
 async def add_samples(db: Executor, rows: Iterable[AddSamplesParams]) -> list[AddSamplesRow | None]:
+    copy_rows = CopyRows(rows, ADD_SAMPLES, checks=((0, _SAMPLES_N_TYPE),))
     try:
         async with transaction_on(db) as conn:
-            records = [await conn.fetchrow(ADD_SAMPLES, *row) for row in rows]
+            records = [await conn.fetchrow(ADD_SAMPLES, *row) for row in copy_rows]
     except Exception as error:
-        query_failed(error, "add_samples", ("n", "note"), "insert", "samples")
+        query_failed(error, "add_samples", ("n", "note"), "insert", "samples", copy_rows)
     return [None if record is None else build_row(AddSamplesRow, record) for record in records]
 
 
@@ -263,7 +266,7 @@ async def add_samples_and_return_what_the_report_needs_to_know_about_each_of_the
     copy_rows = CopyRows(
         rows,
         ADD_SAMPLES_AND_RETURN_WHAT_THE_REPORT_NEEDS_TO_KNOW_ABOUT_EACH_OF_THEM,
-        checks=((2, _SAMPLES_MEASURED_TYPE),),
+        checks=((0, _SAMPLES_N_TYPE), (2, _SAMPLES_MEASURED_TYPE)),
     )
     try:
         async with transaction_on(db) as conn:

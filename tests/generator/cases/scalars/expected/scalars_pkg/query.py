@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 from uuid import UUID
 
 from asyncpg import Range
@@ -15,7 +15,9 @@ from pydantic import NaiveDatetime, TypeAdapter
 from ._runtime import (
     ARBITRARY_TYPES,
     Connection,
+    CopyRows,
     Executor,
+    Int,
     ReadExecutor,
     query_failed,
     transaction_on,
@@ -24,12 +26,12 @@ from .models import GaugeKind
 
 
 class AddGaugeParams(NamedTuple):
-    serial_no: int
+    serial_no: Annotated[int, Int(4)]
     label: str | None
 
 
 class AddGaugeReturningIdParams(NamedTuple):
-    serial_no: int
+    serial_no: Annotated[int, Int(4)]
     label: str | None
     kind: GaugeKind
 
@@ -47,6 +49,7 @@ _BOOL_OR_NONE: TypeAdapter[bool | None] = TypeAdapter(bool | None)
 _DECIMAL = TypeAdapter(Decimal)
 _DECIMAL_LIST_LIST = TypeAdapter(list[list[Decimal]])
 _DECIMAL_OR_NONE: TypeAdapter[Decimal | None] = TypeAdapter(Decimal | None)
+_GAUGES_SERIAL_NO_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
 _GAUGE_KIND_LIST = TypeAdapter(list[GaugeKind])
 _INT_RANGE = TypeAdapter(Range[int], config=ARBITRARY_TYPES)
 _INT_RANGE_LIST = TypeAdapter(list[Range[int]], config=ARBITRARY_TYPES)
@@ -68,11 +71,12 @@ INSERT INTO gauges (serial_no, label) VALUES ($1, $2) RETURNING label
 
 async def add_gauge(db: Executor, rows: Iterable[AddGaugeParams]) -> list[str | None]:
     """One-column results of each command: a column that may be NULL."""
+    copy_rows = CopyRows(rows, ADD_GAUGE, checks=((0, _GAUGES_SERIAL_NO_TYPE),))
     try:
         async with transaction_on(db) as conn:
-            values = [await conn.fetchval(ADD_GAUGE, *row) for row in rows]
+            values = [await conn.fetchval(ADD_GAUGE, *row) for row in copy_rows]
     except Exception as error:
-        query_failed(error, "add_gauge", ("serial_no", "label"), "insert", "gauges")
+        query_failed(error, "add_gauge", ("serial_no", "label"), "insert", "gauges", copy_rows)
     return _STR_OR_NONE_LIST.validate_python(values)
 
 
@@ -85,9 +89,10 @@ async def add_gauge_returning_id(
     db: Executor,
     rows: Iterable[AddGaugeReturningIdParams],
 ) -> list[UUID | None]:
+    copy_rows = CopyRows(rows, ADD_GAUGE_RETURNING_ID, checks=((0, _GAUGES_SERIAL_NO_TYPE),))
     try:
         async with transaction_on(db) as conn:
-            values = [await conn.fetchval(ADD_GAUGE_RETURNING_ID, *row) for row in rows]
+            values = [await conn.fetchval(ADD_GAUGE_RETURNING_ID, *row) for row in copy_rows]
     except Exception as error:
         query_failed(
             error,
@@ -95,6 +100,7 @@ async def add_gauge_returning_id(
             ("serial_no", "label", "kind"),
             "insert",
             "gauges",
+            copy_rows,
         )
     return _UUID_OR_NONE_LIST.validate_python(values)
 

@@ -23,6 +23,7 @@ from pydantic import AwareDatetime, JsonValue, NaiveDatetime, TypeAdapter
 from ._runtime import (
     Char,
     Executor,
+    Int,
     Numeric,
     ReadExecutor,
     RowModel,
@@ -47,6 +48,9 @@ class EchoRow(RowModel):
 
 _COUNT_BY_GRADE_ROW_LIST = TypeAdapter(list[CountByGradeRow])
 _EVERYTHING_C_CHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, Char(3)])
+_EVERYTHING_C_INT2_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(2)])
+_EVERYTHING_C_INT4_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_EVERYTHING_C_INT8_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(8)])
 _EVERYTHING_C_NUMERIC_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(12, 4)])
 _EVERYTHING_C_VARCHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, VarChar(20)])
 _LAB_SAMPLE_LIST = TypeAdapter(list[LabSample])
@@ -88,9 +92,9 @@ async def insert_everything(
     c_text: str,
     c_varchar: Annotated[str, VarChar(20)] | None,
     c_char: Annotated[str, Char(3)] | None,
-    c_int2: int | None,
-    c_int4: int | None,
-    c_int8: int | None,
+    c_int2: Annotated[int, Int(2)] | None,
+    c_int4: Annotated[int, Int(4)] | None,
+    c_int8: Annotated[int, Int(8)] | None,
     c_numeric: Annotated[Decimal, Numeric(12, 4)] | None,
     c_float4: float | None,
     c_float8: float | None,
@@ -124,6 +128,9 @@ async def insert_everything(
 ) -> None:
     c_varchar = None if c_varchar is None else _EVERYTHING_C_VARCHAR_TYPE.validate_python(c_varchar)
     c_char = None if c_char is None else _EVERYTHING_C_CHAR_TYPE.validate_python(c_char)
+    c_int2 = None if c_int2 is None else _EVERYTHING_C_INT2_TYPE.validate_python(c_int2)
+    c_int4 = None if c_int4 is None else _EVERYTHING_C_INT4_TYPE.validate_python(c_int4)
+    c_int8 = None if c_int8 is None else _EVERYTHING_C_INT8_TYPE.validate_python(c_int8)
     c_numeric = None if c_numeric is None else _EVERYTHING_C_NUMERIC_TYPE.validate_python(c_numeric)
     try:
         await db.execute(
