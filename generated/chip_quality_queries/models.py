@@ -884,6 +884,7 @@ DEFECTS_DETECTED_BY_CHECK = Check(
     "defects_detected_by_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -896,6 +897,7 @@ DEFECTS_REVIEWED_BY_CHECK = Check(
     "defects_reviewed_by_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -904,6 +906,7 @@ IDEMPOTENCY_KEYS_ACTOR_CHECK = Check(
     "idempotency_keys_actor_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -923,6 +926,7 @@ INFERENCE_JOBS_MODEL_NAME_CHECK = Check(
     "inference_jobs_model_name_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -931,6 +935,7 @@ INFERENCE_JOBS_MODEL_VERSION_CHECK = Check(
     "inference_jobs_model_version_check",
     max_length=64,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -947,6 +952,7 @@ INFERENCE_JOBS_WORKER_ID_CHECK = Check(
     "inference_jobs_worker_id_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -959,6 +965,7 @@ INSPECTIONS_OPERATOR_ID_CHECK = Check(
     "inspections_operator_id_check",
     max_length=64,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -971,6 +978,7 @@ INSPECTIONS_STATION_ID_CHECK = Check(
     "inspections_station_id_check",
     max_length=64,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -995,19 +1003,35 @@ LOTS_PRODUCTION_LINE_CHECK = Check(
     "lots_production_line_check",
     max_length=64,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
 # lots: CHECK (name_is_clean(supplier) AND char_length(supplier) <= 200)
-LOTS_SUPPLIER_CHECK = Check("lots_supplier_check", max_length=200, pattern=NAME_IS_CLEAN)
+LOTS_SUPPLIER_CHECK = Check(
+    "lots_supplier_check",
+    max_length=200,
+    pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
+)
 
 
 # parts: CHECK (name_is_clean(manufacturer) AND char_length(manufacturer) <= 200)
-PARTS_MANUFACTURER_CHECK = Check("parts_manufacturer_check", max_length=200, pattern=NAME_IS_CLEAN)
+PARTS_MANUFACTURER_CHECK = Check(
+    "parts_manufacturer_check",
+    max_length=200,
+    pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
+)
 
 
 # parts: CHECK (name_is_clean(part_name) AND char_length(part_name) <= 200)
-PARTS_PART_NAME_CHECK = Check("parts_part_name_check", max_length=200, pattern=NAME_IS_CLEAN)
+PARTS_PART_NAME_CHECK = Check(
+    "parts_part_name_check",
+    max_length=200,
+    pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
+)
 
 
 # parts: CHECK (part_number ~ '^[A-Z0-9]+([.-][A-Z0-9]+)*$' AND char_length(part_number) BETWEEN 3 AND 64)
@@ -1040,6 +1064,7 @@ REPORTS_GENERATED_BY_CHECK = Check(
     "reports_generated_by_check",
     max_length=200,
     pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
 )
 
 
@@ -1048,7 +1073,12 @@ REPORTS_PARAMETERS_CHECK = Check("reports_parameters_check", json_type="object")
 
 
 # reports: CHECK (name_is_clean(title) AND char_length(title) <= 200)
-REPORTS_TITLE_CHECK = Check("reports_title_check", max_length=200, pattern=NAME_IS_CLEAN)
+REPORTS_TITLE_CHECK = Check(
+    "reports_title_check",
+    max_length=200,
+    pattern=NAME_IS_CLEAN,
+    pattern_of="name_is_clean",
+)
 
 
 # artifacts: CHECK (inspection_id IS NOT NULL OR inference_job_id IS NOT NULL)

@@ -235,7 +235,8 @@ class Problem(BaseModel):
     constraint: str | None = Field(default=None, description="the database constraint refused")
     field: str | None = Field(default=None, description="the field (column) concerned")
     errors: list[dict[str, str]] | None = Field(
-        default=None, description="each invalid field: field, in, message, type"
+        default=None,
+        description="each invalid field: field, in, message, type (and constraint, for a CHECK)",
     )
 
 
@@ -335,12 +336,17 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 def _field_error(error: Any) -> dict[str, str]:
     location = [str(part) for part in error.get("loc", ())]
     where, path = (location[0], location[1:]) if location else ("body", [])
-    return {
-        "field": ".".join(path) or where,
+    context = error.get("ctx") or {}
+    found = {
+        # A CHECK over several columns fails the body as a whole: name its columns.
+        "field": ".".join(path) or str(context.get("columns") or where),
         "in": where,
         "message": str(error.get("msg", "")),
         "type": str(error.get("type", "")),
     }
+    if error.get("type") == "check_violation":  # a CHECK the generated model carries
+        found["constraint"] = str(context.get("constraint", ""))
+    return found
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -354,6 +360,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         title="Invalid request",
         status=422,
         detail=f"{first['field']}: {first['message']}{more}",
+        constraint=first.get("constraint") or None,
         field=first["field"] or None,
         errors=errors,
     )

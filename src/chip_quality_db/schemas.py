@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from chip_quality_queries import (
     artifacts,
@@ -155,13 +155,19 @@ def check_json_document(value: object) -> object:
 
 
 def without(model: type[BaseModel], name: str, exclude: set[str], base: type[BaseModel]) -> Any:
-    """A copy of `model`'s fields minus `exclude`, on `base` (which carries validators)."""
+    """A copy of `model`'s fields minus `exclude`, on `base` (which carries validators),
+    with the generated model's `check_rows` (its CHECKs over several columns): the
+    excluded fields are keys and the acting user, which no such CHECK reads."""
     fields: dict[str, Any] = {
         field_name: (info.annotation, info)
         for field_name, info in model.model_fields.items()
         if field_name not in exclude
     }
-    return create_model(name, __base__=base, **fields)
+    check_rows = getattr(model, "check_rows", None)
+    validators: dict[str, Any] = (
+        {"check_rows": model_validator(mode="after")(check_rows)} if check_rows else {}
+    )
+    return create_model(name, __base__=base, __validators__=validators, **fields)
 
 
 class _Rules(BaseModel):

@@ -214,17 +214,18 @@ async def test_review_defect(qconn: asyncpg.Connection) -> None:
     assert reclassified.severity is DefectSeverity.CRITICAL
     assert reclassified.reviewed_by == "bob"
 
-    # Reviewed without a reviewer: the check constraint refuses it.
+    # Reviewed without a reviewer: the Params model refuses it by the row check...
+    unreviewed = {
+        "defect_id": defect.id,
+        "review_status": DefectReviewStatus.FALSE_POSITIVE,
+        "reviewed_by": None,
+        "reviewed_at": REVIEWED_AT,
+    }
+    with pytest.raises(ValidationError, match="breaks defects_review_status_check"):
+        defects.ReviewDefectParams(**unreviewed)
+    # ... and the check constraint itself, when the model is built without validation.
     with pytest.raises(RuleViolationError), chip_quality_db.mapped_errors():
-        await defects.review_defect(
-            qconn,
-            defects.ReviewDefectParams(
-                defect_id=defect.id,
-                review_status=DefectReviewStatus.FALSE_POSITIVE,
-                reviewed_by=None,
-                reviewed_at=REVIEWED_AT,
-            ),
-        )
+        await defects.review_defect(qconn, defects.ReviewDefectParams.model_construct(**unreviewed))
 
     missing = defects.ReviewDefectParams(
         defect_id=uuid.uuid4(),

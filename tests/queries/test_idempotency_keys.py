@@ -15,11 +15,13 @@ from chip_quality_queries.models import PartType
 pytestmark = pytest.mark.integration
 
 
-def creator(number: str):  # type: ignore[no-untyped-def]
+def creator(number: str, *, validated: bool = True):  # type: ignore[no-untyped-def]
+    """A write of a part; `validated=False` leaves a bad number to the database's CHECK."""
+    build = parts.CreatePartParams if validated else parts.CreatePartParams.model_construct
+
     async def create(conn: asyncpg.Connection) -> object:
         return await parts.create_part(
-            conn,
-            parts.CreatePartParams(part_number=number, part_name="Once", part_type=PartType.PCB),
+            conn, build(part_number=number, part_name="Once", part_type=PartType.PCB)
         )
 
     return create
@@ -45,7 +47,7 @@ async def test_concurrent_attempts_with_one_key_write_once(pool: Pool) -> None:
 
 async def test_a_failed_write_leaves_no_key(pool: Pool) -> None:
     with pytest.raises(RuleViolationError):
-        await run_once(pool, "req-0003-fail", creator("bad number"), actor="carol")
+        await run_once(pool, "req-0003-fail", creator("bad number", validated=False), actor="carol")
     assert await idempotency_keys.get_idempotency_key(pool, key="req-0003-fail") is None
     done = await run_once(pool, "req-0003-fail", creator("PCB-OK-3"), actor="carol")
     assert not done.replayed

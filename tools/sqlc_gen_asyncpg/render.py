@@ -261,6 +261,7 @@ def _check_constant(rule: Rule) -> list[str]:
     for key, value in rule.limits:
         if key == "pattern" and rule.pattern_of is not None:
             arguments.append(f"{key}={rule.pattern_of[0].upper()}")
+            arguments.append(f"pattern_of={quoted(rule.pattern_of[0])}")
         else:
             arguments.append(f"{key}={_limit(value)}")
     comment = f"# {rule.table}: CHECK ({rule.check_sql})"

@@ -94,6 +94,24 @@ _LIMIT_ERRORS = frozenset(
 )
 
 
+def _is_nan(value: Any) -> bool:
+    """A float or Decimal NaN (a signalling Decimal NaN too, which no comparison takes)."""
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return isinstance(value, float) and value != value
+
+
+def _json_holds_nul(value: Any) -> bool:
+    """Whether a JSON document has NUL in a key or a string (jsonb refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _json_holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_json_holds_nul(item) for item in value)
+    return False
+
+
 class Check:
     """A CHECK constraint of the schema as pydantic limits on the value that fills its
     column, so bad input is refused before the round trip; the error names the
@@ -108,16 +126,19 @@ class Check:
     `jsonb_typeof(col) = 'object'`.
     """
 
-    __slots__ = ("constraint", "limits")
+    __slots__ = ("constraint", "limits", "pattern_of")
 
-    def __init__(self, constraint: str, **limits: Any) -> None:
+    def __init__(self, constraint: str, *, pattern_of: str = "", **limits: Any) -> None:
         self.constraint = constraint
         self.limits = limits
+        self.pattern_of = pattern_of  # the schema function the pattern comes from
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> CoreSchema:
         field_limits = {k: v for k, v in self.limits.items() if k != "json_type"}
+        # A function's pattern is long: the error names the function instead.
+        pattern_message = f"{self.pattern_of}() is false for it" if self.pattern_of else ""
         limited = (
             SchemaValidator(handler.generate_schema(Annotated[source, Field(**field_limits)]))
             if field_limits
@@ -141,8 +162,12 @@ class Check:
                     "string_with_nul", "text cannot hold the character NUL (0x00)"
                 )
             if json_object and not isinstance(value, dict):
-                raise refused("the JSON value is not an object")
-            if isinstance(value, float | Decimal) and value != value:  # NaN
+                raise refused("the value is not a JSON object")
+            if json_object and _json_holds_nul(value):
+                raise PydanticCustomError(
+                    "string_with_nul", "jsonb cannot hold the character NUL (\\u0000)"
+                )
+            if _is_nan(value):
                 if nan_passes:
                     return value
                 raise refused("NaN is above every number")
@@ -151,7 +176,13 @@ class Check:
             except ValidationError as error:
                 if not all(e["type"] in _LIMIT_ERRORS for e in error.errors()):
                     raise
-                raise refused("; ".join(e["msg"] for e in error.errors())) from None
+                reasons = [
+                    pattern_message
+                    if e["type"] == "string_pattern_mismatch" and pattern_message
+                    else e["msg"]
+                    for e in error.errors()
+                ]
+                raise refused("; ".join(reasons)) from None
 
         return core_schema.no_info_wrap_validator_function(checked, handler(source))
 
@@ -190,7 +221,7 @@ class Numeric:
 
         def rounded(value: Decimal) -> Decimal:
             if value.is_nan():
-                return value  # NaN fits any numeric
+                return Decimal("NaN")  # fits any numeric (PostgreSQL has no signalling NaN)
             if value.is_infinite() or (not value.is_zero() and value.adjusted() >= integer_digits):
                 raise overflow()
             value = value.quantize(step, context=context)
@@ -322,10 +353,6 @@ def _undecided(*values: Any) -> Any:
     if any(v is UNKNOWN for v in values):
         return UNKNOWN
     return None if any(v is None for v in values) else False
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float | Decimal) and value != value
 
 
 def _ordered(value: Any) -> tuple[int, Any]:

@@ -44,6 +44,6 @@ CREATE TABLE rows_of_forms (
     closed_at timestamptz,
     CONSTRAINT rows_order_check CHECK (low <= high),
     CONSTRAINT rows_closed_check CHECK (
-        CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE closed_at IS NULL END
+        CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE true END
     )
 );

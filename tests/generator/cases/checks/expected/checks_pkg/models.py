@@ -125,7 +125,7 @@ ROWS_SIZED_CHECK = Check("rows_sized_check", min_length=2, max_length=4)
 
 
 # rows_of_forms: CHECK (is_tidy(tidy) AND char_length(tidy) <= 8)
-ROWS_TIDY_CHECK = Check("rows_tidy_check", max_length=8, pattern=IS_TIDY)
+ROWS_TIDY_CHECK = Check("rows_tidy_check", max_length=8, pattern=IS_TIDY, pattern_of="is_tidy")
 
 
 # forms: CHECK (other <> 3)
@@ -136,7 +136,7 @@ FORMS_OTHER_CHECK = RowCheck("forms_other_check", Compare(Column("other"), "<>",
 FORMS_PAIR_CHECK = RowCheck("forms_pair_check", Compare(Column("pair"), ">", Column("small")))
 
 
-# rows_of_forms: CHECK (CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE closed_at IS NULL END)
+# rows_of_forms: CHECK (CASE WHEN state = 'closed' THEN closed_at IS NOT NULL ELSE TRUE END)
 ROWS_CLOSED_CHECK = RowCheck(
     "rows_closed_check",
     Case(
@@ -144,7 +144,7 @@ ROWS_CLOSED_CHECK = RowCheck(
             Compare(Column("state"), "=", Const("closed")),
             IsNull(Column("closed_at"), negated=True),
         ),
-        IsNull(Column("closed_at")),
+        Const(True),
     ),
 )
 
