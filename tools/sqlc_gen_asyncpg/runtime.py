@@ -581,6 +581,10 @@ class RowModel(BaseModel):
         populate_by_name=True,
         protected_namespaces=(),
         arbitrary_types_allowed=True,
+        # The CHECKs' patterns are translated for Rust's regex (pydantic's default):
+        # Python's `re` would let `$` match before a final newline, as PostgreSQL
+        # does not. Said here so that no default can change it.
+        regex_engine="rust-regex",
     )
 
 
