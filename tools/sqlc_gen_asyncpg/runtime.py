@@ -409,30 +409,31 @@ class IsNull(Expr):
         return UNKNOWN if operand is UNKNOWN else (operand is None) != self.negated
 
 
-class And(Expr):
+class _Junction(Expr):
+    """AND or OR of its operands: one `decisive` value decides (FALSE for AND, TRUE for
+    OR); else NULL or UNKNOWN among them leaves it undecided."""
+
     __slots__ = ("operands",)
+    decisive: bool
 
     def __init__(self, *operands: Expr) -> None:
         self.operands = operands
 
     def value(self, row: dict[str, Any]) -> Any:
         values = [operand.value(row) for operand in self.operands]
-        if False in values:
-            return False
-        return _undecided(*values) if None in values or UNKNOWN in values else True
+        if self.decisive in values:
+            return self.decisive
+        return _undecided(*values) if None in values or UNKNOWN in values else not self.decisive
 
 
-class Or(Expr):
-    __slots__ = ("operands",)
+class And(_Junction):
+    __slots__ = ()
+    decisive = False
 
-    def __init__(self, *operands: Expr) -> None:
-        self.operands = operands
 
-    def value(self, row: dict[str, Any]) -> Any:
-        values = [operand.value(row) for operand in self.operands]
-        if True in values:
-            return True
-        return _undecided(*values) if None in values or UNKNOWN in values else False
+class Or(_Junction):
+    __slots__ = ()
+    decisive = True
 
 
 class Not(Expr):
