@@ -636,6 +636,12 @@ class QueryInfo:
     """A `:one` that always yields a row: the function returns the row, never None."""
     checks: tuple[str, ...]
     """The CHECK constraints its parameters are validated against before sending."""
+    reads: tuple[str, ...] = ()
+    """The tables (and materialized views) it reads, views resolved to their tables."""
+    writes: tuple[str, ...] = ()
+    """The tables it writes."""
+    cache_seconds: float | None = None
+    """`@cache` in its comment: how long its results may be served from a cache."""
 
 
 @dataclass(frozen=True, slots=True)
