@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from tests.service.conftest import BOB, EVE, bearer
+from tests.service.conftest import BOB, EVE, LONG, bearer
 
 pytestmark = pytest.mark.integration
 
@@ -291,6 +291,18 @@ async def test_a_caller_whose_name_is_no_readable_actor_cannot_write(
     # Nothing was written; reading needs no actor.
     listed = await client.get("/parts", headers=bearer(EVE))
     assert listed.json()["items"] == []
+    # A name longer than the audit trail holds: the same, before any SQL runs.
+    too_long = problem(
+        await client.post(
+            "/parts",
+            headers=bearer(LONG),
+            json={"part_number": "PCB-LONG", "part_name": "Long's", "part_type": "pcb"},
+        ),
+        422,
+        "invalid-actor",
+    )
+    assert "205 characters" in too_long["detail"]
+    assert "audit_log" not in too_long["detail"]
 
 
 # -- each error as problem details --------------------------------------------------
