@@ -116,6 +116,15 @@ async def test_requests_without_a_valid_token_are_refused(client: httpx.AsyncCli
     # A header naming a user is no identity: only the token decides who writes.
     spoofed = await client.get("/parts", headers={"Authorization": "", "X-User": "alice@fab1"})
     problem(spoofed, 401, "about:blank")
+    # Who is calling is decided before the body is read: a body that does not even
+    # parse gets 401 without a token, 422 with one.
+    unparsable = {"Content-Type": "application/json"}
+    anonymous = await client.post(
+        "/parts", headers={"Authorization": "", **unparsable}, content="{"
+    )
+    problem(anonymous, 401, "about:blank")
+    signed_in = await client.post("/parts", headers=unparsable, content="{")
+    assert signed_in.status_code == 422
 
 
 # -- the happy paths ----------------------------------------------------------------
