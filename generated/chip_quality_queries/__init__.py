@@ -19,6 +19,7 @@ from . import (
     models,
     parts,
     reports,
+    server_info,
 )
 from ._runtime import (
     Connection,
@@ -85,6 +86,8 @@ READ_ONLY_QUERIES: frozenset[str] = frozenset(
         reports.LIST_REPORTS,
         reports.COUNT_REPORTS,
         reports.LIST_PENDING_REPORTS,
+        server_info.SERVER_VERSION,
+        server_info.CONSTRAINT_COLUMNS,
     }
 )
 
@@ -109,5 +112,6 @@ __all__ = [
     "models",
     "parts",
     "reports",
+    "server_info",
     "set_error_handler",
 ]

@@ -1,6 +1,6 @@
-"""Queries of audit_maintenance.sql (the audit tools' own), each called on its own
-against a real database. tests/audit runs them through the tools (verify, maintain,
-archive, restore) end to end."""
+"""Queries of audit_maintenance.sql (the audit tools' own) and server_info.sql (the
+runtime's), each called on its own against a real database. tests/audit runs the
+audit ones through the tools (verify, maintain, archive, restore) end to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from chip_quality_db import RuleViolationError, transaction
-from chip_quality_queries import audit_maintenance
+from chip_quality_queries import audit_maintenance, server_info
 from chip_quality_queries.models import AuditLog
 from tests.audit.history import forge_history
 
@@ -138,3 +138,14 @@ async def test_a_month_is_exported_checkpointed_dropped_and_restored(
     assert await audit_maintenance.public_table_exists(qconn, table_name="audit_log_2025_01")
     # The temporary table went with its transaction.
     assert await qconn.fetchval("SELECT to_regclass('pg_temp.audit_archive_load')") is None
+
+
+async def test_server_version_and_constraint_columns(qconn: asyncpg.Connection) -> None:
+    assert await server_info.server_version(qconn) == await qconn.fetchval("SHOW server_version")
+    columns = {
+        (row.schema_name, row.table_name, row.constraint_name): row.columns
+        for row in await server_info.constraint_columns(qconn)
+    }
+    assert columns[("public", "audit_log", "audit_log_pkey")] == "id, recorded_at"
+    assert columns[("public", "lots", "lots_lot_number_check")] == "lot_number"
+    assert not any(schema in ("pg_catalog", "information_schema") for schema, _, _ in columns)
