@@ -37,3 +37,9 @@ ORDER BY l.model_name, l.model_version;
 -- When each analytics view was last refreshed and how long that took: how stale it is.
 -- @cache 5m
 SELECT view_name, refreshed_at, duration_ms FROM analytics_refreshes ORDER BY view_name;
+
+-- name: RefreshAnalyticsView :one
+-- Refresh one analytics view CONCURRENTLY (readers keep the previous contents until
+-- the new ones commit) and record when, by analytics_refresh(): the view's row of
+-- analytics_refreshes. Refused unless view_name is one of the analytics views.
+SELECT view_name, refreshed_at, duration_ms FROM analytics_refresh(sqlc.arg(view_name));

@@ -12,7 +12,8 @@ The values are drawn per column, from what the catalog says about it (its type a
 modifier, the constants and regular expressions of its CHECKs): explicit edges at
 and beyond each limit (scale, precision, integer widths, float specials, length in
 characters and in bytes, every Unicode whitespace, control, format and separator
-character alone and inside text the column takes), plus hypothesis.
+character alone and inside text the column takes; for dates the ends of the range
+and the days around a month's first), plus hypothesis.
 
 `compare` runs a client judge (a pydantic model, a TypeAdapter) against the server
 on each value and tallies where they part ways:
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -131,6 +133,8 @@ class Column:
             return "json"
         if self.base == "bytea":
             return "bytes"
+        if self.base == "date":
+            return "date"
         return "other"
 
     @property
@@ -670,6 +674,18 @@ def bytes_values(column: Column) -> list[bytes]:
     return unique(values)
 
 
+def date_values(column: Column) -> list[dt.date]:
+    """The ends of the range Python and the server share, first and last days of months
+    (a CHECK such as `month = date_trunc('month', month)::date` tells them apart), a
+    leap day, and hypothesis's."""
+    values = [dt.date.min, dt.date.max, dt.date(1970, 1, 1), dt.date(2024, 2, 29)]
+    for year, month in ((2026, 1), (2026, 2), (2026, 12), (1999, 12)):
+        first = dt.date(year, month, 1)
+        values += [first, first + dt.timedelta(days=1), first - dt.timedelta(days=1)]
+    values += draw(st.dates(), NUMBER_EXAMPLES)
+    return unique(values)
+
+
 _drawn: dict[tuple[str, str, int, Constants], list[Any]] = {}
 
 
@@ -696,6 +712,8 @@ def _draw_values(column: Column) -> list[Any]:
             return json_values(column)
         case "bytes":
             return bytes_values(column)
+        case "date":
+            return date_values(column)
     raise AssertionError(f"{column.key}: no values drawn for type {column.base} yet")
 
 

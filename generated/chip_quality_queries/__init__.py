@@ -10,6 +10,7 @@ from . import (
     analytics,
     artifacts,
     audit_log,
+    audit_maintenance,
     defects,
     idempotency_keys,
     inference_jobs,
@@ -18,6 +19,7 @@ from . import (
     models,
     parts,
     reports,
+    server_info,
 )
 from ._runtime import (
     Connection,
@@ -45,6 +47,9 @@ READ_ONLY_QUERIES: frozenset[str] = frozenset(
         audit_log.AUDIT_HISTORY_OF_RECORD,
         audit_log.LIST_AUDIT_ENTRIES,
         audit_log.COUNT_AUDIT_ENTRIES,
+        audit_maintenance.AUDIT_CHAIN_HEAD,
+        audit_maintenance.AUDIT_CHAIN_BATCH,
+        audit_maintenance.AUDIT_ROW_HASH_AT,
         defects.GET_DEFECT,
         defects.LIST_DEFECTS,
         defects.DEFECTS_OF_LOT,
@@ -81,6 +86,8 @@ READ_ONLY_QUERIES: frozenset[str] = frozenset(
         reports.LIST_REPORTS,
         reports.COUNT_REPORTS,
         reports.LIST_PENDING_REPORTS,
+        server_info.SERVER_VERSION,
+        server_info.CONSTRAINT_COLUMNS,
     }
 )
 
@@ -95,6 +102,7 @@ __all__ = [
     "analytics",
     "artifacts",
     "audit_log",
+    "audit_maintenance",
     "defects",
     "idempotency_keys",
     "inference_jobs",
@@ -104,5 +112,6 @@ __all__ = [
     "models",
     "parts",
     "reports",
+    "server_info",
     "set_error_handler",
 ]

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import ReadExecutor, RowModel, query_failed, validate_rows
+from ._runtime import Executor, ReadExecutor, RowModel, build_row, query_failed, validate_rows
 from .models import AnalyticsRefresh, DefectType
 
 
@@ -136,3 +136,22 @@ async def analytics_refreshes(db: ReadExecutor) -> list[AnalyticsRefresh]:
     except Exception as error:
         query_failed(error, "analytics_refreshes", (), "select", None)
     return validate_rows(_ANALYTICS_REFRESH_LIST, AnalyticsRefresh, records)
+
+
+REFRESH_ANALYTICS_VIEW = """-- name: RefreshAnalyticsView :one
+SELECT view_name, refreshed_at, duration_ms FROM analytics_refresh($1)
+"""
+
+
+async def refresh_analytics_view(db: Executor, *, view_name: str) -> AnalyticsRefresh | None:
+    """Refresh one analytics view CONCURRENTLY (readers keep the previous contents until
+    the new ones commit) and record when, by analytics_refresh(): the view's row of
+    analytics_refreshes. Refused unless view_name is one of the analytics views.
+    """
+    try:
+        record = await db.fetchrow(REFRESH_ANALYTICS_VIEW, view_name)
+    except Exception as error:
+        query_failed(error, "refresh_analytics_view", ("view_name",), "select", None)
+    if record is None:
+        return None
+    return build_row(AnalyticsRefresh, record)

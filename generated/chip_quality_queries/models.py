@@ -875,6 +875,41 @@ ARTIFACTS_METADATA_CHECK = Check("artifacts_metadata_check", json_type="object")
 ARTIFACTS_SIZE_BYTES_CHECK = Check("artifacts_size_bytes_check", ge=0)
 
 
+# audit_checkpoints: CHECK (file_name ~ '^audit_log_[0-9]{4}_[0-9]{2}\.csv\.gz$')
+AUDIT_CHECKPOINTS_FILE_NAME_CHECK = Check(
+    "audit_checkpoints_file_name_check",
+    pattern="(?s)^audit_log_[0-9]{4}_[0-9]{2}\\.csv\\.gz$",
+)
+
+
+# audit_checkpoints: CHECK (octet_length(file_sha256) = 32)
+AUDIT_CHECKPOINTS_FILE_SHA256_CHECK = Check(
+    "audit_checkpoints_file_sha256_check",
+    min_length=32,
+    max_length=32,
+)
+
+
+# audit_checkpoints: CHECK (octet_length(first_prev_hash) = 32)
+AUDIT_CHECKPOINTS_FIRST_PREV_HASH_CHECK = Check(
+    "audit_checkpoints_first_prev_hash_check",
+    min_length=32,
+    max_length=32,
+)
+
+
+# audit_checkpoints: CHECK (first_seq >= 1)
+AUDIT_CHECKPOINTS_FIRST_SEQ_CHECK = Check("audit_checkpoints_first_seq_check", ge=1)
+
+
+# audit_checkpoints: CHECK (octet_length(last_row_hash) = 32)
+AUDIT_CHECKPOINTS_LAST_ROW_HASH_CHECK = Check(
+    "audit_checkpoints_last_row_hash_check",
+    min_length=32,
+    max_length=32,
+)
+
+
 # defects: CHECK (confidence BETWEEN 0 AND 1)
 DEFECTS_CONFIDENCE_CHECK = Check("defects_confidence_check", ge=Decimal("0"), le=Decimal("1"))
 

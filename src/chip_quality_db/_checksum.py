@@ -1,4 +1,4 @@
-"""SHA-256 of artifact files, streamed so a large file never sits in memory."""
+"""SHA-256 of files (artifacts, audit archives), streamed so a large file never sits in memory."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ from typing import BinaryIO
 CHUNK_SIZE = 1024 * 1024
 
 
-def sha256_of(source: str | Path | BinaryIO) -> str:
-    """The lowercase hex SHA-256 of a file (a path or a binary file object)."""
-    digest = hashlib.sha256()
+def sha256_digest(source: str | Path | BinaryIO) -> bytes:
+    """The SHA-256 of a file (a path or a binary file object), as 32 bytes."""
     if isinstance(source, str | Path):
         with open(source, "rb") as handle:
-            return sha256_of(handle)
+            return sha256_digest(handle)
+    digest = hashlib.sha256()
     while chunk := source.read(CHUNK_SIZE):
         digest.update(chunk)
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def sha256_of(source: str | Path | BinaryIO) -> str:
+    """The lowercase hex SHA-256 of a file (a path or a binary file object)."""
+    return sha256_digest(source).hex()
 
 
 def checksum_matches(source: str | Path | BinaryIO, expected_sha256: str) -> bool:

@@ -34,7 +34,7 @@ import asyncpg
 import orjson
 from asyncpg import exceptions as pg
 
-from chip_quality_queries import QueryFailure
+from chip_quality_queries import QueryFailure, server_info
 from chip_quality_queries._runtime import MissingRowError
 
 
@@ -362,26 +362,14 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
 # column only in the (translated) detail text.
 _constraint_columns: dict[tuple[str, str, str], str] = {}
 
-CONSTRAINT_COLUMNS_SQL = """
-SELECT n.nspname, t.relname, c.conname,
-       string_agg(a.attname, ', ' ORDER BY k.ordinality) AS columns
-FROM pg_catalog.pg_constraint c
-JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
-CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ordinality)
-JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-GROUP BY n.nspname, t.relname, c.conname
-"""
-
 
 async def load_constraint_columns(
     conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
 ) -> None:
     """Remember which columns each constraint of the database covers."""
-    for record in await conn.fetch(CONSTRAINT_COLUMNS_SQL):
-        key = (record["nspname"], record["relname"], record["conname"])
-        _constraint_columns[key] = record["columns"]
+    for row in await server_info.constraint_columns(conn):
+        key = (row.schema_name, row.table_name, row.constraint_name)
+        _constraint_columns[key] = row.columns
 
 
 def constraint_columns(schema: str | None, table: str | None, constraint: str | None) -> str | None:

@@ -8,6 +8,8 @@ import time
 import asyncpg
 from pydantic import BaseModel
 
+from chip_quality_queries import server_info
+
 from ._errors import translate
 
 
@@ -32,7 +34,8 @@ class Health(BaseModel):
 
 
 async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
-    """Run `SHOW server_version` on a pooled connection, bounded by `timeout` seconds.
+    """Read the server's version (ServerVersion, what `SHOW server_version` says) on a
+    pooled connection, bounded by `timeout` seconds.
 
     On a cluster handle (`create_database`) the result also lists each replica,
     whether it is in rotation, how far behind it was at the last check and why
@@ -43,7 +46,7 @@ async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
     try:
         async with asyncio.timeout(timeout):
             async with pool.acquire() as conn:
-                version = await conn.fetchval("SHOW server_version")
+                version = await server_info.server_version(conn)
     except TimeoutError:
         error = f"no answer within {timeout} s"
     except Exception as exc:  # health reports failures, it does not raise them

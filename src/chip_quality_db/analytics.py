@@ -15,9 +15,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from chip_quality_queries import Executor
+from chip_quality_queries import analytics as queries
 
 VIEWS = ("analytics_lot_yield", "analytics_defect_pareto", "analytics_inference_latency")
-_REFRESH = "SELECT view_name, refreshed_at, duration_ms FROM analytics_refresh($1)"
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ async def refresh(conn: Executor, views: tuple[str, ...] = VIEWS) -> list[Refres
         raise ValueError(f"not an analytics view: {', '.join(unknown)} (one of {', '.join(VIEWS)})")
     done = []
     for view in views:
-        row = await conn.fetchrow(_REFRESH, view)
+        row = await queries.refresh_analytics_view(conn, view_name=view)
         assert row is not None  # the function returns its row
-        done.append(Refresh(row["view_name"], row["refreshed_at"], row["duration_ms"]))
+        done.append(Refresh(row.view_name, row.refreshed_at, row.duration_ms))
     return done

@@ -26,10 +26,8 @@ A DBA can read a file back with stock tools:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import gzip
-import hashlib
 import os
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +36,10 @@ from pathlib import Path
 
 import asyncpg
 
+from chip_quality_queries import audit_maintenance
+from chip_quality_queries._runtime import query_failed
+
+from ._checksum import sha256_digest
 from .audit_checkpoints import (
     GENESIS,
     Checkpoint,
@@ -46,7 +48,14 @@ from .audit_checkpoints import (
     check_run,
     load_checkpoints,
 )
-from .audit_partitions import current_month, month_text, partition_name
+from .audit_partitions import (
+    current_month,
+    default_partition_rows,
+    month_text,
+    partition_exists,
+    partition_name,
+    under_lock_timeout,
+)
 
 COLUMNS = (
     "id",
@@ -66,34 +75,7 @@ COLUMNS = (
     "row_hash",
 )
 _CHUNK = 1 << 20
-_LOAD_TABLE = "audit_archive_load"
-
-_EXPORT = """
-SELECT id, table_name, record_id, action, old_values, new_values, changed_fields, actor,
-       session_id, txid, occurred_at, recorded_at, seq, prev_hash, row_hash
-FROM audit_log
-WHERE recorded_at >= $1 AND recorded_at < $2
-ORDER BY seq
-"""
-_MONTH_PARTITIONS = """
-SELECT child.relname::text AS name
-FROM pg_inherits
-JOIN pg_class AS child ON child.oid = pg_inherits.inhrelid
-WHERE pg_inherits.inhparent = 'public.audit_log'::regclass
-  AND child.relname ~ '^audit_log_[0-9]{4}_[0-9]{2}$'
-ORDER BY 1
-"""
-_TABLE_EXISTS = "SELECT to_regclass('public.' || $1) IS NOT NULL"
-_DEFAULT_BEFORE = "SELECT count(*) FROM audit_log_default WHERE recorded_at < $1"
-_INSERT_CHECKPOINT = """
-INSERT INTO audit_checkpoints (
-    month, first_seq, last_seq, row_count, first_prev_hash, last_row_hash, file_name, file_sha256
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-_CREATE_LOAD = "CREATE TEMP TABLE audit_archive_load (LIKE audit_log) ON COMMIT DROP"
-_DROP = "SELECT audit_log_drop_archived($1::date)"
-_RESTORE = "SELECT audit_log_restore_month($1::date, 'audit_archive_load'::regclass)"
-_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', $1, true)"
+_LOAD_TABLE = "audit_archive_load"  # made by the named query CreateAuditArchiveLoad
 
 Step = Callable[[str, dt.date], None]
 
@@ -125,14 +107,6 @@ def _next(month: dt.date) -> dt.date:
     return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def sha256_of(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.digest()
-
-
 async def archive(
     conn: asyncpg.Connection,
     *,
@@ -152,7 +126,7 @@ async def archive(
         )
     if not directory.is_dir():
         raise ValueError(f"{directory}: not a directory (create it, on storage kept apart)")
-    stray: int = await conn.fetchval(_DEFAULT_BEFORE, _utc(before))
+    stray = await default_partition_rows(conn, before=_utc(before))
     if stray:
         raise ArchiveError(
             f"audit_log_default holds {stray} entries before {month_text(before)}: run "
@@ -161,8 +135,8 @@ async def archive(
     step = on_step or (lambda _name, _month: None)
     checkpoints = {c.month: c for c in await load_checkpoints(conn)}
     months = sorted(
-        {_month_of(name) for name in await conn.fetch(_MONTH_PARTITIONS)}
-        | {m for m in checkpoints if await conn.fetchval(_TABLE_EXISTS, partition_name(m))}
+        {_month_of(name) for name in await audit_maintenance.audit_month_partitions(conn)}
+        | {m for m in checkpoints if await partition_exists(conn, m)}
     )
     report = ArchiveReport()
     for month in (m for m in months if m < before):
@@ -179,8 +153,8 @@ async def archive(
     return report
 
 
-def _month_of(row: asyncpg.Record) -> dt.date:
-    _, _, year, month = str(row["name"]).split("_")
+def _month_of(name: str) -> dt.date:
+    _, _, year, month = name.split("_")
     return dt.date(int(year), int(month), 1)
 
 
@@ -223,16 +197,18 @@ async def _checkpoint_month(
         )
     assert run.first_seq is not None and run.last_seq is not None
     assert run.first_prev_hash is not None and run.last_row_hash is not None
-    await conn.execute(
-        _INSERT_CHECKPOINT,
-        month,
-        run.first_seq,
-        run.last_seq,
-        run.row_count,
-        run.first_prev_hash,
-        run.last_row_hash,
-        file_name(month),
-        digest,
+    await audit_maintenance.insert_audit_checkpoint(
+        conn,
+        audit_maintenance.InsertAuditCheckpointParams(
+            month=month,
+            first_seq=run.first_seq,
+            last_seq=run.last_seq,
+            row_count=run.row_count,
+            first_prev_hash=run.first_prev_hash,
+            last_row_hash=run.last_row_hash,
+            file_name=file_name(month),
+            file_sha256=digest,
+        ),
     )
     step("checkpointed", month)
     return next(c for c in await load_checkpoints(conn) if c.month == month)
@@ -250,12 +226,30 @@ async def export_month(conn: asyncpg.Connection, month: dt.date, directory: Path
             async def write(chunk: bytes) -> None:
                 compressed.write(chunk)
 
-            await conn.copy_from_query(
-                _EXPORT, _utc(month), _utc(_next(month)), output=write, format="csv", header=True
-            )
+            # The named query ExportAuditMonth's own SQL (compiled, typed, plan-checked),
+            # run through COPY (...) TO STDOUT: the rows stream to the file as CSV, never
+            # built as models. The server's refusals are mapped as its generated function
+            # maps them; an error writing the file is the file's, raised as it is.
+            try:
+                await conn.copy_from_query(
+                    audit_maintenance.EXPORT_AUDIT_MONTH,
+                    _utc(month),
+                    _utc(_next(month)),
+                    output=write,
+                    format="csv",
+                    header=True,
+                )
+            except asyncpg.PostgresError as error:
+                query_failed(
+                    error,
+                    "export_audit_month",
+                    ("recorded_from", "recorded_before"),
+                    "select",
+                    None,
+                )
         raw.flush()
         os.fsync(raw.fileno())
-    digest = sha256_of(temporary)
+    digest = sha256_digest(temporary)
     os.replace(temporary, path)
     _write_atomically(
         path.with_name(path.name + ".sha256"), f"{digest.hex()}  {path.name}\n".encode()
@@ -288,7 +282,7 @@ def _check_file(directory: Path, checkpoint: Checkpoint) -> None:
         raise ArchiveError(
             f"audit month {checkpoint.label}: archive file {path} is missing; the partition is kept"
         )
-    if sha256_of(path) != checkpoint.file_sha256:
+    if sha256_digest(path) != checkpoint.file_sha256:
         raise ArchiveError(
             f"audit month {checkpoint.label}: archive file {path} does not have the SHA-256 "
             "its checkpoint records; the partition is kept"
@@ -296,18 +290,15 @@ def _check_file(directory: Path, checkpoint: Checkpoint) -> None:
 
 
 async def _drop(conn: asyncpg.Connection, month: dt.date, lock_timeout: str) -> None:
-    for attempt in range(1, 6):
-        try:
-            async with conn.transaction():
-                # DETACH takes ACCESS EXCLUSIVE on audit_log: give up quickly rather
-                # than block every audited writer queued behind it; retry.
-                await conn.execute(_LOCK_TIMEOUT, lock_timeout)
-                await conn.fetchval(_DROP, month)
-                return
-        except asyncpg.LockNotAvailableError:
-            if attempt == 5:
-                raise
-            await asyncio.sleep(0.5 * attempt)
+    # DETACH takes ACCESS EXCLUSIVE on audit_log: give up quickly rather than block
+    # every audited writer queued behind it; retry.
+    await under_lock_timeout(
+        conn,
+        lambda: audit_maintenance.drop_archived_audit_month(conn, month=month),
+        lock_timeout=lock_timeout,
+        attempts=5,
+        backoff=0.5,
+    )
 
 
 async def _gunzipped(path: Path) -> AsyncIterator[bytes]:
@@ -319,8 +310,11 @@ async def _gunzipped(path: Path) -> AsyncIterator[bytes]:
 async def _load(conn: asyncpg.Connection, path: Path, what: str) -> None:
     """Load an archive file into the temporary table audit_archive_load (inside a
     transaction: it is dropped at its end)."""
-    await conn.execute(_CREATE_LOAD)
+    await audit_maintenance.create_audit_archive_load(conn)
     try:
+        # COPY FROM STDIN of the file's CSV, streamed as it is gunzipped: no SQL of
+        # ours (asyncpg writes the COPY statement from the table and column names);
+        # a `:copyfrom` query sends Python records in binary, not a CSV file.
         await conn.copy_to_table(
             _LOAD_TABLE,
             source=_gunzipped(path),
@@ -346,7 +340,9 @@ async def restore(conn: asyncpg.Connection, *, month: dt.date, directory: Path) 
     _check_file(directory, checkpoint)
     async with conn.transaction():
         await _load(conn, directory / checkpoint.file_name, f"audit month {checkpoint.label}")
-        restored: int = await conn.fetchval(_RESTORE, month)
+        restored = await audit_maintenance.restore_audit_month(
+            conn, month=month, source=_LOAD_TABLE
+        )
     return restored
 
 
@@ -388,7 +384,7 @@ async def _verify_file(
             checkpoint.first_seq,
             f"{path} is missing (seq {checkpoint.first_seq}..{checkpoint.last_seq})",
         )
-    digest_ok = sha256_of(path) == checkpoint.file_sha256
+    digest_ok = sha256_digest(path) == checkpoint.file_sha256
     try:
         async with conn.transaction():
             await _load(conn, path, f"audit month {checkpoint.label}")

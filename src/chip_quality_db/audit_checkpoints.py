@@ -15,19 +15,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-GENESIS = bytes(32)
+from chip_quality_queries import audit_maintenance
 
-_CHECKPOINTS = """
-SELECT ordinal, month, first_seq, last_seq, row_count, first_prev_hash, last_row_hash,
-       file_name, file_sha256, prev_hash, checkpoint_hash,
-       audit_checkpoint_digest(prev_hash, ordinal, month, first_seq, last_seq, row_count,
-                               first_prev_hash, last_row_hash, file_name, file_sha256,
-                               archived_at, archived_by) AS recomputed
-FROM audit_checkpoints
-ORDER BY ordinal
-"""
-_RUN = "SELECT * FROM audit_log_check_run($1::regclass)"
-_HAS_CHECKPOINTS = "SELECT to_regclass('public.audit_checkpoints') IS NOT NULL"
+GENESIS = bytes(32)
 
 
 @dataclass(frozen=True)
@@ -101,23 +91,23 @@ class CheckpointProblem:
 
 async def load_checkpoints(conn: asyncpg.Connection) -> list[Checkpoint]:
     """The checkpoints in order; none on a database migrated to before archival."""
-    if not await conn.fetchval(_HAS_CHECKPOINTS):
+    if not await audit_maintenance.public_table_exists(conn, table_name="audit_checkpoints"):
         return []
-    rows = await conn.fetch(_CHECKPOINTS)
+    rows = await audit_maintenance.audit_checkpoints(conn)
     return [
         Checkpoint(
-            ordinal=row["ordinal"],
-            month=row["month"],
-            first_seq=row["first_seq"],
-            last_seq=row["last_seq"],
-            row_count=row["row_count"],
-            first_prev_hash=bytes(row["first_prev_hash"]),
-            last_row_hash=bytes(row["last_row_hash"]),
-            file_name=row["file_name"],
-            file_sha256=bytes(row["file_sha256"]),
-            prev_hash=bytes(row["prev_hash"]),
-            checkpoint_hash=bytes(row["checkpoint_hash"]),
-            recomputed=bytes(row["recomputed"]),
+            ordinal=row.ordinal,
+            month=row.month,
+            first_seq=row.first_seq,
+            last_seq=row.last_seq,
+            row_count=row.row_count,
+            first_prev_hash=row.first_prev_hash,
+            last_row_hash=row.last_row_hash,
+            file_name=row.file_name,
+            file_sha256=row.file_sha256,
+            prev_hash=row.prev_hash,
+            checkpoint_hash=row.checkpoint_hash,
+            recomputed=row.recomputed,
         )
         for row in rows
     ]
@@ -162,18 +152,14 @@ def check_checkpoints(checkpoints: list[Checkpoint]) -> CheckpointProblem | None
 
 async def check_run(conn: asyncpg.Connection, relation: str) -> Run:
     """Walk the entries of `relation` (a partition or a loaded archive) on the server."""
-    row = await conn.fetchrow(_RUN, relation)
+    row = await audit_maintenance.audit_check_run(conn, source=relation)
     assert row is not None  # an aggregate: always one row
     return Run(
-        row_count=row["row_count"],
-        first_seq=row["first_seq"],
-        last_seq=row["last_seq"],
-        first_prev_hash=_bytes(row["first_prev_hash"]),
-        last_row_hash=_bytes(row["last_row_hash"]),
-        broken_seq=row["broken_seq"],
-        problem=row["problem"],
+        row_count=row.row_count,
+        first_seq=row.first_seq,
+        last_seq=row.last_seq,
+        first_prev_hash=row.first_prev_hash,
+        last_row_hash=row.last_row_hash,
+        broken_seq=row.broken_seq,
+        problem=row.problem,
     )
-
-
-def _bytes(value: bytes | None) -> bytes | None:
-    return None if value is None else bytes(value)

@@ -8,6 +8,9 @@ each month is made in a transaction of its own by audit_log_create_partition(),
 which attaches (SHARE UPDATE EXCLUSIVE on audit_log: audited writes go on) and
 gives up after `lock_timeout` rather than queue behind a long transaction, to be
 retried.
+
+Also the helpers the audit tools share: whether a month's partition exists,
+DDL under a lock timeout with retries, and the count of audit_log_default.
 """
 
 from __future__ import annotations
@@ -15,15 +18,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import asyncpg
 
+from chip_quality_queries import audit_maintenance
+
+from ._errors import RetryableError, mapped_errors
+
 MONTHS_AHEAD = 3
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_CREATE = "SELECT audit_log_create_partition($1::date)"
-_STRAY = "SELECT count(*) FROM audit_log_default"
-_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', $1, true)"
+
+# Hand-written, not named queries: sqlc cannot compile a statement that names
+# audit_log_default. Migration 20261201000100 creates that partition by dynamic SQL on
+# purpose, so that sqlc does not take it for a table of its own (and emit a row model
+# for it); to sqlc the relation does not exist. Their failures are mapped all the same.
+_DEFAULT_ROWS = "SELECT count(*) FROM audit_log_default"
+_DEFAULT_ROWS_BEFORE = "SELECT count(*) FROM audit_log_default WHERE recorded_at < $1"
+
+T = TypeVar("T")
 
 
 def parse_month(text: str) -> dt.date:
@@ -53,6 +68,47 @@ def current_month(now: dt.datetime | None = None) -> dt.date:
 
 def partition_name(month: dt.date) -> str:
     return f"audit_log_{month.year:04d}_{month.month:02d}"
+
+
+async def partition_exists(conn: asyncpg.Connection, month: dt.date) -> bool:
+    """Whether the month has its partition (attached, or restored)."""
+    return await audit_maintenance.public_table_exists(conn, table_name=partition_name(month))
+
+
+async def default_partition_rows(
+    conn: asyncpg.Connection, *, before: dt.datetime | None = None
+) -> int:
+    """How many entries sit in audit_log_default (recorded before `before`, when given)."""
+    with mapped_errors():
+        if before is None:
+            rows: int = await conn.fetchval(_DEFAULT_ROWS)
+        else:
+            rows = await conn.fetchval(_DEFAULT_ROWS_BEFORE, before)
+    return rows
+
+
+async def under_lock_timeout(
+    conn: asyncpg.Connection,
+    step: Callable[[], Awaitable[T]],
+    *,
+    lock_timeout: str,
+    attempts: int,
+    backoff: float,
+) -> T:
+    """Run `step` (DDL on audit_log) in a transaction of its own whose lock_timeout is
+    `lock_timeout`; when a lock is not granted in time, back off (`backoff` seconds times
+    the attempt) and retry, up to `attempts` times, then raise RetryableError (SQLSTATE
+    55P03). Waiting on would block every audited writer queued behind the DDL."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with conn.transaction():
+                await audit_maintenance.set_local_lock_timeout(conn, lock_timeout=lock_timeout)
+                return await step()
+        except RetryableError as exc:
+            if exc.sqlstate != asyncpg.LockNotAvailableError.sqlstate or attempt == attempts:
+                raise
+            await asyncio.sleep(backoff * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -91,23 +147,20 @@ async def maintain(
     for month in months:
         made = await _create_with_retry(conn, month, lock_timeout, attempts)
         (report.created if made else report.existing).append(partition_name(month))
-    stray: int = await conn.fetchval(_STRAY)
+    stray = await default_partition_rows(conn)
     return MaintainReport(report.created, report.existing, stray)
 
 
 async def _create_with_retry(
     conn: asyncpg.Connection, month: dt.date, lock_timeout: str, attempts: int
 ) -> bool:
-    for attempt in range(1, attempts + 1):
-        try:
-            async with conn.transaction():
-                await conn.execute(_LOCK_TIMEOUT, lock_timeout)
-                created: str | None = await conn.fetchval(_CREATE, month)
-                return created is not None
-        except asyncpg.LockNotAvailableError:
-            # A long transaction holds audit_log_default (or audit_log): waiting on
-            # would block every writer queued behind this DDL. Back off, retry.
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(0.2 * attempt)
-    raise AssertionError("unreachable")
+    # A long transaction that holds audit_log_default (or audit_log) makes the attach
+    # give up after lock_timeout; back off and retry.
+    created = await under_lock_timeout(
+        conn,
+        lambda: audit_maintenance.create_audit_partition(conn, month=month),
+        lock_timeout=lock_timeout,
+        attempts=attempts,
+        backoff=0.2,
+    )
+    return created is not None

@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from chip_quality_db import DatabaseError
 from chip_quality_db.audit import ChainHead, verify_chain
 from chip_quality_db.audit_archive import (
     ArchiveError,
@@ -301,8 +302,10 @@ async def test_restore_refuses_a_month_never_archived_or_already_there(
         await restore(history, month=JUNE, directory=tmp_path)
     await archive(history, before=JULY, directory=tmp_path)
     await restore(history, month=JUNE, directory=tmp_path)
-    with pytest.raises(asyncpg.DuplicateTableError, match="audit_log_2026_06 exists already"):
+    with pytest.raises(DatabaseError, match="audit_log_2026_06 exists already") as caught:
         await restore(history, month=JUNE, directory=tmp_path)
+    assert str(caught.value).startswith("restore_audit_month: ")
+    assert isinstance(caught.value.__cause__, asyncpg.DuplicateTableError)
 
 
 async def test_the_cli_archives_verifies_and_restores(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chip_quality_dev import plans
-from chip_quality_dev.plan_rules import is_keyset_paginated
+from chip_quality_dev.plan_rules import Catalog, is_keyset_paginated, query_violations
 from chip_quality_queries import audit_log, lots
 
 pytestmark = pytest.mark.unit
@@ -98,3 +98,17 @@ def test_keyset_paginated_lists_are_recognised_from_the_parse_tree() -> None:
     assert not is_keyset_paginated(lots.LOTS_OF_PART_BY_STATUS)  # ordered, no LIMIT
     assert not is_keyset_paginated(lots.COUNT_LOTS)
     assert not is_keyset_paginated(lots.UPDATE_LOT)
+
+
+async def test_a_utility_statement_has_no_plan_and_says_so_without_a_server() -> None:
+    ddl = "-- name: CreateScratch :exec\nCREATE TEMP TABLE scratch (LIKE lots) ON COMMIT DROP\n"
+    assert plans.utility_statement(ddl) == "CREATE TABLE"
+    local_setting = "SELECT set_config('lock_timeout', $1::text, true)"
+    for planned in (lots.GET_LOT, lots.UPDATE_LOT, local_setting):
+        assert plans.utility_statement(planned) is None
+    query = plans.NamedQuery("scratch.sql", "CreateScratch", ":exec", ddl)
+    explained = await plans.explain(None, query)  # type: ignore[arg-type]  # never reached
+    assert explained.text == "(no plan: CREATE TABLE is a utility statement)"
+    assert explained.plan == {}
+    large = Catalog(rows={"lots": 1e6}, watched_indexes={}, unindexed_foreign_keys=[])
+    assert query_violations(explained, large) == []

@@ -10,7 +10,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from chip_quality_db import Pool, transaction
+from chip_quality_db import Pool, RuleViolationError, transaction
 from chip_quality_db import analytics as refresher
 from chip_quality_queries import analytics, defects, inference_jobs
 from chip_quality_queries.models import DefectSeverity, DefectType, Lot, Part
@@ -148,6 +148,9 @@ async def test_refresh_concurrently_does_not_block_readers_and_they_see_whole_re
 async def test_refresh_refuses_a_name_that_is_not_an_analytics_view(pool: Pool) -> None:
     with pytest.raises(ValueError, match="not an analytics view: parts"):
         await refresher.refresh(pool, ("parts",))
+    # The named query itself: the server refuses, the error names the query and parameter.
+    with pytest.raises(RuleViolationError, match="refresh_analytics_view: parameter view_name"):
+        await analytics.refresh_analytics_view(pool, view_name="parts")
     async with pool.acquire() as conn:
         with pytest.raises(asyncpg.InvalidParameterValueError, match="parts is not an analytics"):
             await conn.fetchval("SELECT analytics_refresh('parts')")

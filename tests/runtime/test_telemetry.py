@@ -55,8 +55,11 @@ async def test_each_generated_query_is_a_span_under_the_callers_span(
             part = await parts.create_part(conn, _new_part("PCB-OTEL-1"))
         listed = await parts.list_parts(pool, page_size=10)
     names = [s.name for s in _query_spans(spans)]
-    assert names == ["CreatePart", "ListParts"]  # BEGIN, COMMIT, pings: no span
-    create, list_ = _query_spans(spans)
+    # The pool's opening read the constraints' columns: a named query, so a span, the
+    # request's parent of none. BEGIN, COMMIT, pings: no span.
+    assert names == ["ConstraintColumns", "CreatePart", "ListParts"]
+    opening, create, list_ = _query_spans(spans)
+    assert opening.parent is None
     parent = request.get_span_context()
     assert create.parent is not None and create.parent.span_id == parent.span_id
     assert list_.parent is not None and list_.parent.span_id == parent.span_id
@@ -120,7 +123,7 @@ async def test_with_a_provider_the_call_is_observed(
 ) -> None:
     assert _telemetry.tracing()
     assert await _coroutine_of_a_generated_query(pool) is _telemetry.observed.__code__
-    assert [s.name for s in _query_spans(spans)] == ["CountParts"]
+    assert [s.name for s in _query_spans(spans)] == ["ConstraintColumns", "CountParts"]
 
 
 async def test_slow_queries_are_logged_with_name_time_and_rows(

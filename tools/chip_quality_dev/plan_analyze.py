@@ -284,6 +284,9 @@ def as_text(value: Any) -> str | None:
 
 
 async def measure(conn: asyncpg.Connection, query: plans.NamedQuery, hot: Hot) -> Measured:
+    utility = plans.utility_statement(query.sql)
+    if utility is not None:
+        raise NotMeasuredError(f"{utility} is a utility statement: no plan to run")
     names, optional = parameter_names(query)
     try:
         types = (await conn.prepare(query.sql)).get_parameters()

@@ -101,6 +101,8 @@ async def read_catalog(conn: asyncpg.Connection, seq_scan_rows: int = SEQ_SCAN_R
 
 
 def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if not plan:  # a utility statement: no plan
+        return
     yield plan
     for child in plan.get("Plans", ()):
         yield from nodes(child)

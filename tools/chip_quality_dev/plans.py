@@ -18,6 +18,10 @@ does not churn, and a diff of it is a plan change to review.
 The query text is the generated module's constant (what asyncpg sends, `$n`
 placeholders and all); the markers a query carries are comments of its source
 in queries/*.sql, found with PostgreSQL's own scanner (pglast).
+
+A utility statement (DDL such as CREATE TEMP TABLE) has no plan: EXPLAIN refuses
+it. Its section says so instead of showing a plan, and the rules have nothing of
+it to check.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from pglast import ast, parse_sql
 from pglast.parser import scan
 
 from . import dataset
@@ -141,6 +146,29 @@ def named_queries(directory: Path = QUERIES_DIR) -> list[NamedQuery]:
     return queries
 
 
+# The statements EXPLAIN plans; any other (a utility statement: DDL, SET, ...) has none.
+EXPLAINABLE = (
+    ast.SelectStmt,
+    ast.InsertStmt,
+    ast.UpdateStmt,
+    ast.DeleteStmt,
+    ast.MergeStmt,
+    ast.DeclareCursorStmt,
+    ast.CreateTableAsStmt,
+    ast.ExecuteStmt,
+)
+
+
+def utility_statement(sql: str) -> str | None:
+    """The kind of a statement EXPLAIN does not plan (`CREATE TABLE`), or None when it
+    plans it. From the parse tree (pglast), like the generator's own analysis."""
+    statement = parse_sql(sql)[0].stmt
+    if isinstance(statement, EXPLAINABLE):
+        return None
+    name = type(statement).__name__.removesuffix("Stmt")
+    return "CREATE TABLE" if isinstance(statement, ast.CreateStmt) else name
+
+
 # EXPLAIN (GENERIC_PLAN) must reach the server with its $n unbound: through the
 # extended protocol asyncpg binds them (and the server then plans for those
 # values), so the statement runs as dynamic SQL inside the server instead.
@@ -165,7 +193,11 @@ async def prepare_session(conn: asyncpg.Connection) -> None:
 
 
 async def explain(conn: asyncpg.Connection, query: NamedQuery) -> Explained:
-    """The generic plan of `query`, as text (committed) and JSON (for the rules)."""
+    """The generic plan of `query`, as text (committed) and JSON (for the rules); for a
+    utility statement, which has none, a line saying so and an empty plan."""
+    utility = utility_statement(query.sql)
+    if utility is not None:
+        return Explained(query, f"(no plan: {utility} is a utility statement)")
     try:
         lines = await conn.fetch("SELECT pg_temp.explain_generic('COSTS OFF', $1)", query.sql)
         document = await conn.fetchval(

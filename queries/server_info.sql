@@ -1,0 +1,20 @@
+-- name: ServerVersion :one
+-- The server's version, as `SHOW server_version` says it (e.g. "16.2"): what the
+-- health check reports.
+SELECT current_setting('server_version') AS server_version;
+
+-- name: ConstraintColumns :many
+-- The columns of every constraint outside the system schemas, in key order and
+-- joined by ", ": read when a pool or connection opens, so that an error naming a
+-- unique or foreign-key constraint can name its column too (the server names it only
+-- in the detail text, which it translates).
+SELECT n.nspname::text AS schema_name, t.relname::text AS table_name,
+       c.conname::text AS constraint_name,
+       string_agg(a.attname::text, ', ' ORDER BY k.ordinality)::text AS columns
+FROM pg_catalog.pg_constraint AS c
+JOIN pg_catalog.pg_class AS t ON t.oid = c.conrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ordinality)
+JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY n.nspname, t.relname, c.conname;
