@@ -72,6 +72,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls analytics_refresh(), a VOLATILE function of the schema",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -229,6 +232,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_chain_head",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -239,6 +245,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -249,6 +258,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -259,6 +271,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -269,6 +284,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=False,
         checks=(),
+        reads=("audit_checkpoints",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -279,6 +297,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -289,6 +310,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -299,6 +323,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls audit_log_create_partition(), a VOLATILE function of the schema",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -309,6 +336,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=False,
         checks=(),
+        reads=("pg_class", "pg_inherits", "pg_namespace"),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -319,6 +349,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -335,6 +368,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "audit_checkpoints_first_seq_check",
             "audit_checkpoints_last_row_hash_check",
         ),
+        reads=(),
+        writes=("audit_checkpoints",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -345,6 +381,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="CREATE",
         always_row=False,
         checks=(),
+        reads=("audit_archive_load", "audit_log"),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -355,6 +394,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls audit_log_drop_archived(), a VOLATILE function of the schema",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_maintenance.sql",
@@ -365,6 +407,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls audit_log_restore_month(), a VOLATILE function of the schema",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -1322,6 +1367,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="server_info.sql",
@@ -1332,5 +1380,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("pg_attribute", "pg_class", "pg_constraint", "pg_namespace"),
+        writes=(),
+        cache_seconds=None,
     ),
 )
