@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlc_gen_asyncpg.render import runtime_source
@@ -138,17 +138,34 @@ def mypy(packages: Sequence[Package], cache: Path, check: str = "mypy") -> Outco
 
 
 def pyright(packages: Sequence[Package], scratch: Path) -> Outcome:
-    """pyright in strict mode (basedpyright) over `packages`."""
+    """pyright in strict mode (basedpyright) over `packages`; it fails too when it
+    analysed fewer files than the packages hold (an `include` it ignored)."""
     config = scratch / "pyrightconfig.json"
     settings = {
         **PYRIGHT_CONFIG,
-        "include": [str(p.path) for p in packages],
+        # Relative to the config's folder: pyright (not basedpyright) ignores absolute ones.
+        "include": [os.path.relpath(p.path, scratch) for p in packages],
         "extraPaths": _search_path(packages),
     }
     config.write_text(json.dumps(settings, indent=1))
-    command = [sys.executable, "-m", "basedpyright", "-p", str(config)]
+    command = [sys.executable, "-m", "basedpyright", "-p", str(config), "--outputjson"]
     command += ["--pythonpath", sys.executable]
-    return _run("pyright strict", packages, command, scratch)
+    outcome = _run("pyright strict", packages, command, scratch)
+    try:
+        report = json.loads(outcome.output[outcome.output.index("{") :])
+    except ValueError:
+        return replace(outcome, returncode=outcome.returncode or 1)  # no report: say why
+    lines = [
+        f"{d['file']}:{d['range']['start']['line'] + 1}: {d['severity']}: {d['message']}"
+        + (f" ({d['rule']})" if "rule" in d else "")
+        for d in report["generalDiagnostics"]
+    ]
+    files = sum(1 for p in packages for _ in p.path.rglob("*.py"))
+    analysed = report["summary"]["filesAnalyzed"]
+    if analysed < files:
+        lines.append(f"pyright analysed {analysed} files of the {files} the packages hold")
+    returncode = outcome.returncode or int(analysed < files)
+    return replace(outcome, returncode=returncode, output="\n".join(lines))
 
 
 def check_all(scratch: Path, root: Path = Path()) -> list[Outcome]:
