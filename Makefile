@@ -83,7 +83,7 @@ generated-drift: install ## Fail when generated/ differs from what sqlc produces
 PORT ?= 8000
 serve: migrate ## Migrate, then run the example service on 127.0.0.1:8000 (PORT=9000 for another)
 	FAB_SERVICE_TOKENS="$${FAB_SERVICE_TOKENS:-dev-token=dev@localhost}" \
-		$(WITH_DB) uvicorn --factory examples.fab_service.app:create_app --host 127.0.0.1 --port $(PORT)
+		$(WITH_DB) $(PY) -m chip_quality_dev.serve --host 127.0.0.1 --port $(PORT)
 
 verify-audit: install ## Walk the audit trail's hash chain; fail at the first broken link
 	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \

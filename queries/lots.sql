@@ -16,6 +16,7 @@ SELECT * FROM lots WHERE id = sqlc.arg(lot_id);
 
 -- name: GetLotByNumber :one
 -- The lot with this lot number, or None.
+-- @cache 60s
 SELECT * FROM lots WHERE lot_number = sqlc.arg(lot_number);
 
 -- name: UpdateLot :one

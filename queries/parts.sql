@@ -17,6 +17,7 @@ SELECT * FROM parts WHERE id = sqlc.arg(part_id);
 
 -- name: GetPartByNumber :one
 -- The part with this part number, or None.
+-- @cache 60s
 SELECT * FROM parts WHERE part_number = sqlc.arg(part_number);
 
 -- name: UpdatePart :one

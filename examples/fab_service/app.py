@@ -54,7 +54,7 @@ from chip_quality_db.schemas import (
 from chip_quality_queries import artifacts, audit_log, defects, inspections, lots, parts
 from chip_quality_queries.models import InspectionStatus, LotStatus, PartType
 
-from .auth import current_user, tokens_from_environment
+from .auth import AuthenticatedRoute, current_user, tokens_from_environment
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,11 @@ Reader = Annotated[Pool, Depends(database)]
 Writer = Annotated[Connection, in_transaction(current_user)]
 
 # Every route but /health needs an authenticated caller.
-api = APIRouter(dependencies=[Depends(current_user)], responses=problem_responses(401, 503))
+api = APIRouter(
+    dependencies=[Depends(current_user)],
+    responses=problem_responses(401, 503),
+    route_class=AuthenticatedRoute,
+)
 
 
 # -- query parameters of the list endpoints: a page and its filters ------------

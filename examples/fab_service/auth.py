@@ -9,9 +9,11 @@ JWT) or look up a session here: only this module would change.
 
 import hmac
 import os
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import HTTPException, Request, Security
+from fastapi import HTTPException, Request, Response, Security
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 TOKENS_VARIABLE = "FAB_SERVICE_TOKENS"
@@ -34,6 +36,10 @@ async def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> str:
     """The person the request's bearer token was issued to; 401 without a valid one."""
+    return _person(request, credentials)
+
+
+def _person(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is not None:
         given = credentials.credentials.encode()
         tokens: dict[str, str] = request.app.state.tokens
@@ -43,3 +49,18 @@ async def current_user(
     raise HTTPException(
         401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
     )
+
+
+class AuthenticatedRoute(APIRoute):
+    """A route that decides who is calling before anything else: FastAPI reads and
+    parses the body before it solves dependencies, so a caller without a valid token
+    would otherwise learn that its body does not parse (422) instead of 401."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            _person(request, await _bearer(request))
+            return await handler(request)
+
+        return authenticated

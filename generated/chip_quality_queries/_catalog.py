@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("analytics_lot_yield", "analytics_refreshes", "inspections", "lots"),
+        writes=(),
+        cache_seconds=300.0,
     ),
     QueryInfo(
         file="analytics.sql",
@@ -23,6 +26,16 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=(
+            "analytics_defect_pareto",
+            "analytics_refreshes",
+            "defects",
+            "inspections",
+            "lots",
+            "parts",
+        ),
+        writes=(),
+        cache_seconds=300.0,
     ),
     QueryInfo(
         file="analytics.sql",
@@ -33,6 +46,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("analytics_inference_latency", "analytics_refreshes", "inference_jobs"),
+        writes=(),
+        cache_seconds=300.0,
     ),
     QueryInfo(
         file="analytics.sql",
@@ -43,6 +59,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("analytics_refreshes",),
+        writes=(),
+        cache_seconds=300.0,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -57,6 +76,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "artifacts_metadata_check",
             "artifacts_size_bytes_check",
         ),
+        reads=(),
+        writes=("artifacts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -67,6 +89,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("artifacts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -77,6 +102,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("artifacts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -87,6 +115,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("artifacts_metadata_check",),
+        reads=("artifacts",),
+        writes=("artifacts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -97,6 +128,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("artifacts",),
+        writes=("artifacts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -107,6 +141,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("artifacts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="artifacts.sql",
@@ -117,6 +154,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("artifacts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_log.sql",
@@ -127,6 +167,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_log.sql",
@@ -137,6 +180,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_log.sql",
@@ -147,6 +193,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="audit_log.sql",
@@ -157,6 +206,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("audit_log",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -167,6 +219,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
+        reads=(),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -177,6 +232,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
+        reads=(),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -187,6 +245,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=("defects_confidence_check", "defects_detected_by_check", "defects_location_check"),
+        reads=(),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -197,6 +258,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -207,6 +271,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("defects_reviewed_by_check",),
+        reads=("defects",),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -217,6 +284,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("defects_confidence_check", "defects_location_check"),
+        reads=("defects",),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -227,6 +297,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("defects",),
+        writes=("defects",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -237,6 +310,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -247,6 +323,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects", "inspections"),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -257,6 +336,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("defects",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -267,6 +349,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects", "inspections"),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -277,6 +362,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="defects.sql",
@@ -287,6 +375,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="idempotency_keys.sql",
@@ -297,6 +388,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=("idempotency_keys_actor_check", "idempotency_keys_key_check"),
+        reads=(),
+        writes=("idempotency_keys",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="idempotency_keys.sql",
@@ -307,6 +401,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("idempotency_keys",),
+        writes=("idempotency_keys",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="idempotency_keys.sql",
@@ -317,6 +414,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("idempotency_keys",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="idempotency_keys.sql",
@@ -327,6 +427,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("idempotency_keys",),
+        writes=("idempotency_keys",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -341,6 +444,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "inference_jobs_model_version_check",
             "inference_jobs_priority_check",
         ),
+        reads=(),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -351,6 +457,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -361,6 +470,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="a data-modifying CTE (UPDATE)",
         always_row=False,
         checks=("inference_jobs_worker_id_check",),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -371,6 +483,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("inference_jobs_inference_ms_check", "inference_jobs_results_check"),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -381,6 +496,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -391,6 +509,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -401,6 +522,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -411,6 +535,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=("inference_jobs",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -421,6 +548,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -431,6 +561,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -441,6 +574,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -451,6 +587,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inference_jobs.sql",
@@ -461,6 +600,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inference_jobs",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -475,6 +617,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "inspections_operator_id_check",
             "inspections_station_id_check",
         ),
+        reads=(),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -485,6 +630,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -495,6 +643,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("defects", "inspections"),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -505,6 +656,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("inspections_operator_id_check", "inspections_station_id_check"),
+        reads=("inspections",),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -515,6 +669,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("inspections_results_check",),
+        reads=("inspections",),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -530,6 +687,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "inspections_results_check",
             "inspections_station_id_check",
         ),
+        reads=("inspections",),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -540,6 +700,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -550,6 +713,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=("inspections",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -560,6 +726,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -570,6 +739,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -580,6 +752,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -590,6 +765,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="inspections.sql",
@@ -600,6 +778,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -616,6 +797,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "lots_production_line_check",
             "lots_supplier_check",
         ),
+        reads=(),
+        writes=("lots",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -626,6 +810,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -636,6 +823,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=(),
+        cache_seconds=60.0,
     ),
     QueryInfo(
         file="lots.sql",
@@ -651,6 +841,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "lots_production_line_check",
             "lots_supplier_check",
         ),
+        reads=("lots",),
+        writes=("lots",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -661,6 +854,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=("lots",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -671,6 +867,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=("lots",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -681,6 +880,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -691,6 +893,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("lots",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -701,6 +906,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("lots",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="lots.sql",
@@ -711,6 +919,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("inspections",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -728,6 +939,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "parts_specifications_check",
             "parts_tolerance_requirements_check",
         ),
+        reads=(),
+        writes=("parts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -738,6 +952,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("parts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -748,6 +965,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("parts",),
+        writes=(),
+        cache_seconds=60.0,
     ),
     QueryInfo(
         file="parts.sql",
@@ -764,6 +984,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "parts_specifications_check",
             "parts_tolerance_requirements_check",
         ),
+        reads=("parts",),
+        writes=("parts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -774,6 +997,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("parts",),
+        writes=("parts",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -784,6 +1010,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("parts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -794,6 +1023,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("parts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="parts.sql",
@@ -804,6 +1036,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("parts",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -814,6 +1049,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=("reports_generated_by_check", "reports_parameters_check", "reports_title_check"),
+        reads=(),
+        writes=("reports",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -824,6 +1062,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -834,6 +1075,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=("reports",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -844,6 +1088,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=("reports",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -854,6 +1101,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=("reports",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -864,6 +1114,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=("reports",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -874,6 +1127,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -884,6 +1140,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("reports",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="reports.sql",
@@ -894,5 +1153,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("reports",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

@@ -412,30 +412,31 @@ class IsNull(Expr):
         return UNKNOWN if operand is UNKNOWN else (operand is None) != self.negated
 
 
-class And(Expr):
+class _Junction(Expr):
+    """AND or OR of its operands: one `decisive` value decides (FALSE for AND, TRUE for
+    OR); else NULL or UNKNOWN among them leaves it undecided."""
+
     __slots__ = ("operands",)
+    decisive: bool
 
     def __init__(self, *operands: Expr) -> None:
         self.operands = operands
 
     def value(self, row: dict[str, Any]) -> Any:
         values = [operand.value(row) for operand in self.operands]
-        if False in values:
-            return False
-        return _undecided(*values) if None in values or UNKNOWN in values else True
+        if self.decisive in values:
+            return self.decisive
+        return _undecided(*values) if None in values or UNKNOWN in values else not self.decisive
 
 
-class Or(Expr):
-    __slots__ = ("operands",)
+class And(_Junction):
+    __slots__ = ()
+    decisive = False
 
-    def __init__(self, *operands: Expr) -> None:
-        self.operands = operands
 
-    def value(self, row: dict[str, Any]) -> Any:
-        values = [operand.value(row) for operand in self.operands]
-        if True in values:
-            return True
-        return _undecided(*values) if None in values or UNKNOWN in values else False
+class Or(_Junction):
+    __slots__ = ()
+    decisive = True
 
 
 class Not(Expr):
@@ -601,6 +602,10 @@ class RowModel(BaseModel):
         populate_by_name=True,
         protected_namespaces=(),
         arbitrary_types_allowed=True,
+        # The CHECKs' patterns are translated for Rust's regex (pydantic's default):
+        # Python's `re` would let `$` match before a final newline, as PostgreSQL
+        # does not. Said here so that no default can change it.
+        regex_engine="rust-regex",
     )
 
 
@@ -650,6 +655,12 @@ class QueryInfo:
     """A `:one` that always yields a row: the function returns the row, never None."""
     checks: tuple[str, ...]
     """The CHECK constraints its parameters are validated against before sending."""
+    reads: tuple[str, ...] = ()
+    """The tables (and materialized views) it reads, views resolved to their tables."""
+    writes: tuple[str, ...] = ()
+    """The tables it writes."""
+    cache_seconds: float | None = None
+    """`@cache` in its comment: how long its results may be served from a cache."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,10 @@ import unicodedata
 from ._errors import InvalidActorError
 
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+# audit_log_actor_check (and idempotency_keys_actor_check): char_length(actor) <= 200.
+# Checked here too, so a long name is InvalidActorError before any SQL runs rather
+# than a CHECK violation naming an audit_log partition.
+MAX_ACTOR_LENGTH = 200
 
 
 def forbidden_in_actor(char: str) -> bool:
@@ -33,6 +37,11 @@ def check_actor(actor: str) -> str:
     if not normalized.strip(" "):
         raise InvalidActorError(
             "actor must name someone: it is empty or only spaces", sqlstate="CQ002"
+        )
+    if len(normalized) > MAX_ACTOR_LENGTH:
+        raise InvalidActorError(
+            f"actor is {len(normalized)} characters long: at most {MAX_ACTOR_LENGTH}",
+            sqlstate="CQ002",
         )
     bad = sorted({f"U+{ord(c):04X}" for c in normalized if forbidden_in_actor(c)})
     if bad:

@@ -18,7 +18,7 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_db._actor import check_actor, forbidden_in_actor
+from chip_quality_db._actor import MAX_ACTOR_LENGTH, check_actor, forbidden_in_actor
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
@@ -146,6 +146,23 @@ async def test_an_actor_that_names_nobody_visible_is_refused_before_the_database
             await parts.create_part(tx, new_part("invisible"))
     assert caught.value.sqlstate == "CQ002"
     assert "actor" in str(caught.value)
+    assert await audit_count(conn) == before
+
+
+async def test_an_actor_longer_than_the_audit_trail_holds_is_refused_before_the_database(
+    pool: Pool, conn: asyncpg.Connection
+) -> None:
+    """The audit log's CHECK takes 200 characters: the longest actor writes, one more is
+    InvalidActorError before any SQL runs (not a CHECK violation naming a partition)."""
+    longest = "é" * MAX_ACTOR_LENGTH
+    async with transaction(pool, actor=longest) as tx:
+        await parts.create_part(tx, new_part("longest-actor"))
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE actor = $1", longest) == 1
+    before = await audit_count(conn)
+    with pytest.raises(InvalidActorError, match="201 characters") as caught:
+        async with transaction(pool, actor=longest + "x") as tx:
+            await parts.create_part(tx, new_part("too-long-actor"))
+    assert caught.value.sqlstate == "CQ002"
     assert await audit_count(conn) == before
 
 

@@ -4,6 +4,8 @@ write is lost, and callers see only the project's errors."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import asyncpg
@@ -167,3 +169,37 @@ async def test_idempotent_writes_retried_across_a_restart_happen_exactly_once(
     assert acknowledged <= set(present)
     assert len(present) == len(set(present)) == keys  # each write once, with its key
     assert len(acknowledged) > 50
+
+
+async def test_a_killed_local_server_started_again_keeps_its_port_and_the_pool_reconnects(
+    local_server: localdb.LocalServer, db_url: str
+) -> None:
+    """kill -9 of the postmaster, then `make db` (localdb.start): the server comes back
+    on the port it had, once the killed one let go of it, so a service that keeps
+    its pool (`make serve`) is serving again by itself."""
+    port = local_server.port
+    pool = await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=2, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=1)
+    )
+    try:
+        async with acquire(pool) as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+        pid = int((local_server.data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(localdb.start, local_server)  # at once, as a person would
+        assert local_server.port == port
+        started = time.perf_counter()
+        while True:
+            try:
+                async with acquire(pool) as conn:
+                    assert await conn.fetchval("SELECT 1") == 1
+                break
+            except DatabaseError:
+                assert time.perf_counter() - started < 5.0, "the pool did not reconnect"
+                await asyncio.sleep(0.05)
+        record(
+            "kill -9, then start: pool serving again after",
+            f"{(time.perf_counter() - started) * 1000:.0f} ms",
+        )
+    finally:
+        await pool.close()

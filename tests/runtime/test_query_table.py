@@ -18,7 +18,9 @@ pytestmark = pytest.mark.unit
 def _lines(capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
     assert main(["queries"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["FILE", "QUERY", "COMMAND", "ACCESS", "ROW", "CHECKS"]
+    assert out[0].split() == [
+        "FILE", "QUERY", "COMMAND", "ACCESS", "ROW", "READS", "WRITES", "CACHE", "CHECKS"
+    ]  # fmt: skip
     return {line.split()[1]: line.split(None, 3)[3].split("  ") for line in out[1:]}
 
 
@@ -27,11 +29,14 @@ def test_the_table_says_what_each_query_does(capsys: pytest.CaptureFixture[str])
         name: [cell.strip() for cell in cells if cell.strip()]
         for name, cells in _lines(capsys).items()
     }
-    assert rows["CreateLot"][0] == "write: INSERT"
-    assert rows["CreateLot"][1] == "always"
-    assert "lots_lot_number_check" in rows["CreateLot"][2]
-    assert rows["GetLot"][:2] == ["read", "maybe"]
+    assert rows["CreateLot"][:5] == ["write: INSERT", "always", "-", "lots", "-"]
+    assert "lots_lot_number_check" in rows["CreateLot"][5]
+    assert rows["GetLot"][:5] == ["read", "maybe", "lots", "-", "-"]
+    assert rows["GetLotByNumber"][:5] == ["read", "maybe", "lots", "-", "60s"]
     assert rows["CountLots"][:2] == ["read", "always"]
+    assert rows["DefectParetoOfPart"][2] == (
+        "analytics_defect_pareto, analytics_refreshes, defects, inspections, lots, parts"
+    )
     assert rows["ClaimInferenceJobs"][0] == "write: a data-modifying CTE (UPDATE)"
     assert len(rows) == len(QUERIES)
 
@@ -53,3 +58,7 @@ def test_json_lists_the_same_queries(capsys: pytest.CaptureFixture[str]) -> None
     listed = json.loads(capsys.readouterr().out)
     assert [entry["name"] for entry in listed] == [info.name for info in QUERIES]
     assert all(isinstance(entry["checks"], list) for entry in listed)
+    by_name = {entry["name"]: entry for entry in listed}
+    assert by_name["GetPartByNumber"]["reads"] == ["parts"]
+    assert by_name["GetPartByNumber"]["cache_seconds"] == 60
+    assert by_name["CreatePart"]["writes"] == ["parts"]

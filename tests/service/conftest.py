@@ -13,7 +13,8 @@ from chip_quality_db import Pool, create_pool, load_settings
 ALICE = "token-of-alice"
 BOB = "token-of-bob"
 EVE = "token-of-eve"  # issued to a name the audit trail refuses (a zero-width space)
-PEOPLE = {ALICE: "alice@fab1", BOB: "bob@fab1", EVE: "eve\u200b@fab1"}
+LONG = "token-of-a-long-name"  # issued to a name longer than the audit trail holds
+PEOPLE = {ALICE: "alice@fab1", BOB: "bob@fab1", EVE: "eve\u200b@fab1", LONG: "l" * 205}
 
 
 def bearer(token: str) -> dict[str, str]:

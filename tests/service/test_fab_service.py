@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from tests.service.conftest import BOB, EVE, bearer
+from tests.service.conftest import BOB, EVE, LONG, bearer
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +116,15 @@ async def test_requests_without_a_valid_token_are_refused(client: httpx.AsyncCli
     # A header naming a user is no identity: only the token decides who writes.
     spoofed = await client.get("/parts", headers={"Authorization": "", "X-User": "alice@fab1"})
     problem(spoofed, 401, "about:blank")
+    # Who is calling is decided before the body is read: a body that does not even
+    # parse gets 401 without a token, 422 with one.
+    unparsable = {"Content-Type": "application/json"}
+    anonymous = await client.post(
+        "/parts", headers={"Authorization": "", **unparsable}, content="{"
+    )
+    problem(anonymous, 401, "about:blank")
+    signed_in = await client.post("/parts", headers=unparsable, content="{")
+    assert signed_in.status_code == 422
 
 
 # -- the happy paths ----------------------------------------------------------------
@@ -291,6 +300,18 @@ async def test_a_caller_whose_name_is_no_readable_actor_cannot_write(
     # Nothing was written; reading needs no actor.
     listed = await client.get("/parts", headers=bearer(EVE))
     assert listed.json()["items"] == []
+    # A name longer than the audit trail holds: the same, before any SQL runs.
+    too_long = problem(
+        await client.post(
+            "/parts",
+            headers=bearer(LONG),
+            json={"part_number": "PCB-LONG", "part_name": "Long's", "part_type": "pcb"},
+        ),
+        422,
+        "invalid-actor",
+    )
+    assert "205 characters" in too_long["detail"]
+    assert "audit_log" not in too_long["detail"]
 
 
 # -- each error as problem details --------------------------------------------------

@@ -35,6 +35,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,6 +208,95 @@ def _make_traversable(path: Path) -> None:
             folder.chmod(mode | 0o001)
 
 
+def _previous_port(server: LocalServer) -> int | None:
+    """The port the server had, once whatever held it is gone (None when it has none,
+    or another program keeps it): a service started against the local server then
+    reconnects by itself after the server was killed and `make db` started it again.
+    A killed postmaster's children may hold the port and the data directory for a
+    moment after `pg_ctl status` calls it stopped, so wait for them (a few seconds)."""
+    try:
+        port = int(server.port_file.read_text())
+    except (OSError, ValueError):
+        return None
+    deadline = time.monotonic() + _RELEASE_WAIT
+    while _old_postmaster_alive(server) or not port_is_free(port):
+        if time.monotonic() > deadline:
+            return None  # something else keeps it: a fresh port
+        time.sleep(0.1)
+    return port
+
+
+_RELEASE_WAIT = 10.0  # seconds a killed server's processes get to let go of its port
+
+
+def _old_postmaster_alive(server: LocalServer) -> bool:
+    """Whether the process postmaster.pid names still runs (a killed server leaves the
+    file behind; a zombie does not count)."""
+    pid = _postmaster_pid(server)
+    return pid is not None and _process_state(pid) not in (None, "Z")
+
+
+def _postmaster_pid(server: LocalServer) -> int | None:
+    try:
+        return int((server.data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter /proc gives a process (R, S, Z, ...), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[0]
+
+
+def _await_a_killed_postmaster(server: LocalServer, bindir: Path) -> None:
+    """After kill -9 the postmaster is dying, then a zombie until reaped, and pg_ctl
+    (like the postmaster's own lock-file check) takes it for a running server: wait
+    until it answers (it was alive after all) or is gone with its backends, then take
+    its lock file away if it is still there, so that the server can be started again
+    at once."""
+    pid = _postmaster_pid(server)
+    if pid is None or not server.port_file.exists():
+        return
+    deadline = time.monotonic() + _RELEASE_WAIT
+    while _process_state(pid) not in (None, "Z") and time.monotonic() < deadline:
+        if _answers(bindir, server.port):
+            return  # a running server
+        time.sleep(0.05)
+    while (_process_state(pid) == "Z" or _data_dir_in_use(server)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _process_state(pid) in (None, "Z"):
+        (server.data_dir / "postmaster.pid").unlink(missing_ok=True)
+
+
+def _answers(bindir: Path, port: int) -> bool:
+    """Whether a server accepts connections on the port (pg_isready: the protocol, not
+    a TCP handshake, which a dying server's socket still completes)."""
+    ready = subprocess.run(
+        [str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "1"],
+        check=False,
+    )
+    return ready.returncode == 0
+
+
+def _data_dir_in_use(server: LocalServer) -> bool:
+    """Whether a process still runs from the data directory (a killed postmaster's
+    backends exit on their own a moment later)."""
+    data_dir = str(server.data_dir.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _process_state(int(entry.name)) in (None, "Z"):
+            continue
+        try:
+            if os.readlink(entry / "cwd") == data_dir:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -241,6 +331,7 @@ def start(server: LocalServer) -> str:
     """Start the server unless it runs already; create the database; return its URL."""
     bindir = find_bindir()
     with _locked(server):
+        _await_a_killed_postmaster(server, bindir)
         if not is_running(server, bindir):
             _launch(server, bindir)
         _ensure_database(server, bindir)
@@ -268,7 +359,7 @@ def _launch(
     if hba is not None:
         # initdb's file, rewritten in place: it keeps its owner and mode.
         (server.data_dir / "pg_hba.conf").write_text(hba)
-    port = port or _free_port()
+    port = port or _previous_port(server) or _free_port()
     server.port_file.write_text(f"{port}\n")
     extra = (f"-c {shlex.quote(f'{name}={value}')}" for name, value in (settings or {}).items())
     options = " ".join((*SERVER_OPTIONS, *extra, f"-p {port}"))

@@ -18,6 +18,7 @@ from .request import Query
 from .results import Result, result_of
 from .scope import Scope
 from .statements import StatementError, cast_params, slices_to_arrays, statement_of
+from .tables import CACHE_MARKER, CacheMarkerError, cache_refusal, cache_seconds, tables_of
 
 
 def command_of(scope: Scope, query: Query) -> Command | None:
@@ -125,6 +126,23 @@ def build_function(
         scope.problem(query, str(error))
         return None
     behaviour = analyse(parsed, scope.inputs.functions, query.comments)
+    tables = tables_of(parsed, scope.inputs.views)
+    try:
+        cache = cache_seconds(query.comments)
+    except CacheMarkerError as error:
+        scope.problem(query, str(error))
+        return None
+    if cache is not None:
+        refusal = cache_refusal(parsed, scope.inputs.functions)
+        if not behaviour.read_only:
+            refusal = f"it writes ({behaviour.why})"
+        if refusal is not None:
+            scope.problem(
+                query,
+                f"{CACHE_MARKER}: a query whose results may change unseen "
+                f"cannot be cached: {refusal}",
+            )
+            return None
     result = Result()
     if command.returns_rows:
         found_result = result_of(scope, query, models)
@@ -156,7 +174,7 @@ def build_function(
         doc=tuple(
             line[1:] if line.startswith(" ") else line
             for line in query.comments
-            if line.strip() != PRIMARY_MARKER
+            if line.strip() != PRIMARY_MARKER and line.split()[:1] != [CACHE_MARKER]
         ),
         params=params,
         params_model=params_model,
@@ -170,6 +188,8 @@ def build_function(
         iterator=iterator,
         statement=statement,
         behaviour=behaviour,
+        tables=tables,
+        cache_seconds=cache,
     )
 
 

@@ -30,6 +30,7 @@ from .options import Options
 from .request import GenerateRequest
 from .row_checks import with_row_rules
 from .schema_files import Composite, Domain, read_composites, read_domains, read_nullable_args
+from .tables import View, read_views
 from .tree import Parsed, parse
 
 
@@ -50,6 +51,7 @@ class Inputs:
     # query name -> sqlc's text of the query, parsed (a text the parser refuses is a
     # Parsed with its error: that query alone is refused)
     parsed: dict[str, Parsed]
+    views: dict[str, View]  # the schema's views and materialized views
 
 
 def sql_files(paths: tuple[str, ...], base: Path, setting: str) -> list[Path]:
@@ -142,4 +144,5 @@ def read_inputs(request: GenerateRequest, options: Options, base: Path) -> Input
         functions=user_functions(schema),
         nullable_args=read_nullable_args(query_statements),
         parsed={query.name: parse(query.text) for query in request.queries},
+        views=read_views(schema),
     )

@@ -14,6 +14,7 @@ from .constraints import RowRule, Rule, Untranslated
 from .pgtypes import PyType
 from .request import Identifier
 from .statements import Statement
+from .tables import Tables
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class Function:
     iterator: bool
     statement: Statement  # what the query does, for the error handler
     behaviour: Behaviour  # reads only or writes, always a row, never-NULL columns
+    tables: Tables  # the tables it reads and writes
+    cache_seconds: float | None = None  # `@cache`: how long its results may be served
 
     @property
     def result_type(self) -> str:

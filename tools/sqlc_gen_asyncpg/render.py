@@ -88,6 +88,9 @@ def _catalog(package: Package) -> str:
                     f"why={quoted(function.behaviour.why)}",
                     f"always_row={function.always_row}",
                     _tuple("checks=", checks),
+                    _tuple("reads=", sorted(function.tables.reads)),
+                    _tuple("writes=", sorted(function.tables.writes)),
+                    f"cache_seconds={function.cache_seconds}",
                 ),
             )
             entries.extend(wrapped(info, "    ", "", ","))

@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("tickets",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="a locking clause (FOR UPDATE/SHARE)",
         always_row=False,
         checks=(),
+        reads=("tickets",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="a data-modifying CTE (UPDATE)",
         always_row=False,
         checks=(),
+        reads=("tickets",),
+        writes=("tickets",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls nextval()",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,6 +65,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -63,6 +78,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls bump(), a VOLATILE function of the schema",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -73,6 +91,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="marked @primary",
         always_row=True,
         checks=(),
+        reads=("tickets",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -83,6 +104,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("tickets",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -93,6 +117,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("tickets",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -103,5 +130,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("tickets",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

@@ -26,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "forms_small_check",
             "forms_word_check",
         ),
+        reads=(),
+        writes=("forms",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -36,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("forms_code_check", "forms_label_check"),
+        reads=("forms",),
+        writes=("forms",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -46,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("forms",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -62,6 +71,9 @@ QUERIES: tuple[QueryInfo, ...] = (
             "rows_sized_check",
             "rows_tidy_check",
         ),
+        reads=(),
+        writes=("rows_of_forms",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -72,6 +84,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=("rows_tidy_check",),
+        reads=("rows_of_forms",),
+        writes=("rows_of_forms",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -82,6 +97,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=("rows_sized_check", "rows_tidy_check"),
+        reads=(),
+        writes=("rows_of_forms",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -92,5 +110,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="a data-modifying CTE (UPDATE)",
         always_row=True,
         checks=("rows_measure_check",),
+        reads=("rows_of_forms",),
+        writes=("rows_of_forms",),
+        cache_seconds=None,
     ),
 )

@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("marks",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("marks",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,5 +39,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("marks",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("books",),
+        writes=("books",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("warehouses",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("warehouses",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("series",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,6 +65,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("series",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -63,6 +78,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("people",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -73,6 +91,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("people",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -83,6 +104,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("books",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -93,6 +117,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("books",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -103,6 +130,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("books",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -113,6 +143,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("books",),
+        writes=("books",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -123,6 +156,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("books",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -133,5 +169,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
 )

@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("devices",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("devices",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("devices",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,5 +52,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("devices",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

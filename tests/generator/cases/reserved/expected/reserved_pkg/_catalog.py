@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("settings",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=("settings",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,6 +65,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="DELETE",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=("settings",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -63,6 +78,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -73,6 +91,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="UPDATE",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=("settings",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -83,5 +104,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("settings",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

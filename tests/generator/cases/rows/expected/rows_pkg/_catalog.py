@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,6 +65,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -63,6 +78,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -73,6 +91,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("samples",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -83,6 +104,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -93,6 +117,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("samples",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -103,5 +130,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

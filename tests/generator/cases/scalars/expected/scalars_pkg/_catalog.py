@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("gauges",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("gauges",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,6 +65,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -63,6 +78,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -73,6 +91,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -83,6 +104,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -93,6 +117,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -103,6 +130,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -113,6 +143,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -123,6 +156,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -133,6 +169,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -143,6 +182,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="calls pg_advisory_xact_lock()",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -153,6 +195,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -163,6 +208,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -173,5 +221,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("gauges",),
+        writes=(),
+        cache_seconds=None,
     ),
 )

@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("everything",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=False,
         checks=(),
+        reads=(),
+        writes=("everything",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,6 +39,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -43,6 +52,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("samples",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -53,5 +65,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
     ),
 )

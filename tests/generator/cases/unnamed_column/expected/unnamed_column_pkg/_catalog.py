@@ -13,6 +13,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="INSERT",
         always_row=True,
         checks=(),
+        reads=(),
+        writes=("readings",),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -23,6 +26,9 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=False,
         checks=(),
+        reads=("readings",),
+        writes=(),
+        cache_seconds=None,
     ),
     QueryInfo(
         file="query.sql",
@@ -33,5 +39,8 @@ QUERIES: tuple[QueryInfo, ...] = (
         why="reads only",
         always_row=True,
         checks=(),
+        reads=("ones",),
+        writes=(),
+        cache_seconds=None,
     ),
 )
