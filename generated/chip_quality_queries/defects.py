@@ -18,6 +18,7 @@ from ._runtime import (
     Numeric,
     ReadExecutor,
     RowModel,
+    adapter_of,
     affected_rows,
     build_row,
     missing_row,
@@ -106,13 +107,11 @@ class DefectParetoOfLotRow(RowModel):
     defect_count: int
 
 
-_DEFECTS_CONFIDENCE_CHECK: TypeAdapter[Decimal] = TypeAdapter(
+_DEFECTS_CONFIDENCE_CHECK: TypeAdapter[Decimal] = adapter_of(
     Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK]
 )
-_DEFECTS_DETECTED_BY_CHECK: TypeAdapter[str] = TypeAdapter(
-    Annotated[str, DEFECTS_DETECTED_BY_CHECK]
-)
-_DEFECTS_LOCATION_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+_DEFECTS_DETECTED_BY_CHECK: TypeAdapter[str] = adapter_of(Annotated[str, DEFECTS_DETECTED_BY_CHECK])
+_DEFECTS_LOCATION_CHECK: TypeAdapter[JsonValue] = adapter_of(
     Annotated[JsonValue, DEFECTS_LOCATION_CHECK]
 )
 _DEFECT_LIST = TypeAdapter(list[Defect])

@@ -8,16 +8,16 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, JsonValue, TypeAdapter
 
-from ._runtime import Executor, ReadExecutor, affected_rows, build_row, query_failed
+from ._runtime import Executor, ReadExecutor, adapter_of, affected_rows, build_row, query_failed
 from .models import IDEMPOTENCY_KEYS_ACTOR_CHECK, IDEMPOTENCY_KEYS_KEY_CHECK, IdempotencyKey
 
-_IDEMPOTENCY_KEYS_ACTOR_CHECK: TypeAdapter[str] = TypeAdapter(
+_IDEMPOTENCY_KEYS_ACTOR_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, IDEMPOTENCY_KEYS_ACTOR_CHECK]
 )
-_IDEMPOTENCY_KEYS_KEY_CHECK: TypeAdapter[str] = TypeAdapter(
+_IDEMPOTENCY_KEYS_KEY_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, IDEMPOTENCY_KEYS_KEY_CHECK]
 )
-_STR_OR_NONE: TypeAdapter[str | None] = TypeAdapter(str | None)
+_STR_OR_NONE: TypeAdapter[str | None] = adapter_of(str | None)
 
 
 CLAIM_IDEMPOTENCY_KEY = """-- name: ClaimIdempotencyKey :one

@@ -14,6 +14,7 @@ from ._runtime import (
     Int,
     ReadExecutor,
     RowModel,
+    adapter_of,
     affected_rows,
     build_row,
     missing_row,
@@ -48,13 +49,13 @@ class InferenceLatencyPercentilesRow(RowModel):
     p99_ms: float | None
 
 
-_INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = TypeAdapter(
+_INFERENCE_JOBS_INFERENCE_MS_CHECK: TypeAdapter[int] = adapter_of(
     Annotated[int, Int(8), INFERENCE_JOBS_INFERENCE_MS_CHECK]
 )
-_INFERENCE_JOBS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+_INFERENCE_JOBS_RESULTS_CHECK: TypeAdapter[JsonValue] = adapter_of(
     Annotated[JsonValue, INFERENCE_JOBS_RESULTS_CHECK]
 )
-_INFERENCE_JOBS_WORKER_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+_INFERENCE_JOBS_WORKER_ID_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, INFERENCE_JOBS_WORKER_ID_CHECK]
 )
 _INFERENCE_JOB_LIST = TypeAdapter(list[InferenceJob])

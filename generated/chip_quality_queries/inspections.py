@@ -15,6 +15,7 @@ from ._runtime import (
     Executor,
     ReadExecutor,
     RowModel,
+    adapter_of,
     affected_rows,
     build_row,
     missing_row,
@@ -67,13 +68,13 @@ class DailyYieldRow(RowModel):
 
 
 _DAILY_YIELD_ROW_LIST = TypeAdapter(list[DailyYieldRow])
-_INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+_INSPECTIONS_OPERATOR_ID_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK]
 )
-_INSPECTIONS_RESULTS_CHECK: TypeAdapter[JsonValue] = TypeAdapter(
+_INSPECTIONS_RESULTS_CHECK: TypeAdapter[JsonValue] = adapter_of(
     Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK]
 )
-_INSPECTIONS_STATION_ID_CHECK: TypeAdapter[str] = TypeAdapter(
+_INSPECTIONS_STATION_ID_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, INSPECTIONS_STATION_ID_CHECK]
 )
 _INSPECTION_LIST = TypeAdapter(list[Inspection])

@@ -24,8 +24,8 @@ from types import ModuleType
 from typing import Any
 
 from chip_quality_dev.query_types import sqlc_request
+from chip_quality_dev.typecheck import install_case
 from sqlc_gen_asyncpg.catalog import SYSTEM_SCHEMAS
-from sqlc_gen_asyncpg.render import runtime_source
 
 HERE = Path(__file__).parent
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
@@ -88,9 +88,7 @@ def installed(case: str) -> Path:
     target = _INSTALLED / case
     if not target.exists():
         building = _INSTALLED / f"{case}.partial"
-        shutil.copytree(HERE / "cases" / case / "expected", building)
-        for package in (p for p in building.iterdir() if p.is_dir()):
-            (package / RUNTIME_FILE).write_text(runtime_source())
+        install_case(HERE / "cases" / case, building)
         building.rename(target)
     return target
 

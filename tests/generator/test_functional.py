@@ -379,6 +379,109 @@ async def test_a_void_result_is_none_and_every_annotation_evaluates(
         assert await validated(case_conn, pg_advisory_xact_lock=7) is None
 
 
+@case("nullable_scalars")
+async def test_nullable_scalars_are_none_or_their_type_and_void_returns_nothing(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """Each nullable column's scalar is None for NULL and a value of its type otherwise;
+    a function of the schema returning void runs and returns None (no adapter: issue 30)."""
+    q = load("nullable_scalars", "query")
+    empty = await q.add_probe(
+        case_conn, q.AddProbeParams(**dict.fromkeys(q.AddProbeParams.model_fields))
+    )
+    seen_at = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+    full = await q.add_probe(
+        case_conn,
+        q.AddProbeParams(
+            hits=3,
+            seen_on=date(2026, 3, 4),
+            seen_at=seen_at,
+            logged_at=datetime(2026, 3, 4, 5, 6),
+            passed=False,
+            note="",
+            batch=UUID(int=5),
+            origin=IPv4Interface("10.1.2.3/24"),
+            doc={"a": [1, None]},
+            reading=Decimal("1.50"),
+        ),
+    )
+    readers = {
+        q.probe_hits: 3,
+        q.probe_seen_on: date(2026, 3, 4),
+        q.probe_seen_at: seen_at,
+        q.probe_logged_at: datetime(2026, 3, 4, 5, 6),
+        q.probe_passed: False,
+        q.probe_note: "",
+        q.probe_batch: UUID(int=5),
+        q.probe_origin: IPv4Interface("10.1.2.3/24"),
+        q.probe_doc: {"a": [1, None]},
+        q.probe_reading: Decimal("1.50"),
+    }
+    for read, value in readers.items():
+        assert await read(case_conn, id_=empty) is None, read.__name__
+        got = await read(case_conn, id_=full)
+        # isinstance: asyncpg's UUID is a subclass of uuid.UUID, which pydantic keeps.
+        assert got == value and isinstance(got, type(value)), read.__name__
+        assert await read(case_conn, id_=-1) is None  # no row
+    assert await q.probe_origins(case_conn) == [None, IPv4Interface("10.1.2.3/24")]
+    async with case_conn.transaction():
+        assert [o async for o in q.iter_probe_origins(case_conn)] == [
+            None,
+            IPv4Interface("10.1.2.3/24"),
+        ]
+    assert (await q.checked_at(case_conn)).tzinfo is not None
+    assert set(await q.stamp(case_conn)) == {"at"}
+
+    assert await q.forget_probe(case_conn, probe_id=empty) is None
+    assert await q.probe_origins(case_conn) == [IPv4Interface("10.1.2.3/24")]
+    assert typing.get_type_hints(q.forget_probe)["return"] is type(None)
+
+
+@case("network")
+async def test_network_addresses_come_back_as_addresses_interfaces_and_networks(
+    case_conn: asyncpg.Connection,
+) -> None:
+    """inet is an address when its prefix covers the whole address, else an interface;
+    cidr a network; in rows, scalars, lists, arrays and batches alike."""
+    q = load("network", "query")
+    subnet = IPv4Network("10.0.0.0/16")
+    gateway = await q.add_host(
+        case_conn,
+        name="gw",
+        address=IPv4Address("10.0.0.1"),
+        subnet=subnet,
+        gateway=None,
+        aliases=[],
+    )
+    host = await q.add_host(
+        case_conn,
+        name="db",
+        address=IPv4Interface("10.0.3.4/24"),
+        subnet=subnet,
+        gateway=gateway.address,
+        aliases=[IPv4Address("10.0.3.5"), IPv4Interface("10.0.3.6/24")],
+    )
+    assert await q.get_host(case_conn, id_=host.id) == host
+    assert type(host.address) is IPv4Interface and type(gateway.address) is IPv4Address
+    assert await q.host_address(case_conn, name="db") == IPv4Interface("10.0.3.4/24")
+    assert await q.host_address(case_conn, name="none") is None
+    assert await q.host_gateway(case_conn, name="db") == IPv4Address("10.0.0.1")
+    assert await q.host_gateway(case_conn, name="gw") is None
+    assert await q.host_subnets(case_conn) == [subnet, subnet]
+    async with case_conn.transaction():
+        assert [s async for s in q.iter_host_subnets(case_conn)] == [subnet, subnet]
+    assert await q.host_gateways(case_conn) == [None, IPv4Address("10.0.0.1")]
+    assert await q.host_aliases(case_conn, name="db") == host.aliases
+    assert [h.name for h in await q.hosts_in(case_conn, address=IPv4Network("10.0.2.0/23"))] == [
+        "db"
+    ]
+    moved = await q.move_hosts(
+        case_conn,
+        [q.MoveHostsParams(IPv4Address("10.0.9.9"), "db"), q.MoveHostsParams(subnet[7], "x")],
+    )
+    assert moved == [IPv4Address("10.0.9.9"), None]
+
+
 @case("rows")
 async def test_rows_are_built_by_position_under_sqlc_names(case_conn: asyncpg.Connection) -> None:
     """Fields are named as sqlc names the columns; PostgreSQL names them otherwise

@@ -13,7 +13,9 @@ from sqlc_gen_asyncpg.commands import Command
 from sqlc_gen_asyncpg.inputs import InputError, parse_query_files, parse_schema
 from sqlc_gen_asyncpg.options import OptionsError, parse_options
 from sqlc_gen_asyncpg.param_names import readable_names
+from sqlc_gen_asyncpg.pgtypes import PyType
 from sqlc_gen_asyncpg.schema_files import Attribute, read_composites, read_nullable_args
+from sqlc_gen_asyncpg.scope import is_class
 from sqlc_gen_asyncpg.statements import (
     CopyTarget,
     StatementError,
@@ -223,6 +225,34 @@ def test_adapters_are_named_after_their_type() -> None:
     assert names.adapter_name("list[str | None]") == "_STR_OR_NONE_LIST"
     assert names.adapter_name("IPv4Address | None") == "_IPV4_ADDRESS_OR_NONE"
     assert names.adapter_name("None") == "_NONE"
+    inet = "IPv4Address | IPv6Address | IPv4Interface | IPv6Interface"
+    assert names.adapter_name(f"{inet} | None") == "_INET_OR_NONE"
+    assert names.adapter_name(f"list[{inet}] | None") == "_INET_LIST_OR_NONE"
+    assert names.adapter_name("list[IPv4Network | IPv6Network]") == "_CIDR_LIST"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "imports", "a_class"),
+    [
+        ("int", (), True),
+        ("UUID", (("uuid", "UUID"),), True),
+        ("list[str | None]", (), True),
+        ("list[Range[int]]", (("asyncpg", "Range"),), True),
+        ("Widget", ((".models", "Widget"),), True),
+        ("int | None", (), False),
+        ("list[int] | None", (), False),
+        ("None", (), False),
+        ("Annotated[str, CHECK]", (("typing", "Annotated"),), False),
+        ("JsonValue", (("pydantic", "JsonValue"),), False),  # a union, by its alias
+        ("Money", (("overrides_support", "Money"),), False),  # the user's: anything
+    ],
+)
+def test_adapters_of_a_class_leave_its_type_to_the_checker(
+    annotation: str, imports: tuple[tuple[str, str], ...], a_class: bool
+) -> None:
+    """`TypeAdapter(T)` for a class, else `_X: TypeAdapter[T] = adapter_of(T)`: a union, None
+    or Annotated is no `type[T]` to mypy reading pydantic from its cache (issue 30)."""
+    assert is_class(PyType(annotation, frozenset(imports))) is a_class
 
 
 def test_copy_columns_come_from_the_insert_whatever_the_parameters_are_called() -> None:

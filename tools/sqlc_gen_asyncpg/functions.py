@@ -156,9 +156,9 @@ def build_function(
     always_row = command is Command.ONE and behaviour.always_row
     adapter = item_adapter = None
     if scalar is not None:
-        adapter = scope.adapter(
-            PyType(command.returns(scalar.annotation, always_row), scalar.imports)
-        )
+        returned = command.returns(scalar.annotation, always_row)
+        if returned != "None":  # a :one of a function returning void has nothing to check
+            adapter = scope.adapter(PyType(returned, scalar.imports))
         if iterator:
             item_adapter = scope.adapter(scalar)
     elif result.row_model is not None and not result.embeds and command.lists_rows:

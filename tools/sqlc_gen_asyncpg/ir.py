@@ -83,8 +83,10 @@ class Adapter:
 
     name: str
     type: PyType
-    # `name: TypeAdapter[T] = ...`: mypy infers T from a class or `list[...]`, but
-    # not (with pydantic before 2.14) from a union or None.
+    # `name: TypeAdapter[T] = adapter_of(T)`: T is no class (a union, None, Annotated,
+    # an alias such as JsonValue, an override's type), which a type checker may not
+    # infer from `TypeAdapter(T)` (pydantic before 2.14; mypy from its cache since):
+    # the constant says T instead. Classes and `list[...]`: `name = TypeAdapter(T)`.
     annotated: bool
     # config=ARBITRARY_TYPES: the type holds classes pydantic has no schema for
     # (asyncpg's Range, Point, BitString, Record; override types).

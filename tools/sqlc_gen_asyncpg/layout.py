@@ -155,8 +155,12 @@ def wrapped(expr: Expr, indent: str, prefix: str = "", suffix: str = "") -> list
         return [line]
     inner = indent + "    "
     if isinstance(expr, Call):
+        head = f"{indent}{prefix}{expr.func}("
+        if prefix and len(head) > LINE_LENGTH:
+            # `return (`, the call split inside the parentheses: even its name is too long.
+            return [f"{indent}{prefix}(", *wrapped(expr, inner), f"{indent}){suffix}"]
         args = [part for arg in expr.args for part in wrapped(arg, inner, "", ",")]
-        return [f"{indent}{prefix}{expr.func}(", *args, f"{indent}){suffix}"]
+        return [head, *args, f"{indent}){suffix}"]
     if isinstance(expr, ListComp):
         hugged = f"{inner}{flat(expr.element)} {expr.loop}"
         if len(hugged) <= LINE_LENGTH:

@@ -325,8 +325,22 @@ _PLACEHOLDER = re.compile(r"(?:dollar|column)_[0-9]+")
 def adapter_name(annotation: str) -> str:
     """The constant naming a TypeAdapter of a Python annotation, read as a type:
     `list[Widget]` -> `_WIDGET_LIST`, `int | None` -> `_INT_OR_NONE`,
-    `list[Range[int]]` -> `_INT_RANGE_LIST`."""
+    `list[Range[int]]` -> `_INT_RANGE_LIST`; the classes asyncpg reads inet and cidr
+    as are named after those types: `IPv4Network | IPv6Network | None` -> `_CIDR_OR_NONE`."""
     return "_" + _type_words(ast.parse(annotation, mode="eval").body)
+
+
+# The union of the ipaddress classes of one PostgreSQL type, named after the type.
+_UNION_WORDS = (
+    ("INET", ("IPv4Address", "IPv6Address", "IPv4Interface", "IPv6Interface")),
+    ("CIDR", ("IPv4Network", "IPv6Network")),
+)
+
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*_union_members(node.left), *_union_members(node.right)]
+    return [node]
 
 
 def _type_words(node: ast.expr) -> str:
@@ -337,7 +351,15 @@ def _type_words(node: ast.expr) -> str:
     if isinstance(node, ast.Constant) and node.value is None:
         return "NONE"
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return f"{_type_words(node.left)}_OR_{_type_words(node.right)}"
+        words = [_type_words(member) for member in _union_members(node)]
+        for word, classes in _UNION_WORDS:
+            spelled = [_type_words(ast.Name(name)) for name in classes]
+            at = next(
+                (i for i in range(len(words)) if words[i : i + len(spelled)] == spelled), None
+            )
+            if at is not None:
+                words[at : at + len(spelled)] = [word]
+        return "_OR_".join(words)
     if isinstance(node, ast.Subscript):
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         arguments = "_AND_".join(_type_words(item) for item in items)

@@ -357,6 +357,8 @@ def _module(package: Package, module: Module) -> str:
         imports.add(".models", name)
     for adapter in module.adapters:
         imports.add("pydantic", "TypeAdapter")
+        if adapter.annotated:
+            imports.add(f".{RUNTIME}", "adapter_of")
         if adapter.arbitrary:
             imports.add(f".{RUNTIME}", "ARBITRARY_TYPES")
     blocks: list[list[str]] = []

@@ -25,17 +25,21 @@ CATALOG = "_catalog"
 
 
 def adapter_lines(adapter: Adapter) -> list[str]:
-    """`_NAME: TypeAdapter[T] = TypeAdapter(T)`, split where ruff format splits it."""
+    """`_NAME = TypeAdapter(T)` for a class, `_NAME: TypeAdapter[T] = adapter_of(T)`
+    otherwise, split where ruff format splits it."""
     annotation = adapter.type.annotation
     arguments = annotation + (", config=ARBITRARY_TYPES" if adapter.arbitrary else "")
     declared = adapter.declared or annotation
+    make = "adapter_of" if adapter.annotated else "TypeAdapter"
     target = f"{adapter.name}: TypeAdapter[{declared}]" if adapter.annotated else adapter.name
-    line = f"{target} = TypeAdapter({arguments})"
+    line = f"{target} = {make}({arguments})"
     if len(line) <= LINE_LENGTH:
         return [line]
-    if len(f"{target} = TypeAdapter(") <= LINE_LENGTH:
-        return [f"{target} = TypeAdapter(", f"    {arguments}", ")"]
-    return [f"{adapter.name}: TypeAdapter[", f"    {annotation}", f"] = TypeAdapter({arguments})"]
+    if len(f"{target} = {make}(") <= LINE_LENGTH:
+        return [f"{target} = {make}(", f"    {arguments}", ")"]
+    if len(f"{target} = (") <= LINE_LENGTH and len(f"    {make}({arguments})") <= LINE_LENGTH:
+        return [f"{target} = (", f"    {make}({arguments})", ")"]
+    return [f"{adapter.name}: TypeAdapter[", f"    {declared}", f"] = {make}({arguments})"]
 
 
 def function_imports(imports: Imports, function: Function) -> None:
@@ -167,6 +171,9 @@ def _body(function: Function) -> list[str]:
     """What the function does after its signature: one case per command and result."""
     method = function.command.method(scalar=function.scalar is not None)
     match function.command:
+        case Command.ONE if function.scalar is not None and function.adapter is None:
+            # A function that returns void: nothing comes back to validate.
+            return _guarded(function, _call("", method, function, TRY))
         case Command.ONE if function.scalar is not None:
             return [
                 *_guarded(function, _call("value = ", method, function, TRY)),

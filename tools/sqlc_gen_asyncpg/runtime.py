@@ -8,11 +8,11 @@ library, asyncpg, pydantic, orjson), never the plugin.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias, TypeVar, cast
 
 import orjson
 from asyncpg import Connection as _Connection
@@ -101,7 +101,7 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-def _json_holds_nul(value: Any) -> bool:
+def _json_holds_nul(value: JsonValue) -> bool:
     """Whether a JSON document has NUL in a key or a string (jsonb refuses it)."""
     if isinstance(value, str):
         return "\x00" in value
@@ -161,12 +161,14 @@ class Check:
                 raise PydanticCustomError(
                     "string_with_nul", "text cannot hold the character NUL (0x00)"
                 )
-            if json_object and not isinstance(value, dict):
-                raise refused("the value is not a JSON object")
-            if json_object and _json_holds_nul(value):
-                raise PydanticCustomError(
-                    "string_with_nul", "jsonb cannot hold the character NUL (\\u0000)"
-                )
+            if json_object:
+                document: JsonValue = value  # a json column's value, as validated above
+                if not isinstance(document, dict):
+                    raise refused("the value is not a JSON object")
+                if _json_holds_nul(document):
+                    raise PydanticCustomError(
+                        "string_with_nul", "jsonb cannot hold the character NUL (\\u0000)"
+                    )
             if _is_nan(value):
                 if nan_passes:
                     return value
@@ -565,6 +567,23 @@ ARBITRARY_TYPES = ConfigDict(arbitrary_types_allowed=True)
 schema for (asyncpg's Range, Point, BitString, Record; override types): checked with
 isinstance."""
 
+
+def adapter_of(form: Any, config: ConfigDict | None = None) -> TypeAdapter[Any]:
+    """A pydantic TypeAdapter of `form`, a type that is no class: a union, None,
+    `Annotated[T, ...]`, or an alias such as JsonValue. The constant it makes says
+    which type it validates: `_INT_OR_NONE: TypeAdapter[int | None] = adapter_of(int | None)`.
+
+    Not `TypeAdapter(int | None)` itself: pydantic types that argument `TypeForm[T]`
+    (PEP 747), which mypy (1.20) writes to its incremental cache as `type[T]`, and a
+    union, None or Annotated is no `type[T]`. A package checked against a cache that
+    holds pydantic already (a second run, another package checked first) fails where a
+    fresh run passes (python/mypy#21587). Here the type checker infers nothing from
+    `form`. A class, or `list[...]` of anything, is a `type[T]` either way: those keep
+    `TypeAdapter(...)`.
+    """
+    return TypeAdapter(form, config=config)
+
+
 DbJson: TypeAlias = Annotated[JsonValue, SkipValidation]
 """JSON as read from the database: parsed from the server's JSON text by the codec,
 so it is JSON data by construction and row models do not walk it again."""
@@ -610,7 +629,7 @@ def db_value(value: Any) -> Any:
     if isinstance(value, CompositeModel):
         return value.model_dump(by_alias=True)
     if isinstance(value, list):
-        return [db_value(item) for item in value]
+        return [db_value(item) for item in cast("list[object]", value)]
     return value
 
 
@@ -829,7 +848,7 @@ def affected_rows(status: str) -> int:
 
 
 @asynccontextmanager
-async def transaction_on(db: Executor) -> AsyncIterator[Connection]:
+async def transaction_on(db: Executor) -> AsyncGenerator[Connection, None]:
     """A transaction on `db`: a savepoint inside an open one, a pooled connection for a pool."""
     if isinstance(db, Pool):
         async with db.acquire() as conn, conn.transaction():

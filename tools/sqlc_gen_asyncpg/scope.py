@@ -25,6 +25,12 @@ _PYDANTIC_KNOWS = frozenset(
     {"uuid", "decimal", "datetime", "ipaddress", "pydantic", "._runtime", ".models"}
 )
 
+# Modules whose names a result's type may use that are all classes: the standard
+# library's, asyncpg's and the package's own models and enums. pydantic's names
+# (JsonValue, AwareDatetime) are aliases, and an override's module may hold anything.
+_CLASSES_FROM = frozenset({"uuid", "decimal", "datetime", "ipaddress", "asyncpg", ".models"})
+_BUILTIN_CLASSES = frozenset({"bool", "bytes", "float", "int", "list", "object", "str"})
+
 
 @dataclass
 class Scope:
@@ -61,6 +67,35 @@ class Scope:
             "asyncpg" in modules
             or (bool(modules - _PYDANTIC_KNOWS) and not annotation.isidentifier())
         )
-        annotated = "|" in annotation or annotation == "None" or declared is not None
+        annotated = declared is not None or not is_class(py_type)
         self.adapters[annotation] = Adapter(name, py_type, annotated, arbitrary, declared)
         return name
+
+
+def is_class(py_type: PyType) -> bool:
+    """Whether `py_type` is a class, or a class given type arguments (`list[str | None]`,
+    `Range[int]`): what every type checker takes as a `type[T]` and infers T from, so
+    `TypeAdapter(...)` of it needs no annotation. A union, None, Annotated or an alias
+    is not (runtime.adapter_of says why that matters)."""
+    annotation = py_type.annotation
+    head, bracket, _ = annotation.partition("[")
+    if bracket and _closing_bracket(annotation, len(head)) != len(annotation) - 1:
+        return False  # `list[int] | None`: the brackets end before the annotation does
+    if not head.isidentifier() or head == "None":
+        return False
+    if head in _BUILTIN_CLASSES:
+        return True
+    return any(name == head and module in _CLASSES_FROM for module, name in py_type.imports)
+
+
+def _closing_bracket(text: str, opening: int) -> int:
+    """The index of the `]` that closes the `[` at `opening`."""
+    depth = 0
+    for index in range(opening, len(text)):
+        if text[index] == "[":
+            depth += 1
+        elif text[index] == "]":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1

@@ -8,7 +8,16 @@ from typing import Annotated
 
 from pydantic import TypeAdapter
 
-from ._runtime import Executor, Int, ReadExecutor, RowModel, build_row, missing_row, query_failed
+from ._runtime import (
+    Executor,
+    Int,
+    ReadExecutor,
+    RowModel,
+    adapter_of,
+    build_row,
+    missing_row,
+    query_failed,
+)
 from .models import Ticket
 
 
@@ -19,7 +28,7 @@ class TicketStatsRow(RowModel):
 
 _INT = TypeAdapter(int)
 _INT_LIST = TypeAdapter(list[int])
-_TICKETS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(8)])
+_TICKETS_ID_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(8)])
 
 
 GET_TICKET = """-- name: GetTicket :one

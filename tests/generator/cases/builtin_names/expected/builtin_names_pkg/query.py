@@ -15,6 +15,7 @@ from ._runtime import (
     Int,
     ReadExecutor,
     RowModel,
+    adapter_of,
     build_row,
     missing_row,
     query_failed,
@@ -29,9 +30,9 @@ class InRow(RowModel):
 
 
 _BOOL = TypeAdapter(bool)
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
+_INT_OR_NONE: TypeAdapter[int | None] = adapter_of(int | None)
 _IN_ROW_LIST = TypeAdapter(list[InRow])
-_ITEMS_SCORE_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_ITEMS_SCORE_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
 _ITEM_LIST = TypeAdapter(list[Item])
 
 

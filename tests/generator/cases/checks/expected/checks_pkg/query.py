@@ -16,6 +16,7 @@ from ._runtime import (
     ReadExecutor,
     RowModel,
     VarChar,
+    adapter_of,
     affected_rows,
     build_row,
     given,
@@ -113,15 +114,15 @@ class NarrowRowParams(RowModel):
         return self
 
 
-_FORMS_CODE_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, FORMS_CODE_CHECK])
-_FORMS_LABEL_CHECK: TypeAdapter[str] = TypeAdapter(Annotated[str, FORMS_LABEL_CHECK])
+_FORMS_CODE_CHECK: TypeAdapter[str] = adapter_of(Annotated[str, FORMS_CODE_CHECK])
+_FORMS_LABEL_CHECK: TypeAdapter[str] = adapter_of(Annotated[str, FORMS_LABEL_CHECK])
 _FORM_LIST = TypeAdapter(list[Form])
 _INT = TypeAdapter(int)
-_ROWS_MEASURE_CHECK: TypeAdapter[Decimal] = TypeAdapter(
+_ROWS_MEASURE_CHECK: TypeAdapter[Decimal] = adapter_of(
     Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK]
 )
-_ROWS_OF_FORMS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
-_ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK: TypeAdapter[str] = TypeAdapter(
+_ROWS_OF_FORMS_ID_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
+_ROWS_TIDY_CHECK_AND_ROWS_SIZED_CHECK: TypeAdapter[str] = adapter_of(
     Annotated[str, ROWS_TIDY_CHECK, ROWS_SIZED_CHECK]
 )
 

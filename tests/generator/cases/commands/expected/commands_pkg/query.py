@@ -14,6 +14,7 @@ from ._runtime import (
     Numeric,
     ReadExecutor,
     RowModel,
+    adapter_of,
     affected_rows,
     build_row,
     missing_row,
@@ -30,7 +31,7 @@ class WidgetSummaryRow(RowModel):
 
 _INT = TypeAdapter(int)
 _STR_LIST = TypeAdapter(list[str])
-_WIDGETS_WEIGHT_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(8, 3)])
+_WIDGETS_WEIGHT_TYPE: TypeAdapter[Decimal] = adapter_of(Annotated[Decimal, Numeric(8, 3)])
 _WIDGET_LIST = TypeAdapter(list[Widget])
 
 

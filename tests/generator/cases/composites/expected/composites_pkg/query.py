@@ -10,6 +10,7 @@ from ._runtime import (
     Executor,
     ReadExecutor,
     RowModel,
+    adapter_of,
     build_row,
     db_value,
     missing_row,
@@ -30,10 +31,8 @@ class MovedThingRow(RowModel):
     moved: Point3
 
 
-_PLACEMENT_LIST_OR_NONE_LIST: TypeAdapter[list[list[Placement] | None]] = TypeAdapter(
-    list[list[Placement] | None]
-)
-_POINT3_OR_NONE: TypeAdapter[Point3 | None] = TypeAdapter(Point3 | None)
+_PLACEMENT_LIST_OR_NONE_LIST = TypeAdapter(list[list[Placement] | None])
+_POINT3_OR_NONE: TypeAdapter[Point3 | None] = adapter_of(Point3 | None)
 _THINGS_AT_ROW_LIST = TypeAdapter(list[ThingsAtRow])
 
 

@@ -15,6 +15,7 @@ from ._runtime import (
     Executor,
     Int,
     ReadExecutor,
+    adapter_of,
     affected_rows,
     query_failed,
     validate_rows,
@@ -41,7 +42,7 @@ class CopyStockParams(NamedTuple):
 
 
 _INVENTORY_STOCK_ITEM_LIST = TypeAdapter(list[InventoryStockItem])
-_USER_DATA_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_USER_DATA_ID_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
 _USER_DATUM_LIST = TypeAdapter(list[UserDatum])
 
 

@@ -14,6 +14,7 @@ from ._runtime import (
     Int,
     ReadExecutor,
     RowModel,
+    adapter_of,
     build_row,
     query_failed,
     validate_rows,
@@ -46,7 +47,7 @@ class RenameEventParams(RowModel):
 _EVENTS_BY_IDS_ROW_LIST = TypeAdapter(list[EventsByIdsRow])
 _UUID = TypeAdapter(UUID)
 _UUID_LIST = TypeAdapter(list[UUID])
-_UUID_OR_NONE: TypeAdapter[UUID | None] = TypeAdapter(UUID | None)
+_UUID_OR_NONE: TypeAdapter[UUID | None] = adapter_of(UUID | None)
 
 
 EVENTS_BY_IDS = """-- name: EventsByIds :many

@@ -14,6 +14,7 @@ from ._runtime import (
     Executor,
     Int,
     ReadExecutor,
+    adapter_of,
     affected_rows,
     build_row,
     query_failed,
@@ -21,8 +22,8 @@ from ._runtime import (
 )
 from .models import Setting
 
-_INT_OR_NONE: TypeAdapter[int | None] = TypeAdapter(int | None)
-_SETTINGS_ID_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_INT_OR_NONE: TypeAdapter[int | None] = adapter_of(int | None)
+_SETTINGS_ID_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
 _SETTING_LIST = TypeAdapter(list[Setting])
 
 

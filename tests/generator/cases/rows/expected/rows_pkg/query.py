@@ -19,6 +19,7 @@ from ._runtime import (
     Numeric,
     ReadExecutor,
     RowModel,
+    adapter_of,
     build_row,
     query_failed,
     transaction_on,
@@ -103,8 +104,8 @@ class SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportRow(RowMod
 _ALIASED_NAMES_ROW_LIST = TypeAdapter(list[AliasedNamesRow])
 _CAST_COLUMNS_ROW_LIST = TypeAdapter(list[CastColumnsRow])
 _SAME_NAMES_ROW_LIST = TypeAdapter(list[SameNamesRow])
-_SAMPLES_MEASURED_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(8, 2)])
-_SAMPLES_N_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_SAMPLES_MEASURED_TYPE: TypeAdapter[Decimal] = adapter_of(Annotated[Decimal, Numeric(8, 2)])
+_SAMPLES_N_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
 _SAMPLES_OVER_ROW_LIST = TypeAdapter(list[SamplesOverRow])
 _SAMPLES_OVER_THE_THRESHOLD_WITH_THEIR_NOTES_AND_MEASUREMENTS_FOR_THE_REPORT_ROW_LIST = TypeAdapter(
     list[SamplesOverTheThresholdWithTheirNotesAndMeasurementsForTheReportRow]

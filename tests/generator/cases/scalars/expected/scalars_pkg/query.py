@@ -19,6 +19,7 @@ from ._runtime import (
     Executor,
     Int,
     ReadExecutor,
+    adapter_of,
     query_failed,
     transaction_on,
 )
@@ -45,23 +46,22 @@ class DoubledReadingsParams(NamedTuple):
 
 
 _BOOL_LIST = TypeAdapter(list[bool])
-_BOOL_OR_NONE: TypeAdapter[bool | None] = TypeAdapter(bool | None)
+_BOOL_OR_NONE: TypeAdapter[bool | None] = adapter_of(bool | None)
 _DECIMAL = TypeAdapter(Decimal)
 _DECIMAL_LIST_LIST = TypeAdapter(list[list[Decimal]])
-_DECIMAL_OR_NONE: TypeAdapter[Decimal | None] = TypeAdapter(Decimal | None)
-_GAUGES_SERIAL_NO_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
+_DECIMAL_OR_NONE: TypeAdapter[Decimal | None] = adapter_of(Decimal | None)
+_GAUGES_SERIAL_NO_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
 _GAUGE_KIND_LIST = TypeAdapter(list[GaugeKind])
 _INT_RANGE = TypeAdapter(Range[int], config=ARBITRARY_TYPES)
 _INT_RANGE_LIST = TypeAdapter(list[Range[int]], config=ARBITRARY_TYPES)
 _NAIVE_DATETIME_LIST = TypeAdapter(list[NaiveDatetime])
-_NONE: TypeAdapter[None] = TypeAdapter(None)
-_STR_LIST_OR_NONE: TypeAdapter[list[str] | None] = TypeAdapter(list[str] | None)
-_STR_OR_NONE: TypeAdapter[str | None] = TypeAdapter(str | None)
-_STR_OR_NONE_LIST: TypeAdapter[list[str | None]] = TypeAdapter(list[str | None])
-_STR_OR_NONE_LIST_LIST: TypeAdapter[list[list[str | None]]] = TypeAdapter(list[list[str | None]])
+_STR_LIST_OR_NONE: TypeAdapter[list[str] | None] = adapter_of(list[str] | None)
+_STR_OR_NONE: TypeAdapter[str | None] = adapter_of(str | None)
+_STR_OR_NONE_LIST = TypeAdapter(list[str | None])
+_STR_OR_NONE_LIST_LIST = TypeAdapter(list[list[str | None]])
 _UUID = TypeAdapter(UUID)
 _UUID_LIST = TypeAdapter(list[UUID])
-_UUID_OR_NONE_LIST: TypeAdapter[list[UUID | None]] = TypeAdapter(list[UUID | None])
+_UUID_OR_NONE_LIST = TypeAdapter(list[UUID | None])
 
 
 ADD_GAUGE = """-- name: AddGauge :batchone
@@ -302,10 +302,9 @@ SELECT pg_advisory_xact_lock($1)
 async def lock_gauge(db: Executor, *, pg_advisory_xact_lock: int) -> None:
     """A function that returns void."""
     try:
-        value = await db.fetchval(LOCK_GAUGE, pg_advisory_xact_lock)
+        await db.fetchval(LOCK_GAUGE, pg_advisory_xact_lock)
     except Exception as error:
         query_failed(error, "lock_gauge", ("pg_advisory_xact_lock",), "select", None)
-    return _NONE.validate_python(value)
 
 
 DAILY_TIMES = """-- name: DailyTimes :many

@@ -28,6 +28,7 @@ from ._runtime import (
     ReadExecutor,
     RowModel,
     VarChar,
+    adapter_of,
     build_row,
     missing_row,
     query_failed,
@@ -47,12 +48,12 @@ class EchoRow(RowModel):
 
 
 _COUNT_BY_GRADE_ROW_LIST = TypeAdapter(list[CountByGradeRow])
-_EVERYTHING_C_CHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, Char(3)])
-_EVERYTHING_C_INT2_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(2)])
-_EVERYTHING_C_INT4_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(4)])
-_EVERYTHING_C_INT8_TYPE: TypeAdapter[int] = TypeAdapter(Annotated[int, Int(8)])
-_EVERYTHING_C_NUMERIC_TYPE: TypeAdapter[Decimal] = TypeAdapter(Annotated[Decimal, Numeric(12, 4)])
-_EVERYTHING_C_VARCHAR_TYPE: TypeAdapter[str] = TypeAdapter(Annotated[str, VarChar(20)])
+_EVERYTHING_C_CHAR_TYPE: TypeAdapter[str] = adapter_of(Annotated[str, Char(3)])
+_EVERYTHING_C_INT2_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(2)])
+_EVERYTHING_C_INT4_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(4)])
+_EVERYTHING_C_INT8_TYPE: TypeAdapter[int] = adapter_of(Annotated[int, Int(8)])
+_EVERYTHING_C_NUMERIC_TYPE: TypeAdapter[Decimal] = adapter_of(Annotated[Decimal, Numeric(12, 4)])
+_EVERYTHING_C_VARCHAR_TYPE: TypeAdapter[str] = adapter_of(Annotated[str, VarChar(20)])
 _LAB_SAMPLE_LIST = TypeAdapter(list[LabSample])
 
 
