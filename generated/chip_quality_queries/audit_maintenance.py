@@ -14,6 +14,7 @@ from ._runtime import (
     Int,
     ReadExecutor,
     RowModel,
+    adapter_of,
     build_row,
     query_failed,
     validate_rows,
@@ -92,10 +93,10 @@ _AUDIT_CHAIN_BATCH_ROW_LIST = TypeAdapter(list[AuditChainBatchRow])
 _AUDIT_CHECKPOINTS_ROW_LIST = TypeAdapter(list[AuditCheckpointsRow])
 _AUDIT_LOG_LIST = TypeAdapter(list[AuditLog])
 _BOOL = TypeAdapter(bool)
-_BYTES_OR_NONE: TypeAdapter[bytes | None] = TypeAdapter(bytes | None)
+_BYTES_OR_NONE: TypeAdapter[bytes | None] = adapter_of(bytes | None)
 _INT = TypeAdapter(int)
 _STR_LIST = TypeAdapter(list[str])
-_STR_OR_NONE: TypeAdapter[str | None] = TypeAdapter(str | None)
+_STR_OR_NONE: TypeAdapter[str | None] = adapter_of(str | None)
 
 
 AUDIT_CHAIN_HEAD = """-- name: AuditChainHead :one
