@@ -318,8 +318,10 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
         return RuleViolationError(message(f"{column} is required{where}"), **fields)
     if isinstance(error, pg.CheckViolationError | pg.ExclusionViolationError):
         about = f" ({column})" if column else ""
+        # The rule itself, as the catalog defines it, rather than the server's sentence.
+        rule = constraint_definition(getattr(error, "schema_name", None), table, constraint)
         return RuleViolationError(
-            message(f"the row{where} breaks the rule {constraint}{about}: {server_says}"),
+            message(f"the row{where} breaks the rule {constraint}{about}: {rule or server_says}"),
             **fields,
         )
     if sqlstate == "23001":  # restrict_violation: created_at changed, audit_log edited
@@ -357,19 +359,31 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
     return DatabaseError(message(server_says), **fields)
 
 
-# The columns of each constraint, read from the catalog when a pool opens: the
-# server names the constraint of a unique or foreign-key violation but its
-# column only in the (translated) detail text.
+# The columns and the definition of each constraint, read from the catalog when a
+# pool opens: the server names the constraint of a unique or foreign-key violation
+# but its column only in the (translated) detail text, and says what a CHECK means
+# only in its own (translated) sentence.
 _constraint_columns: dict[tuple[str, str, str], str] = {}
+_constraint_definitions: dict[tuple[str, str, str], str] = {}
 
 
 async def load_constraint_columns(
     conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
 ) -> None:
-    """Remember which columns each constraint of the database covers."""
+    """Remember which columns each constraint of the database covers, and its rule."""
     for row in await server_info.constraint_columns(conn):
         key = (row.schema_name, row.table_name, row.constraint_name)
         _constraint_columns[key] = row.columns
+        _constraint_definitions[key] = row.definition
+
+
+def constraint_definition(
+    schema: str | None, table: str | None, constraint: str | None
+) -> str | None:
+    """A constraint's definition (`CHECK (...)`), as `load_constraint_columns` found it."""
+    if not (schema and table and constraint):
+        return None
+    return _constraint_definitions.get((schema, table, constraint))
 
 
 def constraint_columns(schema: str | None, table: str | None, constraint: str | None) -> str | None:

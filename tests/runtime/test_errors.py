@@ -86,6 +86,9 @@ async def test_check_not_null_and_bad_values_are_rule_violations(pool: Pool) -> 
         async with transaction(pool, actor="t") as conn:
             await parts.create_part(conn, unchecked)
     assert check.value.constraint == "parts_part_number_check"
+    # The rule in the project's words (its definition), never the server's sentence.
+    assert "CHECK (((part_number ~ " in str(check.value)
+    assert "violates" not in str(check.value)
     with pytest.raises(RuleViolationError) as not_null:
         async with transaction(pool, actor="t") as conn:
             await conn.execute("INSERT INTO parts (part_number, part_type) VALUES ('PCB-X', 'pcb')")

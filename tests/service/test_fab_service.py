@@ -394,6 +394,7 @@ async def test_a_change_breaking_a_table_rule_is_422_naming_the_rule(
         "rule-violation",
     )
     assert too_many["constraint"] == "lots_quantity_inspected_check"
+    assert "CHECK (" in too_many["detail"] and "violates" not in too_many["detail"]
     assert (await client.get(f"/lots/{lot['id']}")).json()["quantity_inspected"] == 0
 
 
