@@ -53,14 +53,17 @@ cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_dev.demo
 
-# dbmate holds a session-level advisory lock across its statements: through PgBouncer
-# in transaction mode that lock would not hold. Migrations go to the server directly.
-migrate: install ## Apply pending migrations, then dump schema/schema.sql
+# The rollout lock is a session-level advisory lock held across the migrations: through
+# PgBouncer in transaction mode it would not hold. Migrations go to the server directly.
+# One dbmate run per migration, each with a lock_timeout (MIGRATE_LOCK_TIMEOUT=5s) and
+# retried on a lock timeout (MIGRATE_RETRIES=3, MIGRATE_BACKOFF=2 s, doubled), then an
+# INVALID index check: chip_quality_dev.migrate, docs/rollout.md.
+migrate: install ## Apply pending migrations (lock_timeout, retries, INVALID index check), dump schema/schema.sql
 	@if [ "$${DB_PGBOUNCER:-none}" = transaction ]; then \
 	  echo "make migrate: DB_PGBOUNCER=transaction: migrations need a direct connection to the" \
-	       "primary (dbmate's advisory lock is session state); set DATABASE_URL to the server" \
+	       "primary (the rollout lock is session state); set DATABASE_URL to the server" \
 	       "itself and unset DB_PGBOUNCER" >&2; exit 2; fi
-	$(WITH_DB) dbmate --wait up
+	$(WITH_DB) $(PY) -m chip_quality_dev.migrate
 
 rollback: install ## Undo the most recent migration
 	$(WITH_DB) dbmate rollback
