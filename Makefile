@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck squawk schema-drift generated-drift query-types plans plans-rebuild plan-check test test-faults test-unit bench bench-audit verify-audit serve \
+        typecheck squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -92,7 +92,7 @@ verify-audit: install ## Walk the audit trail's hash chain; fail at the first br
 	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \
 		$(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
-check: lint typecheck squawk schema-drift generated-drift query-types plan-check ## Every static check CI runs (no tests)
+check: lint typecheck squawk schema-drift generated-drift query-types compat plan-check ## Every static check CI runs (no tests)
 
 lint: install
 	ruff check .
@@ -115,6 +115,12 @@ schema-drift: install ## Fail when schema/schema.sql differs from what the migra
 # database migrated from zero (dropped after).
 query-types: install ## Fail when a generated annotation differs from the type the server reports
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.query_types
+
+# Always on the local server, like query-types: BASE's queries are compiled against the
+# current migrations and called on a database migrated from zero (dropped after). Without
+# BASE: the last commit before the newest migration was added (docs/rollout.md).
+compat: install ## Fail when the previous release's queries break on the current schema (BASE=<rev>)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.compat $(BASE)
 
 # Always on the local server, like schema-drift: plans are defined as PostgreSQL 16's.
 # The first run builds the plans dataset (about a minute), later runs reuse it.

@@ -131,11 +131,16 @@ def squawk(directory: Path = MIGRATIONS_DIR) -> int:
 
 
 @contextmanager
-def migrated_database(url: str, name: str, schema_file: Path | None = None) -> Iterator[str]:
+def migrated_database(
+    url: str, name: str, schema_file: Path | None = None, migrations_dir: Path | None = None
+) -> Iterator[str]:
     """The URL of database `name` on `url`'s server, migrated from zero by dbmate and
     dropped on exit (and first, when a run that was killed left it behind). dbmate
-    dumps the migrated schema to `schema_file` when one is given."""
+    dumps the migrated schema to `schema_file` when one is given, and takes the
+    migrations from `migrations_dir` when one is given (else DBMATE_MIGRATIONS_DIR)."""
     env = {**os.environ, "DATABASE_URL": with_database(url, name)}
+    if migrations_dir is not None:
+        env["DBMATE_MIGRATIONS_DIR"] = str(migrations_dir)
     dump = ["--schema-file", str(schema_file)] if schema_file else ["--no-dump-schema"]
 
     def dbmate(*args: str) -> None:
