@@ -134,11 +134,16 @@ plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults and not cluster"
+	$(WITH_DB) pytest -m "not faults and not cluster and not rollout"
 
 # Restarts the server it runs on, so always the project's own local one.
 test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
 	env -u DATABASE_URL $(WITH_DB) pytest tests/faults -p no:cacheprovider
+
+# Always on the local server, like plan-check: the database is a clone of the plans
+# dataset (built on first use, then cached), which lives there.
+test-rollout: install ## Migrations applied under a steady workload on the plans dataset; prints figures
+	env -u DATABASE_URL $(WITH_DB) pytest tests/rollout -p no:cacheprovider
 
 # Always on the local cluster (started for the run unless it runs; see `make cluster`).
 test-cluster: install ## Standby and PgBouncer tests on the local cluster; prints figures

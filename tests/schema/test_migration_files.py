@@ -174,3 +174,29 @@ def test_squawk_exempts_one_statement_that_says_why(tmp_path: Path) -> None:
         + "CREATE INDEX b_idx ON defects (reviewed_by);",
     )
     assert squawk(tmp_path) != 0  # the second statement is not exempt
+
+
+# The rollout test's migrations (tests/rollout) are the safe forms squawk asks for;
+# its control (a plain CREATE INDEX on defects) is what squawk refuses.
+ROLLOUT = ROOT / "tests/rollout"
+
+
+def test_every_rollout_test_migration_passes_squawk() -> None:
+    assert squawk(ROLLOUT / "migrations") == 0
+
+
+def test_the_rollout_tests_control_is_what_squawk_refuses() -> None:
+    assert squawk(ROLLOUT / "control") != 0
+
+
+def test_the_rollout_tests_index_and_backfill_run_outside_a_transaction() -> None:
+    without = [m.path.name for m in read_migrations(ROLLOUT / "migrations") if not m.transaction]
+    assert without == [
+        "29990101000300_index_concurrently.sql",
+        "29990101001000_rename_backfill.sql",
+    ]
+    assert all(
+        len(parse_sql(m.up)) == 1
+        for m in read_migrations(ROLLOUT / "migrations")
+        if not m.transaction
+    )
