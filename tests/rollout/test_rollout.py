@@ -15,16 +15,26 @@ the control, tests/rollout/control: a plain CREATE INDEX on defects, the form
 squawk refuses, which must miss the targets (the measurement can fail).
 
 Per migration: its wall time; the workload's p50 and p99 latency in the BEFORE
-seconds before it and during it (operations that overlap the migration or the TAIL
-after it, when every session re-reads the catalog it changed); the workload's
-errors then; the longest any workload statement waited for a lock. Targets, each
-checked: no workload error, p99 during at most 3x p99 before, no lock wait longer
-than the migration's lock_timeout.
+seconds before it and during it; the workload's errors then; the longest any
+workload statement waited for a lock. "During" is every operation that overlaps the
+migration and the TAIL after it (when every session re-reads the catalog it
+changed), and at least BEFORE seconds from its start: a migration of 30 ms overlaps
+some 100 operations, whose p99 is their maximum, against the fifth largest of the
+480 before; over the same length of time the two quantiles compare like with like
+(measured: with the short window, one 27 ms outlier among 105 operations, no lock
+wait, failed a CREATE OR REPLACE FUNCTION against a p99 of 8 ms before). "Before",
+for the target, is the p99 of the operations of every before window of the run
+(some 7,000, none while a migration ran): this machine's two cores are shared, and
+one window's p99 moved between 8 and 36 ms from window to window in one run, which
+a single window's quantile takes for the migration's doing. Each migration's own
+before window is printed beside it. Targets, each checked: no workload error, p99
+during at most 3x p99 before, no lock wait longer than the migration's lock_timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import subprocess
 import time
@@ -77,21 +87,22 @@ class Row:
             return latencies[0] if latencies else 0.0
         return statistics.quantiles(latencies, n=100, method="inclusive")[q - 1]
 
-    def problems(self) -> list[str]:
+    def problems(self, reference: float) -> list[str]:
+        """What misses a target; `reference` is the p99 (ms) of every before window."""
         found = []
         if self.errors:
             found.append(f"{len(self.errors)} workload errors: {self.errors[:3]}")
-        if self.p(self.during, 99) > P99_FACTOR * self.p(self.before, 99):
+        if self.p(self.during, 99) > P99_FACTOR * reference:
             found.append(
                 f"p99 during {self.p(self.during, 99):.1f} ms > {P99_FACTOR:g}x "
-                f"p99 before {self.p(self.before, 99):.1f} ms"
+                f"p99 before {reference:.1f} ms"
             )
         if self.lock_wait > LOCK_TIMEOUT:
             found.append(f"a lock wait of {self.lock_wait:.2f} s: {self.lock_what}")
         return found
 
 
-def table(rows: list[Row]) -> list[str]:
+def table(rows: list[Row], reference: float) -> list[str]:
     header = (
         f"{'migration':<46} {'wall s':>7} {'ops b/d':>9} {'p50 before':>10} {'p99 before':>10} "
         f"{'p50 during':>10} {'p99 during':>10} {'errors':>6} {'lock wait':>9}  targets"
@@ -104,10 +115,23 @@ def table(rows: list[Row]) -> list[str]:
             f"{row.p(row.before, 50):>8.1f}ms {row.p(row.before, 99):>8.1f}ms "
             f"{row.p(row.during, 50):>8.1f}ms {row.p(row.during, 99):>8.1f}ms "
             f"{len(row.errors):>6} {row.lock_wait * 1000:>7.0f}ms  "
-            f"{'met' if not row.problems() else 'MISSED'}"
+            f"{'met' if not row.problems(reference) else 'MISSED'}"
             f"{' (control: must miss)' if row.migration == CONTROL[0].stem else ''}"
         )
     return lines
+
+
+CLONE_PREFIX = "rollout_clone_"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _ddl(admin: asyncpg.Connection, template: str, *names: str) -> None:
@@ -121,10 +145,15 @@ async def rollout_db(server_url: str) -> AsyncIterator[str]:
     """A clone of the plans dataset (built first when missing), its last LATER
     migrations rolled back; dropped afterwards."""
     plans = await dataset.ensure(server_url)
-    name = f"rollout_{dataset.dataset_key()}"
+    name = f"{CLONE_PREFIX}{os.getpid()}"
     admin = await asyncpg.connect(with_database(server_url, "postgres"))
     try:
-        await _ddl(admin, "DROP DATABASE IF EXISTS %I WITH (FORCE)", name)
+        for row in await admin.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", CLONE_PREFIX
+        ):
+            if not _running(int(row["datname"].removeprefix(CLONE_PREFIX))):
+                # Left by a run that was killed: 650 MB each.
+                await _ddl(admin, "DROP DATABASE %I WITH (FORCE)", row["datname"])
         # A file copy of the dataset: about a second for 650 MB.
         template = plans.rsplit("/", 1)[1].split("?", 1)[0]
         await _ddl(admin, "CREATE DATABASE %I TEMPLATE %I STRATEGY FILE_COPY", name, template)
@@ -197,9 +226,10 @@ async def test_every_migration_under_a_steady_workload(rollout_db: str, tmp_path
             t0 = time.perf_counter()
             [applied] = await apply(rollout_db, [migration], SETTINGS, log=lambda _: None)
             t1 = time.perf_counter()
-            await asyncio.sleep(TAIL)
-            longest = waits.longest(t0, t1 + TAIL)
-            during = [op for op in workload.ops if op.started < t1 + TAIL and op.ended > t0]
+            end = max(t1 + TAIL, t0 + BEFORE)
+            await asyncio.sleep(end - time.perf_counter())
+            longest = waits.longest(t0, end)
+            during = [op for op in workload.ops if op.started < end and op.ended > t0]
             rows.append(
                 Row(
                     migration.name.removesuffix(".sql"),
@@ -221,15 +251,18 @@ async def test_every_migration_under_a_steady_workload(rollout_db: str, tmp_path
         await pool.close()
     errors = [op.error for op in workload.ops if op.error]
     seconds = time.perf_counter() - started
-    REPORT.extend(table(rows))
+    quiet = [latency for row in rows for latency in row.before]
+    reference = Row.p(quiet, 99)
+    REPORT.extend(table(rows, reference))
     REPORT.append(
         f"workload: {len(workload.ops):,} operations by 8 tasks in {seconds:.0f} s, "
-        f"{len(errors)} errors; targets: 0 errors, p99 during <= {P99_FACTOR:g}x p99 before, "
-        f"no lock wait over the migration's lock_timeout ({LOCK_TIMEOUT:g} s)"
+        f"{len(errors)} errors; p99 of the {len(quiet):,} operations of all before windows "
+        f"{reference:.1f} ms; targets: 0 errors, p99 during <= {P99_FACTOR:g}x that, no lock "
+        f"wait over the migration's lock_timeout ({LOCK_TIMEOUT:g} s)"
     )
     *measured, control = rows
-    problems = [f"{row.migration}: {p}" for row in measured for p in row.problems()]
+    problems = [f"{row.migration}: {p}" for row in measured for p in row.problems(reference)]
     assert not errors, errors[:5]
     assert not problems, "\n".join(problems)
     # The measurement can fail: the blocking form of the index misses the p99 target.
-    assert any(p.startswith("p99 during") for p in control.problems()), control
+    assert any(p.startswith("p99 during") for p in control.problems(reference)), control

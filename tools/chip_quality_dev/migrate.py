@@ -282,7 +282,7 @@ async def _apply_one(
         if not timed_out or result.attempts > settings.retries:
             raise MigrateError(_failure(migration, output, result, settings, timed_out))
         log(
-            f"{migration.name}: lock not granted within lock_timeout {settings.lock_timeout} "
+            f"{migration.name}: lock not granted within its lock_timeout "
             f"(blocked by {blocked}); nothing of it applied; retry {result.attempts} of "
             f"{settings.retries} in {delay:.1f} s"
         )
@@ -296,7 +296,8 @@ def _failure(
     lines = [f"{migration.name} was not applied:", *("    " + line for line in output.splitlines())]
     if timed_out:
         lines.append(
-            f"It waited longer than lock_timeout {settings.lock_timeout} for a lock in each of "
+            "It waited longer than its lock_timeout (its own SET LOCAL, else "
+            f"MIGRATE_LOCK_TIMEOUT={settings.lock_timeout}) for a lock in each of "
             f"{result.attempts} attempts, and was rolled back each time (nothing of it is "
             "applied; the service's traffic was not held behind it for longer than that)."
         )
