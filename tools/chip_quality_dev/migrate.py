@@ -41,6 +41,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from .migrations import read_migration
+
 # dbmate's --migration-lock key (pg_advisory_lock(48372615)): one rollout at a time,
 # whether it runs through `make migrate` or dbmate alone.
 ROLLOUT_LOCK_KEY = 48372615
@@ -283,11 +285,17 @@ async def _apply_one(
             raise MigrateError(_failure(migration, output, result, settings, timed_out))
         log(
             f"{migration.name}: lock not granted within its lock_timeout "
-            f"(blocked by {blocked}); nothing of it applied; retry {result.attempts} of "
+            f"(blocked by {blocked}); {_left_behind(migration)}; retry {result.attempts} of "
             f"{settings.retries} in {delay:.1f} s"
         )
         await asyncio.sleep(delay)
         delay *= 2
+
+
+def _left_behind(migration: Path) -> str:
+    if read_migration(migration).transaction:
+        return "nothing of it applied"
+    return "what it committed before (a transaction:false migration) stays"
 
 
 def _failure(
@@ -298,8 +306,9 @@ def _failure(
         lines.append(
             "It waited longer than its lock_timeout (its own SET LOCAL, else "
             f"MIGRATE_LOCK_TIMEOUT={settings.lock_timeout}) for a lock in each of "
-            f"{result.attempts} attempts, and was rolled back each time (nothing of it is "
-            "applied; the service's traffic was not held behind it for longer than that)."
+            f"{result.attempts} attempts and gave up each time: {_left_behind(migration)}. "
+            "The statements queued behind its request waited no longer than that (and "
+            "those on tables it had locked already)."
         )
     if result.blockers:
         lines.append("Sessions that held the lock it waited for (pg_blocking_pids):")
