@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck typecheck-generated squawk schema-drift generated-drift query-types plans plans-rebuild plan-check test test-faults test-unit bench bench-audit verify-audit serve \
+        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -53,14 +53,17 @@ cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_dev.demo
 
-# dbmate holds a session-level advisory lock across its statements: through PgBouncer
-# in transaction mode that lock would not hold. Migrations go to the server directly.
-migrate: install ## Apply pending migrations, then dump schema/schema.sql
+# The rollout lock is a session-level advisory lock held across the migrations: through
+# PgBouncer in transaction mode it would not hold. Migrations go to the server directly.
+# One dbmate run per migration, each with a lock_timeout (MIGRATE_LOCK_TIMEOUT=5s) and
+# retried on a lock timeout (MIGRATE_RETRIES=3, MIGRATE_BACKOFF=2 s, doubled), then an
+# INVALID index check: chip_quality_dev.migrate, docs/rollout.md.
+migrate: install ## Apply pending migrations (lock_timeout, retries, INVALID index check), dump schema/schema.sql
 	@if [ "$${DB_PGBOUNCER:-none}" = transaction ]; then \
 	  echo "make migrate: DB_PGBOUNCER=transaction: migrations need a direct connection to the" \
-	       "primary (dbmate's advisory lock is session state); set DATABASE_URL to the server" \
+	       "primary (the rollout lock is session state); set DATABASE_URL to the server" \
 	       "itself and unset DB_PGBOUNCER" >&2; exit 2; fi
-	$(WITH_DB) dbmate --wait up
+	$(WITH_DB) $(PY) -m chip_quality_dev.migrate
 
 rollback: install ## Undo the most recent migration
 	$(WITH_DB) dbmate rollback
@@ -89,7 +92,7 @@ verify-audit: install ## Walk the audit trail's hash chain; fail at the first br
 	$(WITH_DB) chip-quality-db audit verify $(if $(AGAINST),--against $(AGAINST)) \
 		$(if $(PUBLIC_KEY),--public-key $(PUBLIC_KEY))
 
-check: lint typecheck typecheck-generated squawk schema-drift generated-drift query-types plan-check ## Every static check CI runs (no tests)
+check: lint typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plan-check ## Every static check CI runs (no tests)
 
 lint: install
 	ruff check .
@@ -119,6 +122,12 @@ schema-drift: install ## Fail when schema/schema.sql differs from what the migra
 query-types: install ## Fail when a generated annotation differs from the type the server reports
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.query_types
 
+# Always on the local server, like query-types: BASE's queries are compiled against the
+# current migrations and called on a database migrated from zero (dropped after). Without
+# BASE: the last commit before the newest migration was added (docs/rollout.md).
+compat: install ## Fail when the previous release's queries break on the current schema (BASE=<rev>)
+	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.compat $(BASE)
+
 # Always on the local server, like schema-drift: plans are defined as PostgreSQL 16's.
 # The first run builds the plans dataset (about a minute), later runs reuse it.
 plans: install ## Write every named query's plan to queries/plans/ (ANALYZE=1: measured report)
@@ -131,11 +140,16 @@ plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults and not cluster"
+	$(WITH_DB) pytest -m "not faults and not cluster and not rollout"
 
 # Restarts the server it runs on, so always the project's own local one.
 test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
 	env -u DATABASE_URL $(WITH_DB) pytest tests/faults -p no:cacheprovider
+
+# Always on the local server, like plan-check: the database is a clone of the plans
+# dataset (built on first use, then cached), which lives there.
+test-rollout: install ## Migrations applied under a steady workload on the plans dataset; prints figures
+	env -u DATABASE_URL $(WITH_DB) pytest tests/rollout -p no:cacheprovider
 
 # Always on the local cluster (started for the run unless it runs; see `make cluster`).
 test-cluster: install ## Standby and PgBouncer tests on the local cluster; prints figures

@@ -159,8 +159,14 @@ def _reset_provider() -> None:
 
 # The folder decides the tier: everything under tests/faults is a fault test (`make
 # test-faults`, which restarts servers and records figures), everything under
-# tests/cluster needs the local cluster (`make test-cluster`); `make test` runs neither.
-_FOLDER_MARKERS = {"faults": pytest.mark.faults, "cluster": pytest.mark.cluster}
+# tests/cluster needs the local cluster (`make test-cluster`), tests/rollout measures
+# migrations under a workload on the plans dataset (`make test-rollout`); `make test`
+# runs none of them.
+_FOLDER_MARKERS = {
+    "faults": pytest.mark.faults,
+    "cluster": pytest.mark.cluster,
+    "rollout": pytest.mark.rollout,
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -31,7 +31,11 @@ SELECT l.id AS lot_id,
   FROM lots AS l
   LEFT JOIN inspections AS i ON i.lot_id = l.id
  GROUP BY l.id, l.lot_number, l.part_id;
+-- The view was made just above, in this transaction: nobody can be reading it yet.
+-- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX analytics_lot_yield_lot_id_key ON analytics_lot_yield (lot_id);
+-- The view was made just above, in this transaction: nobody can be reading it yet.
+-- squawk-ignore require-concurrent-index-creation
 CREATE INDEX analytics_lot_yield_part_id_idx ON analytics_lot_yield (part_id);
 COMMENT ON MATERIALIZED VIEW analytics_lot_yield IS 'Per lot: inspections passed, failed and undecided, and the share of decided ones that passed (NULL while none is decided). Refreshed by `chip-quality-db analytics refresh`.';
 
@@ -47,6 +51,8 @@ SELECT p.id AS part_id,
   JOIN lots AS l ON l.id = i.lot_id
   JOIN parts AS p ON p.id = l.part_id
  GROUP BY p.id, p.part_number, d.defect_type;
+-- The view was made just above, in this transaction: nobody can be reading it yet.
+-- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX analytics_defect_pareto_part_id_defect_type_key
     ON analytics_defect_pareto (part_id, defect_type);
 COMMENT ON MATERIALIZED VIEW analytics_defect_pareto IS 'Per part and defect type: defects found, how many were high or critical, and their share of the part''s defects (a Pareto chart). Refreshed by `chip-quality-db analytics refresh`.';
@@ -62,6 +68,8 @@ SELECT model_name,
   FROM inference_jobs
  WHERE status = 'completed' AND inference_ms IS NOT NULL
  GROUP BY model_name, model_version;
+-- The view was made just above, in this transaction: nobody can be reading it yet.
+-- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX analytics_inference_latency_model_name_model_version_key
     ON analytics_inference_latency (model_name, model_version);
 COMMENT ON MATERIALIZED VIEW analytics_inference_latency IS 'Per model name and version: completed jobs and their inference time percentiles (ms). Refreshed by `chip-quality-db analytics refresh`.';

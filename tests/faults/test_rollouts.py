@@ -1,81 +1,215 @@
-"""Concurrent rollouts: each migration applied exactly once; a blocked migration gives up."""
+"""Rollouts under contention: `make migrate` (chip_quality_dev.migrate) applies each
+migration once when two run at once, even with a concurrent index build among them;
+gives up on a lock within its lock_timeout, retries, then names the blocking session;
+and reports the INVALID index an interrupted concurrent build leaves."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from chip_quality_dev.migrate import MigrateError, Settings, apply
+
 from ..conftest import ROOT
 from .conftest import record
 
 pytestmark = pytest.mark.integration
 
+# An index on an existing table, built the way the rule asks: its own transaction:false
+# migration, one statement.
+CONCURRENT_INDEX = """-- An index built CONCURRENTLY on a table earlier migrations made.
+-- migrate:up transaction:false
+CREATE INDEX CONCURRENTLY defects_detected_by_test_idx ON defects (detected_by);
+-- migrate:down
+DROP INDEX defects_detected_by_test_idx;
+"""
 
-async def dbmate(url: str, migrations: Path, *args: str) -> tuple[int, str]:
+
+async def migrate(url: str, migrations: Path, **environment: str) -> tuple[int, str]:
+    """`make migrate` without the schema dump: its return code and output."""
     process = await asyncio.create_subprocess_exec(
-        "dbmate",
-        "--url",
-        url,
-        "--migrations-dir",
-        str(migrations),
-        "--no-dump-schema",
-        "--migration-lock",
-        *args,
+        sys.executable,
+        "-m",
+        "chip_quality_dev.migrate",
+        "--no-dump",
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "DBMATE_MIGRATIONS_DIR": str(migrations),
+            **environment,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=ROOT,
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode()
 
 
-async def test_two_rollouts_at_once_apply_each_migration_once(empty_db_url: str) -> None:
-    migrations = ROOT / "schema/migrations"
-    results = await asyncio.gather(*(dbmate(empty_db_url, migrations, "up") for _ in range(2)))
-    assert [code for code, _ in results] == [0, 0], results
-    applied = sum(output.count("Applied:") for _, output in results)
-    conn = await asyncpg.connect(empty_db_url)
+def migrations_with(tmp_path: Path, **extra: str) -> Path:
+    """The project's migrations plus `extra` ({file stem: text}) in a folder of the test's."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(ROOT / "schema/migrations", folder)
+    for stem, text in extra.items():
+        (folder / f"{stem}.sql").write_text(text)
+    return folder
+
+
+async def versions(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
     try:
-        versions = [
-            r["version"]
-            for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
-        ]
+        rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
     finally:
         await conn.close()
-    expected = sorted(p.name.split("_", 1)[0] for p in migrations.glob("*.sql"))
-    assert versions == expected  # each once: the version is the primary key
+    return [row["version"] for row in rows]
+
+
+async def test_two_rollouts_at_once_apply_each_migration_once(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    # With dbmate's own --migration-lock, the rollout waiting for the lock holds a
+    # snapshot that the concurrent build waits out: PostgreSQL fails one of them.
+    migrations = migrations_with(tmp_path, **{"29991231000000_index": CONCURRENT_INDEX})
+    results = await asyncio.gather(*(migrate(empty_db_url, migrations) for _ in range(2)))
+    assert [code for code, _ in results] == [0, 0], results
+    applied = sum(output.count("migrate: applied ") for _, output in results)
+    expected = sorted(path.name.split("_", 1)[0] for path in migrations.glob("*.sql"))
+    assert await versions(empty_db_url) == expected  # each once: the version is the key
     assert applied == len(expected)  # and each applied by one of the two rollouts
     record(
         "rollouts: migrations applied by two concurrent `migrate`",
-        f"{applied} of {len(expected)}, each once",
+        f"{applied} of {len(expected)}, each once, a concurrent index build among them",
     )
 
 
-async def test_a_migration_blocked_by_a_long_transaction_fails_within_lock_timeout(
+async def test_a_migration_blocked_by_a_long_transaction_is_retried_then_names_the_blocker(
     db_url: str, tmp_path: Path
 ) -> None:
-    migrations = tmp_path / "migrations"
-    shutil.copytree(ROOT / "schema/migrations", migrations)
-    (migrations / "29991231000000_add_a_column.sql").write_text(
-        "-- migrate:up\nSET LOCAL lock_timeout = '2s';\n"
-        "ALTER TABLE parts ADD COLUMN blocked_test text;\n"
-        "-- migrate:down\nALTER TABLE parts DROP COLUMN blocked_test;\n"
+    migrations = migrations_with(
+        tmp_path,
+        **{
+            "29991231000000_add_a_column": (
+                "-- migrate:up\nALTER TABLE parts ADD COLUMN blocked_test text;\n"
+                "-- migrate:down\nALTER TABLE parts DROP COLUMN blocked_test;\n"
+            )
+        },
     )
-    holder = await asyncpg.connect(db_url)
+    holder = await asyncpg.connect(db_url, server_settings={"application_name": "long-report"})
     try:
         transaction = holder.transaction()
         await transaction.start()
         await holder.fetch("SELECT * FROM parts LIMIT 1")  # ACCESS SHARE until the end
+        blocker = holder.get_server_pid()
         started = time.perf_counter()
-        code, output = await dbmate(db_url, migrations, "up")
+        code, output = await migrate(
+            db_url,
+            migrations,
+            MIGRATE_LOCK_TIMEOUT="500ms",
+            MIGRATE_RETRIES="2",
+            MIGRATE_BACKOFF="0.2",
+        )
         waited = time.perf_counter() - started
         await transaction.rollback()
     finally:
         await holder.close()
-    assert code != 0 and "lock timeout" in output
-    assert waited < 5
+    assert code == 1, output
+    assert output.count("lock not granted within its lock_timeout") == 2, output
+    assert "MIGRATE_LOCK_TIMEOUT=500ms) for a lock in each of 3 attempts" in output
+    assert f"pid {blocker} (user postgres, application long-report" in output
+    assert "SELECT * FROM parts LIMIT 1" in output
+    assert "29991231000000" not in await versions(db_url)
+    # Three waits of 0.5 s and backoffs of 0.2 s and 0.4 s, plus dbmate's start-ups.
+    assert waited < 8
     record("rollouts: migration blocked by a long transaction gave up after", f"{waited:.1f} s")
+
+
+async def test_a_migration_whose_blocker_finishes_during_the_backoff_is_applied(
+    db_url: str, tmp_path: Path
+) -> None:
+    migration = (
+        migrations_with(
+            tmp_path,
+            **{
+                "29991231000000_add_a_column": (
+                    "-- migrate:up\nALTER TABLE lots ADD COLUMN retried_test text;\n"
+                    "-- migrate:down\nALTER TABLE lots DROP COLUMN retried_test;\n"
+                )
+            },
+        )
+        / "29991231000000_add_a_column.sql"
+    )
+    holder = await asyncpg.connect(db_url)
+    messages: list[str] = []
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.fetch("SELECT * FROM lots LIMIT 1")
+
+        async def finish_later() -> None:
+            while not any("retry 1 of" in message for message in messages):
+                await asyncio.sleep(0.05)
+            await transaction.rollback()
+
+        finisher = asyncio.create_task(finish_later())
+        applied = await apply(
+            db_url,
+            [migration],
+            Settings(lock_timeout="300ms", retries=3, backoff=0.5),
+            log=messages.append,
+        )
+        await finisher
+    finally:
+        await holder.close()
+    assert [a.attempts for a in applied] == [2], messages
+    # Sampled every 0.2 s: it saw the first attempt wait, and whom for.
+    assert applied[0].longest_lock_wait > 0
+    assert [session.query for session in applied[0].blockers] == ["SELECT * FROM lots LIMIT 1"]
+    assert "29991231000000" in await versions(db_url)
+
+
+async def test_an_interrupted_concurrent_build_is_reported_with_what_to_do(
+    db_url: str, tmp_path: Path
+) -> None:
+    # A unique index over duplicate values fails after its catalog entry is made:
+    # what a cancelled or timed-out concurrent build leaves behind, an INVALID index.
+    migration = (
+        migrations_with(
+            tmp_path,
+            **{
+                "29991231000000_unique_line": (
+                    "-- migrate:up transaction:false\n"
+                    "CREATE UNIQUE INDEX CONCURRENTLY lots_production_line_test_key"
+                    " ON lots (production_line);\n"
+                    "-- migrate:down\nDROP INDEX lots_production_line_test_key;\n"
+                )
+            },
+        )
+        / "29991231000000_unique_line.sql"
+    )
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(
+            "SET app.actor = 'rollout-test';"
+            "INSERT INTO parts (part_number, part_name, part_type) VALUES ('PCB-1', 'b', 'pcb');"
+            "INSERT INTO lots (lot_number, part_id, production_date, batch_size, production_line)"
+            " SELECT 'LOT-' || g, (SELECT id FROM parts), '2026-01-01', 10, 'LINE-A'"
+            " FROM generate_series(1, 2) AS g"
+        )
+        with pytest.raises(MigrateError) as failure:
+            await apply(db_url, [migration], Settings(retries=3), log=lambda _: None)
+        message = str(failure.value)
+        assert "could not create unique index" in message
+        assert "1 INVALID index(es)" in message
+        assert "DROP INDEX CONCURRENTLY lots_production_line_test_key;   -- on lots" in message
+        # Following the advice clears it; the migration is not recorded as applied.
+        await conn.execute("DROP INDEX CONCURRENTLY lots_production_line_test_key")
+        assert "29991231000000" not in await versions(db_url)
+    finally:
+        await conn.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from pglast import parse_sql
 
-from chip_quality_dev.migrations import Migration, read_migrations
+from chip_quality_dev.migrations import Migration, read_migrations, squawk
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
@@ -105,9 +107,96 @@ def test_every_longer_statement_timeout_names_an_existing_migration() -> None:
 
 @migrations
 def test_each_up_section_bounds_its_lock_waits(migration: Migration) -> None:
+    if not migration.transaction:
+        # One statement (see the test below): its lock_timeout is the session's, which
+        # `make migrate` sets (chip_quality_dev.migrate).
+        return
     up = statements(migration.up)
     limit = LONGER_STATEMENT_TIMEOUTS.get(migration.path.name, "1min")
     assert "SET LOCAL lock_timeout = '5s';" in up
     assert f"SET LOCAL statement_timeout = '{limit}';" in up
     # Before any other statement, so that no lock is taken without the limits.
     assert up[:2] == ["SET LOCAL lock_timeout = '5s';", f"SET LOCAL statement_timeout = '{limit}';"]
+
+
+@migrations
+def test_a_section_without_transaction_holds_one_statement(migration: Migration) -> None:
+    # dbmate sends a section as one string, which PostgreSQL runs as one implicit
+    # transaction: CREATE INDEX CONCURRENTLY refuses that (25001) unless it is alone.
+    if not migration.transaction:
+        assert len(parse_sql(migration.up)) == 1
+
+
+def write_migration(folder: Path, up: str, *, transaction: bool = True) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "29991231000000_new.sql"
+    options = "" if transaction else " transaction:false"
+    path.write_text(
+        f"-- A new migration.\n-- migrate:up{options}\n{up}\n-- migrate:down\nSELECT 1;\n"
+    )
+    return path
+
+
+TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '1min';\n"
+
+
+def test_squawk_fails_a_plain_index_on_an_existing_table(tmp_path: Path) -> None:
+    write_migration(tmp_path, TIMEOUTS + "CREATE INDEX defects_x_idx ON defects (detected_by);")
+    assert squawk(tmp_path) != 0
+
+
+def test_squawk_passes_an_index_built_concurrently_outside_a_transaction(tmp_path: Path) -> None:
+    write_migration(
+        tmp_path,
+        "CREATE INDEX CONCURRENTLY defects_x_idx ON defects (detected_by);",
+        transaction=False,
+    )
+    assert squawk(tmp_path) == 0
+
+
+def test_squawk_fails_a_concurrent_build_inside_a_transaction(tmp_path: Path) -> None:
+    write_migration(tmp_path, TIMEOUTS + "CREATE INDEX CONCURRENTLY x ON defects (detected_by);")
+    assert squawk(tmp_path) != 0
+
+
+def test_squawk_passes_an_index_of_a_table_made_in_the_same_migration(tmp_path: Path) -> None:
+    write_migration(tmp_path, TIMEOUTS + "CREATE TABLE t (a bigint);\nCREATE INDEX t_idx ON t (a);")
+    assert squawk(tmp_path) == 0
+
+
+def test_squawk_exempts_one_statement_that_says_why(tmp_path: Path) -> None:
+    write_migration(
+        tmp_path,
+        TIMEOUTS
+        + "-- An empty table, created by an earlier migration of the same release.\n"
+        + "-- squawk-ignore require-concurrent-index-creation\n"
+        + "CREATE INDEX a_idx ON defects (detected_by);\n"
+        + "CREATE INDEX b_idx ON defects (reviewed_by);",
+    )
+    assert squawk(tmp_path) != 0  # the second statement is not exempt
+
+
+# The rollout test's migrations (tests/rollout) are the safe forms squawk asks for;
+# its control (a plain CREATE INDEX on defects) is what squawk refuses.
+ROLLOUT = ROOT / "tests/rollout"
+
+
+def test_every_rollout_test_migration_passes_squawk() -> None:
+    assert squawk(ROLLOUT / "migrations") == 0
+
+
+def test_the_rollout_tests_control_is_what_squawk_refuses() -> None:
+    assert squawk(ROLLOUT / "control") != 0
+
+
+def test_the_rollout_tests_index_and_backfill_run_outside_a_transaction() -> None:
+    without = [m.path.name for m in read_migrations(ROLLOUT / "migrations") if not m.transaction]
+    assert without == [
+        "29990101000300_index_concurrently.sql",
+        "29990101001000_rename_backfill.sql",
+    ]
+    assert all(
+        len(parse_sql(m.up)) == 1
+        for m in read_migrations(ROLLOUT / "migrations")
+        if not m.transaction
+    )

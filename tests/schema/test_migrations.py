@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
 
-from chip_quality_dev.migrations import read_migrations
+from chip_quality_dev.migrations import Migration, read_migrations
 from tests.conftest import ROOT, run_dbmate
 
 from .catalog import Snapshot, snapshot, snapshot_of, without_migrations_table
@@ -27,6 +29,18 @@ AUDIT_TABLES = {"audit_log", "audit_chain_head"}
 # Per business table 4; audit_log 3; its default partition 3 (two row triggers
 # cloned from audit_log, its own TRUNCATE refusal); audit_checkpoints 3.
 TRIGGER_COUNT = 4 * len(TABLES) + 3 + 3 + 3
+
+
+def up_in_a_transaction(migration: Migration) -> str:
+    """The up section, runnable inside a transaction: CREATE/DROP INDEX CONCURRENTLY
+    (a transaction:false section) made plain, which leaves the same schema behind."""
+    if migration.transaction:
+        return migration.up
+    statements = parse_sql(migration.up)
+    for raw in statements:
+        if isinstance(raw.stmt, ast.IndexStmt | ast.DropStmt):
+            raw.stmt.concurrent = False
+    return ";\n".join(RawStream()(raw) for raw in statements)
 
 
 async def applied_versions(url: str) -> list[str]:
@@ -135,7 +149,7 @@ async def test_each_rollback_restores_the_schema_as_it_was_before_that_migration
             await conn.execute("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)")
             for migration in MIGRATIONS:
                 before.append(without_migrations_table(await snapshot(conn)))
-                await conn.execute(migration.up)
+                await conn.execute(up_in_a_transaction(migration))
             fully_migrated = without_migrations_table(await snapshot(conn))
         finally:
             await transaction.rollback()

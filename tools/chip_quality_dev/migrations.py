@@ -26,17 +26,23 @@ from .localdb import with_database
 MIGRATIONS_DIR = Path("schema/migrations")
 SCHEMA_FILE = Path("schema/schema.sql")
 
-# Rules squawk applies to changes of existing, busy tables. Every migration of
-# this project so far creates its tables, so they would only flag the creation
-# of objects nobody can be locked out of yet. Revisit when a migration alters a
-# table that holds data.
+# squawk runs on every up section with all its rules but these, for every file:
 SQUAWK_EXCLUDED_RULES = (
-    "require-concurrent-index-creation",  # indexes on tables created in the same migration
-    # dbmate runs each migration in one transaction; IF NOT EXISTS would hide drift.
+    # IF NOT EXISTS would hide drift, and after an interrupted CREATE INDEX
+    # CONCURRENTLY it would take the INVALID index left behind for the real one.
     "prefer-robust-stmts",
 )
+# ... and these for a `transaction:false` up section only. dbmate sends a section as
+# one string, which PostgreSQL runs as one implicit transaction: CREATE INDEX
+# CONCURRENTLY then fails (25001) unless it is the only statement, so such a section
+# cannot SET its own timeouts. `make migrate` (chip_quality_dev.migrate) gives every
+# migration's session its lock_timeout instead; a concurrent build blocks no reader
+# or writer, so it runs without a statement timeout.
+SQUAWK_EXCLUDED_WITHOUT_TRANSACTION = ("require-lock-timeout", "require-statement-timeout")
 
-_MARKER = re.compile(r"^--\s*migrate:(up|down)\b.*$", re.MULTILINE)
+# A dbmate directive: `-- migrate:up` or `-- migrate:down`, then options such as
+# `transaction:false`. dbmate's own syntax (it reads it with a regex too), not SQL.
+_MARKER = re.compile(r"^--\s*migrate:(up|down)\b(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,11 @@ class Migration:
     path: Path
     up: str
     down: str
+    # 0-based line of the file where `up` starts, so reports can name the file's lines.
+    up_line: int = 0
+    # False for `-- migrate:up transaction:false`: dbmate runs the section outside a
+    # transaction (needed by CREATE INDEX CONCURRENTLY).
+    transaction: bool = True
 
     @property
     def version(self) -> str:
@@ -53,41 +64,83 @@ class Migration:
 def read_migration(path: Path) -> Migration:
     """Split a dbmate file into its up and down sections; both are required."""
     text = path.read_text()
-    sections: dict[str, str] = {}
+    sections: dict[str, tuple[str, int, str]] = {}
     markers = list(_MARKER.finditer(text))
     for index, marker in enumerate(markers):
         end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
-        sections[marker.group(1)] = text[marker.end() : end].strip()
+        body = text[marker.end() : end]
+        start = marker.end() + len(body) - len(body.lstrip())
+        sections[marker.group(1)] = (body.strip(), text.count("\n", 0, start), marker.group(2))
     for name in ("up", "down"):
-        if not sections.get(name):
+        if not sections.get(name, ("",))[0]:
             raise ValueError(f"{path}: missing or empty `-- migrate:{name}` section")
-    return Migration(path, sections["up"], sections["down"])
+    up, up_line, options = sections["up"]
+    return Migration(
+        path,
+        up,
+        sections["down"][0],
+        up_line=up_line,
+        transaction="transaction:false" not in options.split(),
+    )
 
 
 def read_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [read_migration(path) for path in sorted(directory.glob("*.sql"))]
 
 
-def squawk() -> int:
-    migrations = read_migrations()
-    with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for migration in migrations:
-            target = Path(tmp) / migration.path.name
-            target.write_text(migration.up + "\n")
-            files.append(str(target))
-        excluded = ",".join(SQUAWK_EXCLUDED_RULES)
-        return subprocess.run(
-            ["squawk", "--pg-version=15.0", f"--exclude={excluded}", *files], check=False
-        ).returncode
+def squawk_migration(migration: Migration) -> int:
+    """squawk on one up section, its findings named by the file's own path and lines.
+
+    A section dbmate runs in a transaction is linted as one (--assume-in-transaction),
+    so an index on a table created in the same migration passes while one on an
+    existing table fails require-concurrent-index-creation. A statement exempt from a
+    rule says why in a comment, then `-- squawk-ignore <rule>` on the line right
+    above it (squawk's per-statement ignore).
+    """
+    excluded: tuple[str, ...] = SQUAWK_EXCLUDED_RULES
+    mode = ["--assume-in-transaction"]
+    if not migration.transaction:
+        excluded += SQUAWK_EXCLUDED_WITHOUT_TRANSACTION
+        mode = ["--no-assume-in-transaction"]
+    result = subprocess.run(
+        [
+            "squawk",
+            "--pg-version=15.0",
+            f"--exclude={','.join(excluded)}",
+            *mode,
+            f"--stdin-filepath={migration.path}",
+        ],
+        # Blank lines in place of the header: squawk names the file's own line numbers.
+        input="\n" * migration.up_line + migration.up + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.stdout.write(result.stdout + result.stderr)
+    return result.returncode
+
+
+def squawk(directory: Path = MIGRATIONS_DIR) -> int:
+    failed = [m.path.name for m in read_migrations(directory) if squawk_migration(m) != 0]
+    if failed:
+        print(f"squawk: {len(failed)} migration(s) with findings: {', '.join(failed)}")
+        return 1
+    print("squawk: no findings in the up sections")
+    return 0
 
 
 @contextmanager
-def migrated_database(url: str, name: str, schema_file: Path | None = None) -> Iterator[str]:
+def migrated_database(
+    url: str, name: str, schema_file: Path | None = None, migrations_dir: Path | None = None
+) -> Iterator[str]:
     """The URL of database `name` on `url`'s server, migrated from zero by dbmate and
     dropped on exit (and first, when a run that was killed left it behind). dbmate
-    dumps the migrated schema to `schema_file` when one is given."""
+    dumps the migrated schema to `schema_file` when one is given, and takes the
+    migrations from `migrations_dir` when one is given (else DBMATE_MIGRATIONS_DIR)."""
     env = {**os.environ, "DATABASE_URL": with_database(url, name)}
+    if migrations_dir is not None:
+        env["DBMATE_MIGRATIONS_DIR"] = str(migrations_dir)
     dump = ["--schema-file", str(schema_file)] if schema_file else ["--no-dump-schema"]
 
     def dbmate(*args: str) -> None:
