@@ -28,6 +28,7 @@ from chip_quality_db.audit import verify_chain
 from chip_quality_dev import cluster
 from chip_quality_dev.cluster import ClusterUrls, LocalCluster
 from chip_quality_queries import parts
+from chip_quality_queries._catalog import QUERIES
 from chip_quality_queries.models import PartType
 
 from .conftest import record
@@ -122,18 +123,39 @@ async def test_every_writing_query_is_refused_by_the_standby(
     fresh_cluster_urls: ClusterUrls,
 ) -> None:
     """Each query not classed read-only, run on the standby, is refused as a write
-    (SQLSTATE 25006): none is a read the classification missed."""
-    writing = [sql for sql in ALL_QUERIES if sql not in chip_quality_queries.READ_ONLY_QUERIES]
+    (SQLSTATE 25006): none is a read the classification missed. Reads marked
+    `@primary` (they must see the primary, or a temporary table of its session) are
+    no writes: left out. A call of a schema function that checks its arguments may
+    refuse the NULLs sent here before it writes: counted apart, never a pass."""
+    why = {info.name: info.why for info in QUERIES}
+    writing = [
+        sql
+        for sql in ALL_QUERIES
+        if sql not in chip_quality_queries.READ_ONLY_QUERIES
+        and not why[sql.split()[2]].startswith("marked")  # "-- name: <Name> :command"
+    ]
+    refused_as_writes = 0
+    refused_by_the_function: list[str] = []
     standby = await asyncpg.connect(fresh_cluster_urls.replica)
     try:
         for sql in writing:
+            name = sql.split()[2]
             count = await parameter_count(standby, sql)
-            with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            try:
                 await standby.fetch(sql, *([None] * count))
+            except asyncpg.ReadOnlySQLTransactionError:
+                refused_as_writes += 1
+            except asyncpg.PostgresError:
+                if not why[name].startswith("calls"):
+                    raise
+                refused_by_the_function.append(name)
+            else:
+                raise AssertionError(f"{name} ran on the standby: a read classed as writing")
     finally:
         await standby.close()
-    assert len(writing) > 20
-    record("writing queries refused by the standby (25006)", len(writing))
+    assert refused_as_writes > 20
+    record("writing queries refused by the standby (25006)", refused_as_writes)
+    record("schema functions that refused NULL arguments first", len(refused_by_the_function))
 
 
 async def test_generated_functions_read_from_the_standby_and_write_to_the_primary(
