@@ -376,7 +376,7 @@ GROUP BY n.nspname, t.relname, c.conname
 
 
 async def load_constraint_columns(
-    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    conn: asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record],
 ) -> None:
     """Remember which columns each constraint of the database covers."""
     for record in await conn.fetch(CONSTRAINT_COLUMNS_SQL):

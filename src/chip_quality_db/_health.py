@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-import asyncpg
 from pydantic import BaseModel
 
+from ._cluster import Handle
 from ._errors import translate
 
 
@@ -31,7 +31,7 @@ class Health(BaseModel):
     replicas: list[NodeHealth] = []
 
 
-async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
+async def health_check(pool: Handle, *, timeout: float = 2.0) -> Health:
     """Run `SHOW server_version` on a pooled connection, bounded by `timeout` seconds.
 
     On a cluster handle (`create_database`) the result also lists each replica,

@@ -17,6 +17,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from chip_quality_db import (
     AlreadyExistsError,
+    Connection,
     Pool,
     _telemetry,
     create_pool,
@@ -102,7 +103,7 @@ async def test_a_failed_query_has_its_error_type(spans: InMemorySpanExporter, po
 async def _coroutine_of_a_generated_query(pool: Pool) -> object:
     """What the pool's connection hands back for a generated query's SQL (awaited)."""
     async with pool.acquire() as conn:
-        call = conn._con.fetchval(parts.COUNT_PARTS, None, None)  # type: ignore[attr-defined]
+        call = conn.fetchval(parts.COUNT_PARTS, None, None)
         code = call.cr_code
         await call
     return code
@@ -141,7 +142,7 @@ async def test_telemetry_off_gives_plain_connections(db_url: str) -> None:
     pool = await create_pool(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_TELEMETRY=False))
     try:
         async with pool.acquire() as conn:
-            assert type(conn._con).__name__ == "_Connection"  # type: ignore[attr-defined]
+            assert type(conn) is Connection  # not the observing subclass
         assert await parts.count_parts(pool) == 0
     finally:
         await pool.close()
