@@ -214,7 +214,11 @@ async def test_a_clean_connection_goes_back_without_a_round_trip_a_dirty_one_is_
     async with acquire(pool) as again:
         assert again is conn and not again.is_in_transaction()
     await asyncio.sleep(0)
-    assert [query for query in sent if query != PING] == ["SELECT 2", "BEGIN", "ROLLBACK"]
+    # asyncpg 0.30+ sends the ROLLBACK alone (Connection.get_reset_query is ours, and
+    # empty); 0.29's reset() does not ask it and adds its reset query to the same message.
+    sent = [query for query in sent if query != PING]
+    assert [query.split(";")[0] for query in sent] == ["SELECT 2", "BEGIN", "ROLLBACK"]
+    assert sent[-1] == "ROLLBACK" or asyncpg.__version__.startswith("0.29.")
 
 
 async def test_the_full_reset_policy_resets_session_state(db_url: str) -> None:
