@@ -117,6 +117,11 @@ class Pool:
             await load_constraint_columns(conn)
 
     # -- the statements generated functions run on the pool ----------------------
+    # Each is written out rather than passed through one helper by method name: this
+    # is the hot path of every generated function handed the pool, and the shape
+    # lends an idle connection without awaiting anything, then gives it back without
+    # a task. A failed statement's connection goes back as it is (the server ended
+    # the statement, nothing is left open); a cancelled one is tidied first.
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
         conn = self._lend_now() or await self._check_out()

@@ -3,6 +3,7 @@ in-memory exporter), and slow queries logged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -169,3 +170,23 @@ async def test_a_copy_is_a_span_named_after_its_query(
     assert copy.name == "IngestDefects"
     text = str(dict(copy.attributes or {})["db.query.text"])
     assert text.startswith("-- name: IngestDefects :copyfrom")
+
+
+async def test_a_provider_set_while_a_service_runs_is_picked_up_within_a_second() -> None:
+    """ "No provider" is remembered for a second (asking the API costs an environment
+    lookup per query); a provider set meanwhile is used from then on."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.util._once import Once
+
+    _telemetry.provider_changed()
+    assert not _telemetry.tracing()
+    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+    trace.set_tracer_provider(TracerProvider())
+    try:
+        assert not _telemetry.tracing()  # remembered
+        await asyncio.sleep(1.05)
+        assert _telemetry.tracing()
+    finally:
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+        _telemetry.provider_changed()
