@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit bench bench-audit verify-audit serve \
+        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit test-asyncpg bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -154,6 +154,16 @@ test-rollout: install ## Migrations applied under a steady workload on the plans
 # Always on the local cluster (started for the run unless it runs; see `make cluster`).
 test-cluster: install ## Standby and PgBouncer tests on the local cluster; prints figures
 	env -u DATABASE_URL pytest -m cluster tests/cluster -p no:cacheprovider
+
+# The pool uses asyncpg's public API only (README: Checkout), so it works with every
+# release pyproject allows; this proves one: the release is installed into a folder of
+# its own under .localdb and put before the virtualenv's on the import path.
+ASYNCPG ?= 0.29.0
+test-asyncpg: install ## The runtime, query and service tests on another asyncpg: make test-asyncpg ASYNCPG=0.29.0
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		--target .localdb/asyncpg-$(ASYNCPG) 'asyncpg==$(ASYNCPG)'
+	PYTHONPATH=$(abspath .localdb/asyncpg-$(ASYNCPG)) $(WITH_DB) pytest tests/runtime tests/queries \
+		tests/service -p no:cacheprovider -m "not faults and not cluster"
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit

@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
+from chip_quality_db import _telemetry
 from chip_quality_dev import localdb
 from chip_quality_dev.localdb import with_database
 from tests.databases import DatabaseSupply
@@ -155,6 +156,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def _reset_provider() -> None:
     trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
     trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+    _telemetry.provider_changed()  # the runtime asks the API again at the next query
 
 
 # The folder decides the tier: everything under tests/faults is a fault test (`make

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
 from chip_quality_db import (
+    Handle,
     Health,
-    Pool,
     RuleViolationError,
     create_database,
     health_check,
@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # LotUpdate is built when chip_quality_db.schemas is imported
 else:
     LotChanges = LotUpdate
 
-Reader = Annotated[Pool, Depends(database)]
+Reader = Annotated[Handle, Depends(database)]
 Writer = Annotated[Connection, in_transaction(current_user)]
 
 # Every route but /health needs an authenticated caller.
@@ -315,7 +315,7 @@ async def get_health(db: Reader, response: Response) -> Health:
 
 
 def create_app(
-    open_database: Callable[[], Awaitable[Pool]] = create_database,
+    open_database: Callable[[], Awaitable[Handle]] = create_database,
     tokens: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The service. `tokens` maps bearer tokens to the people they were issued to

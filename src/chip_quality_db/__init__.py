@@ -8,12 +8,15 @@ async with transaction(pool, actor="alice") as conn:
     lot = await lots.get_lot_by_number(conn, lot_number="LOT-2025-001")
 """
 
+from typing import TYPE_CHECKING
+
 from chip_quality_queries import set_error_handler
 
 from ._actor import check_actor
 from ._artifacts import ChecksumMismatchError, register_artifact
 from ._checksum import checksum_matches, sha256_of
-from ._cluster import Database, consistency_token, create_database, reading_after
+from ._cluster import Database, Handle, consistency_token, create_database, reading_after
+from ._connections import Connection
 from ._errors import (
     AlreadyExistsError,
     AuditError,
@@ -47,9 +50,11 @@ __all__ = [
     "AuditError",
     "AuthenticationError",
     "ChecksumMismatchError",
+    "Connection",
     "Database",
     "DatabaseError",
     "DatabaseSettings",
+    "Handle",
     "Health",
     "IntegrityError",
     "InvalidActorError",
@@ -83,3 +88,11 @@ __all__ = [
     "transaction_dependency",
     "translate",
 ]
+
+if TYPE_CHECKING:
+    from chip_quality_queries import Executor
+
+    def _executors(pool: Pool, db: Database, conn: Connection) -> tuple[Executor, ...]:
+        """mypy's proof that the pool, the cluster handle and a connection are what the
+        generated functions take (a Protocol: none of them inherits from it)."""
+        return (pool, db, conn)

@@ -6,194 +6,197 @@
         await lots.update_lot_status(conn, ...)
     lot = await lots.get_lot(db, lot_id=lot_id)            # sees the update (below)
 
+The handle is made of parts, not derived from a pool: the primary's pool, the
+replicas' pools and a router (_replicas.py). It has the query methods of the
+generated code's `Executor`, so generated functions take it as they take a pool.
+
 Routing. A statement goes to a replica only when the generator classed its query
 read-only (`chip_quality_queries.READ_ONLY_QUERIES`) and it is run on the handle
 itself, outside `transaction()`. Writing queries, every transaction and
 everything inside one, and SQL the generator did not compile go to the primary.
+Without replicas there is nothing to route: the handle's query methods are the
+primary pool's own (no layer in between).
 
-Read-your-writes. After a write commits through the handle, the runtime notes the
-primary's WAL insert position (`pg_current_wal_insert_lsn()`, at or past the
-commit record) in a context variable: every later read in the same asyncio
-context (a FastAPI request, a task and the tasks it starts) goes to a replica only
-if that replica has replayed up to it, else to the primary. `consistency_token()`
-and `reading_after(token)` carry the position across contexts (a client can send
-it back with its next request).
+Read-your-writes (_read_floor.py). After a write commits through the handle, on
+the statement path or at the end of `transaction()`, `advance_read_floor` notes
+the primary's WAL position: later reads in the same asyncio context go to a
+replica only once it has replayed that far. Reading the position can fail (the
+connection dropped right after COMMIT); the write committed all the same, so the
+caller gets its result, never an error, and the context's reads go to the primary
+for the lag cap instead.
 
-Bounded staleness. A monitor measures each replica every DB_REPLICA_CHECK_INTERVAL
-seconds: its replay position against the primary's positions sampled before.
-A replica's staleness is the time since the primary was at a position the replica
-has not replayed yet; past DB_REPLICA_MAX_LAG, or down, or not a standby, it is
-out of rotation until a later check finds it well. A replica read that fails
-because the replica went away is run again on the primary (reads are safe to
-repeat); the caller sees no error when the primary can answer.
+Failure. A replica read that fails because the replica went away is run again on
+the primary (reads are safe to repeat); the caller sees no error when the primary
+can answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import time
-from collections import deque
-from collections.abc import Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeAlias
 
 import chip_quality_queries
 
-from ._errors import DatabaseError, UnavailableError
-from ._pool import Pool, acquire, open_pool
+from ._connections import Connection, ResetPolicy
+from ._errors import UnavailableError
+from ._pool import Checkout, Pool, open_pool
+from ._read_floor import (
+    consistency_token,
+    current,
+    lsn,
+    note_unknown_write,
+    note_write,
+    reading_after,
+)
 from ._redact import redact_url
+from ._replicas import PRIMARY_POSITION, Replica, Router
 from ._settings import DatabaseSettings, SettingsError, load_settings
+
+logger = logging.getLogger(__name__)
 
 # SQL of the generated queries that only read (the generator decides; see its README).
 READ_ONLY_QUERIES: frozenset[str] = chip_quality_queries.READ_ONLY_QUERIES
 
-# The WAL position a read in this context must see (0: none).
-_floor: ContextVar[int] = ContextVar("chip_quality_db_read_floor", default=0)
+IS_STANDBY = "SELECT pg_is_in_recovery()"
 
-_READ_METHODS = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany"})
-_STANDBY_STATE = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
-PRIMARY_POSITION = "SELECT pg_current_wal_insert_lsn()::text"
+__all__ = [
+    "Database",
+    "Handle",
+    "consistency_token",
+    "create_database",
+    "lsn",
+    "reading_after",
+]
 
-
-def lsn(text: str | None) -> int:
-    """A WAL position such as `0/3000148` as a number (0 for None)."""
-    if not text:
-        return 0
-    high, _, low = text.partition("/")
-    return (int(high, 16) << 32) + int(low, 16)
+Statement = Callable[..., Coroutine[Any, Any, Any]]
 
 
-def consistency_token() -> str:
-    """The WAL position this context's reads must see, to hand to another context."""
-    return str(_floor.get())
+class Database:
+    """The primary's pool, its replicas' pools and the router between them."""
 
+    # The query methods the generated code calls (its `Executor`): the primary's own
+    # without replicas, the routing ones below with replicas (set in __init__).
+    execute: Statement
+    executemany: Statement
+    fetch: Statement
+    fetchrow: Statement
+    fetchval: Statement
+    copy_records_to_table: Statement
 
-@contextlib.contextmanager
-def reading_after(token: str | None) -> Iterator[None]:
-    """Reads inside see at least what `token` (from `consistency_token()`) saw."""
-    try:
-        position = int(token) if token else 0
-    except ValueError:
-        raise ValueError(f"not a consistency token: {token!r}") from None
-    reset = _floor.set(max(_floor.get(), position))
-    try:
-        yield
-    finally:
-        _floor.reset(reset)
-
-
-def note_write(position: int) -> None:
-    """Later reads in this context must see `position` (a write's commit)."""
-    if position > _floor.get():
-        _floor.set(position)
-
-
-@dataclass
-class Replica:
-    """One standby as the monitor last found it."""
-
-    pool: Pool
-    url: str  # for display: the password masked
-    up: bool = False
-    replayed: int = 0  # WAL position replayed
-    staleness: float = float("inf")  # seconds behind the primary, as measured
-    error: str | None = "not checked yet"
-    checked_at: float = 0.0
-
-
-@dataclass
-class _PrimaryHistory:
-    """The primary's WAL positions at recent checks: (monotonic time, position)."""
-
-    samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=512))
-
-    def staleness(self, replayed: int, now: float) -> float:
-        """Seconds since the primary was first at a position the replica lacks."""
-        for at, position in self.samples:
-            if position > replayed:
-                return now - at
-        return 0.0
-
-
-class Database(Pool):
-    """The primary's pool, routing read-only generated queries to healthy replicas."""
-
-    replicas: list[Replica]
-    _history: _PrimaryHistory
-    _monitor: asyncio.Task[None] | None
-    _turn: Iterator[int]
-
-    def _setup_cluster(self, replicas: list[Replica]) -> None:
+    def __init__(self, settings: DatabaseSettings, primary: Pool, replicas: list[Replica]) -> None:
+        self.settings = settings
+        self.primary = primary
         self.replicas = replicas
-        self._history = _PrimaryHistory()
-        self._monitor = None
-        self._turn = itertools.count()
+        self.router = Router(replicas, settings)
+        self._monitor: asyncio.Task[None] | None = None
+        if replicas:
+            self.execute = self._write_execute
+            self.executemany = self._write_executemany
+            self.copy_records_to_table = self._write_copy_records_to_table
+            self.fetch = self._read_fetch
+            self.fetchrow = self._read_fetchrow
+            self.fetchval = self._read_fetchval
+        else:
+            self.execute = primary.execute
+            self.executemany = primary.executemany
+            self.copy_records_to_table = primary.copy_records_to_table
+            self.fetch = primary.fetch
+            self.fetchrow = primary.fetchrow
+            self.fetchval = primary.fetchval
 
-    # -- routing -------------------------------------------------------------
+    # -- routing -------------------------------------------------------------------
 
-    async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        if not self.replicas:
-            return await super()._run(method, *args, **kwargs)
-        if not (method in _READ_METHODS and args and args[0] in READ_ONLY_QUERIES):
-            return await self._write(method, *args, **kwargs)
-        replica = self._pick(_floor.get())
+    async def _read(self, method: str, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query not in READ_ONLY_QUERIES:
+            return await self._write(method, query, *args, **kwargs)
+        replica = self.router.pick(current())
         if replica is not None:
             try:
-                return await replica.pool._run(method, *args, **kwargs)
+                return await getattr(replica.pool, method)(query, *args, **kwargs)
             except UnavailableError as exc:
-                replica.up, replica.error = False, str(exc)  # the primary answers instead
-        return await super()._run(method, *args, **kwargs)
+                self.router.went_away(replica, exc)  # the primary answers instead
+        return await getattr(self.primary, method)(query, *args, **kwargs)
 
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run on the primary, then note where its WAL stands for read-your-writes."""
-        async with acquire(self) as conn:
+        """Run on the primary, then advance the read floor past the commit."""
+        async with self.primary.acquire() as conn:
             result = await getattr(conn, method)(*args, **kwargs)
-            if not conn.is_in_transaction():  # committed: autocommit statement
-                note_write(lsn(await conn.fetchval(PRIMARY_POSITION)))
+            if conn.is_closed() or not conn.is_in_transaction():  # autocommit: committed
+                await self.advance_read_floor(conn)
         return result
 
-    def _pick(self, floor: int) -> Replica | None:
-        limit = self.settings.replica_max_lag
-        usable = [r for r in self.replicas if r.up and r.staleness <= limit and r.replayed >= floor]
-        if not usable:
-            return None
-        return usable[next(self._turn) % len(usable)]
+    async def _read_fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._read("fetch", query, *args, **kwargs)
 
-    # -- monitoring ------------------------------------------------------------
+    async def _read_fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._read("fetchrow", query, *args, **kwargs)
+
+    async def _read_fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._read("fetchval", query, *args, **kwargs)
+
+    async def _write_execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._write("execute", query, *args, **kwargs)
+
+    async def _write_executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
+        return await self._write("executemany", command, args, **kwargs)
+
+    async def _write_copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
+        return await self._write("copy_records_to_table", table_name, **kwargs)
+
+    async def advance_read_floor(self, conn: Connection) -> None:
+        """After a commit on `conn` (a primary connection): later reads in this context
+        must see it. Never turns the committed write into an error: when the primary's
+        position cannot be read, this context's reads go to the primary until every
+        replica in rotation must have replayed the write (DB_REPLICA_MAX_LAG plus one
+        check interval). Called by the statement path and by `transaction()`."""
+        if not self.replicas:
+            return  # every read goes to the primary anyway
+        primary_for = self.settings.replica_max_lag + self.settings.replica_check_interval
+        try:
+            answer = await conn.fetchval(PRIMARY_POSITION, timeout=self.settings.pool_timeout)
+        except Exception as exc:
+            logger.warning(
+                "the WAL position after a commit could not be read (%s): this context "
+                "reads from the primary for %.1f s",
+                type(exc).__name__,
+                primary_for,
+            )
+            note_unknown_write(primary_for)
+            return
+        except BaseException:  # cancelled after the commit: still, reads must see it
+            note_unknown_write(primary_for)
+            raise
+        note_write(lsn(answer))
+
+    # -- lending, as a pool does: the primary's connections --------------------------
+
+    def acquire(self) -> Checkout:
+        """A connection of the primary (see Pool.acquire)."""
+        return self.primary.acquire()
+
+    async def release(self, conn: Connection) -> None:
+        await self.primary.release(conn)
+
+    def get_size(self) -> int:
+        return self.primary.get_size()
+
+    def get_idle_size(self) -> int:
+        return self.primary.get_idle_size()
+
+    def get_min_size(self) -> int:
+        return self.primary.get_min_size()
+
+    def get_max_size(self) -> int:
+        return self.primary.get_max_size()
+
+    # -- monitoring ------------------------------------------------------------------
 
     async def check_replicas(self) -> None:
         """Measure the primary's position and each replica's replay and staleness."""
-        timeout = min(self.settings.pool_timeout, max(self.settings.replica_check_interval, 1.0))
-        try:
-            answer = await asyncio.wait_for(super()._run("fetchval", PRIMARY_POSITION), timeout)
-            position = lsn(answer)
-        except (DatabaseError, TimeoutError):
-            return  # the primary itself is away: leave the replicas as they were
-        now = time.monotonic()
-        self._history.samples.append((now, position))
-        await asyncio.gather(*(self._check(replica, timeout) for replica in self.replicas))
-
-    async def _check(self, replica: Replica, timeout: float) -> None:
-        try:
-            row = await asyncio.wait_for(replica.pool._run("fetchrow", _STANDBY_STATE), timeout)
-        except (DatabaseError, TimeoutError) as exc:
-            replica.up, replica.error = False, str(exc) or "no answer in time"
-        else:
-            recovering, replayed = row[0], row[1]
-            replica.checked_at = time.monotonic()
-            if not recovering:
-                replica.up, replica.error = False, "not a standby (pg_is_in_recovery() is false)"
-                return
-            replica.replayed = lsn(replayed)
-            replica.staleness = self._history.staleness(replica.replayed, replica.checked_at)
-            lagging = replica.staleness > self.settings.replica_max_lag
-            replica.up = not lagging
-            replica.error = (
-                f"{replica.staleness:.1f} s behind, past DB_REPLICA_MAX_LAG" if lagging else None
-            )
+        await self.router.check(self.primary)
 
     async def _watch(self) -> None:
         while True:
@@ -213,34 +216,53 @@ class Database(Pool):
             self._monitor = None
         for replica in self.replicas:
             await replica.pool.close()
-        await super().close()
+        await self.primary.close()
+
+    def terminate(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            self._monitor = None
+        for replica in self.replicas:
+            replica.pool.terminate()
+        self.primary.terminate()
 
 
-async def create_database(settings: DatabaseSettings | None = None) -> Database:
+async def create_database(
+    settings: DatabaseSettings | None = None,
+    *,
+    reset_policy: ResetPolicy = "transaction-local",
+) -> Database:
     """The primary (DATABASE_URL) and its replicas (DB_REPLICA_URLS), checked: the
-    primary must not be a standby and each replica must be one."""
+    primary must not be a standby and each replica must be one. Takes what
+    `create_pool` takes."""
     settings = settings or load_settings()
-    primary = await open_pool(settings, settings.dsn(), Database)
-    assert isinstance(primary, Database)
+    primary = await open_pool(settings, settings.dsn(), reset_policy)
     replicas: list[Replica] = []
-    primary._setup_cluster(replicas)
     try:
-        if await primary.fetchval("SELECT pg_is_in_recovery()"):
+        if await primary.fetchval(IS_STANDBY):
             raise SettingsError(
                 f"DATABASE_URL: {settings.display_url} is a standby (pg_is_in_recovery() is "
                 "true): the primary must be writable"
             )
         for dsn in settings.replica_dsns():
-            pool = await open_pool(settings, dsn, Pool)
+            pool = await open_pool(settings, dsn, reset_policy)
             replicas.append(Replica(pool, redact_url(dsn)))
-            if not await pool.fetchval("SELECT pg_is_in_recovery()"):
+            if not await pool.fetchval(IS_STANDBY):
                 raise SettingsError(
                     f"DB_REPLICA_URLS: {redact_url(dsn)} is not a standby "
                     "(pg_is_in_recovery() is false): writes there would not reach the primary"
                 )
-        await primary.check_replicas()
+        db = Database(settings, primary, replicas)
+        if replicas:
+            await db.check_replicas()
     except BaseException:
+        for replica in replicas:
+            await replica.pool.close()
         await primary.close()
         raise
-    primary.start_monitor()
-    return primary
+    db.start_monitor()
+    return db
+
+
+Handle: TypeAlias = Pool | Database
+"""What services hold: a pool (`create_pool`) or the cluster handle (`create_database`)."""

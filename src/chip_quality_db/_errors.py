@@ -368,7 +368,7 @@ _constraint_definitions: dict[tuple[str, str, str], str] = {}
 
 
 async def load_constraint_columns(
-    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    conn: asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record],
 ) -> None:
     """Remember which columns each constraint of the database covers, and its rule."""
     for row in await server_info.constraint_columns(conn):

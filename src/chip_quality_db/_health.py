@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-import asyncpg
 from pydantic import BaseModel
 
 from chip_quality_queries import server_info
 
+from ._cluster import Handle
 from ._errors import translate
 
 
@@ -33,7 +33,7 @@ class Health(BaseModel):
     replicas: list[NodeHealth] = []
 
 
-async def health_check(pool: asyncpg.Pool, *, timeout: float = 2.0) -> Health:
+async def health_check(pool: Handle, *, timeout: float = 2.0) -> Health:
     """Read the server's version (ServerVersion, what `SHOW server_version` says) on a
     pooled connection, bounded by `timeout` seconds.
 

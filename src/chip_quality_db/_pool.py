@@ -1,312 +1,457 @@
-"""The connection pool: codecs, server settings, the reset policy, pre-ping and recycle.
+"""The connection pool: our own, on asyncpg's public API (as SQLAlchemy and psycopg_pool
+own theirs), with the settings of _settings.py.
 
-Reset policy. asyncpg resets every connection it takes back with
-`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`: one
-round trip per release, about 40% of pool throughput under load here. This
-layer keeps all session state transaction-local (`set_config(..., true)` for
-the actor; no session-level SET, LISTEN, advisory locks or WITH HOLD cursors),
-so that query has nothing to undo. asyncpg still rolls back any transaction left
-open before our reset runs (Connection._reset), so a connection never goes back
-to the pool inside a transaction. tests/runtime/test_pool.py proves that no
-state leaks between users of a connection. A service that needs session state
-must use `reset_policy="full"`.
+    idle connections   a deque, last in first out: the busiest few stay warm and the
+                       rest age out after DB_POOL_IDLE_LIFETIME, down to DB_POOL_SIZE
+    checkout           an idle connection at once (no timer, nothing awaited), else a
+                       new one while under DB_POOL_SIZE + DB_MAX_OVERFLOW, else a place
+                       in the waiting line (_waiting_line.py: first come, first served,
+                       one timer for DB_POOL_TIMEOUT); then DB_POOL_RECYCLE and
+                       DB_POOL_PRE_PING, a failing connection closed and replaced
+    give back          a connection with nothing to undo goes straight to the oldest
+                       waiter, else to the idle deque, without a round trip or a task;
+                       any other is tidied in a task of its own (below), off the
+                       caller's path; a closed one is dropped and replaced if needed
+    housekeeping       one task: idle connections past DB_POOL_IDLE_LIFETIME closed
+                       (down to DB_POOL_SIZE), the pool topped up to DB_POOL_SIZE
+
+Reset policy. asyncpg's pool resets every connection it takes back with
+`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`: one round trip
+per release, about 40% of pool throughput under load here. This layer keeps all
+session state transaction-local (`set_config(..., true)` for the actor; no
+session-level SET, LISTEN, advisory locks or WITH HOLD cursors), so under the
+default "transaction-local" policy a connection that comes back open, out of any
+transaction, without listeners and from a block that did not fail is simply
+available again. One that comes back in a transaction, with a listener added, or
+from a block that raised or was cancelled (a transaction of asyncpg's may be half
+open) is tidied with `Connection.reset()`, which rolls back and, under this
+policy, sends nothing else (`Connection.get_reset_query`, _connections.py).
+`reset_policy="full"` tidies every connection with asyncpg's full reset query, for
+services that keep session state. tests/runtime/test_pool_and_transactions.py
+proves that no state leaks between users of a connection, under either policy.
+
+A connection handed out is the driver's connection itself, not a proxy: code that
+keeps it after giving it back uses a connection that is someone else's by then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
+import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from contextlib import asynccontextmanager
-from typing import Any, Literal
-
-import asyncpg
-
-from chip_quality_queries import init_connection
-
-from . import _fast_checkout, _telemetry
-from ._errors import (
-    DatabaseError,
-    UnavailableError,
-    load_constraint_columns,
-    mapped_errors,
-    raise_mapped,
+from collections import deque
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
 )
-from ._redact import leaks, scrub
-from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
-from ._telemetry import tracing as _tracing
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import Any, Protocol
+
+from ._connections import Connection, Opener, ResetPolicy
+from ._errors import UnavailableError, load_constraint_columns, raise_mapped, translate
+from ._settings import DatabaseSettings, load_settings
+from ._waiting_line import WaitingLine
+
+logger = logging.getLogger(__name__)
+
+PING = "SELECT 1"
 
 
-class Pool(asyncpg.Pool):
-    """asyncpg's pool, remembering the settings it was made with (for `acquire`).
+class Pool:
+    """Connections to one server, lent one at a time. Use it like asyncpg's pool:
+    hand it to generated functions (each takes a checked connection for its one
+    statement), `async with pool.acquire() as conn`, `await pool.close()`."""
 
-    Its query methods (what a generated function runs when handed the pool
-    itself) take their connection through `acquire`, as `transaction()` does:
-    pre-ping and recycle apply, and errors arrive as the project's. asyncpg's
-    own would skip both.
-    """
+    def __init__(
+        self,
+        settings: DatabaseSettings,
+        opener: Callable[[], Awaitable[Connection]],
+        reset_policy: ResetPolicy = "transaction-local",
+    ) -> None:
+        self.settings = settings
+        self.reset_policy = reset_policy
+        self._open_connection = opener
+        self._min_size = settings.pool_size
+        self._max_size = settings.max_size
+        self._timeout = settings.pool_timeout
+        self._pre_ping = settings.pool_pre_ping
+        self._recycle = settings.pool_recycle
+        self._keeps_sessions = reset_policy == "transaction-local"
+        self._idle: deque[Connection] = deque()
+        self._all: set[Connection] = set()  # open, idle or lent (not those opening)
+        self._size = 0  # open or opening: what DB_MAX_OVERFLOW bounds
+        self._line: WaitingLine[Connection] = WaitingLine(
+            self._timeout, self._timed_out, self._make_available
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._housekeeper: asyncio.Task[None] | None = None
+        self._closing = False
+        self._everyone_back = asyncio.Event()
 
-    settings: DatabaseSettings
-    keeps_sessions = False
-    """True under the transaction-local reset policy (set by `open_pool`)."""
+    async def open(self) -> None:
+        """Open DB_POOL_SIZE connections and learn the schema's constraints."""
+        self._size += self._min_size
+        opened = await asyncio.gather(
+            *(self._open_connection() for _ in range(self._min_size)), return_exceptions=True
+        )
+        for result in opened:
+            if isinstance(result, Connection):
+                self._all.add(result)
+                self._idle.append(result)
+                result.idle_since = time.monotonic()
+            else:
+                self._size -= 1
+        failed = [r for r in opened if isinstance(r, BaseException)]
+        if failed:
+            await self.close()
+            raise failed[0]
+        self._housekeeper = asyncio.get_running_loop().create_task(self._keep_house())
+        async with self.acquire() as conn:
+            await load_constraint_columns(conn)
+
+    # -- the statements generated functions run on the pool ----------------------
+    # Each is written out rather than passed through one helper by method name: this
+    # is the hot path of every generated function handed the pool, and the shape
+    # lends an idle connection without awaiting anything, then gives it back without
+    # a task. A failed statement's connection goes back as it is (the server ended
+    # the statement, nothing is left open); a cancelled one is tidied first.
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._run("execute", query, *args, **kwargs)
+        conn = self._lend_now() or await self._check_out()
+        try:
+            result = await conn.execute(query, *args, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
+        return result
 
-    async def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
-        return await self._run("executemany", command, args, **kwargs)
+    async def executemany(self, command: str, args: Iterable[Sequence[Any]], **kwargs: Any) -> None:
+        conn = self._lend_now() or await self._check_out()
+        try:
+            await conn.executemany(command, args, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
 
     async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._run("fetch", query, *args, **kwargs)
+        conn = self._lend_now() or await self._check_out()
+        try:
+            result = await conn.fetch(query, *args, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
+        return result
 
     async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._run("fetchrow", query, *args, **kwargs)
+        conn = self._lend_now() or await self._check_out()
+        try:
+            result = await conn.fetchrow(query, *args, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
+        return result
 
     async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._run("fetchval", query, *args, **kwargs)
-
-    async def fetchmany(self, query: str, args: Any, **kwargs: Any) -> Any:
-        return await self._run("fetchmany", query, args, **kwargs)
+        conn = self._lend_now() or await self._check_out()
+        try:
+            result = await conn.fetchval(query, *args, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
+        return result
 
     async def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
-        return await self._run("copy_records_to_table", table_name, **kwargs)
-
-    async def _initialize(self) -> None:
-        await super()._initialize()  # type: ignore[misc]  # asyncpg's, untyped
-        _fast_checkout.install(self)
-
-    async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        # The same steps as `acquire()`, without its context-manager machinery: this
-        # is the hot path of every generated function handed the pool.
-        conn = await _check_out(self)
+        conn = self._lend_now() or await self._check_out()
         try:
-            return await getattr(conn, method)(*args, **kwargs)
+            result = await conn.copy_records_to_table(table_name, **kwargs)
+        except Exception as exc:
+            self._give_back(conn)
+            raise_mapped(exc)
+        except BaseException:
+            self._give_back(conn, disturbed=True)
+            raise
+        self._give_back(conn)
+        return result
+
+    # -- lending -------------------------------------------------------------------
+
+    def acquire(self) -> Checkout:
+        """`async with pool.acquire() as conn:` a connection checked as
+        DB_POOL_PRE_PING and DB_POOL_RECYCLE promise, given back when the block ends
+        (errors inside arrive as the project's); or `conn = await pool.acquire()`,
+        then `await pool.release(conn)`."""
+        return Checkout(self)
+
+    async def release(self, conn: Connection) -> None:
+        """Give back a connection taken with `await pool.acquire()`."""
+        self._give_back(conn)
+
+    def _lend_now(self) -> Connection | None:
+        """An idle connection that needs no ping, if there is one: lent without awaiting
+        anything (the hot path of a generated function handed the pool)."""
+        if self._idle and not self._pre_ping:
+            conn = self._idle[-1]
+            if self._recycle < 0 or time.monotonic() - conn.opened_at <= self._recycle:
+                return self._idle.pop()
+        return None
+
+    async def _check_out(self) -> Connection:
+        for _ in range(self._max_size + 1):
+            if self._idle:
+                conn = self._idle.pop()
+                fresh = False
+            else:
+                conn, fresh = await self._open_or_wait()
+            if self._recycle >= 0 and time.monotonic() - conn.opened_at > self._recycle:
+                self._drop(conn)
+                continue
+            if fresh or not self._pre_ping:
+                return conn
+            try:
+                answered = await _answers_ping(conn, self._timeout)
+            except BaseException:  # cancelled during the ping: the connection goes back
+                self._give_back(conn, disturbed=True)
+                raise
+            if answered:
+                return conn
+            self._drop(conn)
+        raise UnavailableError("no working database connection could be opened")
+
+    async def _open_or_wait(self) -> tuple[Connection, bool]:
+        """A new connection (True) while the pool may grow, else the first one given back."""
+        if self._closing:
+            raise UnavailableError("the pool is closed")
+        if self._size < self._max_size:
+            self._size += 1
+            try:
+                conn = await self._open_connection()
+            except BaseException:
+                self._size -= 1
+                raise
+            self._all.add(conn)
+            return conn, True
+        return await self._line.wait(), False
+
+    def _give_back(self, conn: Connection, disturbed: bool = False) -> None:
+        if self._closing or conn.is_closed():
+            self._drop(conn)
+        elif disturbed or not self._keeps_sessions or conn.needs_reset or conn.is_in_transaction():
+            self._start(self._tidy(conn))
+        else:
+            self._make_available(conn)
+
+    def _make_available(self, conn: Connection) -> None:
+        if self._closing:
+            self._drop(conn)
+        elif not self._line.serve(conn):
+            conn.idle_since = time.monotonic()
+            self._idle.append(conn)
+
+    async def _tidy(self, conn: Connection) -> None:
+        """Roll back what the last user left open (and, under the full policy, reset
+        the session), then lend it again; a connection that cannot be is closed."""
+        try:
+            await conn.reset(timeout=self._timeout)
+        except Exception as exc:
+            logger.debug("closing a connection that could not be reset: %r", exc)
+            self._drop(conn)
+            return
+        conn.needs_reset = False
+        self._make_available(conn)
+
+    # -- closing, replacing, housekeeping ------------------------------------------
+
+    def _drop(self, conn: Connection) -> None:
+        """Close `conn` (in the background) and open a replacement if anyone needs one."""
+        if conn in self._all:
+            self._all.discard(conn)
+            self._size -= 1
+        if not conn.is_closed():
+            self._start(_close(conn, self._timeout))
+        if self._closing:
+            if not self._all:
+                self._everyone_back.set()
+            return
+        if self._size < self._max_size and (self._line or self._size < self._min_size):
+            self._size += 1
+            self._start(self._open_for_pool())
+
+    async def _open_for_pool(self) -> None:
+        """A connection for the line, or the idle deque; a failure ends the oldest wait
+        (the server is away: it should know now, not at its timeout)."""
+        try:
+            conn = await self._open_connection()
+        except Exception as exc:
+            self._size -= 1
+            self._line.fail_oldest(exc)
+            return
+        except BaseException:
+            self._size -= 1
+            raise
+        self._all.add(conn)
+        self._make_available(conn)
+
+    async def _keep_house(self) -> None:
+        lifetime = self.settings.pool_idle_lifetime
+        every = min(max(lifetime / 2, 0.05), 30.0) if lifetime > 0 else 30.0
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            idle = self._idle
+            for conn in [conn for conn in idle if conn.is_closed()]:  # the server ended it
+                idle.remove(conn)
+                self._drop(conn)
+            # The left end has been idle longest (connections go back on the right).
+            while (
+                lifetime > 0
+                and idle
+                and self._size > self._min_size
+                and now - idle[0].idle_since > lifetime
+            ):
+                self._drop(idle.popleft())
+            while self._size < self._min_size and not self._closing:
+                self._size += 1
+                self._start(self._open_for_pool())
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _timed_out(self) -> BaseException:
+        return UnavailableError(
+            "no database connection became free in time "
+            f"(pool timeout: DB_POOL_TIMEOUT, {self._timeout:g} s)"
+        )
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Close every connection: idle ones now, lent ones as they come back (within
+        `timeout` seconds, DB_POOL_TIMEOUT by default; then they are terminated).
+        Waiting checkouts fail with UnavailableError. No server session is left."""
+        if not self._closing:
+            self._closing = True
+            self._line.fail_all(lambda: UnavailableError("the pool is closed"))
+            if self._housekeeper is not None:
+                self._housekeeper.cancel()
+            while self._idle:
+                self._drop(self._idle.pop())
+        if self._all:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timeout if timeout is None else timeout):
+                    await self._everyone_back.wait()
+        for conn in list(self._all):  # still lent after the timeout
+            self._all.discard(conn)
+            conn.terminate()
+        self._size = 0
+        if self._housekeeper is not None:
+            await asyncio.gather(self._housekeeper, return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def terminate(self) -> None:
+        """Close every connection at once, lent or not, without waiting for anyone."""
+        self._closing = True
+        self._line.fail_all(lambda: UnavailableError("the pool is closed"))
+        for task in [*self._tasks, *([self._housekeeper] if self._housekeeper else [])]:
+            task.cancel()
+        for conn in [*self._all, *self._idle]:
+            conn.terminate()
+        self._all.clear()
+        self._idle.clear()
+        self._size = 0
+
+    # -- what health checks and tests read -----------------------------------------
+
+    def get_size(self) -> int:
+        """Connections open or being opened."""
+        return self._size
+
+    def get_idle_size(self) -> int:
+        return len(self._idle)
+
+    def get_min_size(self) -> int:
+        return self._min_size
+
+    def get_max_size(self) -> int:
+        return self._max_size
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+
+class Checkout:
+    """What `Pool.acquire()` returns: awaited, a connection; entered, a connection
+    given back when the block ends, errors inside mapped to the project's."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._conn: Connection | None = None
+
+    def __await__(self) -> Generator[Any, None, Connection]:
+        return self._checked_out().__await__()
+
+    async def _checked_out(self) -> Connection:
+        try:
+            return await self._pool._check_out()
         except Exception as exc:
             raise_mapped(exc)
-        finally:
-            await _give_back(self, conn)
 
-
-class _Connection(asyncpg.Connection):
-    """asyncpg's connection, stamped with the time it was opened (for DB_POOL_RECYCLE)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.opened_at = time.monotonic()
-        self.slow_query_after: float | None = None  # seconds; set from DB_SLOW_QUERY_MS
-
-
-_DRIVER = asyncpg.Connection
-
-
-def _observing(method: str) -> Callable[..., Any]:
-    """A connection method that hands back the driver's own coroutine when nothing
-    observes (no tracer provider, no slow-query threshold), else one that observes
-    it. The driver's signature (*args/**kwargs): asyncpg checks the arguments."""
-    driver = getattr(_DRIVER, method)
-
-    def call(self: _ObservedConnection, query: str, *args: Any, **kwargs: Any) -> Any:
-        coroutine = driver(self, query, *args, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return coroutine
-        return self._observed(method, query, coroutine)
-
-    call.__name__ = method
-    return call
-
-
-class _ObservedConnection(_Connection):
-    """A connection that puts each generated query in a span and logs it when slow
-    (_telemetry.py). Its query methods are plain functions (`_observing`): no extra
-    coroutine per call when nothing observes."""
-
-    def _observed(self, method: str, query: object, call: Any) -> Any:
-        if not isinstance(query, str):
-            return call
-        name = _telemetry.query_name(query)
-        if name is None:  # not a generated query: BEGIN, a ping, hand-written SQL
-            return call
-        return _telemetry.observed(self, method, name, query, call, self.slow_query_after)
-
-    execute = _observing("execute")
-    executemany = _observing("executemany")
-    fetch = _observing("fetch")
-    fetchrow = _observing("fetchrow")
-    fetchval = _observing("fetchval")
-
-    def copy_records_to_table(self, table_name: str, **kwargs: Any) -> Any:
-        call = _DRIVER.copy_records_to_table(self, table_name, **kwargs)
-        if self.slow_query_after is None and not _tracing():
-            return call
-        # A generated :copyfrom sends no SQL; its CopyRows carries the query's.
-        return self._observed("copy", getattr(kwargs.get("records"), "query", None), call)
-
-
-def _connection_class(settings: DatabaseSettings) -> type[_Connection]:
-    """Connections that observe generated queries, unless DB_TELEMETRY is off."""
-    return _ObservedConnection if settings.telemetry else _Connection
-
-
-def _initializer(
-    settings: DatabaseSettings,
-) -> Callable[[asyncpg.Connection], Coroutine[Any, Any, None]]:
-    """The codecs every connection needs, and its slow-query threshold."""
-    slow_after = None if settings.slow_query_ms is None else settings.slow_query_ms / 1000
-
-    async def init(conn: asyncpg.Connection) -> None:
-        await init_connection(conn)
-        if isinstance(conn, _Connection):
-            conn.slow_query_after = slow_after
-
-    return init
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Nothing to reset: see the module docstring (asyncpg already rolled back)."""
-
-
-def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
-    if settings.pgbouncer != "none":
-        # PgBouncer refuses startup parameters it does not know, and a session
-        # setting would not follow the client across server connections anyway:
-        # the timeouts come from the role (ALTER ROLE ... SET, see the audit migration).
-        return {"application_name": settings.application_name}
-    return {
-        "application_name": settings.application_name,
-        "statement_timeout": str(settings.statement_timeout_ms),
-        "idle_in_transaction_session_timeout": str(settings.idle_in_transaction_timeout_ms),
-    }
-
-
-def _statement_cache_size(settings: DatabaseSettings) -> int:
-    """asyncpg's named prepared statements break behind PgBouncer in transaction mode
-    (the next statement may reach another server connection; asyncpg issues #121,
-    #339, #945): the cache is off there. PgBouncer 1.21+ with max_prepared_statements
-    tracks them itself; leave DB_PGBOUNCER at none to keep the cache on."""
-    return 0 if settings.pgbouncer == "transaction" else 100
-
-
-def _ssl_argument(settings: DatabaseSettings) -> ssl.SSLContext | SslMode:
-    """asyncpg's `ssl`: a context for verify-ca / verify-full (the root certificate, else
-    the system's CAs: asyncpg alone would demand ~/.postgresql/root.crt) and for a
-    client certificate; otherwise the mode name."""
-    mode = settings.effective_sslmode
-    rootcert, cert = settings.effective_sslrootcert, settings.effective_sslcert
-    if mode not in ("verify-ca", "verify-full") and not (mode == "require" and cert):
-        return mode
-    try:
-        context = ssl.create_default_context(cafile=rootcert)
-    except OSError as exc:
-        raise SettingsError(f"DB_SSLROOTCERT: cannot load {rootcert}: {exc}") from exc
-    context.check_hostname = mode == "verify-full"
-    if mode == "require" and not rootcert:
-        context.verify_mode = ssl.CERT_NONE  # require: encryption, no verification
-    if cert:
+    async def __aenter__(self) -> Connection:
         try:
-            context.load_cert_chain(cert, settings.effective_sslkey)
-        except OSError as exc:
-            raise SettingsError(f"DB_SSLCERT/DB_SSLKEY: cannot load {cert}: {exc}") from exc
-    return context
+            self._conn = await self._pool._check_out()
+        except Exception as exc:
+            raise_mapped(exc)
+        return self._conn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # A block that raised may have left a transaction of asyncpg's half open
+            # (a BEGIN cancelled mid-way): such a connection is tidied first.
+            self._pool._give_back(conn, disturbed=error is not None)
+        if isinstance(error, Exception):
+            mapped = translate(error)
+            if mapped is not None and mapped is not error:
+                raise mapped from error
 
 
-async def create_pool(
-    settings: DatabaseSettings | None = None,
-    *,
-    reset_policy: Literal["transaction-local", "full"] = "transaction-local",
-) -> Pool:
-    """A pool whose connections have the codecs the generated queries rely on."""
-    settings = settings or load_settings()
-    return await open_pool(settings, settings.dsn(), Pool, reset_policy)
-
-
-async def open_pool(
-    settings: DatabaseSettings,
-    dsn: str,
-    pool_class: type[Pool],
-    reset_policy: Literal["transaction-local", "full"] = "transaction-local",
-) -> Pool:
-    """A pool of `pool_class` on `dsn` with `settings`' sizes, TLS and codecs."""
-    keeps_sessions = reset_policy == "transaction-local"
-    with without_secrets(settings), mapped_errors():
-        # asyncpg.create_pool(...) is `Pool(...)` awaited; built directly for our subclass.
-        pool = pool_class(
-            dsn,
-            min_size=settings.pool_size,
-            max_size=settings.max_size,
-            max_inactive_connection_lifetime=settings.pool_idle_lifetime,
-            init=_initializer(settings),
-            reset=_keep_session if keeps_sessions else None,
-            connection_class=_connection_class(settings),  # type: ignore[arg-type]  # stubs tie it to the class
-            server_settings=_server_settings(settings),
-            ssl=_ssl_argument(settings),
-            timeout=settings.pool_timeout,
-            max_queries=50_000,
-            statement_cache_size=_statement_cache_size(settings),
-            setup=None,
-            loop=None,
-            connect=None,
-            record_class=asyncpg.Record,
-        )
-        pool.settings = settings
-        pool.keeps_sessions = keeps_sessions
-        await pool
-        async with pool.acquire() as conn:
-            await load_constraint_columns(conn)
-    return pool
-
-
-async def connect(settings: DatabaseSettings | None = None) -> asyncpg.Connection:
-    """One connection outside the pool (for tools such as the CLI), opened as the
-    pool opens its own: the same TLS, server settings and codecs."""
-    settings = settings or load_settings()
-    with without_secrets(settings), mapped_errors():
-        conn: asyncpg.Connection = await asyncpg.connect(
-            settings.dsn(),
-            ssl=_ssl_argument(settings),
-            server_settings=_server_settings(settings),
-            timeout=settings.pool_timeout,
-            statement_cache_size=_statement_cache_size(settings),
-            connection_class=_connection_class(settings),
-        )
-    await _initializer(settings)(conn)
-    with mapped_errors():
-        await load_constraint_columns(conn)
-    return conn
-
-
-@contextlib.contextmanager
-def without_secrets(settings: DatabaseSettings) -> Iterator[None]:
-    """Re-raise an error whose text, or that of any error chained to it, quotes a
-    password of `settings` with the password masked and the chain cut."""
+async def _answers_ping(conn: Connection, timeout: float) -> bool:
     try:
-        yield
-    except Exception as exc:
-        secrets = settings.secrets()
-        if not leaks(exc, secrets):
-            raise
-        kind = type(exc) if isinstance(exc, DatabaseError) else DatabaseError
-        message = scrub(str(exc), secrets)
-        raise kind(message, sqlstate=getattr(exc, "sqlstate", None)) from None
-
-
-def _settings_of(pool: asyncpg.Pool) -> DatabaseSettings:
-    return pool.settings if isinstance(pool, Pool) else load_settings()
-
-
-def _too_old(conn: asyncpg.pool.PoolConnectionProxy, settings: DatabaseSettings) -> bool:
-    opened_at = getattr(conn, "opened_at", None)
-    return (
-        settings.pool_recycle >= 0
-        and opened_at is not None
-        and time.monotonic() - opened_at > settings.pool_recycle
-    )
-
-
-async def _answers_ping(conn: asyncpg.pool.PoolConnectionProxy, timeout: float) -> bool:
-    try:
-        await conn.fetchval("SELECT 1", timeout=timeout)
+        await conn.fetchval(PING, timeout=timeout)
     except Exception:
         # Whatever the failure (a dead socket, a timeout, or asyncpg issue 784's
         # InternalClientError on a connection broken by a restart), this one is done.
@@ -314,83 +459,45 @@ async def _answers_ping(conn: asyncpg.pool.PoolConnectionProxy, timeout: float) 
     return True
 
 
-async def _discard(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -> None:
-    """Close a connection that failed its check and hand its slot back to the pool.
-
-    A connection that broke may have been handed back by asyncpg already (its
-    close callback releases it), and then both calls refuse: nothing is left to do.
-    """
-    with contextlib.suppress(asyncpg.InterfaceError):
+async def _close(conn: Connection, timeout: float) -> None:
+    """Close gracefully (the server ends the session at once), else cut the socket."""
+    try:
+        await conn.close(timeout=timeout)
+    except Exception:
         conn.terminate()
-    with contextlib.suppress(asyncpg.InterfaceError):
-        await pool.release(conn)
+    except BaseException:
+        conn.terminate()
+        raise
 
 
-def _keeps_sessions(pool: asyncpg.Pool) -> bool:
-    """Whether `pool` is ours with the transaction-local reset policy: a release
-    has nothing to reset then (the module docstring), so it may skip asyncpg's."""
-    return isinstance(pool, Pool) and pool.keeps_sessions
+async def create_pool(
+    settings: DatabaseSettings | None = None,
+    *,
+    reset_policy: ResetPolicy = "transaction-local",
+) -> Pool:
+    """A pool whose connections have the codecs the generated queries rely on."""
+    settings = settings or load_settings()
+    return await open_pool(settings, settings.dsn(), reset_policy)
 
 
-def _free_now(pool: asyncpg.Pool) -> bool:
-    """Whether `acquire()` can return without waiting for someone's release: a slot
-    is in asyncpg's queue of free ones (its `_queue`, read defensively: without it,
-    every checkout is timed). A timer per checkout cost about 3% of a pool's
-    throughput here."""
-    queue = getattr(pool, "_queue", None)
-    return isinstance(queue, asyncio.Queue) and queue.qsize() > 0
+async def open_pool(
+    settings: DatabaseSettings, dsn: str, reset_policy: ResetPolicy = "transaction-local"
+) -> Pool:
+    """An open pool on `dsn` with `settings`' sizes, TLS and codecs."""
+    pool = Pool(settings, Opener(settings, dsn, reset_policy), reset_policy)
+    await pool.open()
+    return pool
 
 
-async def _check_out(pool: asyncpg.Pool) -> asyncpg.pool.PoolConnectionProxy:
-    """A connection that passed DB_POOL_RECYCLE and DB_POOL_PRE_PING; a failing one
-    is closed and replaced (the pool opens the replacement)."""
-    settings = _settings_of(pool)
-    for _ in range(pool.get_max_size() + 1):
-        try:
-            conn = await _fast_checkout.take(pool, settings.pool_timeout)
-            if conn is None and _free_now(pool):
-                # Nothing to wait for, so no timer (as in _fast_checkout.take).
-                conn = await pool.acquire()
-            elif conn is None:  # not our pool, or not open: asyncpg's acquire says why
-                async with asyncio.timeout(settings.pool_timeout):
-                    conn = await pool.acquire()
-        except Exception as exc:
-            raise_mapped(exc)
-        try:
-            usable = not _too_old(conn, settings) and (
-                not settings.pool_pre_ping or await _answers_ping(conn, settings.pool_timeout)
-            )
-        except BaseException:
-            # Cancelled during the ping: the connection must still go back.
-            await pool.release(conn)
-            raise
-        if usable:
-            return conn
-        await _discard(pool, conn)
-    raise UnavailableError("no working database connection could be opened")
+class Lender(Protocol):
+    """What lends connections: a pool, or the cluster handle (its primary's)."""
 
-
-async def _give_back(pool: asyncpg.Pool, conn: asyncpg.pool.PoolConnectionProxy) -> None:
-    # Releasing a connection that broke (server restart) fails after asyncpg has
-    # terminated it; the pool opens a new one. The caller's own outcome, committed
-    # or raised, is what it must see, not this. (asyncpg shields release from
-    # cancellation.)
-    if _keeps_sessions(pool) and _fast_checkout.release_now(pool, conn):
-        return
-    with contextlib.suppress(Exception):
-        await pool.release(conn)
+    def acquire(self) -> AbstractAsyncContextManager[Connection]: ...
 
 
 @asynccontextmanager
-async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
-    """A connection from the pool, checked as DB_POOL_PRE_PING and DB_POOL_RECYCLE promise.
-
-    A connection that is too old or fails the ping is closed and replaced; the
-    pool opens the replacement. Errors arrive as the project's errors.
-    """
-    conn = await _check_out(pool)
-    try:
-        with mapped_errors():
-            yield conn
-    finally:
-        await _give_back(pool, conn)
+async def acquire(db: Lender) -> AsyncIterator[Connection]:
+    """A connection from `db` (a pool, or the cluster handle's primary), checked as
+    DB_POOL_PRE_PING and DB_POOL_RECYCLE promise; errors arrive as the project's."""
+    async with db.acquire() as conn:
+        yield conn

@@ -30,7 +30,7 @@ from chip_quality_queries import idempotency_keys
 from chip_quality_queries._runtime import Connection
 
 from ._errors import RetryableError, UnavailableError
-from ._pool import Pool
+from ._pool import Lender
 from ._transaction import transaction
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ class Outcome:
 
 
 async def run_once(
-    pool: Pool | Connection,
+    pool: Lender | Connection,
     key: str,
     work: Callable[[Connection], Awaitable[Any]],
     *,

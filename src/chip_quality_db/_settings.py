@@ -8,16 +8,16 @@ once here; the password, from either, fills in a DATABASE_URL that has none.
 The password and the URL are kept as SecretStr: repr, str and model_dump show
 the URL with its password masked, never the password.
 
-Pool, and how it maps onto asyncpg's pool, which is not SQLAlchemy's:
-- DB_POOL_SIZE (10): connections kept open, asyncpg's `min_size`.
-- DB_MAX_OVERFLOW (20): extra connections under load; `max_size` = size + overflow.
-  SQLAlchemy closes overflow connections on release; asyncpg closes any
-  connection idle for DB_POOL_IDLE_LIFETIME seconds (300) down to `min_size`
-  (the faults suite checks that the pool comes back to its floor).
-- DB_POOL_RECYCLE (3600): seconds a connection may live. asyncpg has no such
-  limit, so `acquire` closes and replaces older ones (-1: never).
-- DB_POOL_PRE_PING (true): asyncpg has no pre-ping, so `acquire` runs `SELECT 1`
-  first and replaces a dead connection: one round trip per checkout.
+Pool (_pool.py, our own; SQLAlchemy's names, not all of its behaviour):
+- DB_POOL_SIZE (10): connections kept open (opened at start, topped up).
+- DB_MAX_OVERFLOW (20): extra connections under load; at most size + overflow.
+  SQLAlchemy closes overflow connections on release; this pool closes any
+  connection idle for DB_POOL_IDLE_LIFETIME seconds (300; 0: never) down to
+  DB_POOL_SIZE (the faults suite checks that the pool comes back to its floor).
+- DB_POOL_RECYCLE (3600): seconds a connection may live; a checkout closes and
+  replaces older ones (-1: never).
+- DB_POOL_PRE_PING (true): a checkout runs `SELECT 1` on an idle connection first
+  and replaces a dead one: one round trip per checkout.
 - DB_POOL_TIMEOUT (30): seconds to wait for a free connection, then UnavailableError.
 
 Sessions: DB_STATEMENT_TIMEOUT_MS (30000), DB_IDLE_IN_TRANSACTION_TIMEOUT_MS

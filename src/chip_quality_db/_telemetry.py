@@ -16,7 +16,6 @@ with their name, duration and rows, with or without tracing.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -33,24 +32,36 @@ _NAME_PREFIX = "-- name: "
 _names: dict[str, str] = {}
 
 
-# The API's own globals: set_tracer_provider stores the provider in
-# trace._TRACER_PROVIDER (None until then); get_tracer_provider() also reads an
-# environment variable on every call, which cost 5% of a get by primary key here.
-# Read directly, with the public call as the fallback should the name go away.
-_UNSET = object()
+# What get_tracer_provider() returns while no service has set a provider: the API's
+# proxy (or an explicit no-op).
 _NOT_RECORDING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-_PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+# While no provider is set, get_tracer_provider() looks up an environment variable on
+# every call, and os.environ answers a missing key by raising and catching KeyError:
+# about 1.4 us, and allocations that make the cyclic GC run more often in a process
+# with a large heap (a get by primary key through the pool took 7% longer in
+# `make bench`). So "no provider" stands for a second before the API is asked again:
+# a provider a service sets while it runs is picked up within a second.
+_RECHECK_AFTER = 1.0
+_no_provider_until = 0.0  # monotonic time
 
 
 def tracing() -> bool:
     """Whether a tracer provider that records is set (not the API's default proxy
     or its explicit no-op): the one check paid per call when nothing observes."""
-    provider = getattr(trace, "_TRACER_PROVIDER", _UNSET)
-    if provider is None and not _PROVIDER_FROM_ENVIRONMENT:
+    global _no_provider_until
+    if time.monotonic() < _no_provider_until:
         return False
-    if provider is None or provider is _UNSET:
-        provider = trace.get_tracer_provider()
-    return not isinstance(provider, _NOT_RECORDING)
+    if isinstance(trace.get_tracer_provider(), _NOT_RECORDING):
+        _no_provider_until = time.monotonic() + _RECHECK_AFTER
+        return False
+    return True
+
+
+def provider_changed() -> None:
+    """Ask the API at the next query, not within a second (for code, such as tests,
+    that sets and resets tracer providers)."""
+    global _no_provider_until
+    _no_provider_until = 0.0
 
 
 def _tracer() -> trace.Tracer:
@@ -82,15 +93,18 @@ def returned_rows(method: str, result: object) -> int | None:
 
 
 async def observed(
-    conn: Any,
     method: str,
     name: str,
     sql: str,
     call: Awaitable[Any],
     slow_after: float | None,
+    host: str | None = None,
+    port: int | None = None,
+    database: str | None = None,
 ) -> Any:
     """Await `call` (the driver's `method`, not started yet, running query `name`)
-    in a span, and log it when it took longer than `slow_after` seconds."""
+    in a span, and log it when it took longer than `slow_after` seconds. `host`,
+    `port` and `database` are where the connection goes, when known."""
     started = time.perf_counter()
     rows: int | None = None
     if not tracing():
@@ -101,7 +115,7 @@ async def observed(
     with _tracer().start_as_current_span(
         name,
         kind=SpanKind.CLIENT,
-        attributes=_attributes(conn, name, sql),
+        attributes=_attributes(name, sql, host, port, database),
         end_on_exit=True,
         record_exception=True,
         set_status_on_exception=False,
@@ -123,21 +137,20 @@ async def observed(
     return result
 
 
-def _attributes(conn: Any, name: str, sql: str) -> dict[str, str | int]:
+def _attributes(
+    name: str, sql: str, host: str | None, port: int | None, database: str | None
+) -> dict[str, str | int]:
     attributes: dict[str, str | int] = {
         "db.system.name": "postgresql",
         "db.operation.name": name,
         "db.query.text": sql,
     }
-    address = getattr(conn, "_addr", None)  # asyncpg's (host, port), or a socket path
-    if isinstance(address, tuple) and len(address) >= 2:
-        attributes["server.address"] = str(address[0])
-        attributes["server.port"] = int(address[1])
-    elif isinstance(address, str):
-        attributes["server.address"] = address
-    database = getattr(getattr(conn, "_params", None), "database", None)
+    if host:
+        attributes["server.address"] = host
+    if port:
+        attributes["server.port"] = port
     if database:
-        attributes["db.namespace"] = str(database)
+        attributes["db.namespace"] = database
     return attributes
 
 

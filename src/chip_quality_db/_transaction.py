@@ -14,51 +14,57 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from ._actor import check_actor
-from ._cluster import PRIMARY_POSITION, Database, lsn, note_write
+from ._cluster import Database
 from ._errors import mapped_errors
-from ._pool import acquire
+from ._pool import Lender, acquire
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 
 SET_ACTOR = "SELECT set_config('app.actor', $1, true), set_config('app.session_id', $2, true)"
 
+AnyConnection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+)
+
 
 @asynccontextmanager
 async def transaction(
-    db: asyncpg.Pool | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    db: Lender | AnyConnection,
     *,
     actor: str | None = None,
     session_id: str | None = None,
     isolation: Isolation | None = None,
     readonly: bool = False,
-) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+) -> AsyncIterator[AnyConnection]:
     """A connection inside a transaction; on a connection already in one, a savepoint.
 
-    Commits when the block ends, rolls back when it raises. Errors arrive as
-    the project's errors (chip_quality_db.DatabaseError and its subclasses).
+    `db` is a pool, the cluster handle (its primary) or a connection. Commits when
+    the block ends, rolls back when it raises. Errors arrive as the project's errors
+    (chip_quality_db.DatabaseError and its subclasses).
     """
     if actor is not None:
         actor = check_actor(actor)  # InvalidActorError before anything reaches the database
-    if isinstance(db, asyncpg.Pool):
-        async with acquire(db) as conn:
-            async with _begin(conn, actor, session_id, isolation, readonly):
-                yield conn
-            if isinstance(db, Database) and db.replicas and not readonly:
-                # Committed: later reads in this context must see it (read-your-writes).
-                note_write(lsn(await conn.fetchval(PRIMARY_POSITION)))
-    else:
+    if isinstance(db, asyncpg.Connection | PoolConnectionProxy):
         async with _begin(db, actor, session_id, isolation, readonly):
-            yield db  # type: ignore[misc]
+            yield db
+        return
+    async with acquire(db) as conn:
+        async with _begin(conn, actor, session_id, isolation, readonly):
+            yield conn
+        if isinstance(db, Database) and not readonly:
+            # Committed: later reads in this context must see it (read-your-writes).
+            await db.advance_read_floor(conn)
 
 
 @asynccontextmanager
 async def _begin(
-    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+    conn: AnyConnection,
     actor: str | None,
     session_id: str | None,
     isolation: Isolation | None,
@@ -72,9 +78,9 @@ async def _begin(
 
 
 def transaction_dependency(
-    pool_getter: Callable[[], asyncpg.Pool],
+    pool_getter: Callable[[], Lender],
     actor_getter: Callable[[], str | None] | None = None,
-) -> Callable[[], AsyncIterator[asyncpg.pool.PoolConnectionProxy]]:
+) -> Callable[[], AsyncIterator[AnyConnection]]:
     """A FastAPI-style dependency yielding a connection in a transaction.
 
         get_db = transaction_dependency(lambda: app.state.pool, current_user_name)
@@ -84,7 +90,7 @@ def transaction_dependency(
     FastAPI is not needed: the result is a plain async generator function.
     """
 
-    async def dependency() -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+    async def dependency() -> AsyncIterator[AnyConnection]:
         actor = actor_getter() if actor_getter else None
         async with transaction(pool_getter(), actor=actor) as conn:
             yield conn

@@ -28,9 +28,10 @@ from pathlib import Path
 import asyncpg
 
 from . import analytics, audit, audit_archive, audit_partitions, audit_signing, query_table
+from ._connections import connect
 from ._errors import translate
 from ._health import health_check
-from ._pool import connect, create_pool
+from ._pool import create_pool
 from ._redact import scrub
 from ._settings import SettingsError, load_settings
 

@@ -9,7 +9,7 @@ Needs the `fastapi` extra (`pip install chip-quality-db[fastapi]`); importing
 
     async def current_user(credentials = Security(bearer)) -> str: ...   # the app's own auth
 
-    Reader = Annotated[Pool, Depends(database)]       # reads: replicas when there are any
+    Reader = Annotated[Handle, Depends(database)]     # reads: replicas when there are any
     Writer = Annotated[Connection, in_transaction(current_user)]
 
     @app.post("/lots", status_code=201, responses=problem_responses(409, 422))
@@ -40,8 +40,8 @@ repeatable. An endpoint that knows its work may run twice wraps it in
 
 The database handle. The lifespan opens `create_database()`: the primary and,
 when DB_REPLICA_URLS names any, its replicas; without replicas it is the pool.
-Any opener returning a Pool works (`create_pool`, or one with settings of its
-own): this module reaches the database through `transaction()`, `acquire()`
+Any opener returning a pool or a handle works (`create_pool`, or one with settings
+of its own): this module reaches the database through `transaction()`, `acquire()`
 and the handle's `close()` only. Read-only generated queries run on the handle
 itself (`database`) go to a replica on a cluster (one that has replayed what
 this request already committed); reads that must see the request's own open
@@ -58,15 +58,16 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, TypeAlias
 
-import asyncpg
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chip_quality_queries import Connection as QueryConnection
+
 from ._artifacts import ChecksumMismatchError
-from ._cluster import create_database
+from ._cluster import Handle, create_database
 from ._errors import (
     AlreadyExistsError,
     AuthenticationError,
@@ -81,12 +82,12 @@ from ._errors import (
     StillReferencedError,
     UnavailableError,
 )
-from ._pool import Pool, acquire
+from ._pool import acquire
 from ._transaction import Isolation, transaction
 
 logger = logging.getLogger(__name__)
 
-Connection: TypeAlias = asyncpg.pool.PoolConnectionProxy
+Connection: TypeAlias = QueryConnection
 """What the dependencies yield: a pooled connection, inside a transaction or not."""
 
 ActorDependency: TypeAlias = Callable[..., str] | Callable[..., Awaitable[str]]
@@ -96,7 +97,7 @@ ActorDependency: TypeAlias = Callable[..., str] | Callable[..., Awaitable[str]]
 
 
 def database_lifespan(
-    open_database: Callable[[], Awaitable[Pool]] = create_database,
+    open_database: Callable[[], Awaitable[Handle]] = create_database,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A lifespan that opens the database at startup (`app.state.database`) and
     closes it at shutdown. The default opens `create_database()` with settings
@@ -121,14 +122,14 @@ def database_lifespan(
     return lifespan
 
 
-async def database(request: Request) -> Pool:
+async def database(request: Request) -> Handle:
     """Dependency: the app's database handle. Generated queries run on it take a
     connection each (read-only ones a replica's, on a cluster)."""
     return _handle(request)
 
 
-def _handle(request: Request) -> Pool:
-    handle: Pool | None = getattr(request.app.state, "database", None)
+def _handle(request: Request) -> Handle:
+    handle: Handle | None = getattr(request.app.state, "database", None)
     if handle is None:
         raise RuntimeError(
             "the app has no database: create it with FastAPI(lifespan=database_lifespan())"

@@ -24,6 +24,7 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
+from chip_quality_db._read_floor import ReadFloor
 from chip_quality_db.audit import verify_chain
 from chip_quality_dev import cluster
 from chip_quality_dev.cluster import ClusterUrls, LocalCluster
@@ -54,14 +55,14 @@ def new_part(number: str) -> parts.CreatePartParams:
 
 
 async def open_handle(urls: ClusterUrls, **settings: Any) -> Database:
+    defaults: dict[str, Any] = {
+        "DB_REPLICA_CHECK_INTERVAL": 0.05,
+        "DB_POOL_SIZE": 2,
+        "DB_POOL_TIMEOUT": 5,
+    }
     return await create_database(
         load_settings(
-            DATABASE_URL=urls.primary,
-            DB_REPLICA_URLS=urls.replica,
-            DB_REPLICA_CHECK_INTERVAL=0.05,
-            DB_POOL_SIZE=2,
-            DB_POOL_TIMEOUT=5,
-            **settings,
+            DATABASE_URL=urls.primary, DB_REPLICA_URLS=urls.replica, **(defaults | settings)
         )
     )
 
@@ -73,17 +74,33 @@ async def db(fresh_cluster_urls: ClusterUrls) -> AsyncIterator[Database]:
     await handle.close()
 
 
+class CountingPool:
+    """A replica's pool that counts the SQL of every statement the handle sends it."""
+
+    def __init__(self, pool: Any, calls: Counter[str]) -> None:
+        self.pool, self.calls = pool, calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls[query] += 1
+        return await self.pool.fetch(query, *args, **kwargs)
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls[query] += 1
+        return await self.pool.fetchrow(query, *args, **kwargs)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls[query] += 1
+        return await self.pool.fetchval(query, *args, **kwargs)
+
+
 def count_standby_calls(db: Database) -> Counter[str]:
     """The SQL of every statement the handle sends to its standby from now on."""
     calls: Counter[str] = Counter()
-    pool = db.replicas[0].pool
-    run = pool._run
-
-    async def counted(method: str, *args: Any, **kwargs: Any) -> Any:
-        calls[args[0]] += 1
-        return await run(method, *args, **kwargs)
-
-    pool._run = counted  # type: ignore[method-assign]
+    replica = db.replicas[0]
+    replica.pool = CountingPool(replica.pool, calls)  # type: ignore[assignment]
     return calls
 
 
@@ -199,7 +216,9 @@ async def test_reads_see_their_own_writes_while_replay_is_paused(
     await cluster.wait_for_replica(fresh_cluster_urls.primary, fresh_cluster_urls.replica)
     await until(
         "the monitor to see the replay",
-        lambda: db._pick(1 << 62) is None and db._pick(0) is not None,
+        lambda: (
+            db.router.pick(ReadFloor(1 << 62)) is None and db.router.pick(ReadFloor()) is not None
+        ),
     )
     floor_reached = db.replicas[0].replayed
     await until("the standby to pass the write", lambda: db.replicas[0].replayed >= floor_reached)

@@ -25,7 +25,7 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_db._pool import connect
+from chip_quality_db._connections import connect
 from chip_quality_queries import defects, lots, parts
 from chip_quality_queries.models import DefectSeverity, DefectType, PartType
 

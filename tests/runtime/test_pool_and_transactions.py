@@ -15,7 +15,6 @@ from chip_quality_db import (
     AlreadyExistsError,
     Pool,
     UnavailableError,
-    _fast_checkout,
     acquire,
     create_pool,
     health_check,
@@ -23,7 +22,8 @@ from chip_quality_db import (
     transaction,
     transaction_dependency,
 )
-from chip_quality_db._pool import _free_now, connect
+from chip_quality_db._connections import connect
+from chip_quality_db._pool import PING
 from chip_quality_queries import audit_log, parts
 from chip_quality_queries.models import PartType
 
@@ -193,42 +193,168 @@ async def test_tls_settings_reach_the_server_for_pools_and_single_connections(
             await create_pool(settings)
 
 
-async def test_a_checkout_is_timed_only_when_it_may_have_to_wait(pool: Pool) -> None:
-    """A free slot means acquire() returns at once (no timer); with none free, the
-    checkout waits at most DB_POOL_TIMEOUT (the faults suite times it)."""
-    assert _free_now(pool)
-    held = [await pool.acquire() for _ in range(pool.get_max_size())]
-    try:
-        assert not _free_now(pool)
-    finally:
-        for conn in held:
-            await pool.release(conn)
-    assert _free_now(pool)
-
-
-async def test_a_release_with_nothing_to_undo_skips_asyncpgs_and_any_other_does_not(
-    pool: Pool,
+async def test_a_clean_connection_goes_back_without_a_round_trip_a_dirty_one_is_rolled_back(
+    one_connection_pool: Pool,
 ) -> None:
-    """The installed asyncpg has what the fast path reads (else every checkout would
-    quietly take the slow one); a clean connection goes back at once, detached from
-    its user; one left in a transaction goes through asyncpg's release (a rollback)."""
-    assert _fast_checkout.SUPPORTED
-    conn = await _fast_checkout.take(pool, 1.0)
-    assert conn is not None
-    idle = pool.get_idle_size()
-    assert _fast_checkout.release_now(pool, conn)
-    assert pool.get_idle_size() == idle + 1
-    with pytest.raises(asyncpg.InterfaceError, match="released back to the pool"):
-        await conn.fetchval("SELECT 1")
-
-    conn = await _fast_checkout.take(pool, 1.0)
-    assert conn is not None
+    """Transaction-local policy: nothing is sent when a connection comes back idle and
+    out of any transaction; one left in a transaction is rolled back before anyone
+    else gets it, off the caller's path."""
+    pool = one_connection_pool
+    sent: list[str] = []
+    async with acquire(pool) as conn:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+        await conn.fetchval("SELECT 2")
+    assert pool.get_idle_size() == 1  # back at once: no task, no round trip
+    await asyncio.sleep(0)  # asyncpg calls query loggers soon after, not at once
+    assert sent == ["SELECT 2"]
+    conn = await pool.acquire()
     await conn.execute("BEGIN")
-    assert not _fast_checkout.release_now(pool, conn)
-    assert conn.is_in_transaction()
     await pool.release(conn)
+    assert pool.get_idle_size() == 0  # being rolled back
     async with acquire(pool) as again:
-        assert not again.is_in_transaction()
+        assert again is conn and not again.is_in_transaction()
+    await asyncio.sleep(0)
+    # asyncpg 0.30+ sends the ROLLBACK alone (Connection.get_reset_query is ours, and
+    # empty); 0.29's reset() does not ask it and adds its reset query to the same message.
+    sent = [query for query in sent if query != PING]
+    assert [query.split(";")[0] for query in sent] == ["SELECT 2", "BEGIN", "ROLLBACK"]
+    assert sent[-1] == "ROLLBACK" or asyncpg.__version__.startswith("0.29.")
+
+
+async def test_the_full_reset_policy_resets_session_state(db_url: str) -> None:
+    """What the default policy leaves (a session-level SET: the module docstring says
+    not to use one) the full policy undoes, with asyncpg's reset query."""
+    name = "SELECT current_setting('application_name')"
+    for policy, leaks in (("transaction-local", True), ("full", False)):
+        pool = await create_pool(
+            load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0),
+            reset_policy=policy,  # type: ignore[arg-type]
+        )
+        try:
+            async with acquire(pool) as conn:
+                await conn.execute("SET application_name = 'session-state'")
+                await conn.execute("SELECT set_config('app.actor', 'x', false)")
+            async with acquire(pool) as conn:
+                assert (await conn.fetchval(name) == "session-state") is leaks, policy
+                actor = await conn.fetchval("SELECT current_setting('app.actor', true)")
+                assert (actor == "x") is leaks, policy
+                assert not conn.is_in_transaction()
+        finally:
+            await pool.close()
+
+
+async def test_checkouts_that_wait_are_served_first_come_first_served(
+    one_connection_pool: Pool,
+) -> None:
+    pool = one_connection_pool
+    served: list[int] = []
+
+    async def checkout(number: int) -> None:
+        async with acquire(pool) as conn:
+            served.append(number)
+            await conn.fetchval("SELECT 1")
+
+    held = await pool.acquire()
+    waits = []
+    for number in range(5):
+        waits.append(asyncio.create_task(checkout(number)))
+        await asyncio.sleep(0.01)  # in line in this order
+    await pool.release(held)
+    await asyncio.gather(*waits)
+    assert served == [0, 1, 2, 3, 4]
+
+
+async def test_a_checkout_that_timed_out_is_never_handed_a_connection(db_url: str) -> None:
+    pool = await create_pool(
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0, DB_POOL_TIMEOUT=0.1)
+    )
+    try:
+        held = await pool.acquire()
+        started = time.perf_counter()
+        with pytest.raises(UnavailableError, match="DB_POOL_TIMEOUT"):
+            await pool.acquire()
+        assert 0.1 <= time.perf_counter() - started < 0.5
+        await pool.release(held)
+        assert pool.get_idle_size() == 1  # nobody took it: the wait had ended
+        async with acquire(pool) as conn:
+            assert conn is held
+    finally:
+        await pool.close()
+
+
+async def sessions_of(conn: asyncpg.Connection, application: str) -> int:
+    """Server sessions with this application_name, once the closed ones have gone."""
+    count = -1
+    for _ in range(50):
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", application
+        )
+        if count == 0:
+            break
+        await asyncio.sleep(0.02)
+    return int(count)
+
+
+async def test_close_and_terminate_leave_no_server_session(
+    db_url: str, conn: asyncpg.Connection
+) -> None:
+    application = f"pool-close-{uuid4().hex[:8]}"
+    settings = load_settings(
+        DATABASE_URL=db_url, DB_POOL_SIZE=2, DB_MAX_OVERFLOW=2, DB_APPLICATION_NAME=application
+    )
+    pool = await create_pool(settings)
+    lent = await pool.acquire()
+    async with acquire(pool), acquire(pool), acquire(pool):
+        assert pool.get_size() == 4
+        in_use = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+        assert await conn.fetchval(in_use, application) == 4
+    closing = asyncio.create_task(pool.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waits for the connection still lent
+    await pool.release(lent)
+    await closing
+    assert await sessions_of(conn, application) == 0
+    with pytest.raises(UnavailableError, match="closed"):
+        await pool.fetchval("SELECT 1")
+
+    pool = await create_pool(settings)
+    lent = await pool.acquire()
+    pool.terminate()
+    assert lent.is_closed()
+    assert await sessions_of(conn, application) == 0
+
+
+async def test_min_size_is_kept_and_idle_overflow_ages_out(
+    db_url: str, conn: asyncpg.Connection
+) -> None:
+    pool = await create_pool(
+        load_settings(
+            DATABASE_URL=db_url, DB_POOL_SIZE=2, DB_MAX_OVERFLOW=2, DB_POOL_IDLE_LIFETIME=0.2
+        )
+    )
+    try:
+        held = [await pool.acquire() for _ in range(4)]
+        for lent in held:
+            await pool.release(lent)
+        assert pool.get_size() == 4
+        await asyncio.sleep(0.6)
+        assert pool.get_size() == 2 == pool.get_idle_size()  # back to DB_POOL_SIZE
+
+        broken = [await pool.acquire(), await pool.acquire()]
+        pids = [lent.get_server_pid() for lent in broken]
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+        await asyncio.sleep(0.1)
+        for lent in broken:  # closed by the server: dropped, and the pool tops itself up
+            await pool.release(lent)
+        for _ in range(50):
+            if pool.get_idle_size() == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert pool.get_size() == 2 == pool.get_idle_size()
+        async with acquire(pool) as fresh:
+            assert fresh.get_server_pid() not in pids
+    finally:
+        await pool.close()
 
 
 async def test_a_waiting_checkout_is_served_while_another_task_checks_out_again_and_again(

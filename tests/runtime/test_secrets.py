@@ -22,7 +22,7 @@ from chip_quality_db import (
     health_check,
     load_settings,
 )
-from chip_quality_db._pool import connect
+from chip_quality_db._connections import connect
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chip_quality_db import SettingsError, load_settings
-from chip_quality_db._pool import _ssl_argument
+from chip_quality_db._connections import ssl_argument as _ssl_argument
 
 pytestmark = pytest.mark.unit
 

@@ -3,6 +3,7 @@ in-memory exporter), and slow queries logged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from chip_quality_db import (
     AlreadyExistsError,
+    Connection,
     Pool,
     _telemetry,
     create_pool,
@@ -105,7 +107,7 @@ async def test_a_failed_query_has_its_error_type(spans: InMemorySpanExporter, po
 async def _coroutine_of_a_generated_query(pool: Pool) -> object:
     """What the pool's connection hands back for a generated query's SQL (awaited)."""
     async with pool.acquire() as conn:
-        call = conn._con.fetchval(parts.COUNT_PARTS, None, None)  # type: ignore[attr-defined]
+        call = conn.fetchval(parts.COUNT_PARTS, None, None)
         code = call.cr_code
         await call
     return code
@@ -144,7 +146,7 @@ async def test_telemetry_off_gives_plain_connections(db_url: str) -> None:
     pool = await create_pool(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_TELEMETRY=False))
     try:
         async with pool.acquire() as conn:
-            assert type(conn._con).__name__ == "_Connection"  # type: ignore[attr-defined]
+            assert type(conn) is Connection  # not the observing subclass
         assert await parts.count_parts(pool) == 0
     finally:
         await pool.close()
@@ -171,3 +173,23 @@ async def test_a_copy_is_a_span_named_after_its_query(
     assert copy.name == "IngestDefects"
     text = str(dict(copy.attributes or {})["db.query.text"])
     assert text.startswith("-- name: IngestDefects :copyfrom")
+
+
+async def test_a_provider_set_while_a_service_runs_is_picked_up_within_a_second() -> None:
+    """ "No provider" is remembered for a second (asking the API costs an environment
+    lookup per query); a provider set meanwhile is used from then on."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.util._once import Once
+
+    _telemetry.provider_changed()
+    assert not _telemetry.tracing()
+    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+    trace.set_tracer_provider(TracerProvider())
+    try:
+        assert not _telemetry.tracing()  # remembered
+        await asyncio.sleep(1.05)
+        assert _telemetry.tracing()
+    finally:
+        trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+        trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+        _telemetry.provider_changed()

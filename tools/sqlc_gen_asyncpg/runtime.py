@@ -8,15 +8,32 @@ library, asyncpg, pydantic, orjson), never the plugin.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeAlias, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    NoReturn,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 import orjson
 from asyncpg import Connection as _Connection
-from asyncpg import Pool, Record
+from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 from pydantic import (
     BaseModel,
@@ -31,16 +48,57 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, PydanticCustomError, SchemaValidator, core_schema
 
-# What the query functions run on: a pool, or a connection (pooled or not); and a
-# single connection, for what needs one (server-side cursors). asyncpg's classes
-# take no type arguments at run time, where annotations are evaluated too
-# (typing.get_type_hints, pydantic's validate_call, FastAPI).
+# A single connection, for what needs one (server-side cursors, a transaction's
+# statements). asyncpg's classes take no type arguments at run time, where
+# annotations are evaluated too (typing.get_type_hints, pydantic's validate_call,
+# FastAPI).
 if TYPE_CHECKING:
-    Executor: TypeAlias = _Connection[Record] | PoolConnectionProxy[Record] | Pool[Record]
     Connection: TypeAlias = _Connection[Record] | PoolConnectionProxy[Record]
 else:
-    Executor: TypeAlias = _Connection | PoolConnectionProxy | Pool
     Connection: TypeAlias = _Connection | PoolConnectionProxy
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What the query functions run on: anything with asyncpg's query methods. A
+    connection (pooled or not), a pool and a cluster handle all are, without
+    inheriting from anything: the methods are the contract. Runtime-checkable, so
+    that pydantic's `validate_call` and FastAPI can check an argument against it."""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = ...) -> str: ...
+
+    async def executemany(
+        self, command: str, args: Iterable[Sequence[Any]], *, timeout: float | None = ...
+    ) -> None: ...
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = ...) -> list[Record]: ...
+
+    async def fetchrow(
+        self, query: str, *args: Any, timeout: float | None = ...
+    ) -> Record | None: ...
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int = ..., timeout: float | None = ...
+    ) -> Any: ...
+
+    async def copy_records_to_table(
+        self,
+        table_name: str,
+        *,
+        records: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
+        columns: Iterable[str] | None = ...,
+        schema_name: str | None = ...,
+        timeout: float | None = ...,
+    ) -> str: ...
+
+
+@runtime_checkable
+class Pooled(Protocol):
+    """An executor that lends connections (a pool, a cluster handle): what a batch
+    needs to run its statements in one transaction on one connection."""
+
+    def acquire(self) -> AbstractAsyncContextManager[Connection]: ...
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -849,13 +907,16 @@ def affected_rows(status: str) -> int:
 
 @asynccontextmanager
 async def transaction_on(db: Executor) -> AsyncGenerator[Connection, None]:
-    """A transaction on `db`: a savepoint inside an open one, a pooled connection for a pool."""
-    if isinstance(db, Pool):
+    """A transaction on `db`: a savepoint inside an open one, a pooled connection for a
+    pool or a cluster handle (anything that lends connections: `Pooled`)."""
+    if isinstance(db, Pooled):
         async with db.acquire() as conn, conn.transaction():
             yield conn
-    else:
+    elif isinstance(db, _Connection | PoolConnectionProxy):
         async with db.transaction():
             yield db
+    else:
+        raise TypeError(f"{type(db).__name__} can run no transaction: pass a connection or a pool")
 
 
 def _json_default(value: object) -> object:
