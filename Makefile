@@ -178,10 +178,8 @@ coverage: install ## Every test tier under coverage.py (subprocesses too); print
 	env -u DATABASE_URL coverage run -m pytest -m cluster tests/cluster -p no:cacheprovider
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage combine --quiet
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage report
-	@for part in src/chip_quality_db generated/chip_quality_queries tools/sqlc_gen_asyncpg tools/chip_quality_dev; do \
-		COVERAGE_FILE=$(COVERAGE_DATA) coverage report --include="$$part/*" --format=total \
-			| xargs printf '%-32s %s%% of statements and branches\n' "$$part"; \
-	done
+	COVERAGE_FILE=$(COVERAGE_DATA) coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json
+	$(PY) -m chip_quality_dev.coverage_summary $(dir $(COVERAGE_DATA))coverage.json
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit
