@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit test-asyncpg bench bench-audit verify-audit serve \
+        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit test-asyncpg coverage bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -164,6 +164,22 @@ test-asyncpg: install ## The runtime, query and service tests on another asyncpg
 		--target .localdb/asyncpg-$(ASYNCPG) 'asyncpg==$(ASYNCPG)'
 	PYTHONPATH=$(abspath .localdb/asyncpg-$(ASYNCPG)) $(WITH_DB) pytest tests/runtime tests/queries \
 		tests/service -p no:cacheprovider -m "not faults and not cluster"
+
+# Every tier, one after the other (the fault tier restarts the local server), each under
+# coverage.py; Python subprocesses (the sqlc plugin, the CLI, `make serve`) are measured
+# too. The data files are combined and reported: statements and branches.
+COVERAGE_DATA := $(abspath .localdb/coverage/data)
+coverage: install ## Every test tier under coverage.py (subprocesses too); prints the table
+	rm -rf $(dir $(COVERAGE_DATA)) && mkdir -p $(dir $(COVERAGE_DATA))
+	export COVERAGE_FILE=$(COVERAGE_DATA); \
+	$(WITH_DB) coverage run -m pytest -p no:cacheprovider -m "not faults and not cluster and not rollout" && \
+	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/faults -p no:cacheprovider && \
+	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/rollout -p no:cacheprovider && \
+	env -u DATABASE_URL coverage run -m pytest -m cluster tests/cluster -p no:cacheprovider
+	COVERAGE_FILE=$(COVERAGE_DATA) coverage combine --quiet
+	COVERAGE_FILE=$(COVERAGE_DATA) coverage report
+	COVERAGE_FILE=$(COVERAGE_DATA) coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json
+	$(PY) -m chip_quality_dev.coverage_summary $(dir $(COVERAGE_DATA))coverage.json
 
 test-unit: install ## Only the tests that need no database
 	pytest -m unit

@@ -30,7 +30,7 @@ from chip_quality_db.audit_archive import (
 from chip_quality_db.audit_partitions import maintain, partition_name
 
 from .history import forge_history
-from .support import audit_log_partitions, rolled_back, write_parts
+from .support import audit_log_partitions, rolled_back, tampering, write_parts
 from .test_chain import cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.database]
@@ -371,3 +371,41 @@ async def test_an_exported_head_in_an_archived_month_is_checked_at_its_checkpoin
     # Inside an archived month: not silently passed.
     report = await verify_chain(history, against=ChainHead(77, bytes(inside).hex()))
     assert not report.ok and "archived" in (report.reason or "")
+
+
+async def test_archive_refuses_what_it_cannot_archive_whole_and_says_why(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="must be the first of a month, not 2026-07-15"):
+        await archive(history, before=dt.date(2026, 7, 15), directory=tmp_path)
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ValueError, match=f"{missing}: not a directory"):
+        await archive(history, before=JULY, directory=missing)
+    with pytest.raises(ValueError, match=f"{missing}: not a directory"):
+        await verify_archive(history, missing)
+    # An entry of June that no longer verifies: June is not archived, nor anything after.
+    async with tampering(history):
+        await history.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 7")
+    with pytest.raises(ArchiveError, match=r"audit month 2026-06: entry 7 does not verify"):
+        await archive(history, before=AUGUST, directory=tmp_path)
+    assert await _checkpoints(history) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_archive_with_no_whole_month_before_the_limit_archives_nothing(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await write_parts(conn, "alice", 2)
+    report = await archive(conn, before=dt.date(2020, 1, 1), directory=tmp_path)
+    assert (report.archived, report.rows) == ([], 0)
+    assert str(report) == "audit archive: no month to archive"
+
+
+async def test_archive_refuses_while_old_entries_wait_in_the_default_partition(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    # May has no partition of its own: its entries land in audit_log_default.
+    await forge_history(conn, [dt.date(2026, 5, 1)], 3)
+    with pytest.raises(ArchiveError, match="audit_log_default holds 3 entries before 2026-06"):
+        await archive(conn, before=JUNE, directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -230,3 +230,19 @@ async def test_verify_still_walks_from_genesis_across_partitions(conn: asyncpg.C
     await write_parts(conn, "alice", 2)
     report = await verify_chain(conn, from_genesis=True)
     assert report.ok and report.rows == 62 and report.from_seq == 0
+
+
+async def test_maintain_refuses_a_negative_horizon_and_warns_of_rows_in_the_default(
+    conn: asyncpg.Connection,
+) -> None:
+    with pytest.raises(ValueError, match="months_ahead must be 0 or more, not -1"):
+        await maintain(conn, months_ahead=-1)
+    # Entries of a month that has no partition yet wait in audit_log_default.
+    await forge_history(conn, [dt.date(2026, 5, 1)], 4)
+    report = await maintain(conn, months_ahead=0)
+    assert report.default_rows == 4
+    assert (
+        str(report)
+        .splitlines()[1]
+        .startswith("warning: audit_log_default holds 4 rows of months without a partition")
+    )

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chip_quality_db import audit_signing
+from chip_quality_db.audit import ChainHead
 
 from .support import rehash_from, tampering
 from .test_chain import ROWS, chained, cli
@@ -158,3 +161,34 @@ def test_unreadable_keys_name_the_file(tmp_path: Path) -> None:
     junk.write_text("not a key")
     with pytest.raises(audit_signing.HeadSignatureError, match=r"junk\.pub: not a PEM key"):
         audit_signing.load_public_key(junk)
+
+
+def test_a_key_that_is_not_ed25519_is_refused_naming_the_file(tmp_path: Path) -> None:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = tmp_path / "rsa.pem", tmp_path / "rsa.pub"
+    private.write_bytes(
+        rsa_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        rsa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    with pytest.raises(
+        audit_signing.HeadSignatureError, match=f"signing key {private}: not an Ed25519"
+    ):
+        audit_signing.load_private_key(private)
+    with pytest.raises(
+        audit_signing.HeadSignatureError, match=f"public key {public}: not an Ed25519"
+    ):
+        audit_signing.load_public_key(public)
+
+
+@pytest.mark.parametrize("data", [{}, {"seq": "ten", "hash": "ab"}, {"seq": None, "hash": "ab"}])
+def test_a_head_without_an_integer_seq_and_a_hash_is_refused(data: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"an exported chain head is \{'seq': int, 'hash': hex\}"):
+        ChainHead.from_dict(data)

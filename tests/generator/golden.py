@@ -31,10 +31,17 @@ HERE = Path(__file__).parent
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
 ERROR_CASES = sorted(p for p in (HERE / "errors").iterdir() if p.is_dir())
 UPDATE = os.environ.get("SQLC_GEN_UPDATE") == "1"
+# What coverage.py's `patch = ["subprocess"]` sets for the processes it should measure.
+COVERAGE_VARIABLE = "COVERAGE_PROCESS_CONFIG"
 
 
 def _copy_inputs(case: Path, workdir: Path) -> None:
-    shutil.copy(case / "sqlc.yaml", workdir / "sqlc.yaml")
+    config = (case / "sqlc.yaml").read_text()
+    if COVERAGE_VARIABLE in os.environ:
+        # sqlc hands a process plugin only the variables its config lists (`env`): under
+        # `make coverage`, this one lets coverage.py measure the plugin's process too.
+        config = config.replace("    process:\n", f"    env: [{COVERAGE_VARIABLE}]\n    process:\n")
+    (workdir / "sqlc.yaml").write_text(config)
     for extra in case.glob("*.sql"):
         shutil.copy(extra, workdir / extra.name)
 

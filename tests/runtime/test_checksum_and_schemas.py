@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -13,6 +15,7 @@ from pydantic import ValidationError
 
 from chip_quality_db import checksum_matches, sha256_of
 from chip_quality_db.schemas import (
+    MAX_JSON_BYTES,
     ArtifactUpdate,
     InferenceJobCreate,
     LotCreate,
@@ -21,6 +24,7 @@ from chip_quality_db.schemas import (
     PartCreate,
     PartUpdate,
     ReportCreate,
+    check_json_document,
     decode_cursor,
     encode_cursor,
 )
@@ -161,3 +165,27 @@ def test_schemas_built_from_a_function_signature_check_each_field() -> None:
     with pytest.raises(ValidationError) as caught:
         ArtifactUpdate.model_validate({"metadata": {}, "storage_uri": "s3://elsewhere"})
     assert set(field_errors(caught.value)) == {"storage_uri"}
+
+
+def test_a_cursor_with_a_naive_time_is_not_one_of_ours() -> None:
+    forged = base64.urlsafe_b64encode(
+        json.dumps(["2026-01-01T00:00:00", str(uuid4())]).encode()
+    ).decode()
+    with pytest.raises(ValueError, match="invalid page cursor"):
+        decode_cursor(forged)
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"blob": "x" * (MAX_JSON_BYTES + 1)}, f"is larger than {MAX_JSON_BYTES} bytes"),
+    ],
+)
+def test_a_json_document_that_is_no_bounded_object_is_refused(
+    document: object, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        check_json_document(document)
+    assert check_json_document(None) is None
+    assert check_json_document({"ok": [1, {"nested": True}]}) == {"ok": [1, {"nested": True}]}
