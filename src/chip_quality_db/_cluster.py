@@ -26,8 +26,8 @@ caller gets its result, never an error, and the context's reads go to the primar
 for the lag cap instead.
 
 Failure. A replica read that fails because the replica went away is run again on
-the primary (reads are safe to repeat); the caller sees no error when the primary
-can answer.
+another replica in rotation, else on the primary (reads are safe to repeat); the
+caller sees no error while one of them can answer.
 
 Failover (docs/ha.md). DATABASE_URL may list every node with
 target_session_attrs=read-write: the primary's pool connects to whichever node is
@@ -120,11 +120,14 @@ class Database:
         if query not in READ_ONLY_QUERIES:
             return await self._write(method, query, *args, **kwargs)
         replica = self.router.pick(current())
-        if replica is not None:
+        while replica is not None:
             try:
                 return await getattr(replica.pool, method)(query, *args, **kwargs)
             except UnavailableError as exc:
-                self.router.went_away(replica, exc)  # the primary answers instead
+                # Out of rotation: another replica answers instead, else the primary
+                # (during a failover there is no primary: the standbys carry the reads).
+                self.router.went_away(replica, exc)
+            replica = self.router.pick(current())
         return await getattr(self.primary, method)(query, *args, **kwargs)
 
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:

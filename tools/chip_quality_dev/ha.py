@@ -241,6 +241,9 @@ def _environment(formation: Formation, node: Node) -> dict[str, str]:
         "PGHOST": str(_socket_dir(formation)),
         "PG_REGRESS_SOCK_DIR": str(_socket_dir(formation)),
         "PGCONNECT_TIMEOUT": "5",
+        # initdb takes the encoding from the locale: UTF8, as localdb's --encoding=UTF8.
+        "LC_ALL": "C.UTF-8",
+        "LANG": "C.UTF-8",
     }
 
 
@@ -272,7 +275,7 @@ def _spawn_keeper(formation: Formation, node: Node, *args: str) -> None:
     """Start `pg_autoctl args...` in the background, in a session of its own (so a
     make or pytest that ends does not take it along), its output in keeper.log."""
     account = localdb._service_account()
-    env = {**_environment(formation, node), "LC_ALL": "C", "LANG": "C"}
+    env = _environment(formation, node)
     log = open(node.log_file, "a")  # noqa: SIM115 (handed to the child, closed below)
     try:
         kwargs: dict[str, object] = {}
@@ -427,6 +430,11 @@ def _start_node(formation: Formation, node: Node, first: bool) -> None:
         return
     if node.data_dir.exists():
         shutil.rmtree(node.data_dir)  # a half-made node from an interrupted create
+    primary = None if first else primary_node(formation)
+    if primary is not None:
+        # pg_autoctl's pg_basebackup asks for a spread checkpoint, which took 96 s here
+        # after initdb; with the dirty pages written now it has nothing left to wait for.
+        _psql(primary.port, "CHECKPOINT")
     # `create ... --run`: registers with the monitor, initdb (the first node) or
     # pg_basebackup from the primary (the others), then keeps running as the keeper.
     _spawn_keeper(
