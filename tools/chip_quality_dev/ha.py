@@ -2,7 +2,7 @@
 
     python -m chip_quality_dev.ha start    # start (or reuse); print the multi-host URL
     python -m chip_quality_dev.ha stop     # stop the keepers and their servers
-    python -m chip_quality_dev.ha status   # pg_autoctl show state (exit 3 unless running)
+    python -m chip_quality_dev.ha status   # each node's state (exit 3 unless settled)
     python -m chip_quality_dev.ha url      # the multi-host URL; starts nothing
 
 (`make ha`, `make ha-stop`; the tests in tests/ha use `session()`, and the helpers
@@ -491,7 +491,7 @@ def start(formation: Formation) -> list[str]:
             if keeper_pid(node) is None:
                 _start_node(formation, node, first=fresh and index == 0)
                 started.append(node.name)
-        _wait_until("a primary and two secondaries", lambda: _settled(formation), WAIT_SECONDS)
+        _wait_until("a primary and two secondaries", lambda: settled(formation), WAIT_SECONDS)
         if _number_sync_standbys(formation) != 1:
             _autoctl(
                 formation,
@@ -503,7 +503,7 @@ def start(formation: Formation) -> list[str]:
                 "--formation",
                 FORMATION,
             )
-        _wait_until("a primary and two secondaries", lambda: _settled(formation), WAIT_SECONDS)
+        _wait_until("a primary and two secondaries", lambda: settled(formation), WAIT_SECONDS)
     return started
 
 
@@ -581,17 +581,13 @@ def _state_of(formation: Formation, name: str) -> tuple[str, str] | None:
     return states(formation).get(name)
 
 
-def _settled(formation: Formation) -> bool:
+def settled(formation: Formation) -> bool:
     """One primary, two secondaries, every node at its goal."""
     found = states(formation)
     if len(found) != len(NODES) or any(r != g for r, g in found.values()):
         return False
     roles = sorted(r for r, _ in found.values())
     return roles == ["primary", "secondary", "secondary"]
-
-
-def settled(formation: Formation) -> bool:
-    return _settled(formation)
 
 
 def primary_node(formation: Formation) -> Node | None:
@@ -644,11 +640,6 @@ def switchover(formation: Formation) -> None:
         "--wait",
         "120",
     )
-
-
-def stop_node(formation: Formation, node: Node) -> None:
-    """Stop one node cleanly (its keeper and server): a standby taken away."""
-    _stop_keeper(formation, node)
 
 
 async def wait_for(what: str, check: Callable[[], bool], timeout: float = WAIT_SECONDS) -> float:
@@ -753,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 3
             for name, (reported, goal) in states(formation).items():
                 print(f"{name:<8} {reported:<12} goal {goal}")
-            return 0 if _settled(formation) else 3
+            return 0 if settled(formation) else 3
         elif command == "url":
             print(formation.url())
         else:
