@@ -50,6 +50,21 @@ cluster: install ## Start (or reuse) primary + streaming standby + PgBouncer; pr
 cluster-stop: install ## Stop the local cluster (PgBouncer, standby, primary)
 	$(PY) -m chip_quality_dev.cluster stop
 
+# Failover: a pg_auto_failover monitor and three data nodes (primary, two synchronous
+# standbys) of their own in .localdb/ha, on the Debian PostgreSQL 15 (chip_quality_dev.ha,
+# docs/ha.md). pg-auto-failover-cli and postgresql-15-auto-failover are installed with
+# apt-get when missing (as root on Debian).
+.PHONY: ha ha-stop test-ha
+ha: install ## Start (or reuse) the pg_auto_failover formation; print its multi-host URL
+	$(PY) -m chip_quality_dev.ha start
+
+ha-stop: install ## Stop the pg_auto_failover formation
+	$(PY) -m chip_quality_dev.ha stop
+
+# Always on the formation (started for the run unless it runs; see `make ha`).
+test-ha: install ## Failover, switchover and a lost standby under load; prints figures
+	env -u DATABASE_URL pytest -m ha tests/ha -p no:cacheprovider
+
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_dev.demo
 
@@ -140,7 +155,7 @@ plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults and not cluster and not rollout"
+	$(WITH_DB) pytest -m "not faults and not cluster and not rollout and not ha"
 
 # Restarts the server it runs on, so always the project's own local one.
 test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
@@ -196,6 +211,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	touch $@
 
 clean: ## Remove the virtualenv and the local database (stops it first)
+	-$(PY) -m chip_quality_dev.ha stop
 	-$(PY) -m chip_quality_dev.cluster stop
 	-$(PY) -m chip_quality_dev.localdb stop
 	rm -rf $(VENV) .localdb .pytest_cache .mypy_cache .ruff_cache

@@ -20,3 +20,8 @@ CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ordinality)
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
 GROUP BY n.nspname, t.relname, c.conname, c.oid;
+
+-- name: ServerAddress :one
+-- The address and port of the server this connection reached (NULL over a Unix
+-- socket): which node of a formation the health check found to be the primary.
+SELECT host(inet_server_addr()) AS host, inet_server_port() AS port;

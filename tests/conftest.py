@@ -162,12 +162,14 @@ def _reset_provider() -> None:
 # The folder decides the tier: everything under tests/faults is a fault test (`make
 # test-faults`, which restarts servers and records figures), everything under
 # tests/cluster needs the local cluster (`make test-cluster`), tests/rollout measures
-# migrations under a workload on the plans dataset (`make test-rollout`); `make test`
+# migrations under a workload on the plans dataset (`make test-rollout`), tests/ha
+# fails the primary over on a pg_auto_failover formation (`make test-ha`); `make test`
 # runs none of them.
 _FOLDER_MARKERS = {
     "faults": pytest.mark.faults,
     "cluster": pytest.mark.cluster,
     "rollout": pytest.mark.rollout,
+    "ha": pytest.mark.ha,
 }
 
 

@@ -88,6 +88,7 @@ READ_ONLY_QUERIES: frozenset[str] = frozenset(
         reports.LIST_PENDING_REPORTS,
         server_info.SERVER_VERSION,
         server_info.CONSTRAINT_COLUMNS,
+        server_info.SERVER_ADDRESS,
     }
 )
 

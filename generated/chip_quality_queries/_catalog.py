@@ -1384,4 +1384,17 @@ QUERIES: tuple[QueryInfo, ...] = (
         writes=(),
         cache_seconds=None,
     ),
+    QueryInfo(
+        file="server_info.sql",
+        name="ServerAddress",
+        command=":one",
+        function="server_info.server_address",
+        read_only=True,
+        why="reads only",
+        always_row=True,
+        checks=(),
+        reads=(),
+        writes=(),
+        cache_seconds=None,
+    ),
 )

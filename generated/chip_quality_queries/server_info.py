@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from ._runtime import ReadExecutor, RowModel, query_failed, validate_rows
+from ._runtime import ReadExecutor, RowModel, build_row, missing_row, query_failed, validate_rows
 
 
 class ConstraintColumnsRow(RowModel):
@@ -15,6 +15,11 @@ class ConstraintColumnsRow(RowModel):
     constraint_name: str
     columns: str
     definition: str
+
+
+class ServerAddressRow(RowModel):
+    host: str
+    port: int
 
 
 _CONSTRAINT_COLUMNS_ROW_LIST = TypeAdapter(list[ConstraintColumnsRow])
@@ -64,3 +69,21 @@ async def constraint_columns(db: ReadExecutor) -> list[ConstraintColumnsRow]:
     except Exception as error:
         query_failed(error, "constraint_columns", (), "select", None)
     return validate_rows(_CONSTRAINT_COLUMNS_ROW_LIST, ConstraintColumnsRow, records)
+
+
+SERVER_ADDRESS = """-- name: ServerAddress :one
+SELECT host(inet_server_addr()) AS host, inet_server_port() AS port
+"""
+
+
+async def server_address(db: ReadExecutor) -> ServerAddressRow:
+    """The address and port of the server this connection reached (NULL over a Unix
+    socket): which node of a formation the health check found to be the primary.
+    """
+    try:
+        record = await db.fetchrow(SERVER_ADDRESS)
+    except Exception as error:
+        query_failed(error, "server_address", (), "select", None)
+    if record is None:
+        raise missing_row("server_address")
+    return build_row(ServerAddressRow, record)

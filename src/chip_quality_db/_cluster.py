@@ -26,8 +26,15 @@ caller gets its result, never an error, and the context's reads go to the primar
 for the lag cap instead.
 
 Failure. A replica read that fails because the replica went away is run again on
-the primary (reads are safe to repeat); the caller sees no error when the primary
-can answer.
+another replica in rotation, else on the primary (reads are safe to repeat); the
+caller sees no error while one of them can answer.
+
+Failover (docs/ha.md). DATABASE_URL may list every node with
+target_session_attrs=read-write: the primary's pool connects to whichever node is
+the primary now, and drops its connections when that node dies or refuses a write
+as read-only (_pool.py). The replicas' roles are measured, not configured: a node in
+DB_REPLICA_URLS serves reads while it is a standby, so a promoted standby leaves the
+rotation and a demoted primary that rejoins as a standby enters it.
 """
 
 from __future__ import annotations
@@ -113,11 +120,14 @@ class Database:
         if query not in READ_ONLY_QUERIES:
             return await self._write(method, query, *args, **kwargs)
         replica = self.router.pick(current())
-        if replica is not None:
+        while replica is not None:
             try:
                 return await getattr(replica.pool, method)(query, *args, **kwargs)
             except UnavailableError as exc:
-                self.router.went_away(replica, exc)  # the primary answers instead
+                # Out of rotation: another replica answers instead, else the primary
+                # (during a failover there is no primary: the standbys carry the reads).
+                self.router.went_away(replica, exc)
+            replica = self.router.pick(current())
         return await getattr(self.primary, method)(query, *args, **kwargs)
 
     async def _write(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -232,9 +242,11 @@ async def create_database(
     *,
     reset_policy: ResetPolicy = "transaction-local",
 ) -> Database:
-    """The primary (DATABASE_URL) and its replicas (DB_REPLICA_URLS), checked: the
-    primary must not be a standby and each replica must be one. Takes what
-    `create_pool` takes."""
+    """The primary (DATABASE_URL) and its replicas (DB_REPLICA_URLS). It starts
+    whenever the primary answers and is writable: a replica that cannot be reached
+    starts outside the rotation and joins when a check finds it answering as a
+    standby; a replica that is a primary (the same host list as DATABASE_URL, or a
+    promoted standby) stays out of it while it is one. Takes what `create_pool` takes."""
     settings = settings or load_settings()
     primary = await open_pool(settings, settings.dsn(), reset_policy)
     replicas: list[Replica] = []
@@ -244,17 +256,25 @@ async def create_database(
                 f"DATABASE_URL: {settings.display_url} is a standby (pg_is_in_recovery() is "
                 "true): the primary must be writable"
             )
-        for dsn in settings.replica_dsns():
-            pool = await open_pool(settings, dsn, reset_policy)
-            replicas.append(Replica(pool, redact_url(dsn)))
-            if not await pool.fetchval(IS_STANDBY):
-                raise SettingsError(
-                    f"DB_REPLICA_URLS: {redact_url(dsn)} is not a standby "
-                    "(pg_is_in_recovery() is false): writes there would not reach the primary"
-                )
+        dsns = settings.replica_dsns()
+        opened = await asyncio.gather(
+            *(open_pool(settings, dsn, reset_policy, required=False) for dsn in dsns),
+            return_exceptions=True,
+        )
+        for pool, dsn in zip(opened, dsns, strict=True):
+            if isinstance(pool, Pool):
+                replicas.append(Replica(pool, redact_url(dsn)))
+        failed = [error for error in opened if isinstance(error, BaseException)]
+        if failed:  # not an outage (those start empty): a wrong setting, say
+            raise failed[0]
         db = Database(settings, primary, replicas)
         if replicas:
             await db.check_replicas()
+            for replica in replicas:
+                if not replica.up:
+                    logger.warning(
+                        "replica %s starts out of rotation: %s", replica.url, replica.error
+                    )
     except BaseException:
         for replica in replicas:
             await replica.pool.close()

@@ -24,7 +24,7 @@ import asyncpg
 from chip_quality_queries import init_connection
 
 from . import _telemetry
-from ._errors import DatabaseError, load_constraint_columns, mapped_errors
+from ._errors import DatabaseError, UnavailableError, load_constraint_columns, mapped_errors
 from ._redact import leaks, scrub
 from ._settings import DatabaseSettings, SettingsError, SslMode, load_settings
 from ._telemetry import tracing
@@ -61,6 +61,14 @@ def address_of(dsn: str) -> Address:
     return Address(parts.hostname, port, database)
 
 
+def hosts_of(dsn: str) -> str:
+    """The host:port list of a DSN, for messages ("127.0.0.1:5432, 10.0.0.2:5432")."""
+    hosts = urlsplit(dsn).netloc.rpartition("@")[2]
+    if not hosts:
+        return "the server the URL's parameters name"
+    return ", ".join(h if ":" in h.rpartition("]")[2] else f"{h}:5432" for h in hosts.split(","))
+
+
 class Connection(_Driver):
     """An asyncpg connection of this layer (see the module docstring)."""
 
@@ -70,7 +78,13 @@ class Connection(_Driver):
     slow_query_after: float | None = None  # seconds; from DB_SLOW_QUERY_MS
     address: Address = Address(None, None, None)
     needs_reset = False  # a listener was added: the pool resets it on return
+    retired = False  # its server turned read-only (a demoted primary): closed on return
     keeps_session_state = False  # the transaction-local reset policy (_pool.py)
+
+    def get_settings_value(self, name: str) -> str | None:
+        """A server parameter as the server last reported it (ParameterStatus), or None."""
+        value = getattr(self.get_settings(), name, None)
+        return value if isinstance(value, str) else None
 
     def get_reset_query(self) -> str:
         # Connection.reset() (asyncpg 0.30+) runs what this returns after rolling back
@@ -201,19 +215,28 @@ class Opener:
         self.reset_policy = reset_policy
         self._ssl = ssl_argument(settings)
         self._address = address_of(dsn)
+        self.hosts = hosts_of(dsn)
 
     async def __call__(self) -> Connection:
         settings = self.settings
         with without_secrets(settings), mapped_errors():
-            conn = await asyncpg.connect(
-                self.dsn,
-                ssl=self._ssl,
-                server_settings=server_settings(settings),
-                timeout=settings.pool_timeout,
-                statement_cache_size=statement_cache_size(settings),
-                connection_class=connection_class(settings),
-                record_class=asyncpg.Record,
-            )
+            try:
+                conn = await asyncpg.connect(
+                    self.dsn,
+                    ssl=self._ssl,
+                    server_settings=server_settings(settings),
+                    timeout=settings.connect_timeout,
+                    statement_cache_size=statement_cache_size(settings),
+                    connection_class=connection_class(settings),
+                    record_class=asyncpg.Record,
+                )
+            except TimeoutError:
+                # Left to translate(), a timeout reads as "pool timeout": the wrong cause,
+                # and no host named (issue #25: a server that accepts TCP, never answers).
+                raise UnavailableError(
+                    f"connecting to {self.hosts} timed out after "
+                    f"{settings.connect_timeout:g} s (DB_CONNECT_TIMEOUT)"
+                ) from None
         assert isinstance(conn, Connection)
         try:
             with mapped_errors():

@@ -9,7 +9,8 @@
     │   └── RuleViolationError    check, not null, exclusion (23514/23502/23P01), bad value
     ├── RetryableError            serialization failure, deadlock, lock wait (40001/40P01/55P03)
     ├── QueryTimeoutError         statement_timeout (57014)
-    ├── UnavailableError          connection lost, server shutting down, pool exhausted
+    ├── UnavailableError          connection lost, server shutting down, pool exhausted,
+    │                             a write reaching a standby (25006: the primary moved)
     ├── AuthenticationError       login refused (28xxx), server certificate not verified
     └── AuditError                a write to an audited table without an actor (CQ001)
         └── InvalidActorError     an actor that names nobody visible (CQ002)
@@ -352,6 +353,16 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
         )
     if isinstance(error, pg.QueryCanceledError):
         return QueryTimeoutError(message(f"the query was cancelled: {server_says}"), **fields)
+    if sqlstate == "25006":
+        # read_only_sql_transaction: the server is a standby now (a demoted primary, or a
+        # pooler still pointing at one). An outage while the primary moves, not bad data:
+        # the pool discards its connections to that server (Pool._failed) and a retry
+        # finds the new primary. (A transaction the caller itself set READ ONLY gets this
+        # too; that is a programming error, and retrying it does not help.)
+        return UnavailableError(
+            message(f"the server is read-only (a standby: the primary has moved): {server_says}"),
+            **fields,
+        )
     if sqlstate.startswith("28"):  # invalid authorization: password, certificate, pg_hba
         return AuthenticationError(message(f"the login was refused: {server_says}"), **fields)
     if sqlstate.startswith(("08", "57P")):  # connection exceptions, admin/crash shutdown

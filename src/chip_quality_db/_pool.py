@@ -95,8 +95,10 @@ class Pool:
         self._closing = False
         self._everyone_back = asyncio.Event()
 
-    async def open(self) -> None:
-        """Open DB_POOL_SIZE connections and learn the schema's constraints."""
+    async def open(self, *, required: bool = True) -> None:
+        """Open DB_POOL_SIZE connections and learn the schema's constraints. Not
+        `required`: when the server is unavailable, start empty (housekeeping and
+        checkouts open connections once it answers); other errors still raise."""
         self._size += self._min_size
         opened = await asyncio.gather(
             *(self._open_connection() for _ in range(self._min_size)), return_exceptions=True
@@ -109,10 +111,14 @@ class Pool:
             else:
                 self._size -= 1
         failed = [r for r in opened if isinstance(r, BaseException)]
-        if failed:
+        unavailable = all(isinstance(r, UnavailableError) for r in failed)
+        if failed and (required or not unavailable):
             await self.close()
             raise failed[0]
         self._housekeeper = asyncio.get_running_loop().create_task(self._keep_house())
+        if failed:
+            logger.warning("a pool starts without connections: %s", failed[0])
+            return
         async with self.acquire() as conn:
             await load_constraint_columns(conn)
 
@@ -128,7 +134,7 @@ class Pool:
         try:
             result = await conn.execute(query, *args, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -141,7 +147,7 @@ class Pool:
         try:
             await conn.executemany(command, args, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -153,7 +159,7 @@ class Pool:
         try:
             result = await conn.fetch(query, *args, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -166,7 +172,7 @@ class Pool:
         try:
             result = await conn.fetchrow(query, *args, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -179,7 +185,7 @@ class Pool:
         try:
             result = await conn.fetchval(query, *args, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -192,7 +198,7 @@ class Pool:
         try:
             result = await conn.copy_records_to_table(table_name, **kwargs)
         except Exception as exc:
-            self._give_back(conn)
+            self._failed(conn, exc)
             raise_mapped(exc)
         except BaseException:
             self._give_back(conn, disturbed=True)
@@ -267,6 +273,25 @@ class Pool:
         else:
             self._make_available(conn)
 
+    def _failed(self, conn: Connection, error: BaseException, disturbed: bool = False) -> None:
+        """Give back a connection whose statement or block failed with `error`. A
+        server that refuses a write as read-only (25006) is a standby now: the primary
+        moved (docs/ha.md). Every connection to it is useless for writing, so all are
+        retired: this one and the idle ones closed now, the lent ones when they come
+        back; new ones go wherever the URL's target_session_attrs finds the primary."""
+        # A primary reports in_hot_standby "off" (PostgreSQL 14+): then the 25006 came
+        # from a transaction the caller made READ ONLY, and the connections are fine.
+        if _read_only_server(error) and conn.get_settings_value("in_hot_standby") != "off":
+            self._retire_all()
+        self._give_back(conn, disturbed)
+
+    def _retire_all(self) -> None:
+        for conn in self._all:
+            conn.retired = True
+            conn.needs_reset = True  # so that its return goes through _tidy, which closes it
+        while self._idle:
+            self._drop(self._idle.pop())
+
     def _make_available(self, conn: Connection) -> None:
         if self._closing:
             self._drop(conn)
@@ -277,6 +302,9 @@ class Pool:
     async def _tidy(self, conn: Connection) -> None:
         """Roll back what the last user left open (and, under the full policy, reset
         the session), then lend it again; a connection that cannot be is closed."""
+        if conn.retired:
+            self._drop(conn)
+            return
         try:
             await conn.reset(timeout=self._timeout)
         except Exception as exc:
@@ -442,11 +470,25 @@ class Checkout:
         if conn is not None:
             # A block that raised may have left a transaction of asyncpg's half open
             # (a BEGIN cancelled mid-way): such a connection is tidied first.
-            self._pool._give_back(conn, disturbed=error is not None)
+            if error is None:
+                self._pool._give_back(conn)
+            else:
+                self._pool._failed(conn, error, disturbed=True)
         if isinstance(error, Exception):
             mapped = translate(error)
             if mapped is not None and mapped is not error:
                 raise mapped from error
+
+
+def _read_only_server(error: BaseException) -> bool:
+    """Whether `error`, or an error it was mapped from, is SQLSTATE 25006."""
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 5:
+        if getattr(current, "sqlstate", None) == "25006":
+            return True
+        current, seen = current.__cause__, seen + 1
+    return False
 
 
 async def _answers_ping(conn: Connection, timeout: float) -> bool:
@@ -481,11 +523,17 @@ async def create_pool(
 
 
 async def open_pool(
-    settings: DatabaseSettings, dsn: str, reset_policy: ResetPolicy = "transaction-local"
+    settings: DatabaseSettings,
+    dsn: str,
+    reset_policy: ResetPolicy = "transaction-local",
+    *,
+    required: bool = True,
 ) -> Pool:
-    """An open pool on `dsn` with `settings`' sizes, TLS and codecs."""
+    """An open pool on `dsn` with `settings`' sizes, TLS and codecs. Not `required`
+    (a replica): a server that cannot be reached now leaves the pool empty, to be
+    filled when it answers, instead of raising UnavailableError."""
     pool = Pool(settings, Opener(settings, dsn, reset_policy), reset_policy)
-    await pool.open()
+    await pool.open(required=required)
     return pool
 
 

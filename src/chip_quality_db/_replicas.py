@@ -4,7 +4,10 @@ Bounded staleness. The router measures each replica every DB_REPLICA_CHECK_INTER
 seconds (`check`): its replay position against the primary's positions sampled
 before. A replica's staleness is the time since the primary was at a position the
 replica has not replayed yet; past DB_REPLICA_MAX_LAG, or down, or not a standby,
-it is out of rotation until a later check finds it well.
+it is out of rotation until a later check finds it well. Its role is what the check
+finds: a node that is not in recovery (a promoted standby, or the primary itself
+when DB_REPLICA_URLS lists every node of a formation) is out of rotation while it
+is a primary.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Replica:
     pool: Pool
     url: str  # for display: the password masked
     up: bool = False
+    role: str = "unknown"  # "replica" (a standby), "primary", or "unknown" (not reached)
     replayed: int = 0  # WAL position replayed
     staleness: float = float("inf")  # seconds behind the primary, as measured
     error: str | None = "not checked yet"
@@ -93,12 +97,17 @@ class Router:
             row = await asyncio.wait_for(replica.pool.fetchrow(STANDBY_STATE), timeout)
         except (DatabaseError, TimeoutError) as exc:
             replica.up, replica.error = False, str(exc) or "no answer in time"
+            replica.role = "unknown"
             return
         recovering, replayed = row[0], row[1]
         replica.checked_at = time.monotonic()
         if not recovering:
-            replica.up, replica.error = False, "not a standby (pg_is_in_recovery() is false)"
+            # The primary itself (the same host list as DATABASE_URL) or a promoted
+            # standby: reads there would load the primary, so it is out of rotation.
+            replica.up, replica.role = False, "primary"
+            replica.error = "not a standby (pg_is_in_recovery() is false): a primary"
             return
+        replica.role = "replica"
         replica.replayed = lsn(replayed)
         replica.staleness = self._history.staleness(replica.replayed, replica.checked_at)
         lagging = replica.staleness > self.settings.replica_max_lag

@@ -19,6 +19,9 @@ Pool (_pool.py, our own; SQLAlchemy's names, not all of its behaviour):
 - DB_POOL_PRE_PING (true): a checkout runs `SELECT 1` on an idle connection first
   and replaces a dead one: one round trip per checkout.
 - DB_POOL_TIMEOUT (30): seconds to wait for a free connection, then UnavailableError.
+- DB_CONNECT_TIMEOUT (10): seconds one connection attempt may take (TCP, TLS, login,
+  and with several hosts in the URL all of them together, as asyncpg counts it); a
+  server that accepts TCP but never answers is then an UnavailableError naming it.
 
 Sessions: DB_STATEMENT_TIMEOUT_MS (30000), DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
 (60000), DB_APPLICATION_NAME (chip-quality-db). TLS: DB_SSLMODE (prefer; or
@@ -29,8 +32,14 @@ sslrootcert, sslcert and sslkey in DATABASE_URL win.
 ENVIRONMENT (development, staging, production, test): production refuses
 sslmode disable, allow and prefer.
 
+High availability (docs/ha.md): DATABASE_URL may name every node of a formation,
+`postgresql://u@h1:5432,h2:5432,h3:5432/db?target_session_attrs=read-write`: asyncpg
+connects to whichever is the primary now.
+
 Scale-out (see `Database` in _cluster.py): DB_REPLICA_URLS (comma-separated
-streaming standbys; reads the generator classed read-only go there),
+streaming standbys; reads the generator classed read-only go there; an entry with
+several hosts, such as DATABASE_URL's, stands for one replica per host, each in
+rotation while it is a standby),
 DB_REPLICA_MAX_LAG (5 s: a replica further behind the primary is skipped),
 DB_REPLICA_CHECK_INTERVAL (0.5 s: how often the runtime measures each replica),
 DB_PGBOUNCER (none; `transaction` when the URL is PgBouncer in transaction
@@ -85,6 +94,7 @@ class DatabaseSettings(BaseSettings):
     pool_recycle: float = Field(default=3600, alias="DB_POOL_RECYCLE", ge=-1)
     pool_pre_ping: bool = Field(default=True, alias="DB_POOL_PRE_PING")
     pool_timeout: float = Field(default=30, alias="DB_POOL_TIMEOUT", gt=0)
+    connect_timeout: float = Field(default=10, alias="DB_CONNECT_TIMEOUT", gt=0)
     pool_idle_lifetime: float = Field(default=300, alias="DB_POOL_IDLE_LIFETIME", ge=0)
 
     statement_timeout_ms: int = Field(default=30_000, alias="DB_STATEMENT_TIMEOUT_MS", ge=0)
@@ -114,16 +124,9 @@ class DatabaseSettings(BaseSettings):
         if value is None or not str(value).strip():
             return None
         url = str(value).strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
-            raise ValueError(f"expected a postgresql:// URL, got scheme {parts.scheme!r}")
-        for host in parts.netloc.rpartition("@")[2].split(","):
-            port = host.rpartition("]")[2].partition(":")[2]
-            if port and not (port.isdigit() and 0 < int(port) < 65536):
-                raise ValueError(f"the port {port!r} is not a number from 1 to 65535")
-        for key, item in parse_qsl(parts.query):
-            if key == "sslmode" and item not in _SSL_MODES:
-                raise ValueError(f"sslmode {item!r} is not one of {', '.join(_SSL_MODES)}")
+        problem = _url_problem(url)
+        if problem:
+            raise ValueError(problem)
         return url
 
     @model_validator(mode="after")
@@ -177,18 +180,19 @@ class DatabaseSettings(BaseSettings):
             value = value.get_secret_value()
         if value is None or not str(value).strip():
             return None
-        for url in str(value).split(","):
-            scheme = urlsplit(url.strip()).scheme
-            if scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
-                raise ValueError(f"expected postgresql:// URLs, got scheme {scheme!r}")
+        for url in _replica_entries(str(value)):
+            problem = _url_problem(url)
+            if problem:
+                raise ValueError(f"the entry {redact_url(url)}: {problem}")
         return str(value).strip()
 
     def replica_dsns(self) -> list[str]:
-        """The replicas' URLs, with DB_PASSWORD filled in where they carry none."""
+        """The replicas' URLs, one per host, with DB_PASSWORD filled in where they
+        carry none."""
         if self.replica_urls is None:
             return []
-        urls = [u.strip() for u in self.replica_urls.get_secret_value().split(",") if u.strip()]
-        return [self._with_password(url) for url in urls]
+        urls = _replica_entries(self.replica_urls.get_secret_value())
+        return [self._with_password(one) for url in urls for one in _one_url_per_host(url)]
 
     @property
     def max_size(self) -> int:
@@ -260,6 +264,55 @@ class DatabaseSettings(BaseSettings):
             if name in ("database_url", "replica_urls") and value is not None:
                 value = ",".join(map(redact_url, value.get_secret_value().split(",")))
             yield name, value
+
+
+def _url_problem(url: str) -> str | None:
+    """What is wrong with a server URL (scheme, a port, sslmode), or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return f"expected a postgresql:// URL, got scheme {parts.scheme!r}"
+    for host in parts.netloc.rpartition("@")[2].split(","):
+        port = host.rpartition("]")[2].partition(":")[2]
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"the port {port!r} is not a number from 1 to 65535"
+    for key, item in parse_qsl(parts.query):
+        if key == "sslmode" and item not in _SSL_MODES:
+            return f"sslmode {item!r} is not one of {', '.join(_SSL_MODES)}"
+    return None
+
+
+def _replica_entries(text: str) -> list[str]:
+    """DB_REPLICA_URLS split into URLs. A comma separates entries, and also the hosts
+    of one multi-host URL (`postgresql://u@h1:5432,h2:5432/db`): a piece that does
+    not start a new URL (no `://`) belongs to the one before."""
+    entries: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if entries and "://" not in piece:
+            entries[-1] += f",{piece}"
+        else:
+            entries.append(piece)
+    return entries
+
+
+def _one_url_per_host(url: str) -> list[str]:
+    """A URL naming several hosts as one URL per host (the same user, database and
+    parameters; target_session_attrs dropped: a replica is wanted as the host it is)."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return [url]
+    query = "&".join(
+        f"{key}={quote(item, safe='')}"
+        for key, item in parse_qsl(parts.query, keep_blank_values=True)
+        if key != "target_session_attrs"
+    )
+    return [
+        urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host.strip()}", query=query))
+        for host in hosts.split(",")
+        if host.strip()
+    ]
 
 
 def load_settings(**overrides: object) -> DatabaseSettings:

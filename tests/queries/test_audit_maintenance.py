@@ -142,6 +142,11 @@ async def test_a_month_is_exported_checkpointed_dropped_and_restored(
 
 async def test_server_version_and_constraint_columns(qconn: asyncpg.Connection) -> None:
     assert await server_info.server_version(qconn) == await qconn.fetchval("SHOW server_version")
+    address = await server_info.server_address(qconn)
+    assert (address.host, address.port) == (
+        await qconn.fetchval("SELECT host(inet_server_addr())"),
+        int(await qconn.fetchval("SHOW port")),
+    )
     columns = {
         (row.schema_name, row.table_name, row.constraint_name): row.columns
         for row in await server_info.constraint_columns(qconn)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from chip_quality_db import (
-    SettingsError,
     consistency_token,
     create_database,
     health_check,
@@ -16,6 +15,7 @@ from chip_quality_db import (
     transaction,
 )
 from chip_quality_db._cluster import lsn
+from chip_quality_db._read_floor import current
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
@@ -41,9 +41,19 @@ async def test_without_replicas_it_is_the_pool(db_url: str) -> None:
         await db.close()
 
 
-async def test_a_replica_url_that_is_no_standby_is_refused(db_url: str) -> None:
-    with pytest.raises(SettingsError, match=r"DB_REPLICA_URLS: .* is not a standby"):
-        await create_database(load_settings(DATABASE_URL=db_url, DB_REPLICA_URLS=db_url))
+async def test_a_replica_that_is_a_primary_stays_out_of_rotation(db_url: str) -> None:
+    # Roles are measured, not configured (issue #25): DB_REPLICA_URLS may list every
+    # node of a formation, the primary among them; it serves no reads while primary.
+    db = await create_database(
+        load_settings(DATABASE_URL=db_url, DB_REPLICA_URLS=db_url, DB_POOL_SIZE=1)
+    )
+    try:
+        [replica] = db.replicas
+        assert replica.role == "primary" and not replica.up
+        assert "not a standby" in (replica.error or "")
+        assert db.router.pick(current()) is None  # reads go to the primary
+    finally:
+        await db.close()
 
 
 def test_wal_positions_and_tokens() -> None:

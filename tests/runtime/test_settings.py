@@ -164,3 +164,39 @@ def test_an_unreadable_tls_file_is_a_settings_error_naming_it(
     monkeypatch.setenv(variable, str(tmp_path / "absent.pem"))
     with pytest.raises(SettingsError, match=variable):
         _ssl_argument(load_settings())
+
+
+def test_a_malformed_replica_url_names_the_setting_and_the_entry() -> None:
+    # Issue #25: the port `5552x` raised a bare "invalid literal for int()".
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            DATABASE_URL="postgresql://app@db:5432/chip_quality",
+            DB_REPLICA_URLS="postgresql://app@r1:5433/chip_quality,"
+            "postgresql://app:s3cret@r2:5552x/chip_quality",
+        )
+    message = str(caught.value)
+    assert "DB_REPLICA_URLS" in message and "'5552x'" in message
+    assert "postgresql://app:***@r2:5552x/chip_quality" in message
+    assert "s3cret" not in message and "s3cret" not in repr(caught.value.__cause__)
+
+
+def test_a_replica_entry_with_several_hosts_is_one_replica_per_host() -> None:
+    nodes = "postgresql://app@n1:5432,n2:5433,n3:5434/chip_quality?target_session_attrs=read-write"
+    settings = load_settings(
+        DATABASE_URL=nodes,
+        DB_REPLICA_URLS=f"{nodes},postgresql://app@r9:6000/chip_quality",
+        DB_PASSWORD="pw",
+    )
+    assert settings.replica_dsns() == [
+        "postgresql://app:pw@n1:5432/chip_quality",
+        "postgresql://app:pw@n2:5433/chip_quality",
+        "postgresql://app:pw@n3:5434/chip_quality",
+        "postgresql://app:pw@r9:6000/chip_quality",
+    ]
+
+
+def test_connecting_has_its_own_time_limit() -> None:
+    assert load_settings().connect_timeout == 10
+    assert load_settings(DB_CONNECT_TIMEOUT="2.5").connect_timeout == 2.5
+    with pytest.raises(SettingsError, match="DB_CONNECT_TIMEOUT"):
+        load_settings(DB_CONNECT_TIMEOUT="0")

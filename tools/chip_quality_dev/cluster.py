@@ -421,6 +421,35 @@ def standby_stopped(cluster: LocalCluster) -> Iterator[None]:
 # --- PgBouncer --------------------------------------------------------------------------
 
 
+def apt_install(packages: list[str]) -> None:
+    """apt-get install `packages` (as root on Debian) without letting any of them start
+    a service of its own (the HA formation's packages use this too)."""
+    policy = Path("/usr/sbin/policy-rc.d")
+    ours = not policy.exists()
+    if ours:
+        # invoke-rc.d asks this script before starting a service; 101: not allowed.
+        policy.write_text(
+            "#!/bin/sh\n# chip-quality-db: no service starts during this install\nexit 101\n"
+        )
+        policy.chmod(0o755)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-q"]
+    install = [*apt, "install", "-y", *packages]
+    try:
+        done = subprocess.run(install, capture_output=True, text=True, env=env)
+        if done.returncode != 0:  # package lists missing or stale on a fresh machine
+            subprocess.run([*apt, "update"], capture_output=True, text=True, env=env)
+            done = subprocess.run(install, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise ClusterError(
+                f"apt-get install -y {' '.join(packages)} failed:\n"
+                f"{done.stdout[-2000:]}{done.stderr}"
+            )
+    finally:
+        if ours:
+            policy.unlink()
+
+
 def find_pgbouncer(install: bool = True) -> Path:
     """The pgbouncer binary; as root on Debian, installed from the Debian package
     when missing (its own system service kept from starting); else an error that
@@ -444,32 +473,7 @@ def find_pgbouncer(install: bool = True) -> Path:
 def _apt_install_pgbouncer() -> None:
     """apt-get install pgbouncer without letting the package start its own service."""
     _say("PgBouncer is missing: apt-get install -y pgbouncer")
-    policy = Path("/usr/sbin/policy-rc.d")
-    ours = not policy.exists()
-    if ours:
-        # invoke-rc.d asks this script before starting a service; 101: not allowed.
-        policy.write_text(
-            "#!/bin/sh\n# chip-quality-db: no service starts during this install\nexit 101\n"
-        )
-        policy.chmod(0o755)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "-q"]
-    try:
-        done = subprocess.run(
-            [*apt, "install", "-y", "pgbouncer"], capture_output=True, text=True, env=env
-        )
-        if done.returncode != 0:  # package lists missing or stale on a fresh machine
-            subprocess.run([*apt, "update"], capture_output=True, text=True, env=env)
-            done = subprocess.run(
-                [*apt, "install", "-y", "pgbouncer"], capture_output=True, text=True, env=env
-            )
-        if done.returncode != 0:
-            raise ClusterError(
-                f"apt-get install -y pgbouncer failed:\n{done.stdout[-2000:]}{done.stderr}"
-            )
-    finally:
-        if ours:
-            policy.unlink()
+    apt_install(["pgbouncer"])
     # The package's own service stays off on this machine: ours runs as chipqdb.
     if Path("/run/systemd/system").exists():
         subprocess.run(["systemctl", "disable", "--now", "pgbouncer"], capture_output=True)
