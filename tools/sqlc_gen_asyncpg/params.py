@@ -72,9 +72,7 @@ def params_of(
         composite = resolver.holds_composite(py_type)
         alias = sql_name if sql_name.isidentifier() and sql_name != name else None
         description = _column_comment(scope, targets, column)
-        params.append(
-            Param(name, py_type, optional, rules, adapter, composite, alias, description)
-        )
+        params.append(Param(name, py_type, optional, rules, adapter, composite, alias, description))
     return tuple(params) if ok else None
 
 
