@@ -551,10 +551,11 @@ def add_error_handlers(app: FastAPI) -> None:
     A body that is no JSON 400 (`malformed-body`); NotFoundError 404;
     AlreadyExistsError, StillReferencedError, other IntegrityError 409;
     MissingReferenceError, RuleViolationError (with ChecksumMismatchError),
-    InvalidActorError and request validation 422, naming the constraint and the field; RetryableError and UnavailableError 503 with
-    Retry-After, QueryTimeoutError 503; AuthenticationError, AuditError and any
-    other error 500, with no detail of the cause (it is logged). Also documents
-    the Problem schema that `problem_responses` refers to.
+    InvalidActorError and request validation 422, naming the constraint and the
+    field; RetryableError and UnavailableError 503 with Retry-After,
+    QueryTimeoutError 503; AuthenticationError, AuditError and any other error
+    500, with no detail of the cause (it is logged). Also documents the Problem
+    schema that `problem_responses` refers to.
     """
     app.add_exception_handler(DatabaseError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
