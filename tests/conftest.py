@@ -162,9 +162,11 @@ def _reset_provider() -> None:
 # The folder decides the tier: everything under tests/faults is a fault test (`make
 # test-faults`, which restarts servers and records figures), everything under
 # tests/cluster needs the local cluster (`make test-cluster`), tests/rollout measures
-# migrations under a workload on the plans dataset (`make test-rollout`); `make test`
-# runs none of them.
+# migrations under a workload on the plans dataset (`make test-rollout`), tests/contract
+# calls the running example service from its OpenAPI document (`make test-contract`);
+# `make test` runs none of them.
 _FOLDER_MARKERS = {
+    "contract": pytest.mark.contract,
     "faults": pytest.mark.faults,
     "cluster": pytest.mark.cluster,
     "rollout": pytest.mark.rollout,
