@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-faults test-rollout test-unit test-asyncpg coverage bench bench-audit verify-audit serve \
+        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-contract test-faults test-rollout test-unit test-asyncpg coverage bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -155,7 +155,18 @@ plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults and not cluster and not rollout and not ha"
+	$(WITH_DB) pytest -m "not faults and not cluster and not rollout and not ha and not contract"
+
+# The example service's OpenAPI contract, against the service running under uvicorn:
+# schemathesis (property-based and stateful requests from the document), a client
+# generated from it, /docs in headless Chromium with no request leaving 127.0.0.1.
+# Chromium is the Debian package: installed with apt-get when missing (as root).
+test-contract: install ## The service's OpenAPI contract: schemathesis, a generated client, offline /docs; prints figures
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium"; \
+	  apt-get -o DPkg::Lock::Timeout=300 -qq update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq install -y \
+	    --no-install-recommends chromium >/dev/null; }
+	$(WITH_DB) pytest tests/contract -p no:cacheprovider
 
 # Restarts the server it runs on, so always the project's own local one.
 test-faults: install ## Reliability under restarts, cancellation, exhaustion, hostile input; prints figures
@@ -178,7 +189,7 @@ test-asyncpg: install ## The runtime, query and service tests on another asyncpg
 	$(PY) -m pip install --quiet --disable-pip-version-check \
 		--target .localdb/asyncpg-$(ASYNCPG) 'asyncpg==$(ASYNCPG)'
 	PYTHONPATH=$(abspath .localdb/asyncpg-$(ASYNCPG)) $(WITH_DB) pytest tests/runtime tests/queries \
-		tests/service -p no:cacheprovider -m "not faults and not cluster"
+		tests/service -p no:cacheprovider -m "not faults and not cluster and not contract"
 
 # Every tier, one after the other (the fault tier restarts the local server), each under
 # coverage.py; Python subprocesses (the sqlc plugin, the CLI, `make serve`) are measured

@@ -21,7 +21,9 @@ SELECT * FROM lots WHERE lot_number = sqlc.arg(lot_number);
 
 -- name: UpdateLot :one
 -- Change some fields of a lot; fields passed as None stay as they are.
--- Returns None when no lot has this id.
+-- With expected_updated_at, only while the lot's updated_at is still that version (an
+-- HTTP If-Match), checked by this statement itself: a concurrent change makes it
+-- return None, never overwritten. Returns None when no lot has this id (or version).
 UPDATE lots
 SET production_date = coalesce(sqlc.narg(production_date), production_date),
     batch_size = coalesce(sqlc.narg(batch_size), batch_size),
@@ -33,6 +35,8 @@ SET production_date = coalesce(sqlc.narg(production_date), production_date),
     notes = coalesce(sqlc.narg(notes), notes),
     metadata = coalesce(sqlc.narg(metadata)::jsonb, metadata)
 WHERE id = sqlc.arg(lot_id)
+  AND (sqlc.narg(expected_updated_at)::timestamptz IS NULL
+       OR updated_at = sqlc.narg(expected_updated_at))
 RETURNING *;
 
 -- name: SetLotStatus :one

@@ -39,8 +39,13 @@ RETURNING *;
 
 -- name: DeletePart :execrows
 -- Delete a part that has no lots (a part with lots is refused: retire it instead).
+-- With expected_updated_at, only while the part's updated_at is still that version
+-- (an HTTP If-Match), checked by this statement itself.
 -- Returns the number of rows deleted, 0 or 1.
-DELETE FROM parts WHERE id = sqlc.arg(part_id);
+DELETE FROM parts
+WHERE id = sqlc.arg(part_id)
+  AND (sqlc.narg(expected_updated_at)::timestamptz IS NULL
+       OR updated_at = sqlc.narg(expected_updated_at));
 
 -- name: ListParts :many
 -- One page of parts in creation order, optionally of one type and activity.

@@ -163,9 +163,11 @@ def _reset_provider() -> None:
 # test-faults`, which restarts servers and records figures), everything under
 # tests/cluster needs the local cluster (`make test-cluster`), tests/rollout measures
 # migrations under a workload on the plans dataset (`make test-rollout`), tests/ha
-# fails the primary over on a pg_auto_failover formation (`make test-ha`); `make test`
-# runs none of them.
+# fails the primary over on a pg_auto_failover formation (`make test-ha`), tests/contract
+# calls the running example service from its OpenAPI document (`make test-contract`);
+# `make test` runs none of them.
 _FOLDER_MARKERS = {
+    "contract": pytest.mark.contract,
     "faults": pytest.mark.faults,
     "cluster": pytest.mark.cluster,
     "rollout": pytest.mark.rollout,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -33,14 +33,57 @@ from .models import (
 class CreateArtifactParams(RowModel):
     """Parameters of create_artifact."""
 
-    inspection_id: UUID | None = None
-    inference_job_id: UUID | None = None
-    artifact_type: ArtifactType
-    storage_uri: str
-    content_type: str
-    size_bytes: Annotated[int, Int(8), ARTIFACTS_SIZE_BYTES_CHECK]
-    checksum_sha256: Annotated[str, ARTIFACTS_CHECKSUM_SHA256_CHECK]
-    metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK] | None = None
+    inspection_id: Annotated[
+        UUID | None,
+        Field(
+            description="The inspection the file belongs to; NULL for a file that belongs to a job only. Deleting the inspection deletes the row (not the stored file).",
+        ),
+    ] = None
+    inference_job_id: Annotated[
+        UUID | None,
+        Field(
+            description="The inference job that produced the file; NULL for files not produced by a job. Deleting the job deletes the row (not the stored file).",
+        ),
+    ] = None
+    artifact_type: Annotated[
+        ArtifactType,
+        Field(
+            description="Kind of file, e.g. image, point_cloud, model_output, log.",
+        ),
+    ]
+    storage_uri: Annotated[
+        str,
+        Field(
+            description="Where the file is stored, as scheme://location, e.g. s3://inspections/2025/11/img-0001.png.",
+        ),
+    ]
+    content_type: Annotated[
+        str,
+        Field(
+            description="MIME type of the file, e.g. image/png; application/octet-stream when unknown.",
+        ),
+    ]
+    size_bytes: Annotated[
+        int,
+        Int(8),
+        ARTIFACTS_SIZE_BYTES_CHECK,
+        Field(
+            description="File size in bytes, zero or more.",
+        ),
+    ]
+    checksum_sha256: Annotated[
+        str,
+        ARTIFACTS_CHECKSUM_SHA256_CHECK,
+        Field(
+            description="SHA-256 of the file content as 64 lower-case hex digits, to prove the file is unaltered.",
+        ),
+    ]
+    metadata: Annotated[
+        Annotated[JsonValue, ARTIFACTS_METADATA_CHECK] | None,
+        Field(
+            description="Further attributes as a JSON object (camera, resolution, exposure, ...).",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def check_rows(self) -> Self:
@@ -54,7 +97,13 @@ class CreateArtifactParams(RowModel):
 class UpdateArtifactMetadataParams(RowModel):
     """Parameters of update_artifact_metadata."""
 
-    metadata: Annotated[JsonValue, ARTIFACTS_METADATA_CHECK]
+    metadata: Annotated[
+        JsonValue,
+        ARTIFACTS_METADATA_CHECK,
+        Field(
+            description="Further attributes as a JSON object (camera, resolution, exposure, ...).",
+        ),
+    ]
     artifact_id: UUID
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -70,14 +70,51 @@ class AuditCheckRunRow(RowModel):
 class InsertAuditCheckpointParams(RowModel):
     """Parameters of insert_audit_checkpoint."""
 
-    month: date
-    first_seq: Annotated[int, Int(8), AUDIT_CHECKPOINTS_FIRST_SEQ_CHECK]
-    last_seq: Annotated[int, Int(8)]
-    row_count: Annotated[int, Int(8)]
-    first_prev_hash: Annotated[bytes, AUDIT_CHECKPOINTS_FIRST_PREV_HASH_CHECK]
-    last_row_hash: Annotated[bytes, AUDIT_CHECKPOINTS_LAST_ROW_HASH_CHECK]
-    file_name: Annotated[str, AUDIT_CHECKPOINTS_FILE_NAME_CHECK]
-    file_sha256: Annotated[bytes, AUDIT_CHECKPOINTS_FILE_SHA256_CHECK]
+    month: Annotated[date, Field(description="First day of the archived month (UTC).")]
+    first_seq: Annotated[
+        int,
+        Int(8),
+        AUDIT_CHECKPOINTS_FIRST_SEQ_CHECK,
+        Field(
+            description="seq of the month's first audit entry.",
+        ),
+    ]
+    last_seq: Annotated[int, Int(8), Field(description="seq of the month's last audit entry.")]
+    row_count: Annotated[
+        int,
+        Int(8),
+        Field(
+            description="Number of audit entries of the month: last_seq - first_seq + 1.",
+        ),
+    ]
+    first_prev_hash: Annotated[
+        bytes,
+        AUDIT_CHECKPOINTS_FIRST_PREV_HASH_CHECK,
+        Field(
+            description="prev_hash of the month's first entry: the row_hash of the entry before it.",
+        ),
+    ]
+    last_row_hash: Annotated[
+        bytes,
+        AUDIT_CHECKPOINTS_LAST_ROW_HASH_CHECK,
+        Field(
+            description="row_hash of the month's last entry: the next entry's prev_hash.",
+        ),
+    ]
+    file_name: Annotated[
+        str,
+        AUDIT_CHECKPOINTS_FILE_NAME_CHECK,
+        Field(
+            description="Name of the archive file (gzip-compressed CSV with a header row, as COPY writes it).",
+        ),
+    ]
+    file_sha256: Annotated[
+        bytes,
+        AUDIT_CHECKPOINTS_FILE_SHA256_CHECK,
+        Field(
+            description="SHA-256 of the archive file as stored.",
+        ),
+    ]
 
     @model_validator(mode="after")
     def check_rows(self) -> Self:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, NamedTuple, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Connection,
@@ -61,23 +61,79 @@ class InsertDefectsParams(NamedTuple):
 class CreateDefectParams(RowModel):
     """Parameters of create_defect."""
 
-    inspection_id: UUID
-    defect_type: DefectType
-    severity: DefectSeverity
-    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None = None
-    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
-    description: str | None = None
-    detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
+    inspection_id: Annotated[
+        UUID,
+        Field(
+            description="The inspection that found the defect; deleting the inspection deletes its defects.",
+        ),
+    ]
+    defect_type: Annotated[
+        DefectType,
+        Field(
+            description="Classification, e.g. scratch, void, short; other when none fits.",
+        ),
+    ]
+    severity: Annotated[DefectSeverity, Field(description="Impact: low, medium, high or critical.")]
+    location: Annotated[
+        Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None,
+        Field(
+            description='Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.',
+        ),
+    ] = None
+    confidence: Annotated[
+        Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None,
+        Field(
+            description="Detection confidence between 0 and 1 (4 decimals) for model detections; NULL for defects an operator recorded.",
+        ),
+    ] = None
+    description: Annotated[
+        str | None,
+        Field(
+            description="Free-text description of the defect.",
+        ),
+    ] = None
+    detected_by: Annotated[
+        str,
+        DEFECTS_DETECTED_BY_CHECK,
+        Field(
+            description="Who found the defect: an operator (operator:<id>) or a model (model:<name>@<version>).",
+        ),
+    ]
 
 
 class ReviewDefectParams(RowModel):
     """Parameters of review_defect."""
 
-    review_status: DefectReviewStatus
-    reviewed_by: Annotated[str, DEFECTS_REVIEWED_BY_CHECK] | None
-    reviewed_at: AwareDatetime | None
-    defect_type: DefectType | None = None
-    severity: DefectSeverity | None = None
+    review_status: Annotated[
+        DefectReviewStatus,
+        Field(
+            description="Outcome of human review: unreviewed, confirmed, false_positive or reclassified.",
+        ),
+    ]
+    reviewed_by: Annotated[
+        Annotated[str, DEFECTS_REVIEWED_BY_CHECK] | None,
+        Field(
+            description="Who reviewed the defect; set exactly when review_status is not unreviewed.",
+        ),
+    ]
+    reviewed_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the defect was reviewed; set exactly when review_status is not unreviewed.",
+        ),
+    ]
+    defect_type: Annotated[
+        DefectType | None,
+        Field(
+            description="Classification, e.g. scratch, void, short; other when none fits.",
+        ),
+    ] = None
+    severity: Annotated[
+        DefectSeverity | None,
+        Field(
+            description="Impact: low, medium, high or critical.",
+        ),
+    ] = None
     defect_id: UUID
 
     @model_validator(mode="after")
@@ -93,11 +149,36 @@ class ReviewDefectParams(RowModel):
 class UpdateDefectParams(RowModel):
     """Parameters of update_defect."""
 
-    defect_type: DefectType | None = None
-    severity: DefectSeverity | None = None
-    location: Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None = None
-    confidence: Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None = None
-    description: str | None = None
+    defect_type: Annotated[
+        DefectType | None,
+        Field(
+            description="Classification, e.g. scratch, void, short; other when none fits.",
+        ),
+    ] = None
+    severity: Annotated[
+        DefectSeverity | None,
+        Field(
+            description="Impact: low, medium, high or critical.",
+        ),
+    ] = None
+    location: Annotated[
+        Annotated[JsonValue, DEFECTS_LOCATION_CHECK] | None,
+        Field(
+            description='Where the defect is, as a JSON object, e.g. {"x": 12.5, "y": 40.1, "unit": "mm"} or {"die": "R3C7"}; {} when unknown.',
+        ),
+    ] = None
+    confidence: Annotated[
+        Annotated[Decimal, Numeric(5, 4), DEFECTS_CONFIDENCE_CHECK] | None,
+        Field(
+            description="Detection confidence between 0 and 1 (4 decimals) for model detections; NULL for defects an operator recorded.",
+        ),
+    ] = None
+    description: Annotated[
+        str | None,
+        Field(
+            description="Free-text description of the defect.",
+        ),
+    ] = None
     defect_id: UUID
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
@@ -36,10 +36,32 @@ from .models import (
 class CreateInferenceJobParams(RowModel):
     """Parameters of create_inference_job."""
 
-    inspection_id: UUID
-    model_name: Annotated[str, INFERENCE_JOBS_MODEL_NAME_CHECK]
-    model_version: Annotated[str, INFERENCE_JOBS_MODEL_VERSION_CHECK]
-    priority: Annotated[int, Int(8), INFERENCE_JOBS_PRIORITY_CHECK] | None = None
+    inspection_id: Annotated[
+        UUID,
+        Field(
+            description="The inspection whose data the model runs on; deleting the inspection deletes its jobs.",
+        ),
+    ]
+    model_name: Annotated[
+        str,
+        INFERENCE_JOBS_MODEL_NAME_CHECK,
+        Field(
+            description="Name of the model to run, e.g. defect-detector.",
+        ),
+    ]
+    model_version: Annotated[
+        str,
+        INFERENCE_JOBS_MODEL_VERSION_CHECK,
+        Field(
+            description="Exact model version, e.g. 2.3.1, so results can be traced to a model.",
+        ),
+    ]
+    priority: Annotated[
+        Annotated[int, Int(8), INFERENCE_JOBS_PRIORITY_CHECK] | None,
+        Field(
+            description="Queue priority from 1 (lowest) to 10 (highest), default 5; workers take the highest priority first, then the oldest.",
+        ),
+    ] = None
 
 
 class InferenceLatencyPercentilesRow(RowModel):

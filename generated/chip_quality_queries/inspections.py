@@ -9,7 +9,7 @@ from typing import Annotated
 from uuid import UUID
 
 from asyncpg import Record
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
@@ -37,12 +37,42 @@ from .models import (
 class CreateInspectionParams(RowModel):
     """Parameters of create_inspection."""
 
-    lot_id: UUID
-    inspection_type: InspectionType
-    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
-    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
-    notes: str | None = None
-    metadata: Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None = None
+    lot_id: Annotated[
+        UUID,
+        Field(
+            description="The inspected lot; a lot with inspections cannot be deleted.",
+        ),
+    ]
+    inspection_type: Annotated[
+        InspectionType,
+        Field(
+            description="Method: visual, electrical, thermal, dimensional, functional or optical.",
+        ),
+    ]
+    station_id: Annotated[
+        Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None,
+        Field(
+            description="Inspection station or tool that ran it, e.g. AOI-03.",
+        ),
+    ] = None
+    operator_id: Annotated[
+        Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None,
+        Field(
+            description="Operator responsible for the inspection, as known to the identity system.",
+        ),
+    ] = None
+    notes: Annotated[
+        str | None,
+        Field(
+            description="Free-text notes of the operator or engineer.",
+        ),
+    ] = None
+    metadata: Annotated[
+        Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None,
+        Field(
+            description="Further attributes as a JSON object (recipe, tool settings, ...).",
+        ),
+    ] = None
 
 
 class GetInspectionWithDefectsRow(RowModel):
@@ -53,11 +83,36 @@ class GetInspectionWithDefectsRow(RowModel):
 class UpdateInspectionParams(RowModel):
     """Parameters of update_inspection."""
 
-    station_id: Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None = None
-    operator_id: Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None = None
-    notes: str | None = None
-    results: Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK] | None = None
-    metadata: Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None = None
+    station_id: Annotated[
+        Annotated[str, INSPECTIONS_STATION_ID_CHECK] | None,
+        Field(
+            description="Inspection station or tool that ran it, e.g. AOI-03.",
+        ),
+    ] = None
+    operator_id: Annotated[
+        Annotated[str, INSPECTIONS_OPERATOR_ID_CHECK] | None,
+        Field(
+            description="Operator responsible for the inspection, as known to the identity system.",
+        ),
+    ] = None
+    notes: Annotated[
+        str | None,
+        Field(
+            description="Free-text notes of the operator or engineer.",
+        ),
+    ] = None
+    results: Annotated[
+        Annotated[JsonValue, INSPECTIONS_RESULTS_CHECK] | None,
+        Field(
+            description='Measured results as a JSON object, e.g. {"resistance_ohm": 47.2}; indexed for JSON searches.',
+        ),
+    ] = None
+    metadata: Annotated[
+        Annotated[JsonValue, INSPECTIONS_METADATA_CHECK] | None,
+        Field(
+            description="Further attributes as a JSON object (recipe, tool settings, ...).",
+        ),
+    ] = None
     inspection_id: UUID
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validator
 
 from ._runtime import (
     Executor,
@@ -39,30 +39,105 @@ from .models import (
 class CreateLotParams(RowModel):
     """Parameters of create_lot."""
 
-    lot_number: Annotated[str, LOTS_LOT_NUMBER_CHECK]
-    part_id: UUID
-    production_date: date
-    batch_size: Annotated[int, Int(8), LOTS_BATCH_SIZE_CHECK]
-    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK]
-    status: LotStatus | None = None
-    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
-    notes: str | None = None
-    metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
+    lot_number: Annotated[
+        str,
+        LOTS_LOT_NUMBER_CHECK,
+        Field(
+            description="Unique lot number, e.g. LOT-2025-001: LOT- then upper-case letters and digits in groups joined by -, at most 64 characters.",
+        ),
+    ]
+    part_id: Annotated[
+        UUID,
+        Field(
+            description="The part this lot produces; the part cannot be deleted while it has lots.",
+        ),
+    ]
+    production_date: Annotated[date, Field(description="Day the lot was produced.")]
+    batch_size: Annotated[
+        int,
+        Int(8),
+        LOTS_BATCH_SIZE_CHECK,
+        Field(
+            description="Number of units in the lot; greater than zero.",
+        ),
+    ]
+    production_line: Annotated[
+        str,
+        LOTS_PRODUCTION_LINE_CHECK,
+        Field(
+            description="Line that produced the lot, e.g. LINE-A.",
+        ),
+    ]
+    status: Annotated[
+        LotStatus | None,
+        Field(
+            description="Where the lot stands: active, completed, quarantined, released or rejected.",
+        ),
+    ] = None
+    supplier: Annotated[
+        Annotated[str, LOTS_SUPPLIER_CHECK] | None,
+        Field(
+            description="Supplier of the lot when it was bought in; NULL for in-house production.",
+        ),
+    ] = None
+    notes: Annotated[str | None, Field(description="Free-text notes for the quality team.")] = None
+    metadata: Annotated[
+        Annotated[JsonValue, LOTS_METADATA_CHECK] | None,
+        Field(
+            description="Further attributes as a JSON object (equipment settings, material batches, ...).",
+        ),
+    ] = None
 
 
 class UpdateLotParams(RowModel):
     """Parameters of update_lot."""
 
-    production_date: date | None = None
-    batch_size: Annotated[int, Int(8), LOTS_BATCH_SIZE_CHECK] | None = None
-    production_line: Annotated[str, LOTS_PRODUCTION_LINE_CHECK] | None = None
-    status: LotStatus | None = None
-    supplier: Annotated[str, LOTS_SUPPLIER_CHECK] | None = None
-    quantity_inspected: Annotated[int, Int(8)] | None = None
-    quantity_rejected: Annotated[int, Int(8)] | None = None
-    notes: str | None = None
-    metadata: Annotated[JsonValue, LOTS_METADATA_CHECK] | None = None
+    production_date: Annotated[date | None, Field(description="Day the lot was produced.")] = None
+    batch_size: Annotated[
+        Annotated[int, Int(8), LOTS_BATCH_SIZE_CHECK] | None,
+        Field(
+            description="Number of units in the lot; greater than zero.",
+        ),
+    ] = None
+    production_line: Annotated[
+        Annotated[str, LOTS_PRODUCTION_LINE_CHECK] | None,
+        Field(
+            description="Line that produced the lot, e.g. LINE-A.",
+        ),
+    ] = None
+    status: Annotated[
+        LotStatus | None,
+        Field(
+            description="Where the lot stands: active, completed, quarantined, released or rejected.",
+        ),
+    ] = None
+    supplier: Annotated[
+        Annotated[str, LOTS_SUPPLIER_CHECK] | None,
+        Field(
+            description="Supplier of the lot when it was bought in; NULL for in-house production.",
+        ),
+    ] = None
+    quantity_inspected: Annotated[
+        Annotated[int, Int(8)] | None,
+        Field(
+            description="Units of the lot inspected so far, between 0 and batch_size.",
+        ),
+    ] = None
+    quantity_rejected: Annotated[
+        Annotated[int, Int(8)] | None,
+        Field(
+            description="Units rejected so far, between 0 and quantity_inspected; yield is 1 - quantity_rejected / quantity_inspected.",
+        ),
+    ] = None
+    notes: Annotated[str | None, Field(description="Free-text notes for the quality team.")] = None
+    metadata: Annotated[
+        Annotated[JsonValue, LOTS_METADATA_CHECK] | None,
+        Field(
+            description="Further attributes as a JSON object (equipment settings, material batches, ...).",
+        ),
+    ] = None
     lot_id: UUID
+    expected_updated_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def check_rows(self) -> Self:
@@ -194,13 +269,17 @@ SET production_date = coalesce($1, production_date),
     notes = coalesce($8, notes),
     metadata = coalesce($9::jsonb, metadata)
 WHERE id = $10
+  AND ($11::timestamptz IS NULL
+       OR updated_at = $11)
 RETURNING id, lot_number, part_id, production_date, batch_size, production_line, status, supplier, quantity_inspected, quantity_rejected, notes, metadata, created_at, updated_at
 """
 
 
 async def update_lot(db: Executor, params: UpdateLotParams) -> Lot | None:
     """Change some fields of a lot; fields passed as None stay as they are.
-    Returns None when no lot has this id.
+    With expected_updated_at, only while the lot's updated_at is still that version (an
+    HTTP If-Match), checked by this statement itself: a concurrent change makes it
+    return None, never overwritten. Returns None when no lot has this id (or version).
     """
     try:
         record = await db.fetchrow(
@@ -215,6 +294,7 @@ async def update_lot(db: Executor, params: UpdateLotParams) -> Lot | None:
             params.notes,
             params.metadata,
             params.lot_id,
+            params.expected_updated_at,
         )
     except Exception as error:
         query_failed(
@@ -231,6 +311,7 @@ async def update_lot(db: Executor, params: UpdateLotParams) -> Lot | None:
                 "notes",
                 "metadata",
                 "lot_id",
+                "expected_updated_at",
             ),
             "update",
             "lots",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, JsonValue, TypeAdapter
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
@@ -34,27 +34,109 @@ from .models import (
 class CreatePartParams(RowModel):
     """Parameters of create_part."""
 
-    part_number: Annotated[str, PARTS_PART_NUMBER_CHECK]
-    part_name: Annotated[str, PARTS_PART_NAME_CHECK]
-    part_type: PartType
-    revision: Annotated[str, PARTS_REVISION_CHECK] | None = None
-    manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
-    description: str | None = None
-    specifications: Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None = None
-    tolerance_requirements: Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None = None
+    part_number: Annotated[
+        str,
+        PARTS_PART_NUMBER_CHECK,
+        Field(
+            description="Unique part number, e.g. PCB-2025-001: upper-case letters and digits in groups joined by - or ., 3 to 64 characters.",
+        ),
+    ]
+    part_name: Annotated[
+        str,
+        PARTS_PART_NAME_CHECK,
+        Field(
+            description="Human-readable name, e.g. High-Density PCB (1 to 200 characters, not blank).",
+        ),
+    ]
+    part_type: Annotated[
+        PartType,
+        Field(
+            description="Kind of part: pcb, semiconductor, component, assembly or wafer.",
+        ),
+    ]
+    revision: Annotated[
+        Annotated[str, PARTS_REVISION_CHECK] | None,
+        Field(
+            description="Current engineering revision, e.g. A, B2 or 1.3 (upper-case, at most 16 characters); new parts start at A.",
+        ),
+    ] = None
+    manufacturer: Annotated[
+        Annotated[str, PARTS_MANUFACTURER_CHECK] | None,
+        Field(
+            description="Who makes the part when it is bought in; NULL for parts made in-house.",
+        ),
+    ] = None
+    description: Annotated[
+        str | None,
+        Field(
+            description="Free-text description for engineers.",
+        ),
+    ] = None
+    specifications: Annotated[
+        Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None,
+        Field(
+            description='Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.',
+        ),
+    ] = None
+    tolerance_requirements: Annotated[
+        Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None,
+        Field(
+            description='Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.',
+        ),
+    ] = None
 
 
 class UpdatePartParams(RowModel):
     """Parameters of update_part."""
 
-    part_name: Annotated[str, PARTS_PART_NAME_CHECK] | None = None
-    part_type: PartType | None = None
-    revision: Annotated[str, PARTS_REVISION_CHECK] | None = None
-    manufacturer: Annotated[str, PARTS_MANUFACTURER_CHECK] | None = None
-    description: str | None = None
-    specifications: Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None = None
-    tolerance_requirements: Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None = None
-    is_active: bool | None = None
+    part_name: Annotated[
+        Annotated[str, PARTS_PART_NAME_CHECK] | None,
+        Field(
+            description="Human-readable name, e.g. High-Density PCB (1 to 200 characters, not blank).",
+        ),
+    ] = None
+    part_type: Annotated[
+        PartType | None,
+        Field(
+            description="Kind of part: pcb, semiconductor, component, assembly or wafer.",
+        ),
+    ] = None
+    revision: Annotated[
+        Annotated[str, PARTS_REVISION_CHECK] | None,
+        Field(
+            description="Current engineering revision, e.g. A, B2 or 1.3 (upper-case, at most 16 characters); new parts start at A.",
+        ),
+    ] = None
+    manufacturer: Annotated[
+        Annotated[str, PARTS_MANUFACTURER_CHECK] | None,
+        Field(
+            description="Who makes the part when it is bought in; NULL for parts made in-house.",
+        ),
+    ] = None
+    description: Annotated[
+        str | None,
+        Field(
+            description="Free-text description for engineers.",
+        ),
+    ] = None
+    specifications: Annotated[
+        Annotated[JsonValue, PARTS_SPECIFICATIONS_CHECK] | None,
+        Field(
+            description='Design specifications as a JSON object, e.g. {"layers": 8, "thickness": "1.6mm"}; indexed for containment (@>) searches.',
+        ),
+    ] = None
+    tolerance_requirements: Annotated[
+        Annotated[JsonValue, PARTS_TOLERANCE_REQUIREMENTS_CHECK] | None,
+        Field(
+            description='Tolerances inspections are judged against, as a JSON object, e.g. {"dimensional": "±0.1mm"}.',
+        ),
+    ] = None
+    is_active: Annotated[
+        bool | None,
+        Field(
+            description="False once the part is retired; retired parts keep their lots and history (a part with lots cannot be deleted).",
+        ),
+    ] = None
     part_id: UUID
 
 
@@ -202,18 +284,28 @@ async def update_part(db: Executor, params: UpdatePartParams) -> Part | None:
 
 
 DELETE_PART = """-- name: DeletePart :execrows
-DELETE FROM parts WHERE id = $1
+DELETE FROM parts
+WHERE id = $1
+  AND ($2::timestamptz IS NULL
+       OR updated_at = $2)
 """
 
 
-async def delete_part(db: Executor, *, part_id: UUID) -> int:
+async def delete_part(
+    db: Executor,
+    *,
+    part_id: UUID,
+    expected_updated_at: AwareDatetime | None = None,
+) -> int:
     """Delete a part that has no lots (a part with lots is refused: retire it instead).
+    With expected_updated_at, only while the part's updated_at is still that version
+    (an HTTP If-Match), checked by this statement itself.
     Returns the number of rows deleted, 0 or 1.
     """
     try:
-        command_status = await db.execute(DELETE_PART, part_id)
+        command_status = await db.execute(DELETE_PART, part_id, expected_updated_at)
     except Exception as error:
-        query_failed(error, "delete_part", ("part_id",), "delete", "parts")
+        query_failed(error, "delete_part", ("part_id", "expected_updated_at"), "delete", "parts")
     return affected_rows(command_status)
 
 

@@ -33,11 +33,39 @@ from .models import (
 class CreateReportParams(RowModel):
     """Parameters of create_report."""
 
-    report_type: ReportType
-    title: Annotated[str, REPORTS_TITLE_CHECK]
-    parameters: Annotated[JsonValue, REPORTS_PARAMETERS_CHECK] | None = None
-    format_: Annotated[ReportFormat, Field(alias="format")]
-    generated_by: Annotated[str, REPORTS_GENERATED_BY_CHECK]
+    report_type: Annotated[
+        ReportType,
+        Field(
+            description="Kind of report, e.g. lot_summary, defect_pareto, yield_trend.",
+        ),
+    ]
+    title: Annotated[
+        str,
+        REPORTS_TITLE_CHECK,
+        Field(
+            description="Title shown to readers (1 to 200 characters, not blank).",
+        ),
+    ]
+    parameters: Annotated[
+        Annotated[JsonValue, REPORTS_PARAMETERS_CHECK] | None,
+        Field(
+            description='What the report covers, as a JSON object, e.g. {"lot_ids": [...], "from": "2025-11-01", "to": "2025-11-30"}.',
+        ),
+    ] = None
+    format_: Annotated[
+        ReportFormat,
+        Field(
+            alias="format",
+            description="Output file format: pdf, csv, json, xlsx or html.",
+        ),
+    ]
+    generated_by: Annotated[
+        str,
+        REPORTS_GENERATED_BY_CHECK,
+        Field(
+            description="Who requested the report (user or service name).",
+        ),
+    ]
 
 
 _INT = TypeAdapter(int)

@@ -52,9 +52,11 @@ the primary, for work that needs a single session.
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations,
 # and one of them (Depends(actor)) names a closure variable, which a string cannot.
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Annotated, Any, TypeAlias
 
@@ -122,10 +124,15 @@ def database_lifespan(
     return lifespan
 
 
-async def database(request: Request) -> Handle:
+async def database(request: Request) -> AsyncIterator[Handle]:
     """Dependency: the app's database handle. Generated queries run on it take a
-    connection each (read-only ones a replica's, on a cluster)."""
-    return _handle(request)
+    connection each (read-only ones a replica's, on a cluster). An endpoint that
+    returns after using it tells the outage log the database answers again."""
+    log = outage_log(request)
+    failures = log.failures
+    yield _handle(request)
+    if log.failures == failures:  # no request failed to reach it meanwhile (this one included)
+        log.reached()
 
 
 def _handle(request: Request) -> Handle:
@@ -143,6 +150,7 @@ def pooled_connection() -> Any:
 
     async def connection(request: Request) -> AsyncIterator[Connection]:
         async with acquire(_handle(request)) as conn:
+            outage_log(request).reached()
             yield conn
 
     return Depends(connection, scope="function")
@@ -167,6 +175,7 @@ def in_transaction(
             async with transaction(
                 _handle(request), isolation=isolation, readonly=readonly
             ) as conn:
+                outage_log(request).reached()
                 yield conn
 
         return Depends(anonymous, scope="function")
@@ -177,6 +186,7 @@ def in_transaction(
         async with transaction(
             _handle(request), actor=name, isolation=isolation, readonly=readonly
         ) as conn:
+            outage_log(request).reached()
             yield conn
 
     return Depends(attributed, scope="function")
@@ -205,28 +215,162 @@ def actor_from_state(
     return actor
 
 
+# -- outages ----------------------------------------------------------------------
+
+
+class OutageLog:
+    """One log line when the database stops answering, one when it is back.
+
+    While the database is down every request that needs it fails with 503: a line
+    (and a traceback) per request would bury the one fact worth reading in thousands
+    of repeats. The first failure is logged (WARNING, its cause without traceback: a
+    lost connection is an expected failure, not a bug) and the failures after it
+    counted; the first request that reaches the database again logs the outage's
+    length and how many requests failed meanwhile (WARNING). One per app
+    (`outage_log(request)`); the problem-details handler and the dependencies of this
+    module feed it, an endpoint that checks the database itself (a health check) may.
+    """
+
+    def __init__(self, log: logging.Logger = logger) -> None:
+        self._log = log
+        self._since: float | None = None  # monotonic time of the first failure
+        self.failed_requests = 0  # in the current outage
+        self.failures = 0  # ever: a request that saw it unchanged saw no failure
+
+    @property
+    def down(self) -> bool:
+        """Whether the last request that needed the database failed to reach it."""
+        return self._since is not None
+
+    def failed(self, cause: object) -> None:
+        """A request could not reach the database (`cause`: its error, for the log)."""
+        if self._since is None:
+            self._since = time.monotonic()
+            self.failed_requests = 0
+            self._log.warning(
+                "database unreachable: %s; requests that need it answer 503 until it is back",
+                cause,
+            )
+        self.failed_requests += 1
+        self.failures += 1
+
+    def reached(self) -> None:
+        """A request reached the database."""
+        if self._since is None:
+            return
+        seconds = time.monotonic() - self._since
+        self._since = None
+        self._log.warning(
+            "database reachable again after %.1f s; %d requests failed meanwhile",
+            seconds,
+            self.failed_requests,
+        )
+
+
+def outage_log(request: Request) -> OutageLog:
+    """The app's OutageLog (made on first use)."""
+    state = request.app.state
+    found: OutageLog | None = getattr(state, "database_outage", None)
+    if found is None:
+        found = state.database_outage = OutageLog()
+    return found
+
+
+# -- entity tags (ETag, If-Match) ---------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_VERSION = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def entity_tag(version: datetime, rows: int = 1) -> str:
+    """The ETag of a row whose version is `version` (its `updated_at`): the
+    microseconds since 1970 in quotes, a strong tag (`"1733590000123456"`). A body
+    made of several rows (an inspection with its defects) passes the newest
+    version among them and how many there are, so that removing one changes it too
+    (`"1733590000123456-4"`); such a tag is for caches, no If-Match matches it.
+
+    Why updated_at: a trigger sets it to the changing transaction's start time
+    whenever a row really changes (an UPDATE that changes nothing keeps it, and so
+    the tag, rightly), at microsecond precision; two transactions that change the
+    same row one after the other do not start in the same microsecond. No version
+    column, so no migration of every table and no second thing to keep in step."""
+    micros = (version - _EPOCH) // _MICROSECOND
+    return f'"{micros}"' if rows == 1 else f'"{micros}-{rows}"'
+
+
+def expected_version(if_match: str | None) -> datetime | None:
+    """The version an `If-Match` header asks a write to find (pass it as the
+    query's `expected_updated_at`): None without the header or for `*` (any
+    version). A header that holds no tag this service gives (a weak tag, a
+    list, garbage) can match no row: it gives a version no row has, so the write
+    changes nothing and the endpoint answers 412, or 404 when the row is gone."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip()
+    digits = tag[1:-1] if len(tag) > 2 and tag[0] == tag[-1] == '"' else ""
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        return _NO_VERSION
+    return _EPOCH + int(digits) * _MICROSECOND
+
+
+def changed_since(what: str, key: object) -> HTTPException:
+    """The 412 an endpoint raises when its conditional write found the row
+    changed since the version the client's If-Match named."""
+    return HTTPException(
+        412,
+        f"{what} {key} changed since the version in If-Match: read it again (its ETag) "
+        "and send the change against that",
+    )
+
+
 # -- problem details ------------------------------------------------------------
+
+
+_ALREADY_EXISTS: dict[str, Any] = {
+    "type": "tag:chip-quality-db,2025:problem/already-exists",
+    "title": "Already exists",
+    "status": 409,
+    "detail": "create_lot: a row on lots with this lot_number already exists (lots_lot_number_key)",
+    "instance": "/lots",
+    "constraint": "lots_lot_number_key",
+    "field": "lot_number",
+}
+
+
+def _text(description: str) -> dict[str, str]:
+    return {"type": "string", "description": description}
+
+
+_FIELD_ERROR: dict[str, Any] = {
+    "type": "object",
+    "title": "FieldError",
+    "description": "One invalid field of a request.",
+    "properties": {
+        "field": _text("the field (a dotted path), or the columns of a CHECK over several"),
+        "in": _text("where it was sent: body, query, path or header"),
+        "message": _text("what is wrong with it"),
+        "type": _text("pydantic's error type, e.g. greater_than"),
+        "constraint": _text("the CHECK constraint it breaks, when one does"),
+    },
+    "required": ["field", "in", "message", "type"],
+    "examples": [
+        {
+            "field": "batch_size",
+            "in": "body",
+            "message": "Input should be greater than 0",
+            "type": "greater_than",
+        }
+    ],
+}
+
+_COMPONENTS = "#/components/schemas/"
 
 
 class Problem(BaseModel):
     """An error response (RFC 9457 problem details), sent as application/problem+json."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "tag:chip-quality-db,2025:problem/already-exists",
-                    "title": "Already exists",
-                    "status": 409,
-                    "detail": "create_lot: a row on lots with this lot_number already "
-                    "exists (lots_lot_number_key)",
-                    "instance": "/lots",
-                    "constraint": "lots_lot_number_key",
-                    "field": "lot_number",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALREADY_EXISTS]})
 
     type: str = Field(default="about:blank", description="URI naming the kind of problem")
     title: str = Field(description="short summary of the kind of problem")
@@ -320,6 +464,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     public = kind.detail is None
     if kind.status == 500:
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    elif isinstance(exc, UnavailableError):
+        outage_log(request).failed(exc)  # one line per outage, not one per request
     elif kind.status > 500:
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
     problem = Problem(
@@ -352,6 +498,9 @@ def _field_error(error: Any) -> dict[str, str]:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        # Not a field's value refused: the body is no JSON at all.
+        return problem_response(request, _MALFORMED_BODY)
     # The submitted values ("input") stay out: they may be large, or secret.
     errors = [_field_error(error) for error in exc.errors()]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
@@ -388,43 +537,154 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, problem)
 
 
+_MALFORMED_BODY = Problem(
+    type=PROBLEM_TYPE_BASE + "malformed-body",
+    title="Malformed body",
+    status=400,
+    detail="the request body is not valid JSON",
+)
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """Answer the project's errors, request validation and HTTP errors with problem details.
 
-    NotFoundError 404; AlreadyExistsError, StillReferencedError, other
-    IntegrityError 409; MissingReferenceError, RuleViolationError (with
-    ChecksumMismatchError), InvalidActorError and request validation 422, naming
-    the constraint and the field; RetryableError and UnavailableError 503 with
-    Retry-After, QueryTimeoutError 503; AuthenticationError, AuditError and any
-    other error 500, with no detail of the cause (it is logged).
+    A body that is no JSON 400 (`malformed-body`); NotFoundError 404;
+    AlreadyExistsError, StillReferencedError, other IntegrityError 409;
+    MissingReferenceError, RuleViolationError (with ChecksumMismatchError),
+    InvalidActorError and request validation 422, naming the constraint and the
+    field; RetryableError and UnavailableError 503 with Retry-After,
+    QueryTimeoutError 503; AuthenticationError, AuditError and any other error
+    500, with no detail of the cause (it is logged). Also documents the Problem
+    schema that `problem_responses` refers to.
     """
     app.add_exception_handler(DatabaseError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    _document_problems(app)
+
+
+def _example(status: int, slug: str | None, detail: str, **more: Any) -> dict[str, Any]:
+    title = _phrase(status) if slug is None else slug.replace("-", " ").capitalize()
+    kind = "about:blank" if slug is None else PROBLEM_TYPE_BASE + slug
+    return {"type": kind, "title": title, "status": status, "detail": detail, **more}
+
+
+# What each documented status says, as an example of its body (the handlers above
+# decide the bodies; these only show one).
+_EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("The body is not valid JSON", _MALFORMED_BODY.model_dump(exclude_none=True)),
+    401: (
+        "No valid credentials",
+        _example(401, None, "a valid bearer token is required"),
+    ),
+    403: ("The caller may not do this", _example(403, None, "not allowed")),
+    404: (
+        "No such row",
+        _example(404, "not-found", "lot 3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f does not exist"),
+    ),
+    409: ("Conflicts with stored data", _ALREADY_EXISTS),
+    412: (
+        "The row changed since the version in If-Match",
+        _example(
+            412,
+            None,
+            "lot 3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f changed since the version in If-Match: "
+            "read it again (its ETag) and send the change against that",
+        ),
+    ),
+    422: (
+        "A value is refused (request validation or a rule of the database)",
+        _example(
+            422,
+            "invalid-request",
+            "batch_size: Input should be greater than 0",
+            field="batch_size",
+            errors=[
+                {
+                    "field": "batch_size",
+                    "in": "body",
+                    "message": "Input should be greater than 0",
+                    "type": "greater_than",
+                }
+            ],
+        ),
+    ),
+    503: (
+        "The database is unreachable, timed out, or a concurrent change rolled the "
+        "request back: send it again later (Retry-After)",
+        _example(503, "unavailable", "the database cannot be reached now; try again later"),
+    ),
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Put Problem and FieldError into the app's OpenAPI components, where the
+    responses of `problem_responses` refer to them (one schema, not a copy per
+    response: a generated client gets one Problem class)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            problem = Problem.model_json_schema()
+            # `errors` as it goes on the wire: a list of FieldError objects, absent
+            # rather than null (bodies leave out what is None). Code generators read
+            # that, where an untyped mapping in a union with null defeats some.
+            errors = problem["properties"]["errors"]
+            problem["properties"]["errors"] = {
+                "type": "array",
+                "items": {"$ref": _COMPONENTS + "FieldError"},
+                "description": errors["description"],
+            }
+            schemas["Problem"] = problem
+            schemas["FieldError"] = _FIELD_ERROR
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting problem-details bodies for `statuses`."""
-    schema = Problem.model_json_schema()
-    return {
-        status: {
-            "description": _phrase(status),
-            "content": {"application/problem+json": {"schema": schema}},
+    """OpenAPI `responses=` entries documenting problem-details bodies for `statuses`,
+    each with an example (and `Retry-After` for 503). The schema is the components'
+    Problem, which `add_error_handlers` adds to the app's document."""
+    schema = {"$ref": _COMPONENTS + "Problem"}
+    found: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, example = _EXAMPLES.get(status, (_phrase(status), None))
+        media: dict[str, Any] = {"schema": schema}
+        if example is not None:
+            media["example"] = example
+        entry: dict[str, Any] = {
+            "description": description,
+            "content": {"application/problem+json": media},
         }
-        for status in statuses
-    }
+        if status == 503:
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "seconds to wait before sending the request again",
+                    "schema": {"type": "integer"},
+                }
+            }
+        found[status] = entry
+    return found
 
 
 __all__ = [
     "ActorDependency",
     "Connection",
+    "OutageLog",
     "Problem",
     "actor_from_state",
     "add_error_handlers",
+    "changed_since",
     "database",
     "database_lifespan",
+    "entity_tag",
+    "expected_version",
     "in_transaction",
+    "outage_log",
     "pooled_connection",
     "problem_response",
     "problem_responses",

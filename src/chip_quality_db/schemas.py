@@ -91,8 +91,12 @@ class PageRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    page_size: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+    page_size: int = Field(
+        default=50, ge=1, le=MAX_PAGE_SIZE, description=f"rows per page, 1 to {MAX_PAGE_SIZE}"
+    )
+    cursor: str | None = Field(
+        default=None, description="next_cursor of the previous page; none for the first page"
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -108,12 +112,30 @@ class PageRequest(BaseModel):
         return decode_cursor(self.cursor)
 
 
+def _page_examples(schema: dict[str, Any], page: type[BaseModel]) -> None:
+    """A page of one item, the item its schema's own example (Page[PartResponse]:
+    a PartResponse's)."""
+    arguments = page.__pydantic_generic_metadata__["args"]
+    item = arguments[0] if arguments else None
+    shown = (
+        item.model_json_schema().get("examples", [])
+        if isinstance(item, type) and issubclass(item, BaseModel)
+        else []
+    )
+    cursor = encode_cursor(datetime(2025, 10, 29, 8, 15, tzinfo=UTC), UUID(int=1))
+    schema["examples"] = [{"items": shown[:1], "page_size": 1, "next_cursor": cursor}]
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list; `next_cursor` is None on the last page."""
 
-    items: list[T]
-    page_size: int
-    next_cursor: str | None
+    model_config = ConfigDict(json_schema_extra=_page_examples)
+
+    items: list[T] = Field(description="the page's rows, in the list's order")
+    page_size: int = Field(description="the page size asked for")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )
 
     @classmethod
     def of(cls, rows: list[Any], page_size: int) -> Page[T]:
@@ -209,6 +231,43 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+def _rules_with(config: ConfigDict) -> type[_Rules]:
+    """_Rules with extra model configuration, as a base for a built schema."""
+    return type("_Rules", (_Rules,), {"model_config": config})
+
+
+def column_filter(row_model: type[BaseModel], column: str) -> Any:
+    """An optional filter field of a list endpoint on `column`, described by the
+    column's comment (the row model's field description):
+
+        class LotQuery(PageRequest):
+            status: LotStatus | None = column_filter(Lot, "status")
+    """
+    return Field(default=None, description=row_model.model_fields[column].description)
+
+
+# The parts of a row the database fills in, for the Response schemas' examples.
+_KEY = "3f1c9a3e-3b8e-4c53-9c8a-2b6f7c1d2e4f"
+_STORED = {
+    "id": _KEY,
+    "created_at": "2025-10-29T08:15:00.123456Z",
+    "updated_at": "2025-10-29T09:30:00.654321Z",
+}
+
+
+def _row_example(values: dict[str, Any]) -> ConfigDict:
+    """A Response schema's example: `values` and the stored parts, validated by the
+    schema itself (when the OpenAPI document is built) so it cannot drift from it.
+    Give nullable columns a value: FastAPI drops every null from the document it
+    serves (examples included), and a required field left out breaks the example."""
+
+    def examples(schema: dict[str, Any], model: type[BaseModel]) -> None:
+        row = model.model_validate({**_STORED, **values})
+        schema["examples"] = [row.model_dump(mode="json", by_alias=True)]
+
+    return ConfigDict(json_schema_extra=examples)
+
+
 class PartCreate(parts.CreatePartParams, _Rules):
     model_config = _examples(
         {
@@ -221,11 +280,28 @@ class PartCreate(parts.CreatePartParams, _Rules):
     )
 
 
-PartUpdate = without(parts.UpdatePartParams, "PartUpdate", {"part_id"}, _Rules)
+PartUpdate = without(
+    parts.UpdatePartParams,
+    "PartUpdate",
+    {"part_id"},
+    _rules_with(_examples({"revision": "B", "is_active": False})),
+)
 
 
 class PartResponse(Part):
-    model_config = _examples({"part_number": "PCB-2025-001", "part_type": "pcb"})
+    model_config = _row_example(
+        {
+            "part_number": "PCB-2025-001",
+            "part_name": "High-Density PCB",
+            "part_type": "pcb",
+            "revision": "A",
+            "manufacturer": "Acme Boards",
+            "description": "8-layer board of the controller family",
+            "specifications": {"layers": 8, "thickness": "1.6mm"},
+            "tolerance_requirements": {"dimensional": "±0.1mm"},
+            "is_active": True,
+        }
+    )
 
 
 class LotCreate(lots.CreateLotParams, _Rules):
@@ -240,11 +316,31 @@ class LotCreate(lots.CreateLotParams, _Rules):
     )
 
 
-LotUpdate = without(lots.UpdateLotParams, "LotUpdate", {"lot_id"}, _Rules)
+# The expected version travels in the If-Match header, the key in the URL.
+LotUpdate = without(
+    lots.UpdateLotParams,
+    "LotUpdate",
+    {"lot_id", "expected_updated_at"},
+    _rules_with(_examples({"quantity_inspected": 40, "quantity_rejected": 3})),
+)
 
 
 class LotResponse(Lot):
-    model_config = _examples({"lot_number": "LOT-2025-001", "status": "active"})
+    model_config = _row_example(
+        {
+            "lot_number": "LOT-2025-001",
+            "part_id": _KEY,
+            "production_date": "2025-10-29",
+            "batch_size": 1000,
+            "production_line": "LINE-A",
+            "status": "active",
+            "supplier": "Wafer Co",
+            "quantity_inspected": 40,
+            "quantity_rejected": 3,
+            "notes": "first lot of the new stencil",
+            "metadata": {},
+        }
+    )
 
 
 class DefectCreate(defects.CreateDefectParams, _Rules):
@@ -260,11 +356,29 @@ class DefectCreate(defects.CreateDefectParams, _Rules):
     )
 
 
-DefectUpdate = without(defects.UpdateDefectParams, "DefectUpdate", {"defect_id"}, _Rules)
+DefectUpdate = without(
+    defects.UpdateDefectParams,
+    "DefectUpdate",
+    {"defect_id"},
+    _rules_with(_examples({"severity": "critical", "description": "crack across two pads"})),
+)
 
 
 class DefectResponse(Defect):
-    pass
+    model_config = _row_example(
+        {
+            "inspection_id": _KEY,
+            "defect_type": "scratch",
+            "severity": "high",
+            "location": {"x": 12.5, "y": 40.1},
+            "confidence": "0.9731",
+            "description": "scratch across the ground plane",
+            "detected_by": "aoi-model-v3",
+            "review_status": "confirmed",
+            "reviewed_by": "bob@fab1",
+            "reviewed_at": "2025-10-29T10:02:00Z",
+        }
+    )
 
 
 class ArtifactCreate(artifacts.CreateArtifactParams, _Rules):
@@ -281,12 +395,18 @@ class ArtifactCreate(artifacts.CreateArtifactParams, _Rules):
 
 
 class ArtifactResponse(Artifact):
-    pass
-
-
-def _rules_with(config: ConfigDict) -> type[_Rules]:
-    """_Rules with extra model configuration, as a base for a built schema."""
-    return type("_Rules", (_Rules,), {"model_config": config})
+    model_config = _row_example(
+        {
+            "inspection_id": _KEY,
+            "inference_job_id": "9b2e1f6c-0d4a-4e7b-8c3f-5a6d7e8f9012",
+            "artifact_type": "image",
+            "storage_uri": "s3://fab-images/insp-1.png",
+            "content_type": "image/png",
+            "size_bytes": 4096,
+            "checksum_sha256": "0" * 64,
+            "metadata": {"camera": "AOI-3"},
+        }
+    )
 
 
 ArtifactUpdate = without(
@@ -308,7 +428,35 @@ ReportCreate = without(
 
 
 class ReportResponse(Report):
-    pass
+    model_config = _row_example(
+        {
+            "report_type": "defect_pareto",
+            "status": "pending",
+            "title": "Week 47",
+            "parameters": {},
+            "format": "pdf",
+            "output_location": None,
+            "generated_by": "alice@fab1",
+            "error_message": None,
+            "completed_at": None,
+        }
+    )
+
+
+_INSPECTION_ROW: dict[str, Any] = {
+    "lot_id": _KEY,
+    "inspection_type": "visual",
+    "status": "completed",
+    "station_id": "ST-1",
+    "operator_id": "op-7",
+    "started_at": "2025-10-29T08:20:00Z",
+    "completed_at": "2025-10-29T08:25:00Z",
+    "passed": False,
+    "results": {"scratches": 1},
+    "notes": "cleaned before the second pass",
+    "metadata": {},
+}
+"""An inspection's stored row, for examples (the example service shows it with defects)."""
 
 
 class InspectionCreate(inspections.CreateInspectionParams, _Rules):
@@ -323,12 +471,15 @@ class InspectionCreate(inspections.CreateInspectionParams, _Rules):
 
 
 InspectionUpdate = without(
-    inspections.UpdateInspectionParams, "InspectionUpdate", {"inspection_id"}, _Rules
+    inspections.UpdateInspectionParams,
+    "InspectionUpdate",
+    {"inspection_id"},
+    _rules_with(_examples({"station_id": "ST-2", "notes": "re-inspected after cleaning"})),
 )
 
 
 class InspectionResponse(Inspection):
-    pass
+    model_config = _row_example(_INSPECTION_ROW)
 
 
 class InferenceJobCreate(inference_jobs.CreateInferenceJobParams, _Rules):
@@ -343,11 +494,43 @@ class InferenceJobCreate(inference_jobs.CreateInferenceJobParams, _Rules):
 
 
 class InferenceJobResponse(InferenceJob):
-    pass
+    model_config = _row_example(
+        {
+            "inspection_id": _KEY,
+            "model_name": "defect-detector",
+            "model_version": "3.1.0",
+            "status": "pending",
+            "priority": 7,
+            "attempts": 0,
+            "worker_id": None,
+            "started_at": None,
+            "completed_at": None,
+            "inference_ms": None,
+            "results": {},
+            "error_message": None,
+        }
+    )
 
 
 class AuditEntryResponse(AuditLog):
-    pass
+    model_config = _row_example(
+        {
+            "table_name": "lots",
+            "record_id": _KEY,
+            "action": "update",
+            "old_values": {"status": "active"},
+            "new_values": {"status": "quarantined"},
+            "changed_fields": ["status", "updated_at"],
+            "actor": "alice@fab1",
+            "session_id": "req-7f3a",
+            "txid": 771234,
+            "occurred_at": "2025-10-29T09:30:00.654321Z",
+            "recorded_at": "2025-10-29T09:30:00.655012Z",
+            "seq": 42,
+            "prev_hash": bytes(32),
+            "row_hash": bytes(range(32)),
+        }
+    )
 
 
 __all__ = [
@@ -374,6 +557,7 @@ __all__ = [
     "ReportCreate",
     "ReportResponse",
     "check_json_document",
+    "column_filter",
     "decode_cursor",
     "encode_cursor",
 ]

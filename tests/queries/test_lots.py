@@ -128,6 +128,26 @@ async def test_update_lot_changes_only_given_fields(qconn: asyncpg.Connection) -
     assert await lots.update_lot(qconn, lots.UpdateLotParams(lot_id=uuid.uuid4())) is None
 
 
+async def test_update_lot_with_an_expected_version_changes_only_that_version(
+    qconn: asyncpg.Connection,
+) -> None:
+    part = await make_part(qconn)
+    lot = await make_lot(qconn, part_id=part.id)
+    first = await lots.update_lot(
+        qconn,
+        lots.UpdateLotParams(lot_id=lot.id, notes="first", expected_updated_at=lot.updated_at),
+    )
+    assert first is not None and first.notes == "first"
+    assert first.updated_at > lot.updated_at
+    # The version read before that change no longer matches: nothing is written.
+    stale = await lots.update_lot(
+        qconn,
+        lots.UpdateLotParams(lot_id=lot.id, notes="stale", expected_updated_at=lot.updated_at),
+    )
+    assert stale is None
+    assert (await lots.get_lot(qconn, lot_id=lot.id)) == first
+
+
 async def test_update_lot_breaking_a_rule_is_rule_violation(qconn: asyncpg.Connection) -> None:
     part = await make_part(qconn)
     lot = await make_lot(qconn, part_id=part.id, batch_size=10)

@@ -123,6 +123,19 @@ async def test_delete_part_returns_rows_deleted(qconn: asyncpg.Connection) -> No
     assert await parts.get_part(qconn, part_id=part.id) is None
 
 
+async def test_delete_part_with_an_expected_version_deletes_only_that_version(
+    qconn: asyncpg.Connection,
+) -> None:
+    part = await make_part(qconn)
+    changed = await parts.update_part(qconn, parts.UpdatePartParams(part_id=part.id, revision="B"))
+    assert changed is not None and changed.updated_at > part.updated_at
+    assert await parts.delete_part(qconn, part_id=part.id, expected_updated_at=part.updated_at) == 0
+    assert await parts.get_part(qconn, part_id=part.id) == changed
+    assert (
+        await parts.delete_part(qconn, part_id=part.id, expected_updated_at=changed.updated_at) == 1
+    )
+
+
 async def test_delete_part_with_lots_is_still_referenced(
     qconn: asyncpg.Connection, pool: asyncpg.Pool
 ) -> None:

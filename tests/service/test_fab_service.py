@@ -117,14 +117,14 @@ async def test_requests_without_a_valid_token_are_refused(client: httpx.AsyncCli
     spoofed = await client.get("/parts", headers={"Authorization": "", "X-User": "alice@fab1"})
     problem(spoofed, 401, "about:blank")
     # Who is calling is decided before the body is read: a body that does not even
-    # parse gets 401 without a token, 422 with one.
+    # parse gets 401 without a token, 400 with one.
     unparsable = {"Content-Type": "application/json"}
     anonymous = await client.post(
         "/parts", headers={"Authorization": "", **unparsable}, content="{"
     )
     problem(anonymous, 401, "about:blank")
     signed_in = await client.post("/parts", headers=unparsable, content="{")
-    assert signed_in.status_code == 422
+    problem(signed_in, 400, "malformed-body")
 
 
 # -- the happy paths ----------------------------------------------------------------
@@ -483,10 +483,10 @@ async def test_an_invalid_body_is_422_naming_each_field(client: httpx.AsyncClien
 
     not_json = problem(
         await client.post("/parts", content=b"{", headers={"Content-Type": "application/json"}),
-        422,
-        "invalid-request",
+        400,
+        "malformed-body",
     )
-    assert not_json["errors"][0]["type"] == "json_invalid"
+    assert not_json["detail"] == "the request body is not valid JSON"
     problem(await client.get("/lots/not-a-uuid"), 422, "invalid-request")
     assert date.fromisoformat(tomorrow) > datetime.now(UTC).date()
 
@@ -502,8 +502,9 @@ async def test_openapi_shows_the_schemas_with_their_examples(client: httpx.Async
     assert "examples" in schemas["ArtifactUpload"]
     create_lot = spec["paths"]["/lots"]["post"]
     conflict = create_lot["responses"]["409"]["content"]["application/problem+json"]["schema"]
+    assert conflict == {"$ref": "#/components/schemas/Problem"}
     assert {"type", "title", "status", "detail", "instance", "constraint", "field"} <= set(
-        conflict["properties"]
+        schemas["Problem"]["properties"]
     )
     assert create_lot["security"] == [{"HTTPBearer": []}]
     assert "security" not in spec["paths"]["/health"]["get"]

@@ -75,6 +75,9 @@ class Param:
     # The name in the SQL, where the Python name differs (`format` -> `format_`): a
     # Params model's field takes it as alias, so an API built on the model says `format`.
     sql_name: str | None = None
+    # The comment of the column it fills (or is compared with, under the column's own
+    # name): a Params model's field description, so an API built on it documents it.
+    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from .constraints import Modifier, Rule
 from .ir import ModelField, Param, RowCheckUse
 from .param_names import readable_names
 from .pgtypes import PyType
-from .request import Query
+from .request import Column, Query, Table
 from .scope import Scope
 from .statements import StatementError, copy_target
 
@@ -71,15 +71,45 @@ def params_of(
                 )
         composite = resolver.holds_composite(py_type)
         alias = sql_name if sql_name.isidentifier() and sql_name != name else None
-        params.append(Param(name, py_type, optional, rules, adapter, composite, alias))
+        description = _column_comment(scope, targets, column)
+        params.append(Param(name, py_type, optional, rules, adapter, composite, alias, description))
     return tuple(params) if ok else None
 
 
+def _column_comment(scope: Scope, targets: tuple[tuple[str, str], ...], column: Column) -> str:
+    """The COMMENT of the column a parameter is stored in (when every column it may be
+    stored in says the same); else of the column sqlc compares it with, when the
+    parameter bears that column's name (`status = sqlc.narg(status)`): a parameter
+    named otherwise (`after_created_at`) is no value of the column and gets none."""
+    catalog = scope.catalog
+    comments: set[str] = set()
+    for table, column_name in targets:
+        comments.add(_comment_of(catalog.table_columns.get(("", table)), column_name))
+    if not targets and column.table is not None:
+        sql_column = column.original_name or column.name
+        if column.name == sql_column:  # not renamed by sqlc.arg
+            key = (catalog.schema_key(column.table.schema), column.table.name)
+            comments.add(_comment_of(catalog.table_columns.get(key), sql_column))
+    return comments.pop() if len(comments) == 1 else ""
+
+
+def _comment_of(table: Table | None, column_name: str) -> str:
+    found = [c.comment for c in (table.columns if table else ()) if c.name == column_name]
+    return found[0] if found else ""
+
+
 def param_fields(params: tuple[Param, ...], *, aliases: bool) -> tuple[ModelField, ...]:
-    """The fields of a Params model (aliases: the SQL names where they differ) or of
-    a NamedTuple (no aliases: its fields are positional)."""
+    """The fields of a Params model (aliases: the SQL names where they differ, and the
+    columns' comments as descriptions) or of a NamedTuple (no aliases: its fields are
+    positional, plain annotations)."""
     return tuple(
-        ModelField(p.name, (p.sql_name if aliases else None) or p.name, p.type, "", p.optional)
+        ModelField(
+            p.name,
+            (p.sql_name if aliases else None) or p.name,
+            p.type,
+            p.description if aliases else "",
+            p.optional,
+        )
         for p in params
     )
 

@@ -129,18 +129,43 @@ def _field_line(field: ModelField, indent: str) -> list[str]:
     if not arguments:
         return [f"{indent}{field.name}: {field.type.annotation}{default}"]
     field_call = f"Field({', '.join(arguments)})"
-    one_line = f"{indent}{field.name}: Annotated[{field.type.annotation}, {field_call}]{default}"
+    # A type that is Annotated already takes Field as one more metadata item
+    # (Annotated[str, CHECK, Field(...)]); a union holding one is wrapped whole.
+    base, metadata = _annotated_parts(field.type.annotation)
+    items = ", ".join([base, *metadata])
+    one_line = f"{indent}{field.name}: Annotated[{items}, {field_call}]{default}"
     if len(one_line) <= LINE_LENGTH:
         return [one_line]
     inner, innermost = indent + "    ", indent + "        "
     return [
         f"{indent}{field.name}: Annotated[",
-        f"{inner}{field.type.annotation},",
+        *(f"{inner}{item}," for item in [base, *metadata]),
         f"{inner}Field(",
         *(f"{innermost}{argument}," for argument in arguments),
         f"{inner}),",
         f"{indent}]{default}",
     ]
+
+
+def _annotated_parts(annotation: str) -> tuple[str, list[str]]:
+    """`Annotated[T, a, b]` as (T, [a, b]); any other annotation as (it, [])."""
+    if not annotation.startswith("Annotated[") or not annotation.endswith("]"):
+        return annotation, []
+    parts: list[str] = []
+    depth, start = 0, len("Annotated[")
+    for index in range(start, len(annotation) - 1):
+        char = annotation[index]
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth < 0:  # `Annotated[...] | None`: the brackets close before the end
+                return annotation, []
+        elif char == "," and depth == 0:
+            parts.append(annotation[start:index].strip())
+            start = index + 1
+    parts.append(annotation[start:-1].strip())
+    return parts[0], parts[1:]
 
 
 def _model_class(model: Model, base: str) -> list[str]:

@@ -78,7 +78,7 @@ class AddFormParams(RowModel):
 class AddRowParams(RowModel):
     """Parameters of add_row."""
 
-    id_: Annotated[Annotated[int, Int(4)], Field(alias="id")]
+    id_: Annotated[int, Int(4), Field(alias="id")]
     tidy: Annotated[str, ROWS_TIDY_CHECK] | None
     sized: Annotated[str, ROWS_SIZED_CHECK] | None
     measure: Annotated[Decimal, Numeric(5, 4), ROWS_MEASURE_CHECK] | None

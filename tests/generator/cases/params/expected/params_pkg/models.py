@@ -13,8 +13,8 @@ from ._runtime import RowModel
 
 class Event(RowModel):
     id: UUID
-    type: str
-    from_: Annotated[str | None, Field(alias="from")]
+    type: Annotated[str, Field(description="What happened, e.g. login.")]
+    from_: Annotated[str | None, Field(alias="from", description="Who sent it.")]
     class_: Annotated[str | None, Field(alias="class")]
     tags: list[str]
-    score: int | None
+    score: Annotated[int | None, Field(description="How much it matters, 0 to 100.")]

@@ -30,17 +30,22 @@ class EventsByIdsRow(RowModel):
 class CreateEventParams(RowModel):
     """Parameters of create_event."""
 
-    type_: Annotated[str, Field(alias="type")]
-    from_: Annotated[str | None, Field(alias="from")]
+    type_: Annotated[str, Field(alias="type", description="What happened, e.g. login.")]
+    from_: Annotated[str | None, Field(alias="from", description="Who sent it.")]
     class_: Annotated[str | None, Field(alias="class")]
     tags: list[str]
-    score: Annotated[int, Int(4)] | None
+    score: Annotated[
+        Annotated[int, Int(4)] | None,
+        Field(
+            description="How much it matters, 0 to 100.",
+        ),
+    ]
 
 
 class RenameEventParams(RowModel):
     """Parameters of rename_event."""
 
-    type_: Annotated[str, Field(alias="type")]
+    type_: Annotated[str, Field(alias="type", description="What happened, e.g. login.")]
     id_: Annotated[UUID, Field(alias="id")]
 
 
