@@ -42,9 +42,11 @@ notification already announced: a miss then reads at or past the primary's WAL
 position read after the last notification (`reading_after`), and a result read
 while that position is being read is returned but not stored.
 
-Rows served are copies: each hit builds new objects from the stored form (the
-result as JSON, validated again into its model), so a caller cannot change what
-another caller gets (docs/caching.md measures this against copying models).
+Rows served are copies: the entry keeps the result the first caller got (a copy of
+it), and each hit gets pydantic's shallow copy of each row with its dicts, lists and
+nested models copied too, so a caller cannot change what another caller gets
+(docs/caching.md measures this against a deep model_copy and against JSON). The
+Redis backend keeps the JSON, validated again on each hit.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ import importlib
 import itertools
 import logging
 import secrets
+import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -138,7 +141,73 @@ class CacheStats(BaseModel):
     reconnects: int  # times the listener came back (each empties the cache)
 
 
-# -- the stored form: the result as JSON, validated again on every hit ----------------
+# -- copies: what a hit hands out ----------------------------------------------------
+
+# Results that are values nobody can change: handed out as they are.
+_IMMUTABLE = (int, float, str, bytes, Decimal, dt.date, dt.time, dt.timedelta, UUID, type(None))
+
+
+def _copy_value(value: object) -> object:
+    """A copy of a field's value sharing nothing a caller can change: JSON documents
+    and arrays (dicts and lists) copied all the way down, nested models copied."""
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return {key: _copy_value(item) for key, item in items.items()}
+    if isinstance(value, list):
+        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return [_copy_value(item) for item in elements]
+    if isinstance(value, BaseModel):
+        return copy_row(value)
+    return value
+
+
+def copy_row(row: BaseModel) -> BaseModel:
+    """A row nobody else holds: pydantic's shallow copy (a new `__dict__`), then a copy
+    of each value that is a dict, a list or a model (the others cannot be changed)."""
+    copied = row.model_copy()
+    fields = copied.__dict__
+    for name, value in fields.items():
+        if isinstance(value, dict | list | BaseModel):
+            fields[name] = _copy_value(value)
+    return copied
+
+
+def copyable(value: object) -> bool:
+    """Whether `copy_result` can hand out copies of `value` (else it is not stored)."""
+    if isinstance(value, (BaseModel, *_IMMUTABLE)):
+        return True
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return all(isinstance(item, (BaseModel, *_IMMUTABLE)) for item in items)
+    return False
+
+
+def copy_result(value: Any) -> Any:
+    """A copy of a stored result for one caller (docs/caching.md measures the ways)."""
+    if isinstance(value, BaseModel):
+        return copy_row(value)
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return [copy_row(item) if isinstance(item, BaseModel) else item for item in items]
+    return value
+
+
+def size_of(value: object) -> int:
+    """About the bytes `value` holds (sys.getsizeof over its parts), for DB_CACHE_MAX_BYTES."""
+    size = sys.getsizeof(value)
+    if isinstance(value, BaseModel):
+        fields = value.__dict__
+        return size + sys.getsizeof(fields) + sum(size_of(item) for item in fields.values())
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return size + sum(size_of(k) + size_of(v) for k, v in items.items())
+    if isinstance(value, list):
+        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return size + sum(size_of(item) for item in elements)
+    return size
+
+
+# -- the shared form (Redis): the result as JSON, validated again on every hit -----------
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +218,6 @@ class _Stored:
 
 
 _LIST_ADAPTERS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
-# Results that are values nobody can change: stored as they are.
-_IMMUTABLE = (int, float, str, bytes, Decimal, dt.date, dt.time, dt.timedelta, UUID, type(None))
 
 
 def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
@@ -161,7 +228,7 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
 
 
 def freeze(value: object) -> tuple[_Stored, int] | None:
-    """The stored form of a result and its size in bytes; None for a result of a kind
+    """The JSON form of a result and its size in bytes; None for a result of a kind
     this cache cannot copy (it is then returned, not stored)."""
     if isinstance(value, BaseModel):
         data = value.__pydantic_serializer__.to_json(value)
@@ -181,7 +248,7 @@ def freeze(value: object) -> tuple[_Stored, int] | None:
 
 
 def thaw(stored: _Stored) -> Any:
-    """A new copy of a stored result: nothing shared with what other callers got."""
+    """A new copy of a result in its JSON form: nothing shared with other callers."""
     model = stored.model
     if model is None:
         return [] if stored.many else stored.data
@@ -211,13 +278,13 @@ class _Entry:
     epoch: int
     versions: tuple[int, ...]
     expires: float  # time.monotonic()
-    stored: _Stored
+    value: object  # the result as the first caller got it; each hit gets a copy
     size: int
 
 
-# What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
-# (measured with tracemalloc in `make bench`, docs/caching.md).
-ENTRY_OVERHEAD = 400
+# What an entry costs beyond its result: the entry, its key, the OrderedDict's links
+# (against tracemalloc in `make bench`, docs/caching.md).
+ENTRY_OVERHEAD = 300
 
 
 class QueryCache:
@@ -280,7 +347,7 @@ class QueryCache:
                 self.hits += 1
                 if _telemetry.tracing():
                     _telemetry.cache_event(info.name, "hit")
-                value: T = thaw(entry.stored)
+                value: T = copy_result(entry.value)
                 return value
             self._drop(slot, entry)
         self.misses += 1
@@ -289,8 +356,15 @@ class QueryCache:
         epoch, versions = self._epoch, self._tag(info.reads)
         storable = not (self._replicas and self._floor_pending)
         value = await self._observed(info, "miss", load)
-        if storable and epoch == self._epoch and versions == self._tag(info.reads):
-            self._store(slot, epoch, versions, info.ttl, value)
+        if (
+            storable
+            and epoch == self._epoch
+            and versions == self._tag(info.reads)
+            and self._store(slot, epoch, versions, info.ttl, value)
+        ):
+            # The entry keeps the object loaded: this caller gets a copy of it too.
+            stored: T = copy_result(value)
+            return stored
         return value
 
     async def _observed(
@@ -320,23 +394,23 @@ class QueryCache:
         versions: tuple[int, ...],
         ttl: float,
         value: object,
-    ) -> None:
-        frozen = freeze(value)
-        if frozen is None:
-            return
-        stored, size = frozen
-        size += ENTRY_OVERHEAD
+    ) -> bool:
+        """Keep `value` under `slot`; False when it cannot be copied or is too big."""
+        if not copyable(value):
+            return False
+        size = size_of(value) + ENTRY_OVERHEAD
         if size > self.max_bytes:
-            return
+            return False
         old = self._entries.pop(slot, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, stored, size)
+        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, value, size)
         self._bytes += size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size
             self.evictions += 1
+        return True
 
     def _drop(self, slot: tuple[str, Hashable], entry: _Entry) -> None:
         del self._entries[slot]

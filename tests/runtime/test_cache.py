@@ -194,7 +194,10 @@ async def test_a_caller_cannot_change_what_the_next_caller_gets(
         ),
     )
     await heard(cache, "parts", 0)
-    await parts.get_part_by_number(pool, part_number="P-CACHE-1")
+    first = await parts.get_part_by_number(pool, part_number="P-CACHE-1")  # the miss
+    assert first is not None and isinstance(first.specifications, dict)
+    first.part_name = "scribbled first"
+    first.specifications["extra"] = True
     mine = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
     assert mine is not None
     mine.part_name = "scribbled"
