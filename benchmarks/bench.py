@@ -28,6 +28,7 @@ Then the runtime's own costs, each against its baseline in the same run:
 
     BENCH_OUT=results.json make bench       # also write the figures as JSON
     BENCH_QUICK=1 make bench                # fewer repetitions, for a smoke run
+    BENCH_ONLY=cache make bench             # only the result cache's figures (bench_cache.py)
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from chip_quality_queries._runtime import CopyRows
 from chip_quality_queries.models import Defect, DefectSeverity, DefectType
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_cache import cache_figures, report_cache
 from competitors import DEFECTS, DefectORM
 
 if TYPE_CHECKING:  # the cluster module is imported when the cluster part runs
@@ -1087,6 +1089,14 @@ async def main() -> int:
     def done(scenario: str) -> None:
         print(f"  {scenario} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
+    if os.environ.get("BENCH_ONLY") == "cache":
+        try:
+            report_cache(await cache_figures(url, QUICK))
+        finally:
+            await conn.close()
+            await psycopg_conn.close()
+            await engine.dispose()
+        return 0
     try:
         for scenario, build in SCENARIOS.items():
             approaches = build(setup)
@@ -1114,6 +1124,8 @@ async def main() -> int:
         done("copy_10k, copy_tracker_cpu")
         results["memory"] = await memory(setup)
         done("memory")
+        results.update(await cache_figures(url, QUICK))
+        done("cache")
     finally:
         await conn.close()
         await psycopg_conn.close()
@@ -1305,6 +1317,7 @@ def report(results: dict[str, Any]) -> None:
                 for rows, f in mem["generated_fetch_by_rows"].items()
             )
         )
+    report_cache(results)
     print("\ntargets (met: the whole 95% interval inside; missed: all of it outside)")
     for scenario, approach, limit, what in TARGETS:
         figures = results.get(scenario, {}).get(approach)

@@ -933,6 +933,28 @@ COMMENT ON FUNCTION public.name_is_clean(name text) IS 'Whether a name has a vis
 
 
 --
+-- Name: notify_cache_of_write(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.notify_cache_of_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+BEGIN
+    PERFORM pg_notify('chip_quality_cache', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION notify_cache_of_write(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.notify_cache_of_write() IS 'Statement-level trigger: announces a write to the table at commit (channel chip_quality_cache, payload the table name) for the query result cache.';
+
+
+--
 -- Name: refuse_audit_checkpoint_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2855,6 +2877,13 @@ ALTER INDEX public.audit_log_table_name_record_id_occurred_at_idx ATTACH PARTITI
 
 
 --
+-- Name: analytics_refreshes analytics_refreshes_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER analytics_refreshes_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.analytics_refreshes FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: artifacts artifacts_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2866,6 +2895,13 @@ CREATE TRIGGER artifacts_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON pu
 --
 
 CREATE TRIGGER artifacts_keep_created_at BEFORE UPDATE ON public.artifacts FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: artifacts artifacts_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER artifacts_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.artifacts FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
 
 
 --
@@ -2890,6 +2926,13 @@ CREATE TRIGGER audit_checkpoints_chain BEFORE INSERT ON public.audit_checkpoints
 
 
 --
+-- Name: audit_checkpoints audit_checkpoints_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_checkpoints_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: audit_checkpoints audit_checkpoints_refuse_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2908,6 +2951,13 @@ CREATE TRIGGER audit_checkpoints_refuse_truncate BEFORE TRUNCATE ON public.audit
 --
 
 CREATE CONSTRAINT TRIGGER audit_log_advance_chain AFTER INSERT ON public.audit_log DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.audit_chain_advance();
+
+
+--
+-- Name: audit_log audit_log_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
 
 
 --
@@ -2946,6 +2996,13 @@ CREATE TRIGGER defects_keep_created_at BEFORE UPDATE ON public.defects FOR EACH 
 
 
 --
+-- Name: defects defects_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER defects_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.defects FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: defects defects_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2960,6 +3017,13 @@ CREATE TRIGGER defects_set_updated_at BEFORE UPDATE ON public.defects FOR EACH R
 
 
 --
+-- Name: idempotency_keys idempotency_keys_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER idempotency_keys_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.idempotency_keys FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: inference_jobs inference_jobs_audit_row_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2971,6 +3035,13 @@ CREATE TRIGGER inference_jobs_audit_row_change AFTER INSERT OR DELETE OR UPDATE 
 --
 
 CREATE TRIGGER inference_jobs_keep_created_at BEFORE UPDATE ON public.inference_jobs FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: inference_jobs inference_jobs_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inference_jobs_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.inference_jobs FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
 
 
 --
@@ -3002,6 +3073,13 @@ CREATE TRIGGER inspections_keep_created_at BEFORE UPDATE ON public.inspections F
 
 
 --
+-- Name: inspections inspections_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER inspections_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.inspections FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: inspections inspections_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3027,6 +3105,13 @@ CREATE TRIGGER lots_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON public.
 --
 
 CREATE TRIGGER lots_keep_created_at BEFORE UPDATE ON public.lots FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: lots lots_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lots_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.lots FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
 
 
 --
@@ -3058,6 +3143,13 @@ CREATE TRIGGER parts_keep_created_at BEFORE UPDATE ON public.parts FOR EACH ROW 
 
 
 --
+-- Name: parts parts_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER parts_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.parts FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
+
+
+--
 -- Name: parts parts_refuse_truncate; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3083,6 +3175,13 @@ CREATE TRIGGER reports_audit_row_change AFTER INSERT OR DELETE OR UPDATE ON publ
 --
 
 CREATE TRIGGER reports_keep_created_at BEFORE UPDATE ON public.reports FOR EACH ROW WHEN ((new.created_at IS DISTINCT FROM old.created_at)) EXECUTE FUNCTION public.keep_created_at();
+
+
+--
+-- Name: reports reports_notify_cache; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER reports_notify_cache AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.reports FOR EACH STATEMENT EXECUTE FUNCTION public.notify_cache_of_write();
 
 
 --
@@ -3181,4 +3280,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261201000600'),
     ('20261201000700'),
     ('20261207000100'),
-    ('20261207000200');
+    ('20261207000200'),
+    ('20261207000300');

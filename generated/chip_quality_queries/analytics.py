@@ -9,7 +9,15 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import Executor, ReadExecutor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import (
+    Executor,
+    ReadExecutor,
+    RowModel,
+    build_row,
+    query_failed,
+    result_cache,
+    validate_rows,
+)
 from .models import AnalyticsRefresh, DefectType
 
 
@@ -66,6 +74,13 @@ async def lot_yields_of_lots(db: ReadExecutor, *, lot_ids: list[UUID]) -> list[L
     decided inspection last), with the time of the view's last refresh: the rows are
     the data as of then.
     """
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            LOT_YIELDS_OF_LOTS,
+            (lot_ids,),
+            lambda reader: lot_yields_of_lots(reader, lot_ids=lot_ids),
+        )
     try:
         records = await db.fetch(LOT_YIELDS_OF_LOTS, lot_ids)
     except Exception as error:
@@ -87,6 +102,13 @@ async def defect_pareto_of_part(db: ReadExecutor, *, part_id: UUID) -> list[Defe
     """Defects of one part by type from analytics_defect_pareto, most frequent first (a
     Pareto chart), with the time of the view's last refresh.
     """
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            DEFECT_PARETO_OF_PART,
+            (part_id,),
+            lambda reader: defect_pareto_of_part(reader, part_id=part_id),
+        )
     try:
         records = await db.fetch(DEFECT_PARETO_OF_PART, part_id)
     except Exception as error:
@@ -113,6 +135,13 @@ async def inference_latency_by_model_version(
     analytics_inference_latency, optionally of one model, with the time of the view's
     last refresh.
     """
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            INFERENCE_LATENCY_BY_MODEL_VERSION,
+            (model_name,),
+            lambda reader: inference_latency_by_model_version(reader, model_name=model_name),
+        )
     try:
         records = await db.fetch(INFERENCE_LATENCY_BY_MODEL_VERSION, model_name)
     except Exception as error:
@@ -131,6 +160,13 @@ SELECT view_name, refreshed_at, duration_ms FROM analytics_refreshes ORDER BY vi
 
 async def analytics_refreshes(db: ReadExecutor) -> list[AnalyticsRefresh]:
     """When each analytics view was last refreshed and how long that took: how stale it is."""
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            ANALYTICS_REFRESHES,
+            (),
+            lambda reader: analytics_refreshes(reader),
+        )
     try:
         records = await db.fetch(ANALYTICS_REFRESHES)
     except Exception as error:

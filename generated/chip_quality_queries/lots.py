@@ -21,6 +21,7 @@ from ._runtime import (
     given,
     missing_row,
     query_failed,
+    result_cache,
     validate_rows,
 )
 from .models import (
@@ -248,6 +249,13 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 
 async def get_lot_by_number(db: ReadExecutor, *, lot_number: str) -> Lot | None:
     """The lot with this lot number, or None."""
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            GET_LOT_BY_NUMBER,
+            (lot_number,),
+            lambda reader: get_lot_by_number(reader, lot_number=lot_number),
+        )
     try:
         record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
     except Exception as error:

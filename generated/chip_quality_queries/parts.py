@@ -17,6 +17,7 @@ from ._runtime import (
     build_row,
     missing_row,
     query_failed,
+    result_cache,
     validate_rows,
 )
 from .models import (
@@ -217,6 +218,13 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 
 async def get_part_by_number(db: ReadExecutor, *, part_number: str) -> Part | None:
     """The part with this part number, or None."""
+    cache = result_cache(db)
+    if cache is not None:
+        return await cache.cached(
+            GET_PART_BY_NUMBER,
+            (part_number,),
+            lambda reader: get_part_by_number(reader, part_number=part_number),
+        )
     try:
         record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
     except Exception as error:

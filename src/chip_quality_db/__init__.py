@@ -14,6 +14,7 @@ from chip_quality_queries import set_error_handler
 
 from ._actor import check_actor
 from ._artifacts import ChecksumMismatchError, register_artifact
+from ._cache import CacheStats, QueryCache, enable_cache
 from ._checksum import checksum_matches, sha256_of
 from ._cluster import Database, Handle, consistency_token, create_database, reading_after
 from ._connections import Connection
@@ -49,6 +50,7 @@ __all__ = [
     "AlreadyExistsError",
     "AuditError",
     "AuthenticationError",
+    "CacheStats",
     "ChecksumMismatchError",
     "Connection",
     "Database",
@@ -63,6 +65,7 @@ __all__ = [
     "NotFoundError",
     "Outcome",
     "Pool",
+    "QueryCache",
     "QueryTimeoutError",
     "RetryableError",
     "RuleViolationError",
@@ -75,6 +78,7 @@ __all__ = [
     "consistency_token",
     "create_database",
     "create_pool",
+    "enable_cache",
     "health_check",
     "load_settings",
     "mapped_errors",

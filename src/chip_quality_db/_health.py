@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from chip_quality_queries import server_info
 
+from ._cache import CacheStats
 from ._cluster import Handle
 from ._errors import translate
 
@@ -32,6 +33,7 @@ class Health(BaseModel):
     pool_idle: int
     error: str | None = None
     replicas: list[NodeHealth] = []
+    cache: CacheStats | None = None  # with a result cache (enable_cache): its counters
 
 
 async def health_check(pool: Handle, *, timeout: float = 2.0) -> Health:
@@ -70,7 +72,9 @@ async def health_check(pool: Handle, *, timeout: float = 2.0) -> Health:
         )
         for r in getattr(pool, "replicas", ())
     ]
+    cache = getattr(pool, "result_cache", None)
     return Health(
+        cache=cache.stats() if cache is not None else None,
         replicas=replicas,
         ok=error is None,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -49,6 +49,13 @@ Observability (see _telemetry.py): DB_TELEMETRY (true: a span per generated quer
 when the service sets an OpenTelemetry tracer provider; false: connections
 without the check), DB_SLOW_QUERY_MS (unset: off; a generated query that takes
 longer is logged to `chip_quality_db.slow_queries` with its name, time and rows).
+
+Result cache (see _cache.py, docs/caching.md; on once a service calls enable_cache):
+DB_CACHE_MAX_ENTRIES (10000) and DB_CACHE_MAX_BYTES (67108864, 64 MiB) bound it,
+the least recently used entries going first; DB_CACHE_LISTENER_PING (5 s): how often
+the listening connection is checked (a dead one stops the serving at once when the
+driver sees the socket close; a silent network loss within this time);
+DB_CACHE_REDIS_URL (unset: in-process; set: entries shared in Redis, the `redis` extra).
 """
 
 from __future__ import annotations
@@ -114,6 +121,10 @@ class DatabaseSettings(BaseSettings):
     )
     telemetry: bool = Field(default=True, alias="DB_TELEMETRY")
     slow_query_ms: float | None = Field(default=None, alias="DB_SLOW_QUERY_MS", ge=0)
+    cache_max_entries: int = Field(default=10_000, alias="DB_CACHE_MAX_ENTRIES", ge=1)
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, alias="DB_CACHE_MAX_BYTES", ge=1024)
+    cache_listener_ping: float = Field(default=5.0, alias="DB_CACHE_LISTENER_PING", gt=0)
+    cache_redis_url: str | None = Field(default=None, alias="DB_CACHE_REDIS_URL")
     environment: Environment = Field(default="development", alias="ENVIRONMENT")
 
     @field_validator("database_url", mode="before")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import trace
@@ -166,3 +167,24 @@ def _log_if_slow(name: str, started: float, rows: int | None, slow_after: float 
             "?" if rows is None else rows,
             extra={"query": name, "duration_ms": elapsed * 1000, "rows": rows},
         )
+
+
+def cache_event(name: str, outcome: str) -> None:
+    """A span of its own for a query the result cache answered (no connection did)."""
+    with cache_span(name, outcome):
+        pass
+
+
+def cache_span(name: str, outcome: str) -> AbstractContextManager[trace.Span]:
+    """The span of a query marked cached, `db.cache.result` saying what the cache did:
+    hit (answered without the database), miss (the connection's span is a child), or
+    bypass (the cache could not be used: its listener was away)."""
+    return _tracer().start_as_current_span(
+        name,
+        kind=SpanKind.CLIENT,
+        attributes={
+            "db.system.name": "postgresql",
+            "db.operation.name": name,
+            "db.cache.result": outcome,
+        },
+    )

@@ -60,6 +60,10 @@ async def transaction(
         if isinstance(db, Database) and not readonly:
             # Committed: later reads in this context must see it (read-your-writes).
             await db.advance_read_floor(conn)
+        cache = getattr(db, "result_cache", None)
+        if cache is not None and not readonly:
+            # Committed: this process's cache must have heard it before anyone reads (_cache.py).
+            await cache.heard_own_writes(conn)
 
 
 @asynccontextmanager

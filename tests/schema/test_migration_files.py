@@ -54,6 +54,7 @@ def test_the_migrations_directory_holds_exactly_these_migrations_in_order() -> N
         "20261201000700_audit_chain_end_in_transaction.sql",
         "20261207000100_clean_names.sql",
         "20261207000200_validate_clean_names.sql",
+        "20261207000300_notify_cache_of_writes.sql",
     ]
 
 

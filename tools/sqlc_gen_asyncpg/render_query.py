@@ -63,6 +63,8 @@ def function_imports(imports: Imports, function: Function) -> None:
         imports.add(f".{RUNTIME}", "affected_rows")
     if command in (Command.BATCHONE, Command.BATCHMANY):
         imports.add(f".{RUNTIME}", "transaction_on")
+    if function.cache_seconds is not None:
+        imports.add(f".{RUNTIME}", "result_cache")
     if function.embeds:
         imports.add("asyncpg", "Record")
     if function.iterator:
@@ -144,8 +146,33 @@ def function_lines(function: Function) -> list[str]:
                 lines.extend([f"    {param.name} = (", *inner, "    )"])
             else:
                 lines.append(line)
+    if function.cache_seconds is not None:
+        lines.extend(_cache_lookup(function))
     lines.extend(_body(function))
     return lines
+
+
+def _cache_lookup(function: Function) -> list[str]:
+    """A query marked `@cache`: on a pool or handle with a result cache, the cache
+    answers; it runs the function again on the executor it passes (`reader`, which
+    has none) when it holds no current result. Without a cache, one attribute lookup."""
+    values = _args(function)
+    key = "(" + ", ".join(values) + ("," if len(values) == 1 else "") + ")"
+    if function.params_model:
+        again = f"{function.name}(reader, params)"
+    else:
+        again = (
+            f"{function.name}(reader"
+            + "".join(f", {p.name}={p.name}" for p in function.params)
+            + ")"
+        )
+    call = bracketed(
+        "return await cache.cached(",
+        [function.constant, key, f"lambda reader: {again}"],
+        "",
+        "        ",
+    )
+    return ["    cache = result_cache(db)", "    if cache is not None:", *call]
 
 
 def _build_row(function: Function, record: str) -> Call:

@@ -11,7 +11,9 @@ import gc
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
+    Awaitable,
     Callable,
+    Hashable,
     Iterable,
     Iterator,
     Sequence,
@@ -132,6 +134,27 @@ class ReadOnly:
 
 ReadExecutor: TypeAlias = Executor | ReadOnly
 """What a query that only reads runs on: any executor, or a ReadOnly one."""
+
+
+R = TypeVar("R")
+
+
+class ResultCache(Protocol):
+    """A cache of the results of the queries marked `-- @cache <ttl>` (chip_quality_db's
+    `enable_cache` puts one on a pool or a cluster handle). `cached` returns what is
+    stored for the query and its parameters, else the result of `load`, which runs
+    the query on the executor it is given."""
+
+    def cached(
+        self, query: str, key: Hashable, load: Callable[[ReadExecutor], Awaitable[R]]
+    ) -> Awaitable[R]: ...
+
+
+def result_cache(db: object) -> ResultCache | None:
+    """The result cache of `db`, or None. Only a pool or handle a cache was enabled on
+    has one: a connection (in a transaction or not) and a ReadOnly run every query."""
+    cache: ResultCache | None = getattr(db, "result_cache", None)
+    return cache
 
 
 # The errors of pydantic's limits; a value of the wrong type is not a check violation.

@@ -1,0 +1,670 @@
+"""The query result cache: results of the queries the SQL marks `-- @cache <ttl>`,
+never served after a committed write to a table they read, whoever wrote it.
+
+    db = await create_database()          # or create_pool()
+    cache = await enable_cache(db)        # opens the listening connection
+    part = await parts.get_part_by_number(db, part_number="P-1")   # cached
+    ...
+    await cache.close()
+
+How a generated function reaches it. A function whose query is marked asks
+`result_cache(db)` (generated `_runtime.py`) for the executor's `result_cache`
+attribute: the pool or cluster handle this module was enabled on has one; a
+connection, a transaction's connection or a `ReadOnly` has none, and runs the
+query as always. Queries that are not marked never ask.
+
+The rule (issue 27). The migration 20261207000300 puts a statement-level trigger
+on every business table that sends `pg_notify('chip_quality_cache', <table>)`;
+PostgreSQL delivers it when the writing transaction commits. One listening
+connection per process advances the table's version for each. A result is stored
+with the versions of the tables its query reads (the generator's `reads`), taken
+before the query ran, and is served only while all are still current and its
+time to live (the `@cache` line) has not passed: a write that committed before the
+read began either advanced a version already (the entry is not served) or its
+notification is still on its way (the window docs/caching.md measures).
+
+Own writes, without the window. A generated query that writes, run on the handle
+(one statement, committed when it returns), advances the versions of the tables
+the generator says it writes as it returns. `transaction()` on the handle waits,
+after its COMMIT, until this process's listener has heard its own notifications:
+it sends one more notification of its own and waits for it (notifications arrive
+in commit order), which covers whatever the transaction wrote, plain SQL, cascades
+and triggers' writes included.
+
+Listener down. While the listening connection is away, nothing is served nor
+stored (each call a bypass); when it is back (LISTEN done first), every entry is
+dropped and the epoch advances, so a notification missed meanwhile can never be
+served as fresh data. It is pinged every DB_CACHE_LISTENER_PING seconds.
+
+Replicas. A miss goes where the query would have gone (the handle's routing). On
+a cluster handle with replicas, a replica may not have replayed a write that a
+notification already announced: a miss then reads at or past the primary's WAL
+position read after the last notification (`reading_after`), and a result read
+while that position is being read is returned but not stored.
+
+Rows served are copies: the entry keeps the result the first caller got (a copy of
+it), and each hit gets pydantic's shallow copy of each row with its dicts, lists and
+nested models copied too, so a caller cannot change what another caller gets
+(docs/caching.md measures this against a deep model_copy and against JSON). The
+Redis backend keeps the JSON, validated again on each hit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import importlib
+import itertools
+import logging
+import secrets
+import sys
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, TypeAdapter
+
+from chip_quality_queries import ReadExecutor, ReadOnly
+from chip_quality_queries._catalog import QUERIES
+
+from . import _telemetry
+from ._connections import Connection, connect
+from ._read_floor import lsn, reading_after
+from ._replicas import PRIMARY_POSITION
+from ._settings import DatabaseSettings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CHANNEL = "chip_quality_cache"
+NOTIFY = "SELECT pg_notify($1, $2)"
+PING = "SELECT 1"
+# A notification this process sends to itself: `sync <process> <n>` (no table is named so).
+_SYNC = "sync "
+
+
+@dataclass(frozen=True, slots=True)
+class CachedQuery:
+    """A query marked cached: its name, the tables it reads, its time to live."""
+
+    name: str
+    reads: tuple[str, ...]
+    ttl: float
+
+
+def _query_sql(module: str, function: str, name: str) -> str:
+    sql = getattr(importlib.import_module(f"chip_quality_queries.{module}"), function.upper())
+    if not isinstance(sql, str) or not sql.startswith(f"-- name: {name} "):
+        raise RuntimeError(f"chip_quality_queries.{module}.{function.upper()} is not {name}'s SQL")
+    return sql
+
+
+def _catalog() -> tuple[dict[str, CachedQuery], dict[str, tuple[str, ...]]]:
+    """By SQL: the queries marked cached, and the tables each writing query writes
+    (from the generator's catalog, `chip_quality_queries._catalog.QUERIES`)."""
+    cached: dict[str, CachedQuery] = {}
+    writes: dict[str, tuple[str, ...]] = {}
+    for info in QUERIES:
+        if info.cache_seconds is None and not info.writes:
+            continue
+        module, function = info.function.split(".")
+        sql = _query_sql(module, function, info.name)
+        if info.cache_seconds is not None:
+            cached[sql] = CachedQuery(info.name, info.reads, info.cache_seconds)
+        if info.writes:
+            writes[sql] = info.writes
+    return cached, writes
+
+
+CACHED_QUERIES, WRITES = _catalog()
+
+
+class CacheStats(BaseModel):
+    """What health_check reports of the cache."""
+
+    listening: bool  # False: the listener is away, nothing is served
+    entries: int
+    bytes: int
+    max_entries: int
+    max_bytes: int
+    hits: int
+    misses: int
+    evictions: int  # entries pushed out by the bounds (stale ones dropped are not counted)
+    bypasses: int  # calls that could not use the cache: listener away, key not storable
+    invalidations: int  # notifications heard (one per table per committed transaction)
+    reconnects: int  # times the listener came back (each empties the cache)
+
+
+# -- copies: what a hit hands out ----------------------------------------------------
+
+# Results that are values nobody can change: handed out as they are.
+_IMMUTABLE = (int, float, str, bytes, Decimal, dt.date, dt.time, dt.timedelta, UUID, type(None))
+
+
+def _copy_value(value: object) -> object:
+    """A copy of a field's value sharing nothing a caller can change: JSON documents
+    and arrays (dicts and lists) copied all the way down, nested models copied."""
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return {key: _copy_value(item) for key, item in items.items()}
+    if isinstance(value, list):
+        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return [_copy_value(item) for item in elements]
+    if isinstance(value, BaseModel):
+        return copy_row(value)
+    return value
+
+
+def copy_row(row: BaseModel) -> BaseModel:
+    """A row nobody else holds: pydantic's shallow copy (a new `__dict__`), then a copy
+    of each value that is a dict, a list or a model (the others cannot be changed)."""
+    copied = row.model_copy()
+    fields = copied.__dict__
+    for name, value in fields.items():
+        if isinstance(value, dict | list | BaseModel):
+            fields[name] = _copy_value(value)
+    return copied
+
+
+def copyable(value: object) -> bool:
+    """Whether `copy_result` can hand out copies of `value` (else it is not stored)."""
+    if isinstance(value, (BaseModel, *_IMMUTABLE)):
+        return True
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return all(isinstance(item, (BaseModel, *_IMMUTABLE)) for item in items)
+    return False
+
+
+def copy_result(value: Any) -> Any:
+    """A copy of a stored result for one caller (docs/caching.md measures the ways)."""
+    if isinstance(value, BaseModel):
+        return copy_row(value)
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return [copy_row(item) if isinstance(item, BaseModel) else item for item in items]
+    return value
+
+
+def size_of(value: object) -> int:
+    """About the bytes `value` holds (sys.getsizeof over its parts), for DB_CACHE_MAX_BYTES."""
+    size = sys.getsizeof(value)
+    if isinstance(value, BaseModel):
+        fields = value.__dict__
+        return size + sys.getsizeof(fields) + sum(size_of(item) for item in fields.values())
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return size + sum(size_of(k) + size_of(v) for k, v in items.items())
+    if isinstance(value, list):
+        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return size + sum(size_of(item) for item in elements)
+    return size
+
+
+# -- the shared form (Redis): the result as JSON, validated again on every hit -----------
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    model: type[BaseModel] | None  # the row model; None: a value that needs no model
+    many: bool  # a list of rows
+    data: bytes | object  # JSON of the rows; or the immutable value itself
+
+
+_LIST_ADAPTERS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
+
+
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    adapter = _LIST_ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _LIST_ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return adapter
+
+
+def freeze(value: object) -> tuple[_Stored, int] | None:
+    """The JSON form of a result and its size in bytes; None for a result of a kind
+    this cache cannot copy (it is then returned, not stored)."""
+    if isinstance(value, BaseModel):
+        data = value.__pydantic_serializer__.to_json(value)
+        return _Stored(type(value), False, data), len(data)
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        if not items:
+            return _Stored(None, True, b"[]"), 2
+        model = type(items[0])
+        if issubclass(model, BaseModel) and all(type(item) is model for item in items):
+            data = _list_adapter(model).dump_json(items)
+            return _Stored(model, True, data), len(data)
+        return None
+    if isinstance(value, _IMMUTABLE):
+        return _Stored(None, False, value), 64
+    return None
+
+
+def thaw(stored: _Stored) -> Any:
+    """A new copy of a result in its JSON form: nothing shared with other callers."""
+    model = stored.model
+    if model is None:
+        return [] if stored.many else stored.data
+    if stored.many:
+        return _list_adapter(model).validate_json(stored.data)  # type: ignore[arg-type]
+    return model.model_validate_json(stored.data)  # type: ignore[arg-type]
+
+
+def _hashable(value: object) -> Hashable:
+    """`value` with its lists as tuples and its dicts as sorted pairs (a key to store under)."""
+    if isinstance(value, list | tuple):
+        items: list[object] | tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]
+        return (type(value).__name__, *[_hashable(item) for item in items])
+    if isinstance(value, dict):
+        pairs: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return ("dict", *sorted((repr(k), _hashable(v)) for k, v in pairs.items()))
+    if isinstance(value, BaseModel):
+        return (type(value).__name__, value.model_dump_json())
+    return value
+
+
+# -- the cache -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    epoch: int
+    versions: tuple[int, ...]
+    expires: float  # time.monotonic()
+    value: object  # the result as the first caller got it; each hit gets a copy
+    size: int
+
+
+# What an entry costs beyond its result: the entry, its key, the OrderedDict's links
+# (against tracemalloc in `make bench`, docs/caching.md).
+ENTRY_OVERHEAD = 300
+
+
+class QueryCache:
+    """The cache of one pool or cluster handle (see the module docstring)."""
+
+    def __init__(self, handle: Any, settings: DatabaseSettings) -> None:
+        self.handle = handle
+        self.settings = settings
+        self.max_entries = settings.cache_max_entries
+        self.max_bytes = settings.cache_max_bytes
+        # A miss runs the generated function again on this: the handle's own routing,
+        # without a `result_cache` attribute (so it reaches the database).
+        self.reader: ReadExecutor = ReadOnly(handle)
+        self._replicas = bool(getattr(handle, "replicas", None))
+        self._entries: OrderedDict[tuple[str, Hashable], _Entry] = OrderedDict()
+        self._bytes = 0
+        self._versions: dict[str, int] = {}
+        self._epoch = 0
+        self.listening = False
+        self.listening_since = 0.0  # monotonic time it last started serving
+        self._floor = "0"  # replicas: the primary's WAL position after the last notification
+        self._floor_pending = 0  # replicas: notifications whose position is being read
+        self._process = secrets.token_hex(4)
+        self._syncs = itertools.count()
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._listener: Connection | None = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self.hits = self.misses = self.evictions = self.bypasses = 0
+        self.invalidations = self.reconnects = 0
+        # (monotonic time, table) of the last notifications heard: what tests measure
+        # the notification window with.
+        self.heard: deque[tuple[float, str]] = deque(maxlen=10_000)
+
+    # -- what the generated functions call ---------------------------------------------
+
+    async def cached(
+        self, query: str, key: Hashable, load: Callable[[ReadExecutor], Awaitable[T]]
+    ) -> T:
+        """The result of `query` with parameters `key`: stored, or `load`ed on the handle."""
+        info = CACHED_QUERIES.get(query)
+        if info is None or not self.listening:
+            self.bypasses += 1
+            return await self._observed(info, "bypass", load)
+        slot = (query, key)
+        try:
+            entry = self._entries.get(slot)
+        except TypeError:  # a list or a dict among the parameters
+            slot = (query, _hashable(key))
+            entry = self._entries.get(slot)
+        if entry is not None:
+            if (
+                entry.epoch == self._epoch
+                and entry.versions == self._tag(info.reads)
+                and entry.expires > time.monotonic()
+            ):
+                self._entries.move_to_end(slot)
+                self.hits += 1
+                if _telemetry.tracing():
+                    _telemetry.cache_event(info.name, "hit")
+                value: T = copy_result(entry.value)
+                return value
+            self._drop(slot, entry)
+        self.misses += 1
+        # The versions before the query runs: a write that commits while it runs
+        # advances one of them and the entry is never served.
+        epoch, versions = self._epoch, self._tag(info.reads)
+        storable = not (self._replicas and self._floor_pending)
+        value = await self._observed(info, "miss", load)
+        if (
+            storable
+            and epoch == self._epoch
+            and versions == self._tag(info.reads)
+            and self._store(slot, epoch, versions, info.ttl, value)
+        ):
+            # The entry keeps the object loaded: this caller gets a copy of it too.
+            stored: T = copy_result(value)
+            return stored
+        return value
+
+    async def _observed(
+        self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
+    ) -> T:
+        if self._replicas and outcome == "miss":
+            with reading_after(self._floor):
+                return await self._loaded(info, outcome, load)
+        return await self._loaded(info, outcome, load)
+
+    async def _loaded(
+        self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
+    ) -> T:
+        if info is not None and _telemetry.tracing():
+            with _telemetry.cache_span(info.name, outcome):
+                return await load(self.reader)
+        return await load(self.reader)
+
+    def _tag(self, tables: tuple[str, ...]) -> tuple[int, ...]:
+        versions = self._versions
+        return tuple([versions.get(table, 0) for table in tables])
+
+    def _store(
+        self,
+        slot: tuple[str, Hashable],
+        epoch: int,
+        versions: tuple[int, ...],
+        ttl: float,
+        value: object,
+    ) -> bool:
+        """Keep `value` under `slot`; False when it cannot be copied or is too big."""
+        if not copyable(value):
+            return False
+        size = size_of(value) + ENTRY_OVERHEAD
+        if size > self.max_bytes:
+            return False
+        old = self._entries.pop(slot, None)
+        if old is not None:
+            self._bytes -= old.size
+        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, value, size)
+        self._bytes += size
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
+            self.evictions += 1
+        return True
+
+    def _drop(self, slot: tuple[str, Hashable], entry: _Entry) -> None:
+        del self._entries[slot]
+        self._bytes -= entry.size
+
+    def clear(self) -> None:
+        """Drop every entry, and serve none stored before (the epoch advances)."""
+        self._entries.clear()
+        self._bytes = 0
+        self._epoch += 1
+
+    # -- invalidation --------------------------------------------------------------------
+
+    def advance(self, tables: tuple[str, ...]) -> None:
+        """A write to `tables` committed: results that read one are not served again."""
+        versions = self._versions
+        for table in tables:
+            versions[table] = versions.get(table, 0) + 1
+
+    async def advance_written(self, tables: tuple[str, ...]) -> None:
+        """A statement on the handle that writes `tables` returned (committed)."""
+        self.advance(tables)
+
+    async def _reset(self) -> None:
+        """The listener (re)started: nothing stored before may be served."""
+        self.clear()
+        self._versions.clear()
+
+    def _heard(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if payload.startswith(_SYNC):
+            waiter = self._waiting.pop(payload, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            return
+        self.heard.append((time.monotonic(), payload))
+        self.invalidations += 1
+        self.advance((payload,))
+        if self._replicas and self._listener is not None:
+            self._floor_pending += 1
+            self._start(self._read_floor(self._listener))
+
+    async def _read_floor(self, conn: Connection) -> None:
+        try:
+            position = await conn.fetchval(PRIMARY_POSITION, timeout=self.settings.pool_timeout)
+            if lsn(position) > int(self._floor):
+                self._floor = str(lsn(position))
+        except Exception as exc:  # the listener's own failure is handled by its task
+            logger.debug("the primary's position after a notification: %r", exc)
+            self.clear()  # what the position would have protected is dropped instead
+        finally:
+            self._floor_pending -= 1
+
+    async def heard_own_writes(self, conn: Connection) -> None:
+        """After a COMMIT on `conn`: return once this process's listener has heard every
+        notification of that transaction (see the module docstring). Called by
+        `transaction()`. When the listener does not answer within DB_POOL_TIMEOUT,
+        the cache stops serving until it is back."""
+        if not self.listening:
+            return  # nothing is served; the cache is emptied when the listener returns
+        token = f"{_SYNC}{self._process} {next(self._syncs)}"
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[token] = waiter
+        try:
+            await conn.execute(NOTIFY, CHANNEL, token)
+            async with asyncio.timeout(self.settings.pool_timeout):
+                await waiter
+        except TimeoutError:
+            logger.warning("the cache's listener did not hear a notification in time")
+            self._stop_serving()
+            self._lost.set()
+        finally:
+            self._waiting.pop(token, None)
+
+    # -- the listening connection ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the listening connection (its first failure is raised), then keep it."""
+        await self._connect()
+        self._task = asyncio.get_running_loop().create_task(self._keep_listening())
+
+    async def _connect(self) -> None:
+        conn = await connect(self.settings)
+        try:
+            conn.add_termination_listener(self._terminated)
+            await conn.add_listener(CHANNEL, self._heard)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._listener = conn
+        self._lost.clear()
+        # LISTEN is in place: whatever commits from now on is heard. What committed
+        # before, while nobody listened, may be in any entry: they all go.
+        await self._reset()
+        self._floor = "0"
+        if self._replicas:
+            self._floor = str(lsn(await conn.fetchval(PRIMARY_POSITION)))
+        self.listening_since = time.monotonic()
+        self.listening = True
+
+    def _terminated(self, conn: object) -> None:
+        if conn is self._listener:
+            self._stop_serving()
+            self._lost.set()
+
+    def _stop_serving(self) -> None:
+        self.listening = False
+        self.clear()
+        for waiter in self._waiting.values():
+            if not waiter.done():
+                waiter.set_result(None)  # nothing is served now: no need to wait
+        self._waiting.clear()
+
+    async def _keep_listening(self) -> None:
+        every = self.settings.cache_listener_ping
+        while not self._closed:
+            conn = self._listener
+            if conn is not None and not conn.is_closed() and self.listening:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(every):
+                        await self._lost.wait()
+                if not self._lost.is_set():
+                    try:
+                        await conn.fetchval(PING, timeout=every)
+                        continue
+                    except Exception as exc:
+                        logger.warning("the cache's listening connection failed: %r", exc)
+            self._stop_serving()
+            old, self._listener = self._listener, None
+            if old is not None:
+                old.terminate()
+            try:
+                await self._connect()
+                self.reconnects += 1
+            except Exception as exc:
+                logger.warning("the cache's listening connection cannot reopen yet: %r", exc)
+                await asyncio.sleep(min(every, 1.0))
+
+    def _start(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop listening and serving; the handle runs every query on the database again."""
+        self._closed = True
+        self._stop_serving()
+        self.detach()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._tasks):
+            task.cancel()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=self.settings.pool_timeout)
+            self._listener = None
+
+    # -- attaching to a handle ---------------------------------------------------------------
+
+    _METHODS = ("execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_records_to_table")
+
+    def attach(self) -> None:
+        """Become the handle's `result_cache`, and advance the written tables' versions
+        after each statement run on the handle (its query methods are wrapped, on this
+        instance only: a handle without a cache keeps the plain ones)."""
+        handle = self.handle
+        own = vars(handle)
+        # What the handle held as its own attributes before (the cluster handle sets its
+        # query methods per instance), to put back on close; None: the class's.
+        self._originals: dict[str, Any] = {name: own.get(name) for name in self._METHODS}
+        for method in self._METHODS[:-1]:
+            setattr(handle, method, self._advancing(getattr(handle, method)))
+        copy = handle.copy_records_to_table
+
+        async def copy_records_to_table(table_name: str, **kwargs: Any) -> Any:
+            try:
+                return await copy(table_name, **kwargs)
+            finally:
+                await self.advance_written((table_name,))
+
+        handle.copy_records_to_table = copy_records_to_table
+        handle.result_cache = self
+
+    def detach(self) -> None:
+        handle = self.handle
+        if getattr(handle, "result_cache", None) is not self:
+            return
+        del handle.result_cache
+        for method, original in self._originals.items():
+            if original is None:
+                delattr(handle, method)
+            else:
+                setattr(handle, method, original)
+
+    def _advancing(self, statement: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def call(query: str, *args: Any, **kwargs: Any) -> Any:
+            tables = WRITES.get(query)
+            if tables is None:
+                return await statement(query, *args, **kwargs)
+            try:
+                return await statement(query, *args, **kwargs)
+            finally:
+                # Committed when it returns; when it raised it may have committed all the
+                # same (the connection lost after COMMIT): advancing costs only a miss.
+                await self.advance_written(tables)
+
+        return call
+
+    def listener_pid(self) -> int | None:
+        """The server process of the listening connection (None while it is away)."""
+        conn = self._listener
+        return conn.get_server_pid() if conn is not None and not conn.is_closed() else None
+
+    def stats(self) -> CacheStats:
+        return CacheStats(
+            listening=self.listening,
+            entries=len(self._entries),
+            bytes=self._bytes,
+            max_entries=self.max_entries,
+            max_bytes=self.max_bytes,
+            hits=self.hits,
+            misses=self.misses,
+            evictions=self.evictions,
+            bypasses=self.bypasses,
+            invalidations=self.invalidations,
+            reconnects=self.reconnects,
+        )
+
+
+async def enable_cache(
+    handle: Any, settings: DatabaseSettings | None = None, *, redis_url: str | None = None
+) -> QueryCache:
+    """Cache the marked queries run on `handle` (a pool or the cluster handle) from now
+    on; `await cache.close()` stops. Opens one listening connection with the handle's
+    settings (or `settings`), and fails if it cannot. With `redis_url` (or
+    DB_CACHE_REDIS_URL) the entries and versions are kept in Redis, shared by every
+    process that uses the same Redis and database (_cache_redis.py; the `redis` extra)."""
+    if getattr(handle, "result_cache", None) is not None:
+        raise ValueError("this handle already has a cache (enable_cache was called twice)")
+    settings = settings or handle.settings
+    if settings.pgbouncer == "transaction":
+        raise SettingsError(
+            "enable_cache: DB_PGBOUNCER=transaction: the cache's LISTEN needs a session of its "
+            "own on the server; pass enable_cache(db, settings) with a DATABASE_URL that "
+            "reaches PostgreSQL directly"
+        )
+    redis_url = redis_url or settings.cache_redis_url
+    if redis_url:
+        from ._cache_redis import RedisQueryCache
+
+        cache: QueryCache = RedisQueryCache(handle, settings, redis_url)
+    else:
+        cache = QueryCache(handle, settings)
+    await cache.start()
+    cache.attach()
+    return cache
