@@ -19,7 +19,7 @@ export DBMATE_SCHEMA_FILE := schema/schema.sql
 export DBMATE_MIGRATION_LOCK := true
 
 .PHONY: help install db db-stop demo migrate rollback status new-migration generate check lint \
-        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-contract test-faults test-rollout test-unit test-asyncpg coverage bench bench-audit verify-audit serve \
+        typecheck typecheck-generated squawk schema-drift generated-drift query-types compat plans plans-rebuild plan-check test test-contract test-ha test-faults test-rollout test-unit test-matrix install-matrix test-asyncpg coverage bench bench-audit verify-audit serve \
         clean
 
 help: ## List the targets
@@ -63,7 +63,7 @@ ha-stop: install ## Stop the pg_auto_failover formation
 
 # Always on the formation (started for the run unless it runs; see `make ha`).
 test-ha: install ## Failover, switchover and a lost standby under load; prints figures
-	env -u DATABASE_URL pytest -m ha tests/ha -p no:cacheprovider
+	env -u DATABASE_URL pytest tests/ha -p no:cacheprovider
 
 demo: migrate ## The main job: migrate, load a fab dataset through the generated queries, report
 	$(WITH_DB) $(PY) -m chip_quality_dev.demo
@@ -154,8 +154,12 @@ plans-rebuild: install ## Drop the cached plans dataset and build it again (then
 plan-check: install ## Fail when queries/plans/ drifts or a plan breaks a rule (docs/query-plans.md)
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans check
 
+# Tests are selected by path: the tier is the folder (tests/conftest.py, TIERS). `make
+# test` runs every folder but these, which have targets of their own; a folder new to
+# TIERS fails the collection until it is given a tier.
+NOT_IN_MAKE_TEST := tests/faults tests/cluster tests/rollout tests/ha tests/contract
 test: install ## The test suite against real PostgreSQL (without the slow fault tests)
-	$(WITH_DB) pytest -m "not faults and not cluster and not rollout and not ha and not contract"
+	$(WITH_DB) pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST))
 
 # The example service's OpenAPI contract, against the service running under uvicorn:
 # schemathesis (property-based and stateful requests from the document), a client
@@ -179,7 +183,7 @@ test-rollout: install ## Migrations applied under a steady workload on the plans
 
 # Always on the local cluster (started for the run unless it runs; see `make cluster`).
 test-cluster: install ## Standby and PgBouncer tests on the local cluster; prints figures
-	env -u DATABASE_URL pytest -m cluster tests/cluster -p no:cacheprovider
+	env -u DATABASE_URL pytest tests/cluster -p no:cacheprovider
 
 # The pool uses asyncpg's public API only (README: Checkout), so it works with every
 # release pyproject allows; this proves one: the release is installed into a folder of
@@ -189,7 +193,7 @@ test-asyncpg: install ## The runtime, query and service tests on another asyncpg
 	$(PY) -m pip install --quiet --disable-pip-version-check \
 		--target .localdb/asyncpg-$(ASYNCPG) 'asyncpg==$(ASYNCPG)'
 	PYTHONPATH=$(abspath .localdb/asyncpg-$(ASYNCPG)) $(WITH_DB) pytest tests/runtime tests/queries \
-		tests/service -p no:cacheprovider -m "not faults and not cluster and not contract"
+		tests/service -p no:cacheprovider
 
 # Every tier, one after the other (the fault tier restarts the local server), each under
 # coverage.py; Python subprocesses (the sqlc plugin, the CLI, `make serve`) are measured
@@ -198,17 +202,35 @@ COVERAGE_DATA := $(abspath .localdb/coverage/data)
 coverage: install ## Every test tier under coverage.py (subprocesses too); prints the table
 	rm -rf $(dir $(COVERAGE_DATA)) && mkdir -p $(dir $(COVERAGE_DATA))
 	export COVERAGE_FILE=$(COVERAGE_DATA); \
-	$(WITH_DB) coverage run -m pytest -p no:cacheprovider -m "not faults and not cluster and not rollout" && \
+	$(WITH_DB) coverage run -m pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST)) -p no:cacheprovider && \
 	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/faults -p no:cacheprovider && \
 	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/rollout -p no:cacheprovider && \
-	env -u DATABASE_URL coverage run -m pytest -m cluster tests/cluster -p no:cacheprovider
+	$(WITH_DB) coverage run -m pytest tests/contract -p no:cacheprovider && \
+	env -u DATABASE_URL coverage run -m pytest tests/cluster -p no:cacheprovider && \
+	env -u DATABASE_URL coverage run -m pytest tests/ha -p no:cacheprovider
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage combine --quiet
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage report
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json
 	$(PY) -m chip_quality_dev.coverage_summary $(dir $(COVERAGE_DATA))coverage.json
 
 test-unit: install ## Only the tests that need no database
-	pytest -m unit
+	pytest tests/unit
+
+# The tiers that depend on the server, on every supported major, each on a server of its
+# own started here (chip_quality_dev.matrix: MATRIX_JOBS majors at a time, default all;
+# MAJORS=15,18 for some). The golden, build and unit tiers do not depend on the server:
+# `make test` runs them once.
+MATRIX_TESTS := tests/schema tests/audit tests/queries tests/runtime tests/execution tests/plans
+test-matrix: $(VENV)/.matrix-installed ## The PostgreSQL tiers on every supported major (15, 16, 18); a line per major
+	$(PY) -m chip_quality_dev.matrix $(if $(MAJORS),--majors $(MAJORS)) $(MATRIX_TESTS)
+
+# Both server wheels (the default one is in `make install` already); Debian's 15 is
+# installed by the matrix itself when missing.
+install-matrix: $(VENV)/.matrix-installed ## Install both PostgreSQL server wheels (LOCALDB_WHEEL picks one)
+
+$(VENV)/.matrix-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e './tools[matrix]'
+	touch $@
 
 bench: $(VENV)/.bench-installed ## Benchmark the generated layer against raw asyncpg, SQLAlchemy, psycopg
 	$(WITH_DB) $(PY) benchmarks/bench.py

@@ -9,10 +9,12 @@ TEMPLATE is a file copy: far cheaper than migrating again), cloned ahead of need
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +56,29 @@ def run_dbmate(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
-    """A URL of the server the tests run on (its own database is left alone)."""
+def server_url(record_testsuite_property: Callable[[str, object], None]) -> str:
+    """A URL of the server the tests run on (its own database is left alone).
+
+    Its `SHOW server_version` goes into the JUnit report (`make test-matrix` prints it
+    from there), and under MATRIX_MAJOR a server of another major fails every test
+    that uses it: a matrix line that says "passed" comes from the major it names."""
     server = localdb.LocalServer((ROOT / ".localdb").resolve())
-    return localdb.database_url(server)
+    url = localdb.database_url(server)
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, beside pytest-asyncio's
+        version = thread.submit(asyncio.run, _server_version(url)).result()
+    record_testsuite_property("server_version", version)
+    expected = os.environ.get("MATRIX_MAJOR")
+    if expected and version.split(".")[0] != expected:
+        pytest.fail(f"MATRIX_MAJOR={expected}, but the tests' server is PostgreSQL {version}")
+    return url
+
+
+async def _server_version(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version")).split()[0]
+    finally:
+        await conn.close()
 
 
 async def _admin(server_url: str) -> asyncpg.Connection:
@@ -159,28 +180,59 @@ def _reset_provider() -> None:
     _telemetry.provider_changed()  # the runtime asks the API again at the next query
 
 
-# The folder decides the tier: everything under tests/faults is a fault test (`make
-# test-faults`, which restarts servers and records figures), everything under
-# tests/cluster needs the local cluster (`make test-cluster`), tests/rollout measures
-# migrations under a workload on the plans dataset (`make test-rollout`), tests/ha
-# fails the primary over on a pg_auto_failover formation (`make test-ha`), tests/contract
-# calls the running example service from its OpenAPI document (`make test-contract`);
-# `make test` runs none of them.
-_FOLDER_MARKERS = {
-    "contract": pytest.mark.contract,
-    "faults": pytest.mark.faults,
-    "cluster": pytest.mark.cluster,
-    "rollout": pytest.mark.rollout,
-    "ha": pytest.mark.ha,
+# The tier is the folder: each folder of tests/ is one tier, and this hook gives its
+# tests the tier's markers, never a test module by hand. So `pytest -m unit` (or
+# `integration`, `database`, ...) selects exactly the tier, as `pytest tests/unit` does,
+# and the make targets select by path (Makefile: test, test-unit, test-matrix, ...).
+# `integration` is every folder run against PostgreSQL by `make test`; `database` the
+# part of it that tests the schema itself. A folder missing here fails the collection:
+# a new folder must be given a tier.
+TIERS: dict[str, tuple[str, ...]] = {
+    "unit": ("unit",),  # no database, no sqlc run
+    "generator": ("golden",),  # the real sqlc binary and the type checkers, no database
+    "packaging": ("build",),  # builds the services' wheel
+    "schema": ("integration", "database"),
+    "audit": ("integration", "database"),
+    "queries": ("integration",),
+    "runtime": ("integration",),
+    "execution": ("integration",),  # the generator's output imported and run
+    "service": ("integration",),
+    "compat": ("integration",),
+    "plans": ("integration",),
+    "faults": ("faults",),  # make test-faults
+    "cluster": ("cluster",),  # make test-cluster
+    "rollout": ("rollout",),  # make test-rollout
+    "ha": ("ha",),  # make test-ha: failover on the local pg_auto_failover formation
+    "contract": ("contract",),  # make test-contract: the running example service's OpenAPI
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def tier_folder(path: Path) -> str | None:
+    """The tier folder (first folder under tests/) of a test file, None outside tests/."""
     tests = Path(__file__).parent
+    if not path.is_relative_to(tests):
+        return None
+    relative = path.relative_to(tests)
+    return relative.parts[0] if len(relative.parts) > 1 else ""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unknown: set[str] = set()
     for item in items:
-        relative = item.path.relative_to(tests) if item.path.is_relative_to(tests) else None
-        if relative is not None and relative.parts[0] in _FOLDER_MARKERS:
-            item.add_marker(_FOLDER_MARKERS[relative.parts[0]])
+        folder = tier_folder(item.path)
+        if folder is None:
+            continue
+        if folder not in TIERS:
+            unknown.add(f"tests/{folder}" if folder else str(item.path))
+            continue
+        for marker in TIERS[folder]:
+            item.add_marker(getattr(pytest.mark, marker))
+    if unknown:
+        raise pytest.UsageError(
+            f"tests in {', '.join(sorted(unknown))} belong to no tier: add the folder to "
+            "TIERS in tests/conftest.py (and to the make target that runs it)"
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -33,8 +33,6 @@ from .history import forge_history
 from .support import audit_log_partitions, rolled_back, tampering, write_parts
 from .test_chain import cli
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 JUNE, JULY, AUGUST, SEPTEMBER = (dt.date(2026, m, 1) for m in (6, 7, 8, 9))
 PER_MONTH = 50
 

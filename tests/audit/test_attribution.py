@@ -24,8 +24,6 @@ from chip_quality_queries.models import PartType
 
 from .support import APP, NO_ACTOR, assert_chain_intact, audit_count, chain_head, part_number
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 TASKS = 30
 TRANSACTIONS_PER_TASK = 3
 

@@ -36,8 +36,6 @@ from .support import (
     write_parts,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 WRITERS = 20
 TRANSACTIONS_PER_WRITER = 50
 

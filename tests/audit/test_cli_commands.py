@@ -13,8 +13,6 @@ from .test_chain import ROWS, chained, cli
 
 __all__ = ["chained"]  # the fixture of a clean ten-entry chain, shared with test_chain
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 
 @pytest.mark.usefixtures("chained")
 async def test_keygen_then_a_signed_head_on_stdout_verifies_with_the_public_key(

@@ -53,8 +53,6 @@ from chip_quality_queries.models import (
 )
 from tests.queries.factories import finish_inspection, make_inspection_chain, make_job
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 REPLAYED_TABLES = ("parts", "lots")
 
 _examples = itertools.count(1)

@@ -30,8 +30,6 @@ from .support import (
     write_parts,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 PARTITIONING = "20261201000100"
 HISTORY = [dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 8, 1)]
 
@@ -217,7 +215,6 @@ async def test_maintain_gives_up_on_a_held_lock_instead_of_blocking_writers(
     await assert_chain_intact(conn, rows=1)
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "26-01", "2026/01", "", "2026-00"])
 def test_a_month_that_is_not_yyyy_mm_is_refused_naming_it(text: str) -> None:
     with pytest.raises(ValueError, match="is not a month"):

@@ -16,8 +16,6 @@ from chip_quality_queries import audit_log
 
 from .history import forge_history
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 MONTHS = [dt.date(2026, m, 1) for m in range(3, 9)]  # March to August
 
 

@@ -37,8 +37,6 @@ from .support import (
     write_parts,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 # The roles an application, a report or an auditor logs in as.
 NON_OWNER_ROLES = (APP, REPORTING, AUDITOR)
 non_owner_roles = pytest.mark.parametrize("role", NON_OWNER_ROLES)

@@ -21,8 +21,6 @@ from .test_chain import ROWS, chained, cli
 
 __all__ = ["chained"]  # the fixture of a clean ten-entry chain, shared with test_chain
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 
 @pytest.fixture
 def keys(tmp_path: Path) -> tuple[Path, Path]:

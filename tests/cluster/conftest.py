@@ -2,9 +2,8 @@
 
 A primary, a streaming standby made by `pg_basebackup -R`, and PgBouncer in
 transaction mode in front of the primary (chip_quality_dev.cluster). Run by
-`make test-cluster` (`pytest -m cluster tests/cluster`), never by `make test`:
-every test under tests/cluster is marked `cluster` here, whether its module says
-so or not.
+`make test-cluster` (`pytest tests/cluster`), never by `make test`; the folder is
+the `cluster` tier (tests/conftest.py gives its tests the marker).
 
 The session starts the cluster when it is not running and stops what it started
 at the end (unless another test session still uses it); a cluster started by
@@ -34,7 +33,6 @@ import itertools
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -45,21 +43,12 @@ from chip_quality_dev.cluster import ClusterUrls, LocalCluster
 from chip_quality_dev.localdb import LocalDbError
 from tests.conftest import ROOT, run_dbmate
 
-HERE = Path(__file__).resolve().parent
 _counter = itertools.count()
 FIGURES: dict[str, Any] = {}
 
 
 def record(name: str, value: Any) -> None:
     FIGURES[name] = value
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Before -m deselects: a test added here without its own mark is still a cluster test.
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.cluster)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -23,8 +23,6 @@ from tests.conftest import ROOT
 from .conftest import record
 from .hammer import RIGHT, hammer
 
-pytestmark = pytest.mark.cluster
-
 
 async def _insert_part(primary: asyncpg.Connection, number: str) -> None:
     async with primary.transaction():

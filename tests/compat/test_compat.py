@@ -10,12 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from chip_quality_dev.compat import Break, base_revision, check
 from tests.conftest import ROOT
-
-pytestmark = pytest.mark.integration
 
 # Four ways a schema change breaks the release before it, in one migration.
 BREAKING = """-- What a contract step must not do while the previous release runs.

@@ -10,11 +10,7 @@ import asyncio
 import shutil
 import tempfile
 
-import pytest
-
 from tests.contract.conftest import Service
-
-pytestmark = pytest.mark.integration
 
 BROWSER_QUIET = [
     "--no-first-run",

@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.contract.conftest import Service
-
-pytestmark = pytest.mark.integration
 
 PACKAGE = "fab_client"
 

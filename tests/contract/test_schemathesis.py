@@ -16,12 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.contract.conftest import Service
 from tests.parity import REPORT
-
-pytestmark = pytest.mark.integration
 
 # What the issue asks of the contract, and the checks that follow from the document:
 CHECKS = ",".join(

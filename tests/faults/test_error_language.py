@@ -26,8 +26,6 @@ from tests.conftest import run_dbmate, with_database
 
 from .conftest import GERMAN_LOCALE, record
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
 Scenario = Callable[[Pool], Awaitable[object]]
 
 

@@ -7,7 +7,6 @@ import random
 import time
 
 import asyncpg
-import pytest
 
 from chip_quality_db import (
     DatabaseError,
@@ -20,8 +19,6 @@ from chip_quality_db import (
 )
 
 from .conftest import ERRORS_SURFACED, record
-
-pytestmark = pytest.mark.integration
 
 
 async def test_ten_times_max_size_acquirers_succeed_or_time_out_in_time(db_url: str) -> None:
@@ -78,7 +75,6 @@ async def _leaks(conn: asyncpg.Connection, database: str) -> int:
     )
 
 
-@pytest.mark.faults
 async def test_a_thousand_cancellations_leak_nothing_and_write_nothing_half(
     pool: Pool, conn: asyncpg.Connection, db_url: str
 ) -> None:

@@ -10,8 +10,6 @@ import pytest
 
 from .conftest import GERMAN_LOCALE
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
 
 @pytest.fixture
 async def german(german_server_url: str) -> AsyncIterator[asyncpg.Connection]:

@@ -36,8 +36,6 @@ from chip_quality_db import (
 
 from .conftest import ERRORS_SURFACED, FIGURES
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
 SQL_METACHARACTERS = [
     "'; DROP TABLE parts; --",
     '" OR 1=1 --',

@@ -30,8 +30,6 @@ from chip_quality_queries.models import PartType
 
 from .conftest import ERRORS_SURFACED, FIGURES, record
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
 WRITERS = 6
 
 

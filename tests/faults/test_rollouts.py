@@ -20,8 +20,6 @@ from chip_quality_dev.migrate import MigrateError, Settings, apply
 from ..conftest import ROOT
 from .conftest import record
 
-pytestmark = pytest.mark.integration
-
 # An index on an existing table, built the way the rule asks: its own transaction:false
 # migration, one statement.
 CONCURRENT_INDEX = """-- An index built CONCURRENTLY on a table earlier migrations made.

@@ -30,8 +30,6 @@ from .golden import (
     stored_request,
 )
 
-pytestmark = pytest.mark.golden
-
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_case_generates_expected_output(case: Path, tmp_path: Path) -> None:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from .golden import CASES, installed
-
-pytestmark = pytest.mark.golden
 
 RUFF_RULES = "E,F,W,I,B,UP,SIM,RUF,N"
 

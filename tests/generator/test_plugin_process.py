@@ -9,8 +9,6 @@ import subprocess
 
 import pytest
 
-pytestmark = pytest.mark.golden
-
 
 def run_plugin(stdin: bytes) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["sqlc-gen-asyncpg"], input=stdin, capture_output=True, check=False)

@@ -20,8 +20,6 @@ import pytest
 
 from chip_quality_dev.typecheck import Outcome, check_all
 
-pytestmark = pytest.mark.golden
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -45,14 +45,6 @@ def record(name: str, value: Any) -> None:
     FIGURES[name] = value
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Before -m deselects: a test added here without its own mark is still an ha test.
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.ha)
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not FIGURES:
         return

@@ -17,8 +17,6 @@ from chip_quality_queries.models import DefectSeverity, DefectType, Lot, Part
 
 from .factories import finish_inspection, make_inspection, make_job, make_lot, make_part
 
-pytestmark = pytest.mark.integration
-
 
 async def _fab(pool: Pool) -> tuple[Part, Lot]:
     """A part with one lot: 2 inspections passed, 1 failed, defects 3 voids (one critical)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
 from chip_quality_db.schemas import (
     ArtifactCreate,
@@ -15,8 +14,6 @@ from chip_quality_queries import artifacts, inference_jobs, reports
 from chip_quality_queries.models import InferenceJobStatus, ReportFormat, ReportStatus
 
 from .factories import checksum, make_inspection_chain
-
-pytestmark = pytest.mark.integration
 
 
 async def test_request_bodies_become_calls(qconn: asyncpg.Connection) -> None:

@@ -25,8 +25,6 @@ from .factories import (
     serial,
 )
 
-pytestmark = pytest.mark.integration
-
 
 async def make_artifact(db: Executor, **overrides: Any) -> Artifact:
     n = serial()

@@ -6,15 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 
 from chip_quality_db import transaction
 from chip_quality_queries import Executor, audit_log, parts, reports
 from chip_quality_queries.models import AuditAction, AuditLog, ReportFormat, ReportType
 
 from .factories import collect_pages, is_aware, make_part
-
-pytestmark = pytest.mark.integration
 
 
 def today() -> dict[str, datetime]:

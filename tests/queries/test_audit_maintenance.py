@@ -17,8 +17,6 @@ from tests.audit.history import forge_history
 
 from .factories import make_part
 
-pytestmark = pytest.mark.integration
-
 JANUARY, FEBRUARY = dt.date(2025, 1, 1), dt.date(2025, 2, 1)
 PER_MONTH = 20
 

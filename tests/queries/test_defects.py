@@ -24,8 +24,6 @@ from .factories import (
     make_lot,
 )
 
-pytestmark = pytest.mark.integration
-
 REVIEWED_AT = datetime(2025, 11, 4, 10, 0, tzinfo=UTC)
 
 

@@ -12,8 +12,6 @@ from chip_quality_db import Pool, RuleViolationError, run_once, transaction
 from chip_quality_queries import idempotency_keys, parts
 from chip_quality_queries.models import PartType
 
-pytestmark = pytest.mark.integration
-
 
 def creator(number: str, *, validated: bool = True):  # type: ignore[no-untyped-def]
     """A write of a part; `validated=False` leaves a bad number to the database's CHECK."""

@@ -25,8 +25,6 @@ from .factories import (
     make_job,
 )
 
-pytestmark = pytest.mark.integration
-
 
 async def test_create_inference_job_is_pending(qconn: asyncpg.Connection) -> None:
     _, _, inspection = await make_inspection_chain(qconn)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
-import pytest
 
 from chip_quality_queries import artifacts, defects, inference_jobs, inspections
 from chip_quality_queries.models import (
@@ -33,8 +32,6 @@ from .factories import (
     make_lot,
     make_part,
 )
-
-pytestmark = pytest.mark.integration
 
 
 async def test_create_inspection_is_pending(qconn: asyncpg.Connection) -> None:

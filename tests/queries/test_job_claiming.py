@@ -23,8 +23,6 @@ from chip_quality_queries.models import InferenceJob, InferenceJobStatus
 
 from .factories import make_inspection_chain, make_job
 
-pytestmark = pytest.mark.integration
-
 JOBS = 200
 WORKERS = 8
 BATCH = 5

@@ -24,8 +24,6 @@ from .factories import (
     make_part,
 )
 
-pytestmark = pytest.mark.integration
-
 
 async def test_create_lot_returns_typed_row_with_defaults(qconn: asyncpg.Connection) -> None:
     part = await make_part(qconn)

@@ -15,8 +15,6 @@ from chip_quality_queries.models import Part, PartType
 
 from .factories import collect_pages, is_aware, make_lot, make_part
 
-pytestmark = pytest.mark.integration
-
 
 async def test_create_part_returns_typed_row_with_defaults(qconn: asyncpg.Connection) -> None:
     part = await parts.create_part(

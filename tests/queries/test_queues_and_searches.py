@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-import pytest
 
 from chip_quality_queries import defects, inference_jobs, inspections, reports
 from chip_quality_queries.models import (
@@ -22,8 +21,6 @@ from chip_quality_queries.models import (
 )
 
 from .factories import NOW, finish_inspection, make_inspection, make_inspection_chain, make_job
-
-pytestmark = pytest.mark.integration
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 FAR_AHEAD = datetime(2100, 1, 1, tzinfo=UTC)

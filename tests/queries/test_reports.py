@@ -16,8 +16,6 @@ from chip_quality_queries.models import Report, ReportFormat, ReportStatus, Repo
 
 from .factories import collect_pages, is_aware, serial
 
-pytestmark = pytest.mark.integration
-
 
 async def make_report(db: Executor, **overrides: Any) -> Report:
     values: dict[str, Any] = {

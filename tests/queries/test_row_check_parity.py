@@ -32,8 +32,6 @@ from sqlc_gen_asyncpg.constraints import RowRule, read_checks
 from sqlc_gen_asyncpg.inputs import parse_schema
 from sqlc_gen_asyncpg.row_checks import with_row_rules
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 ROW_RULES = with_row_rules(
     read_checks(parse_schema(sorted((ROOT / "schema/migrations").glob("*.sql"))))

@@ -53,8 +53,6 @@ from tests.parity import (
 )
 from tests.queries.rule_places import Place, places, query_modules
 
-pytestmark = pytest.mark.integration
-
 # What is known to hold a rule at odds with the server: the test must cover these.
 KNOWN = {
     ("params", "CreateDefectParams", "confidence", "defects.confidence"),

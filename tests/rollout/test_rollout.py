@@ -55,8 +55,6 @@ from .conftest import REPORT
 from .releases import compile_release
 from .workload import APPLICATION, Ids, LockWaits, Op, Workload
 
-pytestmark = pytest.mark.integration
-
 PROJECT = sorted((ROOT / "schema/migrations").glob("*.sql"))
 ROLLOUT = sorted((Path(__file__).parent / "migrations").glob("*.sql"))
 CONTRACT = next(path for path in ROLLOUT if path.name.endswith("_rename_contract.sql"))

@@ -19,8 +19,6 @@ from chip_quality_db._read_floor import current
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
-pytestmark = pytest.mark.integration
-
 
 async def test_without_replicas_it_is_the_pool(db_url: str) -> None:
     db = await create_database(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1))

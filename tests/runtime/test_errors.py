@@ -29,8 +29,6 @@ from chip_quality_db._connections import connect
 from chip_quality_queries import defects, lots, parts
 from chip_quality_queries.models import DefectSeverity, DefectType, PartType
 
-pytestmark = pytest.mark.integration
-
 
 def part_params(number: str = "PCB-E-001") -> parts.CreatePartParams:
     return parts.CreatePartParams(part_number=number, part_name="Err", part_type=PartType.PCB)

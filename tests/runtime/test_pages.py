@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import pytest
-
 from chip_quality_db import Pool, transaction
 from chip_quality_db.schemas import AuditEntryResponse, Page, PageRequest
 from chip_quality_queries import audit_log, parts
 from chip_quality_queries.models import PartType
-
-pytestmark = pytest.mark.integration
 
 
 async def test_audit_entries_page_by_their_own_order(pool: Pool) -> None:

@@ -26,8 +26,6 @@ from chip_quality_dev.localdb import _free_port
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
 
-pytestmark = pytest.mark.integration
-
 
 def with_port(url: str, port: int) -> str:
     parts_ = urlsplit(url)

@@ -27,8 +27,6 @@ from chip_quality_db._pool import PING
 from chip_quality_queries import audit_log, parts
 from chip_quality_queries.models import PartType
 
-pytestmark = pytest.mark.integration
-
 ACTOR = "SELECT current_setting('app.actor', true)"
 
 

@@ -24,8 +24,6 @@ from chip_quality_db import (
 )
 from chip_quality_db._connections import connect
 
-pytestmark = pytest.mark.integration
-
 SECRET = "Zq7-s3cret-pw"  # recognisable, and survives URL quoting unchanged
 ENVIRONMENT = ("DATABASE_URL", "DB_PASSWORD", "DB_PASSWORD_FILE", "DB_USER", "DB_HOST", "DB_PORT")
 

@@ -29,8 +29,6 @@ from chip_quality_queries import defects, parts
 from chip_quality_queries.models import DefectSeverity, DefectType, PartType
 from tests.queries.factories import make_inspection_chain
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def observed_pool(db_url: str) -> AsyncIterator[Pool]:

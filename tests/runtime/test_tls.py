@@ -35,8 +35,6 @@ from chip_quality_db import (
 )
 from chip_quality_dev import localdb
 
-pytestmark = pytest.mark.integration
-
 APP_ROLE = "chipq_app_rw"
 SSL_OF_THIS_SESSION = (
     "SELECT ssl, version, client_dn, current_user FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -270,7 +268,7 @@ async def test_verify_full_with_the_ca_connects_encrypted(
 async def test_production_settings_connect_encrypted(
     tls_server: localdb.LocalServer, certificates: Certificates
 ) -> None:
-    # ENVIRONMENT=production refuses disable/allow/prefer (tests/runtime/test_settings.py);
+    # ENVIRONMENT=production refuses disable/allow/prefer (tests/unit/test_settings.py);
     # what it accepts works end to end.
     session = await _session(
         _url(tls_server, "postgres"),

@@ -12,8 +12,6 @@ import pytest
 
 from .rows import BUSINESS_TABLES, audit_rows, create
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 
 async def set_actor(conn: asyncpg.Connection, actor: str, session_id: str | None = None) -> None:
     """What the application does at the start of each transaction."""

@@ -10,8 +10,6 @@ import pytest
 
 from .rows import audit_rows, create
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 
 async def exists(conn: asyncpg.Connection, table: str, row_id: UUID) -> bool:
     found: bool = await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table} WHERE id = $1)", row_id)

@@ -21,8 +21,6 @@ from tests.conftest import ROOT, run_dbmate
 
 from .test_constraints import DEFECT, INSPECTION, JOB, LOT, PART, REPORT, SEED, update
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 # Every code point but NUL (text cannot hold it) and the surrogates (UTF-8 cannot).
 STORABLE = [c for c in range(1, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
 WHITESPACE = [chr(c) for c in STORABLE if chr(c).isspace()]

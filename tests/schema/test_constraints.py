@@ -13,8 +13,6 @@ from collections import Counter
 import asyncpg
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 # The seed graph every case starts from (see the `seed` fixture).
 PART = "00000000-0000-4000-8000-000000000001"
 LOT = "00000000-0000-4000-8000-000000000002"

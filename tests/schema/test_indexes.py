@@ -9,8 +9,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 CONTAINMENT_QUERY = """SELECT * FROM parts WHERE specifications @> '{"layers": 8}'"""
 # The queue claim the index inference_jobs_priority_created_at_pending_idx is
 # built for: most urgent first, then oldest.

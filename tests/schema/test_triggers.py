@@ -12,8 +12,6 @@ import pytest
 
 from .rows import BUSINESS_TABLES, LONG_AGO, audit_rows, create
 
-pytestmark = [pytest.mark.integration, pytest.mark.database]
-
 # A real change of one column per table: (column, new value as SQL).
 CHANGES = {
     "parts": ("part_name", "'Renamed board'"),

@@ -10,13 +10,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from tests.service.conftest import BOB, bearer
 from tests.service.test_fab_service import make_inspection, make_lot, make_part, problem
-
-pytestmark = pytest.mark.integration
 
 
 async def test_every_201_has_a_location_that_reads_the_row(client: httpx.AsyncClient) -> None:

@@ -19,8 +19,6 @@ from opentelemetry.trace import SpanKind
 
 from tests.service.conftest import BOB, EVE, LONG, bearer
 
-pytestmark = pytest.mark.integration
-
 PROBLEM = "application/problem+json"
 TYPE_BASE = "tag:chip-quality-db,2025:problem/"
 

@@ -99,7 +99,6 @@ MAPPING: list[tuple[DatabaseError, int, str, str | None]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize(
     ("error", "status", "kind", "retry_after"),
     MAPPING,
@@ -134,7 +133,6 @@ async def test_each_error_becomes_its_problem(
         assert set(body) == {"type", "title", "status", "detail", "instance"}
 
 
-@pytest.mark.unit
 async def test_other_exceptions_and_http_errors_are_problems_too() -> None:
     app = FastAPI()
     add_error_handlers(app)
@@ -176,7 +174,6 @@ async def test_other_exceptions_and_http_errors_are_problems_too() -> None:
     assert unchanged.content == b""
 
 
-@pytest.mark.unit
 def test_importing_chip_quality_db_does_not_import_fastapi() -> None:
     code = "import sys, chip_quality_db; sys.exit('fastapi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
@@ -204,7 +201,6 @@ AsUser = Annotated[Connection, in_transaction(actor_from_state(name=lambda user:
 Snapshot = Annotated[Connection, in_transaction(None, readonly=True)]
 
 
-@pytest.mark.integration
 async def test_a_failing_commit_is_the_response_not_a_success(app: FastAPI) -> None:
     """The transaction ends before the response is sent: a constraint checked at
     COMMIT turns the response into its error, and nothing is written."""
@@ -227,7 +223,6 @@ async def test_a_failing_commit_is_the_response_not_a_success(app: FastAPI) -> N
     assert await pool.fetchval("SELECT count(*) FROM part_notes") == 0
 
 
-@pytest.mark.integration
 async def test_an_endpoint_that_raises_rolls_its_writes_back(app: FastAPI) -> None:
     @app.post("/half")
     async def half(db: Writer) -> None:
@@ -252,7 +247,6 @@ async def test_an_endpoint_that_raises_rolls_its_writes_back(app: FastAPI) -> No
     assert [entry.actor for entry in entries] == ["dana@fab3"]
 
 
-@pytest.mark.integration
 async def test_a_locked_row_is_503_with_retry_after(app: FastAPI) -> None:
     """Lock not available (55P03) is a RetryableError: 503, Retry-After, rolled back."""
     pool: Pool = app.state.database
@@ -272,7 +266,6 @@ async def test_a_locked_row_is_503_with_retry_after(app: FastAPI) -> None:
     assert response.json()["type"] == TYPE_BASE + "concurrent-change"
 
 
-@pytest.mark.integration
 async def test_no_free_connection_is_503_with_retry_after(app: FastAPI) -> None:
     pool: Pool = app.state.database
 
@@ -289,7 +282,6 @@ async def test_no_free_connection_is_503_with_retry_after(app: FastAPI) -> None:
         assert (await client.get("/count")).json() == 0
 
 
-@pytest.mark.integration
 async def test_the_actor_comes_from_the_authenticated_user(app: FastAPI) -> None:
     @app.middleware("http")
     async def login(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
@@ -317,7 +309,6 @@ async def test_the_actor_comes_from_the_authenticated_user(app: FastAPI) -> None
     assert anonymous.json()["detail"] == "authentication required"
 
 
-@pytest.mark.integration
 async def test_a_read_only_transaction_needs_no_actor(app: FastAPI) -> None:
     @app.get("/snapshot")
     async def snapshot(db: Snapshot) -> list[bool]:
@@ -327,7 +318,6 @@ async def test_a_read_only_transaction_needs_no_actor(app: FastAPI) -> None:
         assert (await client.get("/snapshot")).json() == [True, True]
 
 
-@pytest.mark.integration
 async def test_the_lifespan_opens_and_closes_the_database(db_url: str) -> None:
     app = FastAPI(lifespan=database_lifespan(opener(db_url, DB_POOL_SIZE=1)))
     add_error_handlers(app)

@@ -11,8 +11,6 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-pytestmark = pytest.mark.integration
-
 PROBLEM = "application/problem+json"
 
 # The table behind each schema whose fields are columns (FastAPI adds -Input/-Output

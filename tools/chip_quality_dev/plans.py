@@ -5,8 +5,8 @@
     python -m chip_quality_dev.plans analyze   # make plans ANALYZE=1: measured report
 
 All three need DATABASE_URL (see localdb run) and explain on the cached plans
-dataset (dataset.py), on the pinned PostgreSQL 16: another version plans
-differently, as pg_dump dumps differently for schema.sql.
+dataset (dataset.py), on the pinned major (localdb.PINNED_MAJOR; write and check
+refuse another): another version plans differently, as pg_dump dumps differently for schema.sql.
 
 Each query is explained with EXPLAIN (GENERIC_PLAN, COSTS OFF): the plan the
 server caches for a prepared statement (asyncpg prepares every query) once it
@@ -41,7 +41,7 @@ import asyncpg
 from pglast import ast, parse_sql
 from pglast.parser import scan
 
-from . import dataset
+from . import dataset, localdb
 
 QUERIES_DIR = Path("queries")
 PLANS_DIR = QUERIES_DIR / "plans"
@@ -186,7 +186,23 @@ $$
 """
 
 
+# EXPLAIN's GENERIC_PLAN option came with PostgreSQL 16 (server_version_num 160000).
+GENERIC_PLAN_SINCE = 160000
+
+
+async def server_version_num(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SHOW server_version_num"))
+
+
 async def prepare_session(conn: asyncpg.Connection) -> None:
+    """Settle the planner settings and create the explain function; a server older than
+    16, which has no EXPLAIN (GENERIC_PLAN), is refused here, by its version number."""
+    version = await server_version_num(conn)
+    if version < GENERIC_PLAN_SINCE:
+        raise PlanError(
+            f"EXPLAIN (GENERIC_PLAN) needs PostgreSQL 16 or later; this server is "
+            f"{await conn.fetchval('SHOW server_version')} (server_version_num {version})"
+        )
     for name, value in PLANNER_SETTINGS.items():
         await conn.execute("SELECT set_config($1, $2, false)", name, value)
     await conn.execute(EXPLAIN_FUNCTION)
@@ -267,8 +283,24 @@ def drift(files: dict[Path, str], directory: Path = PLANS_DIR) -> bool:
     return differs
 
 
+async def require_pinned_major(conn: asyncpg.Connection) -> None:
+    """Refuse a server of another major than the one queries/plans/ are made on."""
+    major = await server_version_num(conn) // 10000
+    if major != localdb.PINNED_MAJOR:
+        raise PlanError(
+            f"{PLANS_DIR}/ holds PostgreSQL {localdb.PINNED_MAJOR}'s plans and this server is "
+            f"PostgreSQL {major}: run `make plans` on the local server (LOCALDB_WHEEL and "
+            "LOCALDB_BINDIR unset), which runs the pinned major"
+        )
+
+
 async def _explained(url: str) -> tuple[str, list[Explained]]:
     """The dataset's URL (built when missing) and every named query explained on it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await require_pinned_major(conn)
+    finally:
+        await conn.close()
     queries = named_queries()
     dataset_url = await dataset.ensure(url)
     return dataset_url, await explain_all(dataset_url, queries)

@@ -1,6 +1,6 @@
 """Sample arguments for generated query functions, derived from their signatures.
 
-Shared by the generator's execution tier (tests/generator/test_execution.py, every
+Shared by the generator's execution tier (tests/execution/test_execution.py, every
 golden case's functions run against PostgreSQL) and `make compat` (the previous
 release's functions run against the current schema): keyword arguments, the fields
 of a Params model, or rows of NamedTuples for a bulk function, each given a value of

@@ -26,8 +26,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 OWN = {"chip_quality_db", "chip_quality_queries"}
 SCANNED = [ROOT / "src" / "chip_quality_db", ROOT / "generated" / "chip_quality_queries"]

@@ -12,8 +12,6 @@ from chip_quality_db import (
     retry,
 )
 
-pytestmark = pytest.mark.unit
-
 
 class Flaky:
     """Fails with the given errors in turn, then returns how many calls it took."""

@@ -12,8 +12,6 @@ from chip_quality_db.cli import main
 from chip_quality_queries._catalog import QUERIES
 from sqlc_gen_asyncpg import names
 
-pytestmark = pytest.mark.unit
-
 
 def _lines(capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
     assert main(["queries"]) == 0

@@ -11,8 +11,6 @@ from pglast import parse_sql
 from chip_quality_dev.migrations import Migration, read_migrations, squawk
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.unit
-
 MIGRATIONS = read_migrations(ROOT / "schema/migrations")
 
 migrations = pytest.mark.parametrize(

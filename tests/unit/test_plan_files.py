@@ -11,8 +11,6 @@ from chip_quality_dev import plans
 from chip_quality_dev.plan_rules import Catalog, is_keyset_paginated, query_violations
 from chip_quality_queries import audit_log, lots
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -29,8 +29,6 @@ from chip_quality_db.schemas import (
     encode_cursor,
 )
 
-pytestmark = pytest.mark.unit
-
 
 def test_sha256_streams_a_file_larger_than_one_chunk(tmp_path: Path) -> None:
     data = bytes(range(256)) * 20_000  # 5 MB, several chunks

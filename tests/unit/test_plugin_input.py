@@ -24,8 +24,7 @@ from sqlc_gen_asyncpg.statements import (
     slices_to_arrays,
 )
 from sqlc_gen_asyncpg.tree import parse
-
-pytestmark = pytest.mark.unit
+from tests.generator.golden import HERE as GENERATOR_TESTS
 
 
 @pytest.mark.parametrize(
@@ -340,7 +339,7 @@ def test_every_local_of_a_function_with_keyword_arguments_is_reserved() -> None:
     golden case's output, so a new local in the renderer fails here)."""
     reserved = names._USED_BY_GENERATED_FUNCTIONS
     checked = 0
-    for module in Path(__file__).parent.glob("cases/*/expected/*/*.py"):
+    for module in GENERATOR_TESTS.glob("cases/*/expected/*/*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
             if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
                 continue

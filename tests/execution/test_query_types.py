@@ -17,10 +17,7 @@ import pytest
 
 from chip_quality_dev import query_types
 from chip_quality_queries._catalog import QUERIES
-
-from .golden import CASES, REQUEST_FILE, installed
-
-pytestmark = pytest.mark.integration
+from tests.generator.golden import CASES, REQUEST_FILE, installed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,6 @@ import pytest
 
 from chip_quality_db._waiting_line import WaitingLine
 
-pytestmark = pytest.mark.unit
-
 
 class TimedOutError(Exception):
     pass

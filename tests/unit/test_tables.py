@@ -15,8 +15,6 @@ from sqlc_gen_asyncpg.tables import (
 )
 from sqlc_gen_asyncpg.tree import parse
 
-pytestmark = pytest.mark.unit
-
 SCHEMA = """
 CREATE TABLE parts (id int, name text);
 CREATE TABLE lots (id int, part_id int);

@@ -65,10 +65,7 @@ from chip_quality_dev.sample_values import (
     functions_of,
     has_rows,
 )
-
-from .golden import CASES, load
-
-pytestmark = pytest.mark.integration
+from tests.generator.golden import CASES, load
 
 ANY_CLASS = ConfigDict(arbitrary_types_allowed=True)
 

@@ -19,9 +19,7 @@ import pydantic
 import pytest
 from asyncpg import BitString, Point, Range
 
-from .golden import HERE, load
-
-pytestmark = pytest.mark.integration
+from tests.generator.golden import HERE, load
 
 
 async def _connect(db_url: str, case: str) -> asyncpg.Connection:

@@ -6,11 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 from ..conftest import ROOT
-
-pytestmark = pytest.mark.unit
 
 EXECUTING = {
     "execute",

@@ -13,8 +13,6 @@ from chip_quality_queries import parts
 from chip_quality_queries._runtime import Check, RowModel
 from chip_quality_queries.models import PARTS_PART_NUMBER_CHECK, PartType
 
-pytestmark = pytest.mark.unit
-
 
 def test_params_models_choose_rust_regex() -> None:
     assert RowModel.model_config.get("regex_engine") == "rust-regex"

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
@@ -29,6 +28,7 @@ from chip_quality_queries._runtime import Check
 from sqlc_gen_asyncpg.constraints import Rule, read_checks
 from sqlc_gen_asyncpg.inputs import parse_schema, up_sections
 from sqlc_gen_asyncpg.row_checks import with_row_rules
+from tests.generator.golden import HERE as GENERATOR_TESTS
 from tests.parity import (
     REPORT,
     Column,
@@ -43,10 +43,8 @@ from tests.parity import (
     table,
 )
 
-pytestmark = pytest.mark.integration
-
-FORMS = Path(__file__).parent / "cases" / "checks" / "schema.sql"
-LIMITS = Path(__file__).parent / "type_limits.sql"
+FORMS = GENERATOR_TESTS / "cases" / "checks" / "schema.sql"
+LIMITS = GENERATOR_TESTS / "type_limits.sql"
 SAMPLES = with_row_rules(read_checks(parse_schema([FORMS])))
 PROBES = read_checks(parse_schema([LIMITS]))
 RULES = [*SAMPLES.rules, *PROBES.rules]

@@ -10,8 +10,6 @@ import pytest
 from chip_quality_db import SettingsError, load_settings
 from chip_quality_db._connections import ssl_argument as _ssl_argument
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,10 +16,7 @@ import pytest
 
 from sqlc_gen_asyncpg.__main__ import generate
 from sqlc_gen_asyncpg.render import runtime_source
-
-from .golden import CASES, RUNTIME_FILE, read_tree, stored_request
-
-pytestmark = pytest.mark.unit
+from tests.generator.golden import CASES, RUNTIME_FILE, read_tree, stored_request
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
