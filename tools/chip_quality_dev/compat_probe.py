@@ -13,7 +13,9 @@ generator's execution tier derives them (chip_quality_dev.sample_values), comple
 VALUES_TOML: `setup` (SQL run first, in the same transaction), `[values]` by
 parameter or field name and `[functions.<function>]` for one function, where `{k}`
 stands for the value's position (unique keys) and strings are read as the
-parameter's type (a UUID, a date, an enum member). All calls run in one transaction
+parameter's type (a UUID, a date, an enum member); `once` lists functions called in
+the first round only (one that creates a temporary table living until the transaction
+ends can run once per transaction). All calls run in one transaction
 (audited writes name the actor `compat-check`), each in a savepoint, and the
 transaction is rolled back at the end.
 
@@ -145,8 +147,11 @@ async def _probe(url: str, settings: dict[str, Any]) -> tuple[list[str], list[Ou
         transaction = conn.transaction()
         await transaction.start()
         await setup()
-        for first, nulls in ROUNDS:
+        once = set(settings.get("once", ()))
+        for round_number, (first, nulls) in enumerate(ROUNDS):
             for function in functions:
+                if round_number and function.name in once:
+                    continue
                 values.function = function.name
                 try:
                     given = arguments(function, values, first, nulls)
