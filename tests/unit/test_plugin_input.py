@@ -42,11 +42,28 @@ from tests.generator.golden import HERE as GENERATOR_TESTS
         ({"package": "p", "rename": {"t": "bad name"}}, "not a class name"),
         ({"package": "p", "iterators": "ListAll"}, "list of names"),
         ({"package": "class"}, "Python identifier"),
+        ({"package": "p", "max_params": -1}, "max_params` must be a whole number"),
+        ({"package": "p", "max_params": True}, "max_params` must be a whole number"),
+        ({"package": "p", "nullable": ["NoColumn"]}, "is not `QueryName.column`"),
+        ({"package": "p", "rename": ["t"]}, "rename` must be a mapping"),
+        ({"package": "p", "overrides": {"db_type": "jsonb"}}, "overrides` must be a list"),
+        (
+            {"package": "p", "overrides": [{"db_type": "jsonb", "py_type": "x.Y", "as": 1}]},
+            "unknown key 'as'",
+        ),
+        ([1, 2], "options must be a mapping"),
     ],
 )
-def test_bad_options_name_the_option(raw: dict[str, object], message: str) -> None:
+def test_bad_options_name_the_option(raw: object, message: str) -> None:
     with pytest.raises(OptionsError, match=message.replace("`", ".").replace("(", ".")):
         parse_options(json.dumps(raw).encode())
+
+
+def test_options_that_are_no_json_or_missing_say_so() -> None:
+    with pytest.raises(OptionsError, match="the option `package` is required"):
+        parse_options(b"")
+    with pytest.raises(OptionsError, match="options are not valid JSON"):
+        parse_options(b"{package:")
 
 
 @pytest.mark.parametrize(
