@@ -42,6 +42,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     JsonValue,
     SkipValidation,
     TypeAdapter,
@@ -268,6 +269,61 @@ class Check:
                 raise refused("; ".join(reasons)) from None
 
         return core_schema.no_info_wrap_validator_function(checked, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        """The limits in the JSON Schema too, where JSON Schema can say them, so an API
+        built on the model documents what it refuses (and clients and test generators
+        send what it accepts). A schema function's pattern stays out: it is written
+        for the Rust regex engine pydantic validates with (`\\x{1F}`), which neither
+        JSON Schema's ECMA-262 dialect nor Python's `re` reads."""
+        json_schema: dict[str, Any] = handler(schema)
+        for limit, keyword in _JSON_SCHEMA_LIMITS.items():
+            if limit in self.limits:
+                json_schema[keyword] = self.limits[limit]
+        pattern = self.limits.get("pattern")
+        if isinstance(pattern, str) and not self.pattern_of and _portable(pattern):
+            json_schema["pattern"] = pattern.removeprefix("(?s)")
+        if self.limits.get("json_type") == "object":
+            json_schema["type"] = "object"
+        return json_schema
+
+
+_JSON_SCHEMA_LIMITS = {
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "ge": "minimum",
+    "gt": "exclusiveMinimum",
+    "le": "maximum",
+    "lt": "exclusiveMaximum",
+}
+
+
+def _portable(pattern: str) -> bool:
+    """Whether a translated `~` pattern means the same in JSON Schema: no `.` (the
+    translation's `(?s)` lets it match a newline, ECMA-262's does not) and no escape
+    but of punctuation (`\\d`, `\\x{..}` differ between dialects)."""
+    body = pattern.removeprefix("(?s)")
+    escaped = [body[i + 1] for i, char in enumerate(body[:-1]) if char == "\\"]
+    literal_dots = body.replace("\\.", "")
+    return all(not char.isalnum() for char in escaped) and "." not in _outside_brackets(
+        literal_dots
+    )
+
+
+def _outside_brackets(pattern: str) -> str:
+    """`pattern` without its bracket expressions (`[...]`)."""
+    kept: list[str] = []
+    depth = 0
+    for char in pattern:
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)
 
 
 class Numeric:
