@@ -430,7 +430,7 @@ def _start_node(formation: Formation, node: Node, first: bool) -> None:
         return
     if node.data_dir.exists():
         shutil.rmtree(node.data_dir)  # a half-made node from an interrupted create
-    primary = None if first else primary_node(formation)
+    primary = None if first else _writable_node(formation)
     if primary is not None:
         # pg_autoctl's pg_basebackup asks for a spread checkpoint, which took 96 s here
         # after initdb; with the dirty pages written now it has nothing left to wait for.
@@ -594,6 +594,14 @@ def primary_node(formation: Formation) -> Node | None:
     """The node the monitor has as primary (reported and goal), or None."""
     for name, (reported, goal) in states(formation).items():
         if reported == goal == "primary":
+            return formation.node(name)
+    return None
+
+
+def _writable_node(formation: Formation) -> Node | None:
+    """The node that takes writes now, alone ("single") or with standbys."""
+    for name, (reported, _) in states(formation).items():
+        if reported in ("single", "wait_primary", "primary"):
             return formation.node(name)
     return None
 
