@@ -36,7 +36,7 @@ from typing import Any
 import asyncpg
 
 from chip_quality_db import Pool, QueryCache, create_pool, enable_cache, load_settings
-from chip_quality_queries import parts
+from chip_quality_queries import lots, parts
 from chip_quality_queries.models import Part
 
 HOT = 100  # parts in the mixed workload's hot set
@@ -123,6 +123,7 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
         "unmarked_cached_pool": unmarked_cached_pool,
     }
     rng = random.Random(19)
+    timed_misses = 0  # of the hit approach's timed calls (an entry past its 60 s, say)
     medians: dict[str, list[float]] = {name: [] for name in calls_of}
     clock = time.perf_counter
     try:
@@ -131,6 +132,7 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
                 for call in calls_of.values():
                     await call(number)
             gc.collect()
+            misses_before = hit_cache.misses
             times: dict[str, list[float]] = {name: [] for name in calls_of}
             for step in range(calls):
                 number = numbers[(round_number * calls + step) % len(numbers)]
@@ -140,7 +142,7 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
                     times[name].append(clock() - began)
             for name in calls_of:
                 medians[name].append(statistics.median(times[name]))
-        assert hit_cache.misses == HOT  # the warm-up's, once per part: every timed call hit
+            timed_misses += hit_cache.misses - misses_before
     finally:
         await hit_cache.close()
         await miss_cache.close()
@@ -169,6 +171,7 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
     figures["unmarked_cached_pool"]["to_plain_pool_ci95"] = _bootstrap(
         medians["unmarked_cached_pool"], medians["unmarked_plain_pool"]
     )
+    figures["cached_hit"]["timed_misses"] = timed_misses
     figures["cached_hit"]["raw_to_hit"] = statistics.median(raw_medians) / statistics.median(
         medians["cached_hit"]
     )
@@ -182,8 +185,10 @@ async def _drive(
     tasks: int,
     seconds: float,
     rng: random.Random,
+    lot_id: Any = None,
 ) -> tuple[int, int, float]:
-    """`tasks` tasks for `seconds`: 95% reads of the hot parts, 5% renames of one.
+    """`tasks` tasks for `seconds`: 95% reads of the hot parts, 5% renames of one (or,
+    given `lot_id`, updates of that lot: a table the reads do not read).
     Operations done, writes among them, seconds taken."""
     deadline = time.perf_counter() + seconds
     done = writes = 0
@@ -193,7 +198,13 @@ async def _drive(
         local = random.Random(seed)
         while time.perf_counter() < deadline:
             number = numbers[local.randrange(len(numbers))]
-            if local.random() < 0.05:
+            write = local.random() < 0.05
+            if write and lot_id is not None:
+                await lots.update_lot(
+                    pool, lots.UpdateLotParams(lot_id=lot_id, notes=f"note {local.random()}")
+                )
+                writes += 1
+            elif write:
                 await parts.update_part(
                     pool,
                     parts.UpdatePartParams(
@@ -222,16 +233,22 @@ async def cache_mixed(url: str, tasks: int, seconds: float, rounds: int) -> dict
     settings = load_settings(
         DATABASE_URL=url, DB_POOL_SIZE=10, DB_MAX_OVERFLOW=0, DB_POOL_PRE_PING=False
     )
-    results: dict[str, list[tuple[float, float, float]]] = {"cache_off": [], "cache_on": []}
+    lot_id = await admin.fetchval("SELECT id FROM lots WHERE lot_number = 'LOT-BENCH-1'")
+    modes = ["cache_off", "cache_on", "cache_off_writes_elsewhere", "cache_on_writes_elsewhere"]
+    results: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in modes}
     try:
         for _ in range(rounds):
-            for mode in random.Random(len(results["cache_on"])).sample(list(results), 2):
+            for mode in random.Random(len(results["cache_on"])).sample(modes, len(modes)):
                 pool = await create_pool(settings)
-                cache: QueryCache | None = await enable_cache(pool) if mode == "cache_on" else None
+                on = mode.startswith("cache_on")
+                cache: QueryCache | None = await enable_cache(pool) if on else None
+                elsewhere = lot_id if mode.endswith("elsewhere") else None
                 rng = random.Random(3)
-                await _drive(pool, numbers, ids, tasks, 0.3, rng)  # warm up (fills the cache)
+                await _drive(pool, numbers, ids, tasks, 0.3, rng, elsewhere)  # warm up
                 missed = (cache.misses + cache.bypasses) if cache is not None else 0
-                done, writes, elapsed = await _drive(pool, numbers, ids, tasks, seconds, rng)
+                done, writes, elapsed = await _drive(
+                    pool, numbers, ids, tasks, seconds, rng, elsewhere
+                )
                 # Statements sent: every operation without the cache; with it, the
                 # writes and the reads the cache did not answer.
                 answered = 0 if cache is None else cache.misses + cache.bypasses - missed
@@ -255,12 +272,15 @@ async def cache_mixed(url: str, tasks: int, seconds: float, rounds: int) -> dict
             "commits_per_op": statistics.median(c for _, c, _ in runs),
             "write_share": statistics.median(w for _, _, w in runs),
         }
-    off = figures["cache_off"]
-    for figures_of in figures.values():
-        figures_of["ratio_to_baseline"] = figures_of["median_s"] / off["median_s"]
-    figures["cache_on"]["database_calls_saved"] = 1 - (
-        figures["cache_on"]["commits_per_op"] / off["commits_per_op"]
-    )
+    for on, off in (
+        ("cache_on", "cache_off"),
+        ("cache_on_writes_elsewhere", "cache_off_writes_elsewhere"),
+    ):
+        figures[on]["ratio_to_baseline"] = figures[on]["median_s"] / figures[off]["median_s"]
+        figures[off]["ratio_to_baseline"] = 1.0
+        figures[on]["database_calls_saved"] = 1 - (
+            figures[on]["commits_per_op"] / figures[off]["commits_per_op"]
+        )
     return figures
 
 
@@ -297,10 +317,25 @@ async def cache_memory(url: str) -> dict[str, Any]:
 
 def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     """Per part, client CPU, the ways a hit can hand out a row nobody else holds:
-    pydantic's shallow copy with the dict, list and model values copied (what the
-    in-process cache does), validating stored JSON again (what the Redis backend does),
-    a deep model_copy; and the shallow copy alone, which shares the JSON fields."""
-    from chip_quality_db._cache import copy_result, freeze, thaw
+    validating stored JSON again (what the cache does), pydantic's shallow copy with
+    the dict and list values copied, a deep model_copy; the shallow copy alone, which
+    shares the JSON fields; and what storing JSON costs a miss."""
+    from chip_quality_db._cache import freeze, thaw
+
+    def copy_value(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: copy_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy_value(v) for v in value]
+        return value
+
+    def copy_with_json_fields_copied(row: Part) -> Part:
+        copied = row.model_copy()
+        for name, value in copied.__dict__.items():
+            if isinstance(value, dict | list):
+                copied.__dict__[name] = copy_value(value)
+        return copied
+
     from chip_quality_queries.models import PartType
 
     part = Part.model_validate(
@@ -323,8 +358,9 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     assert frozen is not None
     stored = frozen[0]
     ways: dict[str, Callable[[], object]] = {
-        "copy_with_json_fields_copied": lambda: copy_result(part),
         "validate_stored_json": lambda: thaw(stored),
+        "copy_with_json_fields_copied": lambda: copy_with_json_fields_copied(part),
+        "store_as_json_on_a_miss": lambda: freeze(part),
         "model_copy_deep": lambda: part.model_copy(deep=True),
         "model_copy_shallow_unsafe": lambda: part.model_copy(),
     }
@@ -335,7 +371,7 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
             for _ in range(count):
                 way()
             samples[name].append((time.process_time() - began) / count)
-    base = statistics.median(samples["copy_with_json_fields_copied"])
+    base = statistics.median(samples["validate_stored_json"])
     return {
         name: {
             "median_s": statistics.median(values),
@@ -439,7 +475,7 @@ def report_cache(results: dict[str, Any]) -> None:
     print(
         f"  target: a hit at least 10x faster than raw's round trip: "
         f"{hit['raw_to_hit']:.1f}x faster ({hit['ratio_to_raw']:.4f}x raw "
-        f"[{low:.4f}, {high:.4f}]): {verdict}"
+        f"[{low:.4f}, {high:.4f}]): {verdict}; {hit['timed_misses']} of its timed calls missed"
     )
     low, high = miss["miss_to_uncached_ci95"]
     verdict = "met" if high <= 1.05 else "missed" if low > 1.05 else "not resolved"
@@ -454,13 +490,17 @@ def report_cache(results: dict[str, Any]) -> None:
         f"{other['to_plain_pool']:.3f}x [{low:.3f}, {high:.3f}]"
     )
     mixed = results["cache_mixed"]
-    print("\ncache_mixed (50 tasks, pool of 10: 95% reads of 100 hot parts, 5% renames)")
+    print(
+        "\ncache_mixed (50 tasks, pool of 10: 95% reads of 100 hot parts by number, 5% writes:"
+        " renames of a hot part, or (elsewhere) updates of a lot, a table the reads do not read)"
+    )
     for name, f in mixed.items():
+        saved = f.get("database_calls_saved")
         print(
-            f"  {name:<10}{f['ops_per_s']:>10,.0f} ops/s  {f['commits_per_op']:.3f} statements "
-            f"sent per op  (writes {f['write_share']:.1%})"
+            f"  {name:<28}{f['ops_per_s']:>8,.0f} ops/s  {f['commits_per_op']:.3f} statements "
+            f"sent per op (writes {f['write_share']:.1%})"
+            + (f", x{1 / f['ratio_to_baseline']:.2f} ops, calls saved {saved:.1%}" if saved else "")
         )
-    print(f"  database calls saved: {mixed['cache_on']['database_calls_saved']:.1%}")
     mem = results["cache_memory"]
     print(
         f"\ncache_memory: {mem['rows']:,} cached parts hold {mem['traced_bytes'] / 1e6:.1f} MB "

@@ -42,11 +42,10 @@ notification already announced: a miss then reads at or past the primary's WAL
 position read after the last notification (`reading_after`), and a result read
 while that position is being read is returned but not stored.
 
-Rows served are copies: the entry keeps the result the first caller got (a copy of
-it), and each hit gets pydantic's shallow copy of each row with its dicts, lists and
-nested models copied too, so a caller cannot change what another caller gets
-(docs/caching.md measures this against a deep model_copy and against JSON). The
-Redis backend keeps the JSON, validated again on each hit.
+Rows served are copies: the entry holds the result as JSON (pydantic's serializer)
+and each hit validates it again into new objects, so a caller cannot change what
+another caller gets (docs/caching.md measures this against a deep model_copy and
+against a shallow copy with the JSON fields copied: it costs least).
 """
 
 from __future__ import annotations
@@ -58,7 +57,6 @@ import importlib
 import itertools
 import logging
 import secrets
-import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -141,73 +139,11 @@ class CacheStats(BaseModel):
     reconnects: int  # times the listener came back (each empties the cache)
 
 
-# -- copies: what a hit hands out ----------------------------------------------------
-
-# Results that are values nobody can change: handed out as they are.
+# Results that are values nobody can change: kept as they are.
 _IMMUTABLE = (int, float, str, bytes, Decimal, dt.date, dt.time, dt.timedelta, UUID, type(None))
 
 
-def _copy_value(value: object) -> object:
-    """A copy of a field's value sharing nothing a caller can change: JSON documents
-    and arrays (dicts and lists) copied all the way down, nested models copied."""
-    if isinstance(value, dict):
-        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-        return {key: _copy_value(item) for key, item in items.items()}
-    if isinstance(value, list):
-        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        return [_copy_value(item) for item in elements]
-    if isinstance(value, BaseModel):
-        return copy_row(value)
-    return value
-
-
-def copy_row(row: BaseModel) -> BaseModel:
-    """A row nobody else holds: pydantic's shallow copy (a new `__dict__`), then a copy
-    of each value that is a dict, a list or a model (the others cannot be changed)."""
-    copied = row.model_copy()
-    fields = copied.__dict__
-    for name, value in fields.items():
-        if isinstance(value, dict | list | BaseModel):
-            fields[name] = _copy_value(value)
-    return copied
-
-
-def copyable(value: object) -> bool:
-    """Whether `copy_result` can hand out copies of `value` (else it is not stored)."""
-    if isinstance(value, (BaseModel, *_IMMUTABLE)):
-        return True
-    if isinstance(value, list):
-        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        return all(isinstance(item, (BaseModel, *_IMMUTABLE)) for item in items)
-    return False
-
-
-def copy_result(value: Any) -> Any:
-    """A copy of a stored result for one caller (docs/caching.md measures the ways)."""
-    if isinstance(value, BaseModel):
-        return copy_row(value)
-    if isinstance(value, list):
-        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        return [copy_row(item) if isinstance(item, BaseModel) else item for item in items]
-    return value
-
-
-def size_of(value: object) -> int:
-    """About the bytes `value` holds (sys.getsizeof over its parts), for DB_CACHE_MAX_BYTES."""
-    size = sys.getsizeof(value)
-    if isinstance(value, BaseModel):
-        fields = value.__dict__
-        return size + sys.getsizeof(fields) + sum(size_of(item) for item in fields.values())
-    if isinstance(value, dict):
-        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-        return size + sum(size_of(k) + size_of(v) for k, v in items.items())
-    if isinstance(value, list):
-        elements: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        return size + sum(size_of(item) for item in elements)
-    return size
-
-
-# -- the shared form (Redis): the result as JSON, validated again on every hit -----------
+# -- the stored form: the result as JSON, validated again on every hit -----------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,13 +214,13 @@ class _Entry:
     epoch: int
     versions: tuple[int, ...]
     expires: float  # time.monotonic()
-    value: object  # the result as the first caller got it; each hit gets a copy
+    stored: _Stored  # the result as JSON: each hit validates a new copy
     size: int
 
 
-# What an entry costs beyond its result: the entry, its key, the OrderedDict's links
+# What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
 # (against tracemalloc in `make bench`, docs/caching.md).
-ENTRY_OVERHEAD = 300
+ENTRY_OVERHEAD = 400
 
 
 class QueryCache:
@@ -347,7 +283,7 @@ class QueryCache:
                 self.hits += 1
                 if _telemetry.tracing():
                     _telemetry.cache_event(info.name, "hit")
-                value: T = copy_result(entry.value)
+                value: T = thaw(entry.stored)
                 return value
             self._drop(slot, entry)
         self.misses += 1
@@ -356,16 +292,9 @@ class QueryCache:
         epoch, versions = self._epoch, self._tag(info.reads)
         storable = not (self._replicas and self._floor_pending)
         value = await self._observed(info, "miss", load)
-        if (
-            storable
-            and epoch == self._epoch
-            and versions == self._tag(info.reads)
-            and self._store(slot, epoch, versions, info.ttl, value)
-        ):
-            # The entry keeps the object loaded: this caller gets a copy of it too.
-            stored: T = copy_result(value)
-            return stored
-        return value
+        if storable and epoch == self._epoch and versions == self._tag(info.reads):
+            self._store(slot, epoch, versions, info.ttl, value)
+        return value  # the entry holds JSON of it: this caller may change it freely
 
     async def _observed(
         self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
@@ -396,15 +325,17 @@ class QueryCache:
         value: object,
     ) -> bool:
         """Keep `value` under `slot`; False when it cannot be copied or is too big."""
-        if not copyable(value):
+        frozen = freeze(value)
+        if frozen is None:
             return False
-        size = size_of(value) + ENTRY_OVERHEAD
+        stored, size = frozen
+        size += ENTRY_OVERHEAD
         if size > self.max_bytes:
             return False
         old = self._entries.pop(slot, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, value, size)
+        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, stored, size)
         self._bytes += size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from chip_quality_db import (
     Pool,
     QueryCache,
+    create_database,
     create_pool,
     enable_cache,
     health_check,
@@ -356,3 +357,24 @@ async def test_the_trigger_announces_each_table_once_per_committed_transaction(
     await eventually(lambda: "parts" in got)
     await asyncio.sleep(0.1)
     assert sorted(got) == ["audit_log", "parts"]
+
+
+async def test_the_cluster_handle_takes_a_cache_as_the_pool_does(db_url: str) -> None:
+    """Without replicas here (tests/cluster has them): a hit, its own write seen at
+    once, and the handle's plain methods back after close."""
+    db = await create_database(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1))
+    plain_fetchrow = db.fetchrow
+    cache = await enable_cache(db)
+    try:
+        part = await new_part(db)  # type: ignore[arg-type]
+        await parts.get_part_by_number(db, part_number="P-CACHE-1")
+        await parts.get_part_by_number(db, part_number="P-CACHE-1")
+        assert (cache.misses, cache.hits) == (1, 1)
+        await parts.update_part(db, parts.UpdatePartParams(part_id=part.id, part_name="cluster"))
+        seen = await parts.get_part_by_number(db, part_number="P-CACHE-1")
+        assert seen is not None and seen.part_name == "cluster"
+    finally:
+        await cache.close()
+        await db.close()
+    assert db.fetchrow == plain_fetchrow
+    assert getattr(db, "result_cache", None) is None

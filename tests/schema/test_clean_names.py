@@ -227,6 +227,7 @@ async def test_rows_that_fail_validation_stop_it_and_the_header_query_finds_them
     """Stored before the rule (after rolling both migrations back): the first migration
     still applies, the validation stops naming a constraint, the header's query lists
     exactly the bad rows, and once they are corrected the validation goes through."""
+    run_dbmate(db_url, "rollback")  # the cache's triggers (20261207000300), after them
     run_dbmate(db_url, "rollback")
     run_dbmate(db_url, "rollback")
     conn = await asyncpg.connect(db_url)
@@ -257,6 +258,6 @@ async def test_rows_that_fail_validation_stop_it_and_the_header_query_finds_them
         await conn.execute("DELETE FROM idempotency_keys WHERE key = 'order-99999'")
         run_dbmate(db_url, "up")
         assert await conn.fetch(query_in_the_validate_header()) == []
-        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == "20261207000200"
+        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == "20261207000300"
     finally:
         await conn.close()

@@ -25,8 +25,10 @@ AUDIT_TABLES = {"audit_log", "audit_chain_head"}
 # Per business table: keep_created_at, set_updated_at, audit_row_change and
 # refuse_truncate; on audit_log: refuse_change, refuse_truncate and advance_chain.
 # Per business table 4; audit_log 3; its default partition 3 (two row triggers
-# cloned from audit_log, its own TRUNCATE refusal); audit_checkpoints 3.
-TRIGGER_COUNT = 4 * len(TABLES) + 3 + 3 + 3
+# cloned from audit_log, its own TRUNCATE refusal); audit_checkpoints 3. And the
+# result cache's notify_cache (statement level, not cloned to partitions) on each
+# business table, idempotency_keys, audit_log, audit_checkpoints and analytics_refreshes.
+TRIGGER_COUNT = 4 * len(TABLES) + 3 + 3 + 3 + len(TABLES) + 4
 
 
 def up_in_a_transaction(migration: Migration) -> str:
@@ -83,7 +85,7 @@ def rollback_db_url(empty_db_url: str) -> Iterator[str]:
 
 
 def test_there_are_migrations_to_test() -> None:
-    assert len(VERSIONS) == 17
+    assert len(VERSIONS) == 18
     assert len(set(VERSIONS)) == len(VERSIONS)
     assert sorted(VERSIONS) == VERSIONS
 

@@ -30,6 +30,12 @@ TRIGGERS = {
     "audit_row_change": ("AFTER INSERT OR DELETE OR UPDATE", "ROW", "audit_row_change()"),
     # TRUNCATE fires no row triggers, so it would bypass the audit trail.
     "refuse_truncate": ("BEFORE TRUNCATE", "STATEMENT", "refuse_truncate()"),
+    # pg_notify at commit for the query result cache (docs/caching.md).
+    "notify_cache": (
+        "AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE",
+        "STATEMENT",
+        "notify_cache_of_write()",
+    ),
 }
 
 # The tables that are not business tables: the audit trail, dbmate's own table,
@@ -109,6 +115,10 @@ async def test_audit_log_has_the_append_only_and_chain_triggers(
         "audit_log_advance_chain": "CREATE CONSTRAINT TRIGGER audit_log_advance_chain"
         " AFTER INSERT ON public.audit_log DEFERRABLE INITIALLY DEFERRED"
         " FOR EACH ROW EXECUTE FUNCTION audit_chain_advance()",
+        # pg_notify at commit for the query result cache (docs/caching.md).
+        "audit_log_notify_cache": "CREATE TRIGGER audit_log_notify_cache"
+        " AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.audit_log"
+        " FOR EACH STATEMENT EXECUTE FUNCTION notify_cache_of_write()",
     }
 
 

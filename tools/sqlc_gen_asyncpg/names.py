@@ -59,6 +59,9 @@ _USED_BY_GENERATED_FUNCTIONS = frozenset(
         "db",
         "conn",
         "prefetch",
+        "cache",  # a cached query's result cache, and the executor its lambda takes
+        "reader",
+        "result_cache",
         "value",
         "record",
         "records",
@@ -84,6 +87,7 @@ _IMPORTED_BY_QUERY_MODULES = frozenset(
         "transaction_on",
         "missing_row",
         "db_value",
+        "result_cache",
     }
 )
 
