@@ -182,7 +182,10 @@ def run_major(source: Source, base: Path, tests: list[str], pytest_args: list[st
     env = {
         **os.environ,
         "LOCALDB_BINDIR": str(bindir),
-        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        # The server's client tools first (pg_dump), then the virtualenv's (dbmate).
+        "PATH": os.pathsep.join(
+            (str(bindir), str(Path(sys.executable).parent), os.environ.get("PATH", ""))
+        ),
         "MATRIX_MAJOR": str(source.major),
         "DBMATE_SCHEMA_FILE": str(dump),
     }
