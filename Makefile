@@ -127,12 +127,13 @@ typecheck-generated: install
 squawk: install ## Lint the migrations' up sections for unsafe DDL
 	$(PY) -m chip_quality_dev.migrations squawk
 
-# Always on the local server: schema.sql is defined as the dump of the pinned
-# PostgreSQL 16 (another server version dumps some details differently).
+# Always on the local server: schema.sql is defined as the dump of the pinned major
+# (localdb.PINNED_MAJOR; another major dumps some details differently, and the check
+# refuses binaries of another: docs/server-versions.md).
 schema-drift: install ## Fail when schema/schema.sql differs from what the migrations produce
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.migrations drift
 
-# Always on the local server, like schema-drift: the types are PostgreSQL 16's, on a
+# Always on the local server, like schema-drift: the types are the pinned major's, on a
 # database migrated from zero (dropped after).
 query-types: install ## Fail when a generated annotation differs from the type the server reports
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.query_types
@@ -143,7 +144,8 @@ query-types: install ## Fail when a generated annotation differs from the type t
 compat: install ## Fail when the previous release's queries break on the current schema (BASE=<rev>)
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.compat $(BASE)
 
-# Always on the local server, like schema-drift: plans are defined as PostgreSQL 16's.
+# Always on the local server, like schema-drift: plans are defined as the pinned major's
+# (a server of another major is refused).
 # The first run builds the plans dataset (about a minute), later runs reuse it.
 plans: install ## Write every named query's plan to queries/plans/ (ANALYZE=1: measured report)
 	env -u DATABASE_URL $(WITH_DB) $(PY) -m chip_quality_dev.plans $(if $(ANALYZE),analyze,write)

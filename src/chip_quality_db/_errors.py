@@ -5,7 +5,8 @@
     ├── IntegrityError            the database refused the data
     │   ├── AlreadyExistsError    unique violation (23505)
     │   ├── MissingReferenceError foreign key: the row referred to does not exist (23503)
-    │   ├── StillReferencedError  foreign key: other rows still point at this one (23503)
+    │   ├── StillReferencedError  foreign key: other rows still point at this one (23503;
+    │   │                         a RESTRICT action on PostgreSQL 18+: 23001 with a constraint)
     │   └── RuleViolationError    check, not null, exclusion (23514/23502/23P01), bad value
     ├── RetryableError            serialization failure, deadlock, lock wait (40001/40P01/55P03)
     ├── QueryTimeoutError         statement_timeout (57014)
@@ -293,16 +294,25 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
         return AlreadyExistsError(
             message(f"a row{where} with this {what}already exists ({constraint})"), **fields
         )
+
+    def still_referenced() -> StillReferencedError:
+        return StillReferencedError(
+            message(
+                f"the row is still referenced from {table} ({constraint}): "
+                "delete or reassign those rows first"
+            ),
+            **fields,
+        )
+
+    if sqlstate == "23001" and constraint:
+        # A foreign key's RESTRICT action: PostgreSQL 18 reports it as restrict_violation
+        # (23001) naming the constraint, 15 to 17 as foreign_key_violation (23503). Only
+        # a foreign key names a constraint with 23001 (the project's triggers name none).
+        return still_referenced()
     if isinstance(error, pg.ForeignKeyViolationError):
         still = _still_referenced(error, failure)
         if still:
-            return StillReferencedError(
-                message(
-                    f"the row is still referenced from {table} ({constraint}): "
-                    "delete or reassign those rows first"
-                ),
-                **fields,
-            )
+            return still_referenced()
         if still is False:
             return MissingReferenceError(
                 message(

@@ -367,6 +367,8 @@ def start(server: LocalServer) -> str:
     """Start the server unless it runs already; create the database; return its URL."""
     bindir = find_bindir()
     with _locked(server):
+        if (server.data_dir / "PG_VERSION").exists():
+            _refuse_another_major(server, bindir)
         _await_a_killed_postmaster(server, bindir)
         if not is_running(server, bindir):
             _launch(server, bindir)
@@ -392,6 +394,7 @@ def _launch(
         _make_traversable(bindir)
     if not (server.data_dir / "PG_VERSION").exists():
         _initdb(server, bindir, account)
+    _refuse_another_major(server, bindir)
     if hba is not None:
         # initdb's file, rewritten in place: it keeps its owner and mode.
         (server.data_dir / "pg_hba.conf").write_text(hba)
@@ -460,6 +463,19 @@ def give_to_service(path: Path) -> None:
         os.chown(path, account.pw_uid, account.pw_gid)
         _make_traversable(path.parent)
     path.chmod(0o600)
+
+
+def _refuse_another_major(server: LocalServer, bindir: Path) -> None:
+    """A data directory is one major's: say so, rather than let pg_ctl fail with a log
+    line, when the binaries chosen now (LOCALDB_WHEEL, LOCALDB_BINDIR) are another's."""
+    made_by = (server.data_dir / "PG_VERSION").read_text().strip()
+    running = binaries_version(bindir)
+    if running.split(".")[0] != made_by:
+        raise LocalDbError(
+            f"{server.data_dir} was made by PostgreSQL {made_by} and the binaries chosen are "
+            f"{running} ({bindir}): give this server a folder of its own (LOCALDB_DIR), or "
+            f"remove {server.root} (`make clean`) to start afresh"
+        )
 
 
 def _initdb(server: LocalServer, bindir: Path, account: pwd.struct_passwd | None) -> None:

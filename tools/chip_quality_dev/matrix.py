@@ -182,8 +182,14 @@ def run_major(source: Source, base: Path, tests: list[str], pytest_args: list[st
     env = {
         **os.environ,
         "LOCALDB_BINDIR": str(bindir),
-        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        # The server's client tools first (pg_dump), then the virtualenv's (dbmate).
+        "PATH": os.pathsep.join(
+            (str(bindir), str(Path(sys.executable).parent), os.environ.get("PATH", ""))
+        ),
         "MATRIX_MAJOR": str(source.major),
+        # A test that runs `localdb url` without DATABASE_URL (test_secrets) reuses this
+        # server instead of starting the checkout's own with this major's binaries.
+        "LOCALDB_DIR": str(root),
         "DBMATE_SCHEMA_FILE": str(dump),
     }
     with localdb.extra_server(root, bindir=bindir) as running, open(log, "w") as out:
