@@ -204,12 +204,12 @@ COVERAGE_DATA := $(abspath .localdb/coverage/data)
 coverage: install ## Every test tier under coverage.py (subprocesses too); prints the table
 	rm -rf $(dir $(COVERAGE_DATA)) && mkdir -p $(dir $(COVERAGE_DATA))
 	export COVERAGE_FILE=$(COVERAGE_DATA); \
-	$(WITH_DB) coverage run -m pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST)) -p no:cacheprovider && \
-	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/faults -p no:cacheprovider && \
-	env -u DATABASE_URL $(WITH_DB) coverage run -m pytest tests/rollout -p no:cacheprovider && \
-	$(WITH_DB) coverage run -m pytest tests/contract -p no:cacheprovider && \
-	env -u DATABASE_URL coverage run -m pytest tests/cluster -p no:cacheprovider && \
-	env -u DATABASE_URL coverage run -m pytest tests/ha -p no:cacheprovider
+	$(WITH_DB) coverage run --module pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST)) -p no:cacheprovider && \
+	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/faults -p no:cacheprovider && \
+	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/rollout -p no:cacheprovider && \
+	$(WITH_DB) coverage run --module pytest tests/contract -p no:cacheprovider && \
+	env -u DATABASE_URL coverage run --module pytest tests/cluster -p no:cacheprovider && \
+	env -u DATABASE_URL coverage run --module pytest tests/ha -p no:cacheprovider
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage combine --quiet
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage report
 	COVERAGE_FILE=$(COVERAGE_DATA) coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json
