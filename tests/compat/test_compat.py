@@ -43,9 +43,11 @@ def test_the_previous_release_runs_on_the_current_schema(server_url: str) -> Non
     report = check(server_url, base)
     assert report.breaks == []
     assert report.functions > 80
-    # Every function really ran: the values compat gives them are valid.
+    # Every function really ran: the values compat gives them are valid, and the two
+    # that act on an archived month reached their own rule (compat_values.toml).
     assert report.refused_only == []
-    assert report.completed == report.functions
+    assert sorted(report.refused_as_expected) == ["DropArchivedAuditMonth", "RestoreAuditMonth"]
+    assert report.completed + len(report.refused_as_expected) == report.functions
 
 
 def test_a_dropped_column_the_previous_queries_read_is_reported(

@@ -13,9 +13,10 @@ generator's execution tier derives them (chip_quality_dev.sample_values), comple
 VALUES_TOML: `setup` (SQL run first, in the same transaction), `[values]` by
 parameter or field name and `[functions.<function>]` for one function, where `{k}`
 stands for the value's position (unique keys) and strings are read as the
-parameter's type (a UUID, a date, an enum member); `once` lists functions called in
-the first round only (one that creates a temporary table living until the transaction
-ends can run once per transaction). All calls run in one transaction
+parameter's type (a UUID, a date, an enum member); `rolled_back` lists functions whose
+savepoint is rolled back even when they complete (one that creates a temporary table
+living until the transaction ends could run only once otherwise). All calls run in one
+transaction
 (audited writes name the actor `compat-check`), each in a savepoint, and the
 transaction is rolled back at the end.
 
@@ -110,13 +111,23 @@ async def _probe(url: str, settings: dict[str, Any]) -> tuple[list[str], list[Ou
     setup_failures: list[str] = []
     outcomes = {f.label: Outcome(f.module, f.name, f.query) for f in functions}
     values = TypedValues(named=settings.get("values", {}))
+    rolled_back = set(settings.get("rolled_back", ()))
 
     async def run_one(function: Function, given: dict[str, Any], nulls: bool) -> str | None:
         """Call in a savepoint; the SQLSTATE of a refusal, if the database refused."""
         outcome = outcomes[function.label]
+        savepoint = conn.transaction()
         try:
-            async with conn.transaction():
+            await savepoint.start()
+            try:
                 result = await call(function, conn, given)
+            except BaseException:
+                await savepoint.rollback()
+                raise
+            if function.name in rolled_back:
+                await savepoint.rollback()
+            else:
+                await savepoint.commit()
         except asyncpg.PostgresError as error:
             state = error.sqlstate or ""
             if state.startswith(SCHEMA_CLASSES) or (state == NOT_NULL and not nulls):
@@ -147,11 +158,8 @@ async def _probe(url: str, settings: dict[str, Any]) -> tuple[list[str], list[Ou
         transaction = conn.transaction()
         await transaction.start()
         await setup()
-        once = set(settings.get("once", ()))
-        for round_number, (first, nulls) in enumerate(ROUNDS):
+        for first, nulls in ROUNDS:
             for function in functions:
-                if round_number and function.name in once:
-                    continue
                 values.function = function.name
                 try:
                     given = arguments(function, values, first, nulls)
