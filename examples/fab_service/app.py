@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
 from chip_quality_db import (
+    CacheStats,
     Handle,
     Health,
     NodeHealth,
@@ -574,6 +575,44 @@ class ReplicaHealth(NodeHealth):
     error: str | None = Field(default=None, description="why it is out of rotation")
 
 
+class CacheReport(CacheStats):
+    """The query result cache's counters (docs/caching.md), when the service enabled it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "listening": True,
+                    "entries": 1200,
+                    "bytes": 950000,
+                    "max_entries": 10000,
+                    "max_bytes": 67108864,
+                    "hits": 48210,
+                    "misses": 1310,
+                    "evictions": 0,
+                    "bypasses": 2,
+                    "invalidations": 310,
+                    "reconnects": 0,
+                }
+            ]
+        }
+    )
+
+    listening: bool = Field(
+        description="whether its listening connection is up; false: nothing is served"
+    )
+    entries: int = Field(description="results kept now")
+    bytes: int = Field(description="bytes those results take, as counted against max_bytes")
+    max_entries: int = Field(description="DB_CACHE_MAX_ENTRIES")
+    max_bytes: int = Field(description="DB_CACHE_MAX_BYTES")
+    hits: int = Field(description="calls answered from the cache")
+    misses: int = Field(description="calls that went to the database and stored their result")
+    evictions: int = Field(description="results pushed out by the bounds")
+    bypasses: int = Field(description="calls that could not use the cache (listener away)")
+    invalidations: int = Field(description="notifications of committed writes heard")
+    reconnects: int = Field(description="times the listener came back, each emptying the cache")
+
+
 class HealthReport(Health):
     """chip_quality_db's Health, each field described for the OpenAPI document."""
 
@@ -584,6 +623,7 @@ class HealthReport(Health):
                     "ok": True,
                     "latency_ms": 1.8,
                     "server_version": "16.4",
+                    "primary": "db-1:5432",
                     "pool_size": 10,
                     "pool_idle": 9,
                     "replicas": [],
@@ -595,11 +635,18 @@ class HealthReport(Health):
     ok: bool = Field(description="whether the database answered within the timeout")
     latency_ms: float = Field(description="how long it took to answer, in milliseconds")
     server_version: str | None = Field(description="the server's version; null when down")
+    primary: str | None = Field(
+        default=None,
+        description="host:port of the server that answered: the primary now; null when down",
+    )
     pool_size: int = Field(description="connections the pool holds")
     pool_idle: int = Field(description="of those, idle ones")
     error: str | None = Field(default=None, description="why it is not ok")
     replicas: list[ReplicaHealth] = Field(  # type: ignore[assignment]
         default=[], description="each replica reads may go to (none without DB_REPLICA_URLS)"
+    )
+    cache: CacheReport | None = Field(
+        default=None, description="the query result cache's counters; null when it is off"
     )
 
 
