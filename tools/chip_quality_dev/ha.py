@@ -473,7 +473,20 @@ def _start_node(formation: Formation, node: Node, first: bool) -> None:
         node,
     )
     for name, value in KEEPER_SETTINGS.items():
-        _autoctl(formation, node, "config", "set", name, value)
+        _set_keeper_setting(formation, node, name, value)
+
+
+def _set_keeper_setting(formation: Formation, node: Node, name: str, value: str) -> None:
+    """`pg_autoctl config set` on a node whose keeper runs. Seen once on a fresh clone in
+    CI: it failed to parse the keeper's configuration file ("Failed to find section
+    pg_autoctl"), which the running keeper had just been writing; so it is tried again
+    for a few seconds before the formation is given up."""
+    for _ in range(20):
+        result = _autoctl(formation, node, "config", "set", name, value, check=False)
+        if result.returncode == 0:
+            return
+        time.sleep(0.5)
+    _autoctl(formation, node, "config", "set", name, value)  # raises, saying why
 
 
 def start(formation: Formation) -> list[str]:
