@@ -65,6 +65,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
+from asyncpg import Record
 from pydantic import BaseModel, TypeAdapter
 
 from chip_quality_queries import ReadExecutor, ReadOnly
@@ -190,7 +191,7 @@ def thaw(stored: _Stored) -> Any:
         return [] if stored.many else stored.data
     if stored.many:
         return _list_adapter(model).validate_json(stored.data)  # type: ignore[arg-type]
-    return model.model_validate_json(stored.data)  # type: ignore[arg-type]
+    return model.__pydantic_validator__.validate_json(stored.data)  # type: ignore[arg-type]
 
 
 def _hashable(value: object) -> Hashable:
@@ -218,6 +219,34 @@ class _Entry:
     size: int
 
 
+class _Reader(ReadOnly):
+    """What a miss runs the generated function again on: the handle's own routing,
+    through its read methods as they were before `attach` wrapped them (a read has no
+    table to advance), and no `result_cache` (so the function reaches the database)."""
+
+    __slots__ = ("_fetch", "_fetchrow", "_fetchval")
+    result_cache = None
+
+    def __init__(self, handle: Any) -> None:
+        super().__init__(handle)
+        self._fetch = handle.fetch
+        self._fetchrow = handle.fetchrow
+        self._fetchval = handle.fetchval
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
+        result: list[Record] = await self._fetch(query, *args, timeout=timeout)
+        return result
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
+        result: Record | None = await self._fetchrow(query, *args, timeout=timeout)
+        return result
+
+    async def fetchval(
+        self, query: str, *args: Any, column: int = 0, timeout: float | None = None
+    ) -> Any:
+        return await self._fetchval(query, *args, column=column, timeout=timeout)
+
+
 # What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
 # (against tracemalloc in `make bench`, docs/caching.md).
 ENTRY_OVERHEAD = 400
@@ -231,9 +260,7 @@ class QueryCache:
         self.settings = settings
         self.max_entries = settings.cache_max_entries
         self.max_bytes = settings.cache_max_bytes
-        # A miss runs the generated function again on this: the handle's own routing,
-        # without a `result_cache` attribute (so it reaches the database).
-        self.reader: ReadExecutor = ReadOnly(handle)
+        self.reader: ReadExecutor = _Reader(handle)
         self._replicas = bool(getattr(handle, "replicas", None))
         self._entries: OrderedDict[tuple[str, Hashable], _Entry] = OrderedDict()
         self._bytes = 0
@@ -296,21 +323,31 @@ class QueryCache:
             self._store(slot, epoch, versions, info.ttl, value)
         return value  # the entry holds JSON of it: this caller may change it freely
 
-    async def _observed(
+    def _observed(
         self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> T:
+    ) -> Awaitable[T]:
+        """`load` run on the handle, with what a miss on replicas and a tracer need. Not
+        a coroutine itself: without replicas nor tracer it is `load`'s own, and a miss
+        pays no frame of this cache's on its way to the pool."""
         if self._replicas and outcome == "miss":
-            with reading_after(self._floor):
-                return await self._loaded(info, outcome, load)
-        return await self._loaded(info, outcome, load)
+            return self._after_floor(info, outcome, load)
+        if info is not None and _telemetry.tracing():
+            return self._traced(info, outcome, load)
+        return load(self.reader)
 
-    async def _loaded(
+    async def _after_floor(
         self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
     ) -> T:
-        if info is not None and _telemetry.tracing():
-            with _telemetry.cache_span(info.name, outcome):
-                return await load(self.reader)
-        return await load(self.reader)
+        with reading_after(self._floor):
+            if info is not None and _telemetry.tracing():
+                return await self._traced(info, outcome, load)
+            return await load(self.reader)
+
+    async def _traced(
+        self, info: CachedQuery, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
+    ) -> T:
+        with _telemetry.cache_span(info.name, outcome):
+            return await load(self.reader)
 
     def _tag(self, tables: tuple[str, ...]) -> tuple[int, ...]:
         versions = self._versions

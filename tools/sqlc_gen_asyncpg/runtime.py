@@ -44,7 +44,6 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     JsonValue,
-    SkipValidation,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -721,9 +720,30 @@ def adapter_of(form: Any, config: ConfigDict | None = None) -> TypeAdapter[Any]:
     return TypeAdapter(form, config=config)
 
 
-DbJson: TypeAlias = Annotated[JsonValue, SkipValidation]
-"""JSON as read from the database: parsed from the server's JSON text by the codec,
-so it is JSON data by construction and row models do not walk it again."""
+class _ParsedByTheCodec:
+    """DbJson's marker: a value pydantic neither validates nor wraps.
+
+    Not validated: the codec parsed the server's JSON text, so it is JSON data by
+    construction and row models do not walk it again. Serialized by pydantic-core
+    itself: `SkipValidation` would also wrap the serializer in a Python function per
+    value, which made a Part's `to_json` three times as slow (8.9 us against 2.7 us
+    in a loop); the result cache stores every miss as JSON, and FastAPI answers with
+    it. Its JSON schema is JsonValue's: any JSON value.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.any_schema()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {}
+
+
+DbJson: TypeAlias = Annotated[JsonValue, _ParsedByTheCodec]
+"""JSON as read from the database (see `_ParsedByTheCodec`)."""
 
 
 class RowModel(BaseModel):
