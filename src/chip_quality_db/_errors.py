@@ -290,9 +290,9 @@ def _translate_postgres(error: pg.PostgresError, failure: QueryFailure | None) -
         return _in(failure, text)
 
     if isinstance(error, pg.UniqueViolationError):
-        what = f"{column} " if column else ""
+        what = f"this {column}" if column else "these values"
         return AlreadyExistsError(
-            message(f"a row{where} with this {what}already exists ({constraint})"), **fields
+            message(f"a row{where} with {what} already exists ({constraint})"), **fields
         )
 
     def still_referenced() -> StillReferencedError:

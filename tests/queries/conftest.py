@@ -12,13 +12,17 @@ import pytest
 
 import chip_quality_db
 import chip_quality_queries
+from chip_quality_db._errors import load_constraint_columns
 
 
 @pytest.fixture
 async def qconn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection set up like the pool's (jsonb and json as Python data)."""
+    """A connection set up like the pool's: jsonb and json as Python data, and the
+    constraints' columns read, which the project's errors name (a test run alone
+    has no pool that read them before)."""
     connection = await asyncpg.connect(db_url)
     await chip_quality_queries.init_connection(connection)
+    await load_constraint_columns(connection)
     yield connection
     await connection.close()
 

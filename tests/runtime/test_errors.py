@@ -304,6 +304,23 @@ async def test_unique_violations_name_the_column_from_the_catalog(pool: Pool) ->
     assert str(caught.value).startswith("create_part: ")
 
 
+async def test_a_unique_violation_of_a_constraint_nobody_read_says_these_values(
+    pool: Pool,
+) -> None:
+    """A constraint created after the pool read the catalog: its column is not known
+    (only the server's translated detail names it), and the sentence says so."""
+    async with transaction(pool, actor="t") as conn:
+        await conn.execute("CREATE TABLE later_codes (code text UNIQUE)")
+        await conn.execute("INSERT INTO later_codes VALUES ('a')")
+    with pytest.raises(AlreadyExistsError) as caught:
+        async with transaction(pool, actor="t") as conn:
+            await conn.execute("INSERT INTO later_codes VALUES ('a')")
+    assert caught.value.column is None
+    assert str(caught.value) == (
+        "a row on later_codes with these values already exists (later_codes_code_key)"
+    )
+
+
 async def test_a_foreign_key_violation_from_hand_written_sql_is_an_integrity_error(
     pool: Pool,
 ) -> None:
