@@ -9,8 +9,8 @@ JWT) or look up a session here: only this module would change.
 
 import hmac
 import os
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, Response, Security
 from fastapi.routing import APIRoute
@@ -56,7 +56,7 @@ class AuthenticatedRoute(APIRoute):
     parses the body before it solves dependencies, so a caller without a valid token
     would otherwise learn that its body does not parse (422) instead of 401."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def authenticated(request: Request) -> Response:
