@@ -70,7 +70,8 @@ demo: migrate ## The main job: migrate, load a fab dataset through the generated
 
 # The rollout lock is a session-level advisory lock held across the migrations: through
 # PgBouncer in transaction mode it would not hold. Migrations go to the server directly.
-# One dbmate run per migration, each with a lock_timeout (MIGRATE_LOCK_TIMEOUT=5s) and
+# One dbmate run per migration, each with a lock_timeout (MIGRATE_LOCK_TIMEOUT=5s), no
+# parallel index-build workers (MIGRATE_MAINTENANCE_WORKERS=0), and
 # retried on a lock timeout (MIGRATE_RETRIES=3, MIGRATE_BACKOFF=2 s, doubled), then an
 # INVALID index check: chip_quality_dev.migrate, docs/rollout.md.
 migrate: install ## Apply pending migrations (lock_timeout, retries, INVALID index check), dump schema/schema.sql

@@ -87,6 +87,41 @@ async def test_two_rollouts_at_once_apply_each_migration_once(
     )
 
 
+# What a migration's session runs with, kept in a table for the test to read.
+SESSION_SETTINGS = """-- The settings `make migrate` gives a migration's session.
+-- migrate:up transaction:false
+CREATE TABLE migrate_session_settings AS SELECT
+  current_setting('lock_timeout') AS lock_timeout,
+  current_setting('max_parallel_maintenance_workers') AS maintenance_workers;
+-- migrate:down
+DROP TABLE migrate_session_settings;
+"""
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, ("5s", "0")),
+        ({"MIGRATE_LOCK_TIMEOUT": "2s", "MIGRATE_MAINTENANCE_WORKERS": "2"}, ("2s", "2")),
+    ],
+)
+async def test_a_migration_session_has_a_lock_timeout_and_no_parallel_index_build_workers(
+    db_url: str, tmp_path: Path, environment: dict[str, str], expected: tuple[str, str]
+) -> None:
+    """Even in a transaction:false section, which cannot SET them: an index build under
+    live traffic takes one core unless MIGRATE_MAINTENANCE_WORKERS says otherwise."""
+    migrations = migrations_with(tmp_path, **{"29991231000000_settings": SESSION_SETTINGS})
+    code, output = await migrate(db_url, migrations, **environment)
+    assert code == 0, output
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow("SELECT * FROM migrate_session_settings")
+    finally:
+        await conn.close()
+    assert row is not None
+    assert (row["lock_timeout"], row["maintenance_workers"]) == expected
+
+
 async def test_a_migration_blocked_by_a_long_transaction_is_retried_then_names_the_blocker(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -10,6 +10,9 @@ What it adds to `dbmate up` (docs/rollout.md has the why and the figures):
   one implicit transaction, and CREATE INDEX CONCURRENTLY refuses that: 25001). A
   migration that waits longer for a lock gives up instead of holding the service's
   traffic in the lock queue behind it.
+* Index builds get no parallel workers (MIGRATE_MAINTENANCE_WORKERS, 0, given the
+  same way as max_parallel_maintenance_workers): a build under live traffic then
+  takes one core, not the server's default two workers and its leader.
 * A migration that gave up on a lock (55P03) is tried again, MIGRATE_RETRIES times
   (3) after MIGRATE_BACKOFF seconds (2, doubled each time); then it stops, naming
   the sessions that blocked it (pg_blocking_pids, watched while it waited).
@@ -63,6 +66,11 @@ class Settings:
     retries: int = 3
     backoff: float = 2.0
     rollout_lock_wait: float = 300.0  # for another rollout to finish, as dbmate's default
+    # Parallel workers of an index build (max_parallel_maintenance_workers): none by
+    # default, so that a build under live traffic takes one core, not three (the
+    # server's default of 2 workers plus the leader took both of this machine's cores
+    # and tripled the workload's p99 in make test-rollout).
+    maintenance_workers: str = "0"
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -70,6 +78,9 @@ class Settings:
             lock_timeout=os.environ.get("MIGRATE_LOCK_TIMEOUT", cls.lock_timeout),
             retries=int(os.environ.get("MIGRATE_RETRIES", cls.retries)),
             backoff=float(os.environ.get("MIGRATE_BACKOFF", cls.backoff)),
+            maintenance_workers=os.environ.get(
+                "MIGRATE_MAINTENANCE_WORKERS", cls.maintenance_workers
+            ),
         )
 
 
@@ -257,7 +268,10 @@ async def _apply_one(
 ) -> Applied:
     application = f"{APPLICATION_NAME} {migration.name.split('_', 1)[0]}"
     dbmate_url = with_parameters(
-        url, lock_timeout=settings.lock_timeout, application_name=application
+        url,
+        lock_timeout=settings.lock_timeout,
+        max_parallel_maintenance_workers=settings.maintenance_workers,
+        application_name=application,
     )
     result = Applied(migration, 0.0, 0)
     delay = settings.backoff
