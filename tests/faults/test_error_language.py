@@ -161,5 +161,6 @@ async def test_the_same_failure_gets_the_same_class_and_fields_in_german(
     german = await outcome(german_db_url, scenario)
     assert german == english
     record(
-        "error classes compared in", f"English (local PG 16) and German ({GERMAN_LOCALE}, PG 15)"
+        "error classes compared in",
+        f"English (the local server) and German ({GERMAN_LOCALE}, PG 15)",
     )
