@@ -221,7 +221,7 @@ test-unit: install ## Only the tests that need no database
 
 # The tiers that depend on the server, on every supported major, each on a server of its
 # own started here (chip_quality_dev.matrix: MATRIX_JOBS majors at a time, default all;
-# MAJORS=15,18 for some). The golden, build and unit tiers do not depend on the server:
+# MAJORS=15,16 for some). The golden, build and unit tiers do not depend on the server:
 # `make test` runs them once.
 MATRIX_TESTS := tests/schema tests/audit tests/queries tests/runtime tests/execution tests/plans
 test-matrix: $(VENV)/.matrix-installed ## The PostgreSQL tiers on every supported major (15, 16, 18); a line per major

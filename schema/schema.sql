@@ -1,6 +1,12 @@
+\restrict dbmate
+
+-- Dumped from database version 18.6
+-- Dumped by pg_dump version 18.6
+
 SET statement_timeout = 0;
 SET lock_timeout = 0;
 SET idle_in_transaction_session_timeout = 0;
+SET transaction_timeout = 0;
 SET client_encoding = 'UTF8';
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
@@ -2041,21 +2047,21 @@ COMMENT ON COLUMN public.audit_checkpoints.checkpoint_hash IS 'sha256(prev_hash 
 --
 
 CREATE TABLE public.audit_log (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    table_name text NOT NULL,
-    record_id uuid NOT NULL,
-    action public.audit_action NOT NULL,
+    id uuid DEFAULT gen_random_uuid() CONSTRAINT audit_log_id_not_null1 NOT NULL,
+    table_name text CONSTRAINT audit_log_table_name_not_null1 NOT NULL,
+    record_id uuid CONSTRAINT audit_log_record_id_not_null1 NOT NULL,
+    action public.audit_action CONSTRAINT audit_log_action_not_null1 NOT NULL,
     old_values jsonb,
     new_values jsonb,
     changed_fields text[],
-    actor text NOT NULL,
+    actor text CONSTRAINT audit_log_actor_not_null1 NOT NULL,
     session_id text,
-    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
-    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
-    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    seq bigint NOT NULL,
-    prev_hash bytea NOT NULL,
-    row_hash bytea NOT NULL,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint CONSTRAINT audit_log_txid_not_null1 NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT audit_log_occurred_at_not_null1 NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() CONSTRAINT audit_log_recorded_at_not_null1 NOT NULL,
+    seq bigint CONSTRAINT audit_log_seq_not_null1 NOT NULL,
+    prev_hash bytea CONSTRAINT audit_log_prev_hash_not_null1 NOT NULL,
+    row_hash bytea CONSTRAINT audit_log_row_hash_not_null1 NOT NULL,
     CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
     CONSTRAINT audit_log_changed_fields_check CHECK (
 CASE
@@ -2189,21 +2195,21 @@ COMMENT ON COLUMN public.audit_log.row_hash IS 'sha256(prev_hash || canonical JS
 --
 
 CREATE TABLE public.audit_log_default (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    table_name text NOT NULL,
-    record_id uuid NOT NULL,
-    action public.audit_action NOT NULL,
+    id uuid DEFAULT gen_random_uuid() CONSTRAINT audit_log_id_not_null1 NOT NULL,
+    table_name text CONSTRAINT audit_log_table_name_not_null1 NOT NULL,
+    record_id uuid CONSTRAINT audit_log_record_id_not_null1 NOT NULL,
+    action public.audit_action CONSTRAINT audit_log_action_not_null1 NOT NULL,
     old_values jsonb,
     new_values jsonb,
     changed_fields text[],
-    actor text NOT NULL,
+    actor text CONSTRAINT audit_log_actor_not_null1 NOT NULL,
     session_id text,
-    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
-    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
-    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    seq bigint NOT NULL,
-    prev_hash bytea NOT NULL,
-    row_hash bytea NOT NULL,
+    txid bigint DEFAULT ((pg_current_xact_id())::text)::bigint CONSTRAINT audit_log_txid_not_null1 NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() CONSTRAINT audit_log_occurred_at_not_null1 NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() CONSTRAINT audit_log_recorded_at_not_null1 NOT NULL,
+    seq bigint CONSTRAINT audit_log_seq_not_null1 NOT NULL,
+    prev_hash bytea CONSTRAINT audit_log_prev_hash_not_null1 NOT NULL,
+    row_hash bytea CONSTRAINT audit_log_row_hash_not_null1 NOT NULL,
     CONSTRAINT audit_log_actor_check CHECK (((btrim(actor) <> ''::text) AND (char_length(actor) <= 200))),
     CONSTRAINT audit_log_changed_fields_check CHECK (
 CASE
@@ -3257,6 +3263,8 @@ ALTER TABLE ONLY public.lots
 --
 -- PostgreSQL database dump complete
 --
+
+\unrestrict dbmate
 
 
 --

@@ -622,7 +622,7 @@ class HealthReport(Health):
                 {
                     "ok": True,
                     "latency_ms": 1.8,
-                    "server_version": "16.4",
+                    "server_version": "18.6",
                     "primary": "db-1:5432",
                     "pool_size": 10,
                     "pool_idle": 9,

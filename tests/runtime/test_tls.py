@@ -181,8 +181,8 @@ def _tls_server(
     bindir = localdb.find_ssl_bindir()
     if bindir is None:
         pytest.fail(
-            f"no PostgreSQL built with OpenSSL: {localdb.find_bindir()} has none (pgserver's "
-            "wheel never has), and neither has any /usr/lib/postgresql/*/bin. Install one "
+            f"no PostgreSQL built with OpenSSL: {localdb.find_bindir()} has none (neither "
+            "server wheel has), and neither has any /usr/lib/postgresql/*/bin. Install one "
             "(Debian: apt-get install postgresql) or point LOCALDB_BINDIR at one."
         )
     folder = tmp_path_factory.mktemp(f"{stem}-server")

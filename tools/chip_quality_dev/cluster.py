@@ -11,7 +11,7 @@
 Everything lives in `LOCALDB_CLUSTER_DIR` (default `cluster/` under `LOCALDB_DIR`,
 so `.localdb/cluster`, ignored by git), apart from the server `make test` uses:
 
-- `primary/`: a server made like the local one (localdb: the pgserver binaries,
+- `primary/`: a server made like the local one (localdb: the local server's binaries,
   SERVER_OPTIONS, the `chipqdb` user as root), with its own `chip_quality` database;
 - `standby/`: `pg_basebackup -R` of the primary through the physical replication
   slot `chipq_standby` (so the primary keeps the WAL a stopped standby still needs),

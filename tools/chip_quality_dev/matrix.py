@@ -1,6 +1,6 @@
 """`make test-matrix`: the PostgreSQL tiers of `make test` on every supported major.
 
-    python -m chip_quality_dev.matrix [--majors 15,18] TEST_PATH ...
+    python -m chip_quality_dev.matrix [--majors 15,16] TEST_PATH ...
 
 Each major in SUPPORTED gets a server of its own, started here from its binaries (data
 in LOCALDB_DIR/matrix/<major>, kept between runs; the server is stopped at the end),

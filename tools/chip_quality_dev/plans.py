@@ -70,7 +70,7 @@ HEADER = """\
 # Plans of queries/{source}
 
 Written by `make plans` (EXPLAIN (GENERIC_PLAN, COSTS OFF) on the plans dataset,
-PostgreSQL 16); `make check` fails when it differs. Do not edit: change the query
+PostgreSQL {major}); `make check` fails when it differs. Do not edit: change the query
 or the schema, run `make plans`, and review the diff. See docs/query-plans.md.
 """
 
@@ -237,7 +237,7 @@ async def explain_all(url: str, queries: Sequence[NamedQuery]) -> list[Explained
 
 def render(source: str, explained: Sequence[Explained]) -> str:
     """One file's plans, in the order of its queries; deterministic."""
-    parts = [HEADER.format(source=source)]
+    parts = [HEADER.format(source=source, major=localdb.PINNED_MAJOR)]
     for item in explained:
         markers = "".join(f"\nMarked: `-- plan: {m}`\n" for m in item.query.markers)
         parts.append(f"\n## {item.query.name}\n{markers}\n```\n{item.text}\n```\n")
