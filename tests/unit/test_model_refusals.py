@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +163,62 @@ def test_a_malformed_request_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> 
 
     [problem] = _problems("copyfrom", no_list, monkeypatch)
     assert problem.startswith("request: -: malformed GenerateRequest: ")
+
+
+def _without_point3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The composites case's request, run where the schema file no longer defines
+    point3 (its attributes come from the schema files, never from sqlc's catalog)."""
+    case = next(c for c in CASES if c.name == "composites")
+    schema = (case / "schema.sql").read_text()
+    for line in ("CREATE TYPE point3 AS (", "COMMENT ON TYPE point3 "):
+        schema = "\n".join(s for s in schema.splitlines() if not s.startswith(line))
+    (tmp_path / "schema.sql").write_text(schema)
+    (tmp_path / "query.sql").write_text((case / "query.sql").read_text())
+    monkeypatch.chdir(tmp_path)
+    return stored_request(case)
+
+
+def test_a_composite_without_attributes_refuses_each_use_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = _without_point3(tmp_path, monkeypatch)
+    files, problems = generate(json.dumps(request).encode())
+    assert files is None
+    missing = "composite type 'point3': its attributes are not in the schema files"
+    held = f"composite type 'placement': attribute 'at': {missing}"
+    assert [str(p) for p in problems] == [
+        f"query.sql: CreateThing: parameter $2 (location): {missing}",
+        f"query.sql: CreateThing: parameter $3 (placements): {held}",
+        f"query.sql: GetThing: column 'location': {missing}",
+        f"query.sql: GetThing: column 'placements': {held}",
+        f"query.sql: ThingLocation: column 'location': {missing}",
+        f"query.sql: ThingsAt: parameter $1 (location): {missing}",
+        f"query.sql: MovedThing: column 'moved': {missing}",
+        f"query.sql: AllPlacements: column 'placements': {held}",
+    ]
+
+
+def test_an_embedded_table_without_a_model_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlc.embed() of a table whose model could not be built (a column of such a
+    composite), or of a table the catalog does not hold: each embed is named."""
+    request = _without_point3(tmp_path, monkeypatch)
+    query = _query(request, "GetThing")
+    columns = {column["name"]: column for column in query["columns"]}
+
+    def embedded(table: str) -> dict[str, Any]:
+        column = copy.deepcopy(columns["id"])
+        column.update(name=table, embed_table={"catalog": "", "name": table, "schema": ""})
+        return column
+
+    query["columns"] = [embedded("things"), embedded("nowhere"), columns["location"], columns["id"]]
+    request["queries"] = [query]
+    files, problems = generate(json.dumps(request).encode())
+    assert files is None
+    assert [str(p) for p in problems] == [
+        "query.sql: GetThing: sqlc.embed(things): its table has a column of an unsupported type",
+        "query.sql: GetThing: sqlc.embed(nowhere): unknown table",
+        "query.sql: GetThing: column 'location': composite type 'point3': its attributes are "
+        "not in the schema files",
+    ]
