@@ -222,3 +222,13 @@ def test_an_embedded_table_without_a_model_is_named(
         "query.sql: GetThing: column 'location': composite type 'point3': its attributes are "
         "not in the schema files",
     ]
+
+
+def test_a_request_that_is_no_json_object_says_so() -> None:
+    """What sqlc sends with `format: json` missing from the plugin's config (protobuf)."""
+    files, problems = generate(b"\x0a\x02v1")
+    assert files is None
+    [problem] = [str(p) for p in problems]
+    assert problem.startswith("request: -: the request is not JSON (")
+    assert problem.endswith("); is `format: json` set?")
+    assert [str(p) for p in generate(b"[]")[1]] == ["request: -: the request is not a JSON object"]
