@@ -104,7 +104,7 @@ class Untranslated:
     constraint: str
     table: str
     reason: str
-    expression: Any = field(default=None, compare=False, repr=False)  # the parse tree
+    expression: Any = field(compare=False, repr=False)  # the CHECK's parse tree
 
 
 @dataclass(frozen=True)
