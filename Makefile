@@ -200,21 +200,25 @@ test-asyncpg: install ## The runtime, query and service tests on another asyncpg
 
 # Every tier, one after the other (the fault tier restarts the local server), each under
 # coverage.py; Python subprocesses (the sqlc plugin, the CLI, `make serve`) are measured
-# too. The data files are combined and reported: statements and branches.
+# too. The data files are combined and reported: statements and branches. A tier that
+# fails (the rollout tier's p99 bound can, on a loaded machine) does not stop the others
+# or the report: the target fails at the end, naming it.
 COVERAGE_DATA := $(abspath .localdb/coverage/data)
 coverage: install ## Every test tier under coverage.py (subprocesses too); prints the table
 	rm -rf $(dir $(COVERAGE_DATA)) && mkdir -p $(dir $(COVERAGE_DATA))
-	export COVERAGE_FILE=$(COVERAGE_DATA); \
-	$(WITH_DB) coverage run --module pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST)) -p no:cacheprovider && \
-	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/faults -p no:cacheprovider && \
-	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/rollout -p no:cacheprovider && \
-	$(WITH_DB) coverage run --module pytest tests/contract -p no:cacheprovider && \
-	env -u DATABASE_URL coverage run --module pytest tests/cluster -p no:cacheprovider && \
-	env -u DATABASE_URL coverage run --module pytest tests/ha -p no:cacheprovider
-	COVERAGE_FILE=$(COVERAGE_DATA) coverage combine --quiet
-	COVERAGE_FILE=$(COVERAGE_DATA) coverage report
-	COVERAGE_FILE=$(COVERAGE_DATA) coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json
-	$(PY) -m chip_quality_dev.coverage_summary $(dir $(COVERAGE_DATA))coverage.json
+	export COVERAGE_FILE=$(COVERAGE_DATA); failed=""; \
+	$(WITH_DB) coverage run --module pytest tests $(addprefix --ignore=,$(NOT_IN_MAKE_TEST)) -p no:cacheprovider || failed="$$failed test"; \
+	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/faults -p no:cacheprovider || failed="$$failed faults"; \
+	env -u DATABASE_URL $(WITH_DB) coverage run --module pytest tests/rollout -p no:cacheprovider || failed="$$failed rollout"; \
+	$(WITH_DB) coverage run --module pytest tests/contract -p no:cacheprovider || failed="$$failed contract"; \
+	env -u DATABASE_URL coverage run --module pytest tests/cluster -p no:cacheprovider || failed="$$failed cluster"; \
+	env -u DATABASE_URL coverage run --module pytest tests/ha -p no:cacheprovider || failed="$$failed ha"; \
+	coverage combine --quiet; \
+	coverage report; \
+	coverage json --quiet -o $(dir $(COVERAGE_DATA))coverage.json; \
+	short=0; $(PY) -m chip_quality_dev.coverage_summary $(dir $(COVERAGE_DATA))coverage.json || short=1; \
+	if [ -n "$$failed" ]; then echo "make coverage: tests failed in:$$failed" >&2; exit 1; fi; \
+	exit $$short
 
 test-unit: install ## Only the tests that need no database
 	pytest tests/unit

@@ -1360,4 +1360,4 @@ REPORTS_OUTPUT_LOCATION_CHECK = RowCheck(
 # CHECK constraints left to the database (no exact pydantic form):
 # - artifacts.artifacts_content_type_check: the regex uses a POSIX class or collating element in brackets; as a row: the operator '~' is not translated
 # - artifacts.artifacts_storage_uri_check: the regex uses a POSIX class or collating element in brackets; as a row: the operator '~' is not translated
-# - audit_checkpoints.audit_checkpoints_month_check: month is not a number column: its order follows the collation; as a row: a constant was expected
+# - audit_checkpoints.audit_checkpoints_month_check: month is a date column: only a number column's limits are translated; as a row: a constant was expected

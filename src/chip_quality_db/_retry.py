@@ -51,15 +51,14 @@ async def retry(
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     delay = first_delay
-    for attempt in range(1, attempts + 1):
+    for _ in range(attempts - 1):
         try:
             return await operation()
         except (RetryableError, UnavailableError):
-            if attempt == attempts:
-                raise
+            pass
         await asyncio.sleep(random.uniform(0, delay))
         delay = min(delay * 2, max_delay)
-    raise AssertionError("unreachable")
+    return await operation()  # the last attempt: what it raises is the caller's
 
 
 @dataclass(frozen=True)

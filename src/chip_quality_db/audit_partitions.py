@@ -99,16 +99,20 @@ async def under_lock_timeout(
     `lock_timeout`; when a lock is not granted in time, back off (`backoff` seconds times
     the attempt) and retry, up to `attempts` times, then raise RetryableError (SQLSTATE
     55P03). Waiting on would block every audited writer queued behind the DDL."""
-    for attempt in range(1, attempts + 1):
+
+    async def once() -> T:
+        async with conn.transaction():
+            await audit_maintenance.set_local_lock_timeout(conn, lock_timeout=lock_timeout)
+            return await step()
+
+    for attempt in range(1, attempts):
         try:
-            async with conn.transaction():
-                await audit_maintenance.set_local_lock_timeout(conn, lock_timeout=lock_timeout)
-                return await step()
+            return await once()
         except RetryableError as exc:
-            if exc.sqlstate != asyncpg.LockNotAvailableError.sqlstate or attempt == attempts:
+            if exc.sqlstate != asyncpg.LockNotAvailableError.sqlstate:
                 raise
             await asyncio.sleep(backoff * attempt)
-    raise AssertionError("unreachable")
+    return await once()  # the last attempt: what it raises is the caller's
 
 
 @dataclass(frozen=True)

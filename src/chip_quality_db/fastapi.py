@@ -433,10 +433,8 @@ _KINDS: dict[type[DatabaseError], _Kind] = {
 
 
 def _kind_of(error: DatabaseError) -> _Kind:
-    for cls in type(error).__mro__:
-        if cls in _KINDS:
-            return _KINDS[cls]
-    return _KINDS[DatabaseError]
+    # The nearest class with a kind: DatabaseError itself, at the latest.
+    return next(_KINDS[cls] for cls in type(error).__mro__ if cls in _KINDS)
 
 
 def problem_response(

@@ -27,7 +27,7 @@ from chip_quality_db.audit_archive import (
     restore,
     verify_archive,
 )
-from chip_quality_db.audit_partitions import maintain, partition_name
+from chip_quality_db.audit_partitions import maintain, partition_exists, partition_name
 
 from .history import forge_history
 from .support import audit_log_partitions, rolled_back, tampering, write_parts
@@ -407,3 +407,63 @@ async def test_archive_refuses_while_old_entries_wait_in_the_default_partition(
     with pytest.raises(ArchiveError, match="audit_log_default holds 3 entries before 2026-06"):
         await archive(conn, before=JUNE, directory=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_an_empty_month_is_neither_checkpointed_nor_dropped(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """May has a partition but no entry: nothing to vouch for, nothing to drop."""
+    may = dt.date(2026, 5, 1)
+    await maintain(history, months_ahead=0, extra_months=(may,))
+    report = await archive(history, before=JULY, directory=tmp_path)
+    assert report.archived == ["2026-06"] and report.rows == PER_MONTH
+    assert [c["month"] for c in await _checkpoints(history)] == [JUNE]
+    assert await partition_exists(history, may)
+    assert not (tmp_path / file_name(may)).exists()
+
+
+async def test_an_edited_checkpoint_stops_further_archival(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await archive(history, before=JULY, directory=tmp_path)
+    async with history.transaction():
+        await history.execute("SET LOCAL session_replication_role = replica")  # no triggers
+        await history.execute(
+            "UPDATE audit_checkpoints SET row_count = 49, last_seq = 49 WHERE month = $1", JUNE
+        )
+    with pytest.raises(
+        ArchiveError,
+        match=r"checkpoint of 2026-06 \(seq 1\.\.49\): altered: its checkpoint_hash does not "
+        r"match its contents; nothing archived",
+    ):
+        await archive(history, before=AUGUST, directory=tmp_path)
+    assert await partition_exists(history, JULY)
+    assert not (tmp_path / file_name(JULY)).exists()
+
+
+async def test_an_archive_file_that_is_not_gzip_is_reported_unreadable(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    await archive(history, before=JULY, directory=tmp_path)
+    path = tmp_path / file_name(JUNE)
+    path.write_bytes(b"seq,actor\n1,mallory\n")
+    [problem] = await verify_archive(history, tmp_path)
+    assert (problem.month, problem.seq) == ("2026-06", 1)
+    assert problem.reason.startswith(
+        f"audit month 2026-06 (seq 1..50): archive file {path} cannot be read back: "
+    )
+
+
+async def test_an_archive_file_rewritten_with_the_same_entries_is_reported(
+    history: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """Recompressed: every entry still verifies, but it is not the file checkpointed."""
+    await archive(history, before=JULY, directory=tmp_path)
+    path = tmp_path / file_name(JUNE)
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1, mtime=0))
+    [problem] = await verify_archive(history, tmp_path)
+    assert (problem.month, problem.seq) == ("2026-06", 1)
+    assert problem.reason == (
+        f"{path}: its SHA-256 is not the checkpoint's (the file was rewritten, though "
+        "its entries still verify)"
+    )

@@ -16,6 +16,7 @@ from chip_quality_db.audit_partitions import (
     maintain,
     parse_month,
     partition_name,
+    under_lock_timeout,
 )
 from tests.conftest import run_dbmate
 
@@ -247,3 +248,18 @@ async def test_maintain_refuses_a_negative_horizon_and_warns_of_rows_in_the_defa
         .splitlines()[1]
         .startswith("warning: audit_log_default holds 4 rows of months without a partition")
     )
+
+
+async def test_only_a_lock_timeout_is_retried(conn: asyncpg.Connection) -> None:
+    """A deadlock or serialization failure in the DDL step is raised at once: backing
+    off is the answer to a lock not granted in time, not to every retryable error."""
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        raise RetryableError("deadlock detected", sqlstate="40P01")
+
+    with pytest.raises(RetryableError, match="deadlock detected"):
+        await under_lock_timeout(conn, step, lock_timeout="100ms", attempts=3, backoff=0)
+    assert calls == 1

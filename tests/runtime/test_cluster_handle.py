@@ -64,3 +64,21 @@ def test_wal_positions_and_tokens() -> None:
     assert consistency_token() == "0"
     with pytest.raises(ValueError, match="not a consistency token"), reading_after("x"):
         pass
+
+
+async def test_hand_written_writes_and_sizes_are_the_primarys(db_url: str) -> None:
+    """SQL written by hand through the handle (no transaction) runs on the primary, as
+    a generated write does; its sizes are the primary pool's."""
+    db = await create_database(load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1))
+    try:
+        await db.execute("CREATE TABLE hand_written (n int NOT NULL)")
+        await db.executemany("INSERT INTO hand_written (n) VALUES ($1)", [(1,), (2,)])
+        await db.copy_records_to_table("hand_written", records=[(3,)])
+        assert await db.primary.fetchval("SELECT sum(n) FROM hand_written") == 6
+        assert (db.get_min_size(), db.get_max_size()) == (
+            db.primary.get_min_size(),
+            db.primary.get_max_size(),
+        )
+        assert db.get_min_size() == 1
+    finally:
+        await db.close()

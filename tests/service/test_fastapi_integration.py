@@ -149,9 +149,14 @@ async def test_other_exceptions_and_http_errors_are_problems_too() -> None:
     async def same() -> None:
         raise HTTPException(304)
 
+    @app.get("/gone")
+    async def gone() -> None:
+        raise HTTPException(499, "client closed the request")  # nginx's, not in HTTPStatus
+
     async with client_of(app, raise_app_exceptions=False) as client:
         bug_response = await client.get("/bug")
         teapot_response = await client.get("/teapot")
+        gone_response = await client.get("/gone")
         not_allowed = await client.post("/teapot")
         unchanged = await client.get("/same")
     assert bug_response.status_code == 500
@@ -167,6 +172,11 @@ async def test_other_exceptions_and_http_errors_are_problems_too() -> None:
     assert teapot_response.headers["x-pot"] == "1"
     assert teapot_response.json()["title"] == "I'm a Teapot"
     assert teapot_response.json()["detail"] == "short and stout"
+    assert gone_response.status_code == 499
+    assert (gone_response.json()["title"], gone_response.json()["detail"]) == (
+        "Error",
+        "client closed the request",
+    )
     assert not_allowed.status_code == 405
     assert not_allowed.headers["content-type"] == "application/problem+json"
     assert not_allowed.headers["allow"] == "GET"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -60,3 +62,18 @@ def test_json_lists_the_same_queries(capsys: pytest.CaptureFixture[str]) -> None
     assert by_name["GetPartByNumber"]["reads"] == ["parts"]
     assert by_name["GetPartByNumber"]["cache_seconds"] == 60
     assert by_name["CreatePart"]["writes"] == ["parts"]
+
+
+def test_the_module_runs_as_the_command_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m chip_quality_db.cli` (where no console script is installed) prints
+    what `chip-quality-db` prints."""
+    assert main(["queries", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    run = subprocess.run(
+        [sys.executable, "-m", "chip_quality_db.cli", "queries", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == expected

@@ -6,6 +6,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from chip_quality_db import SettingsError, load_settings
 from chip_quality_db._connections import ssl_argument as _ssl_argument
@@ -198,3 +199,35 @@ def test_connecting_has_its_own_time_limit() -> None:
     assert load_settings(DB_CONNECT_TIMEOUT="2.5").connect_timeout == 2.5
     with pytest.raises(SettingsError, match="DB_CONNECT_TIMEOUT"):
         load_settings(DB_CONNECT_TIMEOUT="0")
+
+
+def test_urls_handed_over_as_secrets_are_checked_alike() -> None:
+    """One settings object made from another's values (SecretStr): the same checks,
+    and an empty entry of DB_REPLICA_URLS (a doubled comma) is no replica."""
+    first = load_settings(DATABASE_URL="postgresql://app@h/chip_quality")
+    settings = load_settings(
+        DATABASE_URL=first.database_url,
+        DB_REPLICA_URLS=SecretStr(
+            "postgresql://app@r1/chip_quality,,postgresql://app@r2/chip_quality"
+        ),
+    )
+    assert settings.dsn() == "postgresql://app@h/chip_quality"
+    assert settings.replica_dsns() == [
+        "postgresql://app@r1/chip_quality",
+        "postgresql://app@r2/chip_quality",
+    ]
+    with pytest.raises(SettingsError, match="expected a postgresql:// URL, got scheme 'mysql'"):
+        load_settings(DATABASE_URL=SecretStr("mysql://app@h/chip_quality"))
+
+
+def test_a_password_in_the_url_and_a_password_file_are_refused_together(tmp_path: Path) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text("from-the-file\n")
+    with pytest.raises(
+        SettingsError,
+        match="DATABASE_URL holds a password and DB_PASSWORD_FILE is set: keep one",
+    ):
+        load_settings(
+            DATABASE_URL="postgresql://app:in-the-url@h/chip_quality",
+            DB_PASSWORD_FILE=str(password_file),
+        )

@@ -133,7 +133,7 @@ def type_resolver(request: bytes, config_dir: Path) -> TypeResolver:
     """The generator's own type resolution for this request, built as generation builds it."""
     parsed = parse_request(request)
     inputs = read_inputs(parsed, parse_options(parsed.plugin_options), config_dir)
-    return build_catalog(inputs, []).resolver
+    return build_catalog(inputs).resolver
 
 
 def shape(annotation: object) -> object:

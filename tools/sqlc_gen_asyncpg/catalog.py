@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import names
 from .inputs import Inputs
-from .ir import EnumModel, Model, ModelField, Problem
+from .ir import EnumModel, Model, ModelField
 from .options import Options, PyTypeRef
 from .pgtypes import BUILTIN_TYPES, UNINFERRED_NAMES, UNKNOWN, PyType, normalize
 from .request import Column, Identifier, Table
@@ -197,7 +197,7 @@ def class_name(options: Options, sql_name: str, schema_prefix: str, *, table: bo
     return (names.pascal_case(schema_prefix) + base) if schema_prefix else base
 
 
-def build_catalog(inputs: Inputs, problems: list[Problem]) -> Catalog:
+def build_catalog(inputs: Inputs) -> Catalog:
     """The models of the schema's enums, composite types and tables."""
     request, options = inputs.request, inputs.options
     default_schema = request.catalog.default_schema or "public"
@@ -232,7 +232,7 @@ def build_catalog(inputs: Inputs, problems: list[Problem]) -> Catalog:
     table_model_names: dict[tuple[str, str], str] = {}
     table_columns: dict[tuple[str, str], Table] = {}
     for ident, table in tables:
-        model = _table_model(options, resolver, ident, table, problems)
+        model = _table_model(options, resolver, ident, table)
         if model is not None:
             table_models.append(model)
             table_model_names[(ident.schema, ident.name)] = model.name
@@ -300,20 +300,15 @@ def _table_model(
     resolver: TypeResolver,
     ident: Identifier,
     table: Table,
-    problems: list[Problem],
 ) -> Model | None:
     """The table's model; None for a table with a column of a type the generator
     cannot read (a composite without a model): the queries that read that column
     are refused by name, and the rest of the schema is unaffected."""
-    if any(isinstance(resolver.column_type(c, ident), str) for c in table.columns):
-        return None
-    name = class_name(options, table.rel.name, ident.schema, table=True)
-    where = f"table {table.rel.name}"
     fields: list[ModelField] = []
     for column, (name_, alias) in zip(table.columns, field_names(table.columns), strict=True):
         py_type = resolver.column_type(column, ident)
         if isinstance(py_type, str):
-            problems.append(Problem("schema", where, f"column {column.name or name_!r}: {py_type}"))
-            continue
+            return None
         fields.append(ModelField(name_, alias or name_, row_type(py_type), column.comment))
+    name = class_name(options, table.rel.name, ident.schema, table=True)
     return Model(name, table.comment, tuple(fields))

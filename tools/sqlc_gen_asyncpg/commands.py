@@ -29,11 +29,6 @@ class Command(Enum):
         return self in (Command.ONE, Command.MANY, Command.BATCHONE, Command.BATCHMANY)
 
     @property
-    def may_return_rows(self) -> bool:
-        """Commands that run a query with RETURNING and ignore its rows."""
-        return self in (Command.EXEC, Command.EXECROWS, Command.EXECRESULT, Command.BATCHEXEC)
-
-    @property
     def takes_rows(self) -> bool:
         """The function takes an iterable of parameter rows instead of keywords."""
         return self in (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)

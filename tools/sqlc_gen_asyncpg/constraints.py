@@ -104,7 +104,7 @@ class Untranslated:
     constraint: str
     table: str
     reason: str
-    expression: Any = field(default=None, compare=False, repr=False)  # the parse tree
+    expression: Any = field(compare=False, repr=False)  # the CHECK's parse tree
 
 
 @dataclass(frozen=True)
@@ -499,9 +499,17 @@ def _compared(left: Any, operator: str, right: Any) -> Any:
 
 
 def _number_type(table: str, column: str, columns: dict[tuple[str, str], str]) -> type:
-    kind = _NUMBER_TYPES.get(columns.get((table, column), ""))
+    type_name = columns.get((table, column), "")
+    kind = _NUMBER_TYPES.get(type_name)
     if kind is None:
-        raise _NotExactError(f"{column} is not a number column: its order follows the collation")
+        # Only a text's order follows the collation; a date's or a timestamp's does not,
+        # but pydantic's ge/le take numbers only here.
+        why = (
+            "its order follows the collation"
+            if _is_text(table, column, columns)
+            else "only a number column's limits are translated"
+        )
+        raise _NotExactError(f"{column} is a {type_name or 'unknown'} column: {why}")
     return kind
 
 

@@ -117,8 +117,6 @@ def build_function(
     if command.returns_rows and not query.columns:
         scope.problem(query, f"{query.cmd} needs a query that returns columns")
         return None
-    if query.columns and not command.returns_rows and not command.may_return_rows:
-        return None
     parsed = scope.inputs.parsed[query.name]
     try:
         statement = statement_of(parsed)

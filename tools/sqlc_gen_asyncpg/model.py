@@ -28,7 +28,7 @@ RESERVED_MODULES = frozenset({"models", "_runtime", "_catalog", "__init__"})
 
 def build(inputs: Inputs) -> tuple[Package | None, list[Problem]]:
     problems: list[Problem] = []
-    catalog = build_catalog(inputs, problems)
+    catalog = build_catalog(inputs)
     request = inputs.request
     _check_unique(
         problems,

@@ -77,8 +77,6 @@ def with_row_rules(checks: Checks) -> Checks:
 
 
 def _row_rule(refused: Untranslated, types: dict[tuple[str, str], str]) -> RowRule:
-    if refused.expression is None:
-        raise _NotExactError("no expression")
     reader = _Reader(refused.table, types)
     expression, kind = reader.read(refused.expression)
     if kind != "bool":
