@@ -207,6 +207,61 @@ async def test_a_migration_whose_blocker_finishes_during_the_backoff_is_applied(
     assert "29991231000000" in await versions(db_url)
 
 
+async def test_a_migration_failed_to_break_a_deadlock_is_tried_again(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The migration locks deadlock_a then deadlock_b; a service's transaction holds
+    deadlock_b and asks for deadlock_a. PostgreSQL fails the migration (its deadlock
+    check runs after 1 s, the other session's after 30 s): rolled back whole, it is
+    tried again once the other transaction is done, and applied."""
+    migration = (
+        migrations_with(
+            tmp_path,
+            **{
+                "29991231000000_two_locks": (
+                    "-- migrate:up\nLOCK TABLE deadlock_a IN ACCESS EXCLUSIVE MODE;\n"
+                    "SELECT pg_sleep(0.3);\n"
+                    "LOCK TABLE deadlock_b IN ACCESS EXCLUSIVE MODE;\n"
+                    "ALTER TABLE deadlock_a ADD COLUMN migrated boolean;\n"
+                    "-- migrate:down\nALTER TABLE deadlock_a DROP COLUMN migrated;\n"
+                )
+            },
+        )
+        / "29991231000000_two_locks.sql"
+    )
+    service = await asyncpg.connect(db_url)
+    messages: list[str] = []
+    try:
+        await service.execute("CREATE TABLE deadlock_a (id int); CREATE TABLE deadlock_b (id int)")
+        transaction = service.transaction()
+        await transaction.start()
+        await service.execute("SET LOCAL deadlock_timeout = '30s'")
+        await service.execute("LOCK TABLE deadlock_b IN ACCESS EXCLUSIVE MODE")
+
+        async def take_a_once_the_migration_has_it() -> None:
+            while not await service.fetchval(
+                "SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'deadlock_a'::regclass"
+                " AND granted AND pid <> pg_backend_pid())"
+            ):
+                await asyncio.sleep(0.02)
+            await service.execute("LOCK TABLE deadlock_a IN ACCESS EXCLUSIVE MODE")
+            await transaction.commit()  # granted once the migration was failed
+
+        service_side = asyncio.create_task(take_a_once_the_migration_has_it())
+        applied = await apply(
+            db_url,
+            [migration],
+            Settings(lock_timeout="10s", retries=3, backoff=0.5),
+            log=messages.append,
+        )
+        await service_side
+    finally:
+        await service.close()
+    assert [a.attempts for a in applied] == [2], messages
+    assert any("failed to break a deadlock" in message for message in messages), messages
+    assert "29991231000000" in await versions(db_url)
+
+
 async def test_an_interrupted_concurrent_build_is_reported_with_what_to_do(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -13,7 +13,8 @@ What it adds to `dbmate up` (docs/rollout.md has the why and the figures):
 * Index builds get no parallel workers (MIGRATE_MAINTENANCE_WORKERS, 0, given the
   same way as max_parallel_maintenance_workers): a build under live traffic then
   takes one core, not the server's default two workers and its leader.
-* A migration that gave up on a lock (55P03) is tried again, MIGRATE_RETRIES times
+* A migration that gave up on a lock (55P03), or that PostgreSQL failed to break a
+  deadlock (40P01), is tried again, MIGRATE_RETRIES times
   (3) after MIGRATE_BACKOFF seconds (2, doubled each time); then it stops, naming
   the sessions that blocked it (pg_blocking_pids, watched while it waited).
 * One rollout at a time, without a waiting snapshot: the rollout lock is dbmate's
@@ -51,6 +52,10 @@ from .migrations import read_migration
 ROLLOUT_LOCK_KEY = 48372615
 APPLICATION_NAME = "chip-quality-db migrate"
 LOCK_TIMEOUT_SQLSTATE = "(55P03)"  # how dbmate's error line ends for a lock timeout
+# ... and for a deadlock, which PostgreSQL broke by failing the migration's statement
+# (a workload's transaction took its locks in the other order): as after a lock
+# timeout, the migration's transaction was rolled back whole, and it can be tried again.
+DEADLOCK_SQLSTATE = "(40P01)"
 WATCH_INTERVAL = 0.2
 
 Log = Callable[[str], None]
@@ -293,13 +298,19 @@ async def _apply_one(
             return result
         blocked = ", ".join(f"pid {s.pid}" for s in result.blockers) or "a session not seen"
         timed_out = LOCK_TIMEOUT_SQLSTATE in output
-        if timed_out and await invalid_indexes(watch_conn):
-            timed_out = False  # a retry would fail on the index the last attempt left
-        if not timed_out or result.attempts > settings.retries:
-            raise MigrateError(_failure(migration, output, result, settings, timed_out))
+        deadlocked = DEADLOCK_SQLSTATE in output
+        if (timed_out or deadlocked) and await invalid_indexes(watch_conn):
+            # A retry would fail on the index the last attempt left.
+            timed_out = deadlocked = False
+        if not (timed_out or deadlocked) or result.attempts > settings.retries:
+            raise MigrateError(_failure(migration, output, result, settings, timed_out, deadlocked))
+        why = (
+            f"lock not granted within its lock_timeout (blocked by {blocked})"
+            if timed_out
+            else "failed to break a deadlock with another session"
+        )
         log(
-            f"{migration.name}: lock not granted within its lock_timeout "
-            f"(blocked by {blocked}); {_left_behind(migration)}; retry {result.attempts} of "
+            f"{migration.name}: {why}; {_left_behind(migration)}; retry {result.attempts} of "
             f"{settings.retries} in {delay:.1f} s"
         )
         await asyncio.sleep(delay)
@@ -313,9 +324,21 @@ def _left_behind(migration: Path) -> str:
 
 
 def _failure(
-    migration: Path, output: str, result: Applied, settings: Settings, timed_out: bool
+    migration: Path,
+    output: str,
+    result: Applied,
+    settings: Settings,
+    timed_out: bool,
+    deadlocked: bool = False,
 ) -> str:
     lines = [f"{migration.name} was not applied:", *("    " + line for line in output.splitlines())]
+    if deadlocked:
+        lines.append(
+            f"PostgreSQL failed it to break a deadlock in each of {result.attempts} attempts: "
+            f"{_left_behind(migration)}. A transaction of the services takes the same locks "
+            "in the other order; run `make migrate` again when it is quieter, or give the "
+            "migration its locks up front (LOCK TABLE ... in the services' order)."
+        )
     if timed_out:
         lines.append(
             "It waited longer than its lock_timeout (its own SET LOCAL, else "
