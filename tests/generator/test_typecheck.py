@@ -48,7 +48,16 @@ def test_pyright_strict(outcomes: list[Outcome]) -> None:
 
 
 # What `make typecheck` needs of the checkout (generated/ it makes itself).
-_PROJECT = ("Makefile", "pyproject.toml", "sqlc.yaml", "schema", "queries", "src", "tools", "examples")
+_PROJECT = (
+    "Makefile",
+    "pyproject.toml",
+    "sqlc.yaml",
+    "schema",
+    "queries",
+    "src",
+    "tools",
+    "examples",
+)
 
 # Queries a developer adds: a result that may be NULL, a function returning void, a
 # keyword argument that a CHECK constrains (each a module-level TypeAdapter of a union,
