@@ -149,7 +149,6 @@ class CacheMachine(RuleBasedStateMachine):
         self.cache: QueryCache
         self.other: asyncpg.Connection
         self.steps = 0
-        self.kill_time = 0.0
         self.killed = False  # notifications lost since: the windows are no longer paired
 
     def do(self, work):  # type: ignore[no-untyped-def]
@@ -259,7 +258,6 @@ class CacheMachine(RuleBasedStateMachine):
         self.do(self.other.execute("SELECT pg_terminate_backend($1)", pid))
         self.run.kills += 1
         self.killed = True
-        self.kill_time = time.monotonic()
 
     @rule(pause=st.sampled_from([0.0, 0.001, 0.01]))
     def wait(self, pause: float) -> None:
@@ -304,12 +302,13 @@ class CacheMachine(RuleBasedStateMachine):
                     f"stale read of part {part}: v{got}, though {write.source} wrote "
                     f"v{write.value} before the read began"
                 )
-                # Written after the listener was killed and before a new one listened:
-                # its notification is lost, never late; the cache must not have served.
-                assert not (self.killed and write.sent > self.kill_time >= since), (
-                    f"stale read of part {part}: v{got}, though v{write.value} was written "
-                    "while the listener was away"
-                )
+                # Written after the listener was killed: its notification is lost. The
+                # process learns of the loss when the killed connection's socket says
+                # so, a trip from the server like a notification's; until then the
+                # write is in flight like any other (the window below). Once the loss
+                # is known nothing is served (`away` above) and what was stored before
+                # is gone (`since` below). Seen once under coverage on a loaded
+                # machine: a read 0.23 s after the kill, the loss not yet noticed.
                 assert began - write.committed < WINDOW_LIMIT, (
                     f"stale read of part {part}: v{got}, {began - write.committed:.3f} s after "
                     f"the write of v{write.value} committed"
