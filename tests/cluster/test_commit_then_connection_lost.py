@@ -29,6 +29,7 @@ from .conftest import record
 from .test_routing import count_standby_calls, new_part, open_handle, until
 
 MAX_LAG, CHECK_INTERVAL = 2.0, 0.05
+HANG = 60.0  # seconds: each test takes 3 to 4 s
 
 
 def cut_after(conn: Any, statement: str) -> None:
@@ -103,9 +104,13 @@ async def test_a_transaction_whose_connection_dies_after_commit_returns_its_resu
         )
 
     try:
-        await in_new_context(write_then_read)
+        # A bound, so that a hang (seen once in CI beside other suites, cause not found)
+        # fails with the stack of the await it hung in.
+        async with asyncio.timeout(HANG):
+            await in_new_context(write_then_read)
     finally:
-        await db.close()
+        async with asyncio.timeout(HANG):
+            await db.close()
     record("commit then connection cut (transaction): caller's outcome", "result, no error")
 
 
@@ -136,7 +141,9 @@ async def test_a_statement_whose_connection_dies_after_it_committed_returns_its_
                 db, fresh_cluster_urls, part, calls, committed_at
             )
 
-        await in_new_context(write_then_read)
+        async with asyncio.timeout(HANG):  # as above
+            await in_new_context(write_then_read)
     finally:
-        await db.close()
+        async with asyncio.timeout(HANG):
+            await db.close()
     record("commit then connection cut (statement): caller's outcome", "result, no error")
