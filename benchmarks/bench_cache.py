@@ -316,11 +316,15 @@ async def cache_memory(url: str) -> dict[str, Any]:
 
 
 def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
-    """Per part, client CPU, the ways a hit can hand out a row nobody else holds:
-    validating stored JSON again (what the cache does), pydantic's shallow copy with
-    the dict and list values copied, a deep model_copy; the shallow copy alone, which
+    """Per part, client CPU, what handing out a cached row costs, the way the cache
+    does it and the ways it could: sharing one read-only row (a hit costs nothing
+    more than the lookup; a miss makes the row's JSON values read-only), against
+    copies a hit would make: validating stored JSON again (what the Redis backend
+    does, and the in-process cache did before), pydantic's shallow copy with the
+    dict and list values copied, a deep model_copy; the shallow copy alone, which
     shares the JSON fields; and what storing JSON costs a miss."""
-    from chip_quality_db._cache import freeze, thaw
+    from chip_quality_db._cache_redis import freeze, thaw
+    from chip_quality_db._shared_rows import share
 
     def copy_value(value: object) -> object:
         if isinstance(value, dict):
@@ -359,6 +363,7 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     stored = frozen[0]
     ways: dict[str, Callable[[], object]] = {
         "validate_stored_json": lambda: thaw(stored),
+        "share_read_only_on_a_miss": lambda: share(part),
         "copy_with_json_fields_copied": lambda: copy_with_json_fields_copied(part),
         "store_as_json_on_a_miss": lambda: freeze(part),
         "model_copy_deep": lambda: part.model_copy(deep=True),

@@ -24,6 +24,7 @@ from . import (
 from ._runtime import (
     Connection,
     Executor,
+    ParamsModel,
     QueryFailure,
     ReadExecutor,
     ReadOnly,
@@ -96,6 +97,7 @@ __all__ = [
     "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
+    "ParamsModel",
     "QueryFailure",
     "ReadExecutor",
     "ReadOnly",

@@ -12,8 +12,8 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validat
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     affected_rows,
     build_row,
     missing_row,
@@ -30,7 +30,7 @@ from .models import (
 )
 
 
-class CreateArtifactParams(RowModel):
+class CreateArtifactParams(ParamsModel):
     """Parameters of create_artifact."""
 
     inspection_id: Annotated[
@@ -94,7 +94,7 @@ class CreateArtifactParams(RowModel):
         return self
 
 
-class UpdateArtifactMetadataParams(RowModel):
+class UpdateArtifactMetadataParams(ParamsModel):
     """Parameters of update_artifact_metadata."""
 
     metadata: Annotated[
@@ -107,7 +107,7 @@ class UpdateArtifactMetadataParams(RowModel):
     artifact_id: UUID
 
 
-class ListArtifactsParams(RowModel):
+class ListArtifactsParams(ParamsModel):
     """Parameters of list_artifacts."""
 
     inspection_id: UUID | None = None

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, TypeAdapter
 
-from ._runtime import ReadExecutor, RowModel, build_row, query_failed, validate_rows
+from ._runtime import ParamsModel, ReadExecutor, build_row, query_failed, validate_rows
 from .models import AuditLog
 
 
-class ListAuditEntriesParams(RowModel):
+class ListAuditEntriesParams(ParamsModel):
     """Parameters of list_audit_entries."""
 
     recorded_from: AwareDatetime

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     adapter_of,
@@ -67,7 +68,7 @@ class AuditCheckRunRow(RowModel):
     problem: str | None
 
 
-class InsertAuditCheckpointParams(RowModel):
+class InsertAuditCheckpointParams(ParamsModel):
     """Parameters of insert_audit_checkpoint."""
 
     month: Annotated[date, Field(description="First day of the archived month (UTC).")]

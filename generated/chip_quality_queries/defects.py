@@ -16,6 +16,7 @@ from ._runtime import (
     CopyRows,
     Executor,
     Numeric,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     adapter_of,
@@ -58,7 +59,7 @@ class InsertDefectsParams(NamedTuple):
     detected_by: Annotated[str, DEFECTS_DETECTED_BY_CHECK]
 
 
-class CreateDefectParams(RowModel):
+class CreateDefectParams(ParamsModel):
     """Parameters of create_defect."""
 
     inspection_id: Annotated[
@@ -101,7 +102,7 @@ class CreateDefectParams(RowModel):
     ]
 
 
-class ReviewDefectParams(RowModel):
+class ReviewDefectParams(ParamsModel):
     """Parameters of review_defect."""
 
     review_status: Annotated[
@@ -146,7 +147,7 @@ class ReviewDefectParams(RowModel):
         return self
 
 
-class UpdateDefectParams(RowModel):
+class UpdateDefectParams(ParamsModel):
     """Parameters of update_defect."""
 
     defect_type: Annotated[

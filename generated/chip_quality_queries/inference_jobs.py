@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     adapter_of,
@@ -33,7 +34,7 @@ from .models import (
 )
 
 
-class CreateInferenceJobParams(RowModel):
+class CreateInferenceJobParams(ParamsModel):
     """Parameters of create_inference_job."""
 
     inspection_id: Annotated[

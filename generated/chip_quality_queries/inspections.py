@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     adapter_of,
@@ -34,7 +35,7 @@ from .models import (
 )
 
 
-class CreateInspectionParams(RowModel):
+class CreateInspectionParams(ParamsModel):
     """Parameters of create_inspection."""
 
     lot_id: Annotated[
@@ -80,7 +81,7 @@ class GetInspectionWithDefectsRow(RowModel):
     defects: list[Defect]
 
 
-class UpdateInspectionParams(RowModel):
+class UpdateInspectionParams(ParamsModel):
     """Parameters of update_inspection."""
 
     station_id: Annotated[

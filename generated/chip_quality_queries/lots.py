@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter, model_validat
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -37,7 +38,7 @@ from .models import (
 )
 
 
-class CreateLotParams(RowModel):
+class CreateLotParams(ParamsModel):
     """Parameters of create_lot."""
 
     lot_number: Annotated[
@@ -90,7 +91,7 @@ class CreateLotParams(RowModel):
     ] = None
 
 
-class UpdateLotParams(RowModel):
+class UpdateLotParams(ParamsModel):
     """Parameters of update_lot."""
 
     production_date: Annotated[date | None, Field(description="Day the lot was produced.")] = None
@@ -153,7 +154,7 @@ class UpdateLotParams(RowModel):
         return self
 
 
-class ListLotsParams(RowModel):
+class ListLotsParams(ParamsModel):
     """Parameters of list_lots."""
 
     part_id: UUID | None = None

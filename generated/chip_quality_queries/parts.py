@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     affected_rows,
     build_row,
     missing_row,
@@ -32,7 +32,7 @@ from .models import (
 )
 
 
-class CreatePartParams(RowModel):
+class CreatePartParams(ParamsModel):
     """Parameters of create_part."""
 
     part_number: Annotated[
@@ -87,7 +87,7 @@ class CreatePartParams(RowModel):
     ] = None
 
 
-class UpdatePartParams(RowModel):
+class UpdatePartParams(ParamsModel):
     """Parameters of update_part."""
 
     part_name: Annotated[

@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
 from ._runtime import (
     Executor,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     affected_rows,
     build_row,
     missing_row,
@@ -30,7 +30,7 @@ from .models import (
 )
 
 
-class CreateReportParams(RowModel):
+class CreateReportParams(ParamsModel):
     """Parameters of create_report."""
 
     report_type: Annotated[

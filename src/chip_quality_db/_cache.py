@@ -42,17 +42,17 @@ notification already announced: a miss then reads at or past the primary's WAL
 position read after the last notification (`reading_after`), and a result read
 while that position is being read is returned but not stored.
 
-Rows served are copies: the entry holds the result as JSON (pydantic's serializer)
-and each hit validates it again into new objects, so a caller cannot change what
-another caller gets (docs/caching.md measures this against a deep model_copy and
-against a shallow copy with the JSON fields copied: it costs least).
+Rows served are shared: an entry holds the result the miss returned, and every hit
+hands out that same row (a list result: a new list of the same rows). Nobody can
+change it: row models are frozen, and `_shared_rows.share` makes their JSON values
+and lists read-only when the result is stored (docs/caching.md measures this
+against the copies a hit could make instead).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import importlib
 import itertools
 import logging
@@ -61,12 +61,10 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
-from uuid import UUID
 
 from asyncpg import Record
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from chip_quality_queries import ReadExecutor, ReadOnly
 from chip_quality_queries._catalog import QUERIES
@@ -76,6 +74,7 @@ from ._connections import Connection, connect
 from ._read_floor import lsn, reading_after
 from ._replicas import PRIMARY_POSITION
 from ._settings import DatabaseSettings, SettingsError
+from ._shared_rows import NotShareableError, share
 
 logger = logging.getLogger(__name__)
 
@@ -140,60 +139,6 @@ class CacheStats(BaseModel):
     reconnects: int  # times the listener came back (each empties the cache)
 
 
-# Results that are values nobody can change: kept as they are.
-_IMMUTABLE = (int, float, str, bytes, Decimal, dt.date, dt.time, dt.timedelta, UUID, type(None))
-
-
-# -- the stored form: the result as JSON, validated again on every hit -----------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    model: type[BaseModel] | None  # the row model; None: a value that needs no model
-    many: bool  # a list of rows
-    data: bytes | object  # JSON of the rows; or the immutable value itself
-
-
-_LIST_ADAPTERS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
-
-
-def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
-    adapter = _LIST_ADAPTERS.get(model)
-    if adapter is None:
-        adapter = _LIST_ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
-    return adapter
-
-
-def freeze(value: object) -> tuple[_Stored, int] | None:
-    """The JSON form of a result and its size in bytes; None for a result of a kind
-    this cache cannot copy (it is then returned, not stored)."""
-    if isinstance(value, BaseModel):
-        data = value.__pydantic_serializer__.to_json(value)
-        return _Stored(type(value), False, data), len(data)
-    if isinstance(value, list):
-        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        if not items:
-            return _Stored(None, True, b"[]"), 2
-        model = type(items[0])
-        if issubclass(model, BaseModel) and all(type(item) is model for item in items):
-            data = _list_adapter(model).dump_json(items)
-            return _Stored(model, True, data), len(data)
-        return None
-    if isinstance(value, _IMMUTABLE):
-        return _Stored(None, False, value), 64
-    return None
-
-
-def thaw(stored: _Stored) -> Any:
-    """A new copy of a result in its JSON form: nothing shared with other callers."""
-    model = stored.model
-    if model is None:
-        return [] if stored.many else stored.data
-    if stored.many:
-        return _list_adapter(model).validate_json(stored.data)  # type: ignore[arg-type]
-    return model.__pydantic_validator__.validate_json(stored.data)  # type: ignore[arg-type]
-
-
 def _hashable(value: object) -> Hashable:
     """`value` with its lists as tuples and its dicts as sorted pairs (a key to store under)."""
     if isinstance(value, list | tuple):
@@ -215,7 +160,8 @@ class _Entry:
     epoch: int
     versions: tuple[int, ...]
     expires: float  # time.monotonic()
-    stored: _Stored  # the result as JSON: each hit validates a new copy
+    value: object  # the shared result; a list result as a tuple of its rows
+    many: bool  # a list result: each hit gets a new list of the rows
     size: int
 
 
@@ -310,7 +256,7 @@ class QueryCache:
                 self.hits += 1
                 if _telemetry.tracing():
                     _telemetry.cache_event(info.name, "hit")
-                value: T = thaw(entry.stored)
+                value: T = list(entry.value) if entry.many else entry.value  # type: ignore[call-overload,assignment]
                 return value
             self._drop(slot, entry)
         self.misses += 1
@@ -321,7 +267,7 @@ class QueryCache:
         value = await self._observed(info, "miss", load)
         if storable and epoch == self._epoch and versions == self._tag(info.reads):
             self._store(slot, epoch, versions, info.ttl, value)
-        return value  # the entry holds JSON of it: this caller may change it freely
+        return value  # made read-only in place when stored, as every hit's
 
     def _observed(
         self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
@@ -361,18 +307,22 @@ class QueryCache:
         ttl: float,
         value: object,
     ) -> bool:
-        """Keep `value` under `slot`; False when it cannot be copied or is too big."""
-        frozen = freeze(value)
-        if frozen is None:
+        """Keep `value` under `slot`, made read-only; False when it cannot be made
+        read-only or is too big."""
+        try:
+            kept, size = share(value)
+        except NotShareableError:
             return False
-        stored, size = frozen
         size += ENTRY_OVERHEAD
         if size > self.max_bytes:
             return False
+        many = isinstance(kept, list)
+        if many:
+            kept = tuple(kept)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownArgumentType]
         old = self._entries.pop(slot, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, stored, size)
+        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, kept, many, size)
         self._bytes += size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)

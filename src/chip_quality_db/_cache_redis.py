@@ -25,15 +25,17 @@ import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from chip_quality_queries import ReadExecutor
 
-from ._cache import CACHED_QUERIES, QueryCache, _hashable, _Stored, freeze, thaw
+from ._cache import CACHED_QUERIES, QueryCache, _hashable
 from ._settings import DatabaseSettings
+from ._shared_rows import IMMUTABLE, NotShareableError, share
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,65 @@ def _model(name: str) -> type[BaseModel]:
             raise ValueError(f"not a model: {name}")
         _MODELS[name] = found
     return found
+
+
+# -- the stored form: the result as JSON, validated again on every hit -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    model: type[BaseModel] | None  # the row model; None: a value that needs no model
+    many: bool  # a list of rows
+    data: bytes | object  # JSON of the rows; or the immutable value itself
+
+
+_LIST_ADAPTERS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
+
+
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    adapter = _LIST_ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _LIST_ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return adapter
+
+
+def freeze(value: object) -> tuple[_Stored, int] | None:
+    """The JSON form of a result and its size in bytes; None for a result of a kind
+    this cache cannot copy (it is then returned, not stored)."""
+    if isinstance(value, BaseModel):
+        data = value.__pydantic_serializer__.to_json(value)
+        return _Stored(type(value), False, data), len(data)
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        if not items:
+            return _Stored(None, True, b"[]"), 2
+        model = type(items[0])
+        if issubclass(model, BaseModel) and all(type(item) is model for item in items):
+            data = _list_adapter(model).dump_json(items)
+            return _Stored(model, True, data), len(data)
+        return None
+    if isinstance(value, IMMUTABLE):
+        return _Stored(None, False, value), 64
+    return None
+
+
+def thaw(stored: _Stored) -> Any:
+    """A new copy of a result in its JSON form: nothing shared with other callers."""
+    model = stored.model
+    if model is None:
+        return [] if stored.many else stored.data
+    if stored.many:
+        return _list_adapter(model).validate_json(stored.data)  # type: ignore[arg-type]
+    return model.__pydantic_validator__.validate_json(stored.data)  # type: ignore[arg-type]
+
+
+def _read_only(value: T) -> T:
+    """`value` as the in-process cache hands it out: rows and their JSON read-only."""
+    try:
+        kept, _ = share(value)
+    except NotShareableError:
+        return value
+    return kept  # type: ignore[return-value]
 
 
 class RedisQueryCache(QueryCache):
@@ -110,7 +171,7 @@ class RedisQueryCache(QueryCache):
                 self.hits += 1
                 model = _model(meta["model"]) if meta["model"] else None
                 value: T = thaw(_Stored(model, meta["many"], data if model else meta["value"]))
-                return value
+                return _read_only(value)
         self.misses += 1
         value = await self._observed(info, "miss", load)
         frozen = freeze(value)
@@ -124,7 +185,7 @@ class RedisQueryCache(QueryCache):
             }
             body = orjson.dumps(meta) + b"\n" + (bytes(stored.data) if stored.model else b"")  # type: ignore[arg-type]
             await self.redis.set(slot, body, px=int(info.ttl * 1000))
-        return value
+        return _read_only(value)
 
     # -- versions in Redis -------------------------------------------------------------
 

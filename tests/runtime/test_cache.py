@@ -4,12 +4,16 @@ bounds and counters. The proof under interleaved writers is test_cache_property.
 from __future__ import annotations
 
 import asyncio
+import copy
+import pickle
 import time
 from collections.abc import AsyncIterator, Callable
+from uuid import UUID
 
 import asyncpg
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import ValidationError
 
 from chip_quality_db import (
     Pool,
@@ -21,7 +25,8 @@ from chip_quality_db import (
     load_settings,
     transaction,
 )
-from chip_quality_db._cache import CACHED_QUERIES, WRITES, freeze, thaw
+from chip_quality_db._cache import CACHED_QUERIES, WRITES
+from chip_quality_db._shared_rows import NotShareableError, ReadOnlyDict, ReadOnlyList, share
 from chip_quality_queries import analytics, parts
 from chip_quality_queries.models import Part, PartType
 
@@ -191,32 +196,91 @@ async def test_a_caller_cannot_change_what_the_next_caller_gets(
             part_number="P-CACHE-1",
             part_name="first",
             part_type=PartType.PCB,
-            specifications={"layers": [1, 2]},
+            specifications={"layers": [1, 2], "stack": {"copper": "1oz"}},
         ),
     )
     await heard(cache, "parts", 0)
+    uncached = await parts.get_part(pool, part_id=(await new_id(pool, "P-CACHE-1")))
     first = await parts.get_part_by_number(pool, part_number="P-CACHE-1")  # the miss
-    assert first is not None and isinstance(first.specifications, dict)
-    first.part_name = "scribbled first"
-    first.specifications["extra"] = True
-    mine = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
-    assert mine is not None
-    mine.part_name = "scribbled"
-    assert isinstance(mine.specifications, dict)
-    layers = mine.specifications["layers"]
-    assert isinstance(layers, list)
-    layers.append(3)
+    mine = await parts.get_part_by_number(pool, part_number="P-CACHE-1")  # a hit
+    assert first is not None and mine is first  # one row for every caller: no copy
+    assert cache.hits == 1
+    with pytest.raises(ValidationError, match="frozen"):
+        mine.part_name = "scribbled"
+    specifications = mine.specifications
+    assert isinstance(specifications, dict)
+    layers, stack = specifications["layers"], specifications["stack"]
+    assert isinstance(layers, list) and isinstance(stack, dict)
+    changes: list[Callable[[], object]] = [
+        lambda: specifications.__setitem__("extra", True),
+        lambda: specifications.update(extra=True),
+        lambda: specifications.pop("layers"),
+        lambda: specifications.clear(),
+        lambda: layers.append(3),
+        lambda: layers.__setitem__(0, 9),
+        lambda: layers.sort(reverse=True),
+        lambda: stack.__setitem__("copper", "2oz"),
+    ]
+    for change in changes:
+        with pytest.raises(TypeError, match=r"copy\.deepcopy"):
+            change()
     theirs = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
     assert theirs is not None
     assert theirs.part_name == "first"
-    assert theirs.specifications == {"layers": [1, 2]}
+    assert theirs.specifications == {"layers": [1, 2], "stack": {"copper": "1oz"}}
+    # Equal to the row read without the cache, in Python and as JSON.
+    assert uncached == theirs
+    assert uncached is not None and uncached.model_dump_json() == theirs.model_dump_json()
+    # What a caller who wants to change it does: a copy of its own, plain dicts and lists.
+    mutable = copy.deepcopy(theirs.specifications)
+    assert type(mutable) is dict and type(mutable["layers"]) is list
+    mutable["layers"].append(3)
+    changed = theirs.model_copy(deep=True, update={"part_name": "mine"})
+    assert isinstance(changed.specifications, dict)
+    changed.specifications["extra"] = True
+    assert pickle.loads(pickle.dumps(theirs)).specifications == {
+        "layers": [1, 2],
+        "stack": {"copper": "1oz"},
+    }
+    again = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
+    assert again is theirs and again.specifications == {
+        "layers": [1, 2],
+        "stack": {"copper": "1oz"},
+    }
 
 
-def test_a_stored_result_thaws_equal_and_new() -> None:
-    frozen = freeze([1, 2])
-    assert frozen is None  # a list of plain values is not stored: nothing to copy it with
-    stored, size = freeze(None) or (None, 0)
-    assert stored is not None and thaw(stored) is None and size > 0
+async def new_id(pool: Pool, number: str) -> UUID:
+    async with pool.acquire() as conn:
+        found: UUID = await conn.fetchval("SELECT id FROM parts WHERE part_number = $1", number)
+    return found
+
+
+async def test_a_list_result_is_a_new_list_of_the_same_rows(
+    cached_pool: tuple[Pool, QueryCache],
+) -> None:
+    pool, cache = cached_pool
+    first = await analytics.analytics_refreshes(pool)
+    second = await analytics.analytics_refreshes(pool)
+    assert cache.hits == 1 and first and second == first
+    assert second is not first and all(a is b for a, b in zip(first, second, strict=True))
+    second.clear()  # the caller's own list
+    assert await analytics.analytics_refreshes(pool) == first
+
+
+def test_what_share_keeps_and_what_it_refuses() -> None:
+    values = [1, {"a": [2]}]
+    kept, size = share(values)
+    assert kept is values and size > 0  # the caller's list, its items made read-only
+    assert isinstance(values[1], ReadOnlyDict) and values[1] == {"a": [2]}
+    assert share(None)[0] is None
+    with pytest.raises(NotShareableError, match="set"):
+        share({1, 2})
+    with pytest.raises(NotShareableError, match="not frozen"):
+        share(parts.CreatePartParams(part_number="P-1", part_name="p", part_type=PartType.PCB))
+    read_only = ReadOnlyList([1, 2])
+    with pytest.raises(TypeError, match="shares with every caller"):
+        read_only += [3]
+    assert read_only == [1, 2] and copy.copy(read_only) == [1, 2]
 
 
 async def test_entries_and_bytes_are_bounded_least_recently_used_first(db_url: str) -> None:
@@ -235,19 +299,22 @@ async def test_entries_and_bytes_are_bounded_least_recently_used_first(db_url: s
         assert cache.hits == 1
         await parts.get_part_by_number(pool, part_number="P-LRU-0")  # evicted first
         assert cache.misses == 4
+        stats = cache.stats()
+        entry_bytes = stats.bytes // stats.entries  # the parts' sizes differ by a byte or two
     finally:
         await cache.close()
         await pool.close()
+    room = int(entry_bytes * 2.5)  # two entries fit, not three
     pool = await create_pool(
-        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_CACHE_MAX_BYTES=1500)
+        load_settings(DATABASE_URL=db_url, DB_POOL_SIZE=1, DB_CACHE_MAX_BYTES=room)
     )
     cache = await enable_cache(pool)
     try:
         for n in range(3):
             await parts.get_part_by_number(pool, part_number=f"P-LRU-{n}")
         stats = cache.stats()
-        assert stats.bytes <= 1500
-        assert stats.entries < 3 and cache.evictions >= 1
+        assert stats.bytes <= room
+        assert stats.entries == 2 and cache.evictions == 1
     finally:
         await cache.close()
         await pool.close()

@@ -97,7 +97,9 @@ def build_function(
         params_model = f"{pascal}Params"
         fields = param_fields(params, aliases=True)
         row_checks = row_checks_of(scope, query, params)
-        models.append(Model(params_model, f"Parameters of {name}.", fields, row_checks))
+        models.append(
+            Model(params_model, f"Parameters of {name}.", fields, row_checks, params=True)
+        )
 
     copy_table = None
     columns: tuple[str, ...] = ()

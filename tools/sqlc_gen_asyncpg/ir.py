@@ -55,6 +55,7 @@ class Model:
     doc: str
     fields: tuple[ModelField, ...]
     row_checks: tuple[RowCheckUse, ...] = ()
+    params: bool = False  # a query's parameters (changeable), not a row (frozen)
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,7 @@ def _init(package: Package) -> str:
     imports = Imports()
     imports.add(f".{RUNTIME}", "Connection")
     imports.add(f".{RUNTIME}", "Executor")
+    imports.add(f".{RUNTIME}", "ParamsModel")
     imports.add(f".{RUNTIME}", "RowModel")
     imports.add(f".{RUNTIME}", "init_connection")
     imports.add(f".{RUNTIME}", "QueryFailure")
@@ -315,6 +316,7 @@ def _init(package: Package) -> str:
             "Executor",
             "QueryFailure",
             "READ_ONLY_QUERIES",
+            "ParamsModel",
             "ReadExecutor",
             "ReadOnly",
             "RowModel",
@@ -373,8 +375,8 @@ def _module(package: Package, module: Module) -> str:
             imports.add(".models", use.constant)
             if any(kept for _, _, kept in use.columns):
                 imports.add(f".{RUNTIME}", "given")
-    if module.models:
-        imports.add(f".{RUNTIME}", "RowModel")
+    for model in module.models:
+        imports.add(f".{RUNTIME}", "ParamsModel" if model.params else "RowModel")
     if module.row_tuples:
         imports.add("typing", "NamedTuple")
         imports.add("collections.abc", "Iterable")
@@ -396,7 +398,10 @@ def _module(package: Package, module: Module) -> str:
     blocks.append([f'"""Queries of {module.source}."""'])
     blocks.append(imports.render())
     blocks.extend(_model_class(model, "NamedTuple") for model in module.row_tuples)
-    blocks.extend(_model_class(model, "RowModel") for model in module.models)
+    blocks.extend(
+        _model_class(model, "ParamsModel" if model.params else "RowModel")
+        for model in module.models
+    )
     blocks.append([line for adapter in module.adapters for line in adapter_lines(adapter)])
     for function in module.functions:
         if function.embeds:

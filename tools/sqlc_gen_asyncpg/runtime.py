@@ -746,8 +746,8 @@ DbJson: TypeAlias = Annotated[JsonValue, _ParsedByTheCodec]
 """JSON as read from the database (see `_ParsedByTheCodec`)."""
 
 
-class RowModel(BaseModel):
-    """Base of the generated row models.
+class QueryModel(BaseModel):
+    """Base of the generated models: rows (`RowModel`) and parameters (`ParamsModel`).
 
     Fields take the column name as alias where the Python name differs, and
     either name when built by hand. `model_` is a common column prefix
@@ -763,6 +763,23 @@ class RowModel(BaseModel):
         # does not. Said here so that no default can change it.
         regex_engine="rust-regex",
     )
+
+
+class ParamsModel(QueryModel):
+    """Base of the Params models: what a caller fills in and passes to a query."""
+
+
+class RowModel(QueryModel):
+    """Base of the row models: what the database returned, frozen as a record is.
+
+    A row is a snapshot of what the query read: assigning a field raises (pydantic's
+    `frozen_instance` error); `row.model_copy(update={...})` makes a changed copy.
+    The result cache hands one row to every caller of the same query (no copy per
+    hit), and makes its JSON values and lists read-only too (`chip_quality_db`'s
+    `_cache.py`).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
 
 class CompositeModel(RowModel):

@@ -10,6 +10,7 @@ from . import models, query
 from ._runtime import (
     Connection,
     Executor,
+    ParamsModel,
     QueryFailure,
     ReadExecutor,
     ReadOnly,
@@ -31,6 +32,7 @@ __all__ = [
     "READ_ONLY_QUERIES",
     "Connection",
     "Executor",
+    "ParamsModel",
     "QueryFailure",
     "ReadExecutor",
     "ReadOnly",

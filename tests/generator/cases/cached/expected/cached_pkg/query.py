@@ -8,8 +8,8 @@ from pydantic import TypeAdapter
 
 from ._runtime import (
     Executor,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     build_row,
     query_failed,
     result_cache,
@@ -18,7 +18,7 @@ from ._runtime import (
 from .models import Book, ShelvedBook
 
 
-class BooksOnShelfParams(RowModel):
+class BooksOnShelfParams(ParamsModel):
     """Parameters of books_on_shelf."""
 
     label: str

@@ -13,8 +13,8 @@ from ._runtime import (
     Executor,
     Int,
     Numeric,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     VarChar,
     adapter_of,
     affected_rows,
@@ -49,7 +49,7 @@ from .models import (
 )
 
 
-class AddFormParams(RowModel):
+class AddFormParams(ParamsModel):
     """Parameters of add_form."""
 
     small: Annotated[int, Int(4), FORMS_SMALL_CHECK] | None
@@ -75,7 +75,7 @@ class AddFormParams(RowModel):
         return self
 
 
-class AddRowParams(RowModel):
+class AddRowParams(ParamsModel):
     """Parameters of add_row."""
 
     id_: Annotated[int, Int(4), Field(alias="id")]
@@ -97,7 +97,7 @@ class AddRowParams(RowModel):
         return self
 
 
-class NarrowRowParams(RowModel):
+class NarrowRowParams(ParamsModel):
     """Parameters of narrow_row."""
 
     low: Annotated[int, Int(4)] | None = None

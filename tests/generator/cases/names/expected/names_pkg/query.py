@@ -13,6 +13,7 @@ from pydantic import Field, TypeAdapter
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     affected_rows,
@@ -24,28 +25,28 @@ from ._runtime import (
 from .models import Book, Person, Series, Warehouse
 
 
-class UpdateBookISBNParams(RowModel):
+class UpdateBookISBNParams(ParamsModel):
     """Parameters of update_book_isbn."""
 
     isbn: str | None
     id_: Annotated[int, Field(alias="id")]
 
 
-class CreateWarehouseParams(RowModel):
+class CreateWarehouseParams(ParamsModel):
     """Parameters of create_warehouse."""
 
     name: str
     city: str | None
 
 
-class CreatePersonParams(RowModel):
+class CreatePersonParams(ParamsModel):
     """Parameters of create_person."""
 
     name: str
     born: date | None
 
 
-class CreateBookParams(RowModel):
+class CreateBookParams(ParamsModel):
     """Parameters of create_book."""
 
     title: str
@@ -57,7 +58,7 @@ class BooksByTitlesRow(RowModel):
     title: str
 
 
-class BooksWithPagesParams(RowModel):
+class BooksWithPagesParams(ParamsModel):
     """Parameters of books_with_pages."""
 
     pages: int
@@ -69,7 +70,7 @@ class BooksWithPagesRow(RowModel):
     pages: int | None
 
 
-class AddPagesParams(RowModel):
+class AddPagesParams(ParamsModel):
     """Parameters of add_pages."""
 
     pages: int

@@ -19,14 +19,14 @@ from ._runtime import (
     Executor,
     Int,
     Numeric,
+    ParamsModel,
     ReadExecutor,
-    RowModel,
     adapter_of,
     query_failed,
 )
 
 
-class AddProbeParams(RowModel):
+class AddProbeParams(ParamsModel):
     """Parameters of add_probe."""
 
     hits: Annotated[int, Int(4)] | None

@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 from ._runtime import (
     Executor,
     Int,
+    ParamsModel,
     ReadExecutor,
     RowModel,
     adapter_of,
@@ -27,7 +28,7 @@ class EventsByIdsRow(RowModel):
     type: str
 
 
-class CreateEventParams(RowModel):
+class CreateEventParams(ParamsModel):
     """Parameters of create_event."""
 
     type_: Annotated[str, Field(alias="type", description="What happened, e.g. login.")]
@@ -42,7 +43,7 @@ class CreateEventParams(RowModel):
     ]
 
 
-class RenameEventParams(RowModel):
+class RenameEventParams(ParamsModel):
     """Parameters of rename_event."""
 
     type_: Annotated[str, Field(alias="type", description="What happened, e.g. login.")]
