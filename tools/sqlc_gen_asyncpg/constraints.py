@@ -22,17 +22,27 @@ listed as untranslated with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, AlterTableType, BoolExprType, ConstrType
+from pglast.enums import (
+    A_Expr_Kind,
+    AlterTableType,
+    BoolExprType,
+    ConstrType,
+    DropBehavior,
+    ObjectType,
+)
 from pglast.stream import RawStream
 
 from .pgregex import UntranslatableRegexError, bracket_set, literal, rust_pattern
 from .tree import is_a as _is
+from .tree import walk
 
 # Limits pydantic's Field takes, in the order they are written out.
 LIMIT_ORDER = ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern", "json_type")
@@ -160,23 +170,36 @@ class _NotExactError(Exception):
     """This constraint cannot be translated exactly; the message says why."""
 
 
+class SchemaReplayError(Exception):
+    """A schema statement changes the CHECK constraints in a way the replay does not
+    follow exactly; the message names the statement. Generation stops rather than
+    leave a CHECK the database holds neither translated nor listed."""
+
+
+class _UnfollowedError(Exception):
+    """Why the statement being replayed cannot be followed exactly."""
+
+
 def read_checks(statements: Iterable[Any]) -> Checks:
     """The CHECK constraints the schema's statements leave in place, translated where exact."""
-    found: dict[tuple[str, str], Any] = {}
-    columns: dict[tuple[str, str], str] = {}  # (table, column) -> type name
+    replay = _Replay()
     modifiers: dict[tuple[str, str], Modifier] = {}
     functions: dict[str, _Inlinable] = {}
     for stmt in statements:
-        _apply(stmt, found, columns)
+        try:
+            _apply(stmt, replay)
+        except _UnfollowedError as why:
+            raise SchemaReplayError(f"schema statement `{RawStream()(stmt)}`: {why}") from None
         _apply_modifiers(stmt, modifiers)
         _apply_function(stmt, functions)
+    columns = replay.columns
     rules: list[Rule] = []
     untranslated: list[Untranslated] = []
-    for (table, name), constraint in sorted(found.items()):
+    for (table, name), expression in sorted(replay.checks.items()):
         try:
-            rules.append(_translate(table, name, constraint.raw_expr, columns, functions))
+            rules.append(_translate(table, name, expression, columns, functions))
         except _NotExactError as refusal:
-            untranslated.append(Untranslated(name, table, str(refusal), constraint.raw_expr))
+            untranslated.append(Untranslated(name, table, str(refusal), expression))
     return Checks(tuple(rules), tuple(untranslated), modifiers, columns)
 
 
@@ -184,56 +207,262 @@ def _type_name(type_name: Any) -> str:
     return str(type_name.names[-1].sval)
 
 
-def _apply(
-    stmt: Any,
-    found: dict[tuple[str, str], Any],
-    columns: dict[tuple[str, str], str],
-) -> None:
+@dataclass
+class _Replay:
+    """What the statements so far leave in place, as far as CHECKs go. Tables and
+    domains share one name space (a table's row type is a type), so both key by
+    (table or domain, constraint name). Schemas are not told apart."""
+
+    checks: dict[tuple[str, str], Any] = field(default_factory=dict)  # -> its expression
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)  # -> type name
+    # Named constraints of other kinds (UNIQUE, PRIMARY KEY, ...): an unnamed CHECK
+    # avoids their names too.
+    others: set[tuple[str, str]] = field(default_factory=set)
+
+    def add_check(self, owner: str, name: str | None, expression: Any, *, domain: bool) -> None:
+        """Add a CHECK; an unnamed one gets the name PostgreSQL chooses
+        (ChooseConstraintName): `{owner}_{column}_check` when it reads one column,
+        else `{owner}_check`, numbered (check1, check2, ...) while the name is taken by
+        any constraint of the schema, not only of this table (measured on 15)."""
+        if name is None:
+            read = set() if domain else self.read(expression, owner)
+            name = self._chosen_name(owner, read.pop() if len(read) == 1 else None)
+        self.checks[(owner, name)] = expression
+
+    def _chosen_name(self, owner: str, column: str | None) -> str:
+        taken = {name for _, name in (*self.checks, *self.others)}
+        label, number = "check", 0
+        while _object_name(owner, column, label) in taken:
+            number += 1
+            label = f"check{number}"
+        return _object_name(owner, column, label)
+
+    def rename_owner(self, old: str, new: str) -> None:
+        """A table or domain renamed: its constraints keep their names and move."""
+        respell = partial(_table_renamed, old=old, new=new)
+        for owner, name in [key for key in self.checks if key[0] == old]:
+            self.checks[(new, name)] = _respelled(self.checks.pop((owner, name)), respell)
+        self.columns = {(new if o == old else o, c): t for (o, c), t in self.columns.items()}
+        self.others = {(new if o == old else o, n) for o, n in self.others}
+
+    def drop_owner(self, owner: str) -> None:
+        self.checks = {key: e for key, e in self.checks.items() if key[0] != owner}
+        self.columns = {key: t for key, t in self.columns.items() if key[0] != owner}
+        self.others = {key for key in self.others if key[0] != owner}
+
+    def rename_constraint(self, owner: str, old: str, new: str) -> None:
+        if (owner, old) in self.checks:
+            self.checks[(owner, new)] = self.checks.pop((owner, old))
+        elif (owner, old) in self.others:
+            self.others.remove((owner, old))
+            self.others.add((owner, new))
+
+    def drop_constraint(self, owner: str, name: str) -> None:
+        self.checks.pop((owner, name), None)
+        self.others.discard((owner, name))
+
+    def read(self, expression: Any, table: str) -> set[str | None]:
+        """The columns a table CHECK reads, None for a whole-row reference (`t`, `t.*`),
+        as PostgreSQL resolves them: a name is a column before it is the table."""
+        found: set[str | None] = set()
+        for node in walk(expression):
+            if not _is(node, ast.ColumnRef):
+                continue
+            names = [getattr(part, "sval", None) for part in node.fields]  # A_Star: None
+            if len(names) == 2 and names[0] == table and names[1] is not None:
+                names = names[1:]
+            if len(names) == 1 and (table, names[0]) in self.columns:
+                found.add(names[0])
+            elif names in ([table], [table, None]):
+                found.add(None)
+            else:
+                raise _UnfollowedError(f"{'.'.join(map(str, names))} is not a column of {table}")
+        return found
+
+
+def _object_name(name1: str, name2: str | None, label: str) -> str:
+    """PostgreSQL's makeObjectName: `name1_name2_label` within 63 bytes, the longer
+    name shortened first, never the label, never inside a character."""
+    first, second = name1.encode(), (name2 or "").encode()
+    room = 63 - (len(label) + 1) - (1 if name2 is not None else 0)
+    keep1, keep2 = len(first), len(second)
+    while keep1 + keep2 > room:
+        if keep1 > keep2:
+            keep1 -= 1
+        else:
+            keep2 -= 1
+    parts = [first[:keep1].decode(errors="ignore")]
+    if name2 is not None:
+        parts.append(second[:keep2].decode(errors="ignore"))
+    return "_".join([*parts, label])
+
+
+def _respelled(expression: Any, respell: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> Any:
+    """A copy of an expression with each column reference's names passed through
+    `respell` (the statements' own trees are left as parsed)."""
+    copied = deepcopy(expression)
+    for node in walk(copied):
+        if _is(node, ast.ColumnRef):
+            node.fields = respell(node.fields)
+    return copied
+
+
+def _column_renamed(fields: tuple[Any, ...], table: str, old: str, new: str) -> tuple[Any, ...]:
+    """`old` and `table.old` read as `new`: PostgreSQL keeps the column, not its name."""
+    names = [getattr(part, "sval", None) for part in fields]
+    if names[-1] == old and (len(names) == 1 or names[:-1] == [table]):
+        return (*fields[:-1], ast.String(sval=new))
+    return fields
+
+
+def _table_renamed(fields: tuple[Any, ...], old: str, new: str) -> tuple[Any, ...]:
+    """`old.x`, `old.*` read as `new.x`, `new.*` (a bare `old` stays: it may be a
+    column; a whole-row `old` is refused by both translators anyway)."""
+    if len(fields) == 2 and getattr(fields[0], "sval", None) == old:
+        return (ast.String(sval=new), fields[1])
+    return fields
+
+
+# The object types whose DROP ... CASCADE cannot take a CHECK with it: a CHECK
+# calls functions and operators and reads columns of types, domains and tables'
+# row types, and PostgreSQL drops it (or its column) with any of those.
+_CASCADE_SAFE = {ObjectType.OBJECT_INDEX, ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_SEQUENCE}
+
+
+# What a DROP of which removes the CHECKs it owns (DROP TYPE drops a domain too).
+_OWNERS = {ObjectType.OBJECT_TABLE, ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE}
+
+
+def _apply(stmt: Any, replay: _Replay) -> None:
+    """Follow one statement's effect on the schema's CHECKs, as PostgreSQL does."""
     if _is(stmt, ast.CreateStmt):
-        table = stmt.relation.relname
-        for element in stmt.tableElts or ():
-            if _is(element, ast.ColumnDef):
-                columns[(table, element.colname)] = _type_name(element.typeName)
-                for constraint in element.constraints or ():
-                    if constraint.contype == ConstrType.CONSTR_CHECK:
-                        name = constraint.conname or f"{table}_{element.colname}_check"
-                        found[(table, name)] = constraint
-            elif _is(element, ast.Constraint) and element.contype == ConstrType.CONSTR_CHECK:
-                found[(table, element.conname or f"{table}_check")] = element
-    elif _is(stmt, ast.AlterTableStmt):
-        table = stmt.relation.relname
-        for command in stmt.cmds or ():
-            definition = command.def_
-            if command.subtype == AlterTableType.AT_AddConstraint and _is(
-                definition, ast.Constraint
-            ):
-                if definition.contype == ConstrType.CONSTR_CHECK and definition.conname:
-                    found[(table, definition.conname)] = definition
-            elif command.subtype == AlterTableType.AT_DropConstraint:
-                found.pop((table, command.name), None)
-            elif command.subtype == AlterTableType.AT_AddColumn and _is(definition, ast.ColumnDef):
-                columns[(table, definition.colname)] = _type_name(definition.typeName)
+        _create_table(stmt, replay)
+    elif _is(stmt, ast.AlterTableStmt) and stmt.objtype == ObjectType.OBJECT_TABLE:
+        _alter_table(stmt, replay)
     elif _is(stmt, ast.CreateDomainStmt):
         domain = stmt.domainname[-1].sval
-        columns[(domain, "value")] = _type_name(stmt.typeName)
+        replay.columns[(domain, "value")] = _type_name(stmt.typeName)
         for constraint in stmt.constraints or ():
             if constraint.contype == ConstrType.CONSTR_CHECK:
-                found[(domain, constraint.conname or f"{domain}_check")] = constraint
+                replay.add_check(domain, constraint.conname, constraint.raw_expr, domain=True)
+    elif _is(stmt, ast.AlterDomainStmt):
+        domain = stmt.typeName[-1].sval
+        if stmt.subtype == "C" and stmt.def_.contype == ConstrType.CONSTR_CHECK:
+            replay.add_check(domain, stmt.def_.conname, stmt.def_.raw_expr, domain=True)
+        elif stmt.subtype == "X":
+            replay.drop_constraint(domain, stmt.name)
+    elif _is(stmt, ast.RenameStmt):
+        _rename(stmt, replay)
     elif _is(stmt, ast.DropStmt):
-        for target in stmt.objects or ():
-            names = [n.sval for n in target] if isinstance(target, tuple) else []
-            if names:
-                dropped = names[-1]
-                for key in [k for k in found if k[0] == dropped]:
-                    del found[key]
+        if stmt.behavior == DropBehavior.DROP_CASCADE and stmt.removeType not in _CASCADE_SAFE:
+            raise _UnfollowedError("a CASCADE drop may take CHECKs with it, which is not followed")
+        if stmt.removeType in _OWNERS:
+            for target in stmt.objects or ():
+                names = target.names if _is(target, ast.TypeName) else target
+                replay.drop_owner(str(names[-1].sval))
+
+
+def _create_table(stmt: Any, replay: _Replay) -> None:
+    table = stmt.relation.relname
+    if stmt.inhRelations or stmt.partbound or stmt.ofTypename:
+        raise _UnfollowedError(
+            "a table that inherits CHECKs (INHERITS, PARTITION OF, OF) is not followed"
+        )
+    checks: list[tuple[str | None, Any]] = []  # (name, expression), in the order written
+    for element in stmt.tableElts or ():
+        if _is(element, ast.TableLikeClause):
+            raise _UnfollowedError("a table made LIKE another is not followed")
+        if _is(element, ast.ColumnDef):
+            replay.columns[(table, element.colname)] = _type_name(element.typeName)
+            constraints = element.constraints or ()
+        else:
+            constraints = (element,)
+        for constraint in constraints:
+            if constraint.contype == ConstrType.CONSTR_CHECK:
+                checks.append((constraint.conname, constraint.raw_expr))
+            elif constraint.conname:
+                replay.others.add((table, constraint.conname))
+    # Named after the columns, so after every column is known; the other kinds'
+    # names are taken after the CHECKs' (PostgreSQL makes their indexes later).
+    for name, expression in checks:
+        replay.add_check(table, name, expression, domain=False)
+
+
+# The pass of ALTER TABLE each subcommand runs in (tablecmds.c, AT_PASS_*): drops
+# first, then retypes, then added columns; their CHECKs and added constraints
+# come last, whatever the order written (measured: `ADD COLUMN c int CHECK (c > 0),
+# ADD CHECK (c > 1), ADD COLUMN d int CHECK (c > 2)` names them c_check, c_check2,
+# c_check1: the added columns' CHECKs first).
+_PASSES = {
+    AlterTableType.AT_DropColumn: 0,
+    AlterTableType.AT_DropConstraint: 0,
+    AlterTableType.AT_AlterColumnType: 1,
+    AlterTableType.AT_AddColumn: 2,
+}
+
+
+def _alter_table(stmt: Any, replay: _Replay) -> None:
+    table = stmt.relation.relname
+    column_constraints: list[Any] = []  # of the added columns
+    added: list[Any] = []  # by ADD CONSTRAINT
+    for command in sorted(stmt.cmds or (), key=lambda command: _PASSES.get(command.subtype, 3)):
+        subtype, definition = command.subtype, command.def_
+        if subtype == AlterTableType.AT_DropColumn:
+            # PostgreSQL drops every CHECK reading the column, of one column or of
+            # several (not one reading only the whole row).
+            for key, expression in list(replay.checks.items()):
+                if key[0] == table and command.name in replay.read(expression, table):
+                    del replay.checks[key]
+            replay.columns.pop((table, command.name), None)
+        elif subtype == AlterTableType.AT_DropConstraint:
+            replay.drop_constraint(table, command.name)
+        elif subtype == AlterTableType.AT_AlterColumnType:
+            replay.columns[(table, command.name)] = _type_name(definition.typeName)
+        elif subtype == AlterTableType.AT_AddColumn:
+            replay.columns[(table, definition.colname)] = _type_name(definition.typeName)
+            column_constraints.extend(definition.constraints or ())
+        elif subtype == AlterTableType.AT_AddConstraint and _is(definition, ast.Constraint):
+            added.append(definition)
+    for constraint in (*column_constraints, *added):
+        if constraint.contype == ConstrType.CONSTR_CHECK:
+            replay.add_check(table, constraint.conname, constraint.raw_expr, domain=False)
+        elif constraint.conname:
+            replay.others.add((table, constraint.conname))
+
+
+def _rename(stmt: Any, replay: _Replay) -> None:
+    kind = stmt.renameType
+    if kind == ObjectType.OBJECT_TABLE:
+        replay.rename_owner(stmt.relation.relname, stmt.newname)
+    elif kind == ObjectType.OBJECT_TABCONSTRAINT:
+        replay.rename_constraint(stmt.relation.relname, stmt.subname, stmt.newname)
+    elif kind == ObjectType.OBJECT_COLUMN and stmt.relationType == ObjectType.OBJECT_TABLE:
+        table, old, new = stmt.relation.relname, stmt.subname, stmt.newname
+        if (table, old) in replay.columns:
+            replay.columns[(table, new)] = replay.columns.pop((table, old))
+        for key, expression in replay.checks.items():
+            if key[0] == table:
+                respell = partial(_column_renamed, table=table, old=old, new=new)
+                replay.checks[key] = _respelled(expression, respell)
+    elif kind in (ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_TYPE):
+        replay.rename_owner(str(stmt.object[-1].sval), stmt.newname)
+    elif kind == ObjectType.OBJECT_DOMCONSTRAINT:
+        replay.rename_constraint(str(stmt.object[-1].sval), stmt.subname, stmt.newname)
 
 
 def _apply_modifiers(stmt: Any, modifiers: dict[tuple[str, str], Modifier]) -> None:
-    """The type modifiers of the columns a statement defines or retypes."""
+    """The type modifiers of the columns a statement defines, retypes or renames."""
     definitions: list[tuple[str, str, Any]] = []  # (table, column, its ColumnDef)
     if _is(stmt, ast.CreateStmt):
         table = stmt.relation.relname
         definitions = [(table, e.colname, e) for e in stmt.tableElts or () if _is(e, ast.ColumnDef)]
+    elif _is(stmt, ast.RenameStmt) and stmt.renameType == ObjectType.OBJECT_COLUMN:
+        old = (stmt.relation.relname, stmt.subname)
+        if old in modifiers:
+            modifiers[(old[0], stmt.newname)] = modifiers.pop(old)
+    elif _is(stmt, ast.RenameStmt) and stmt.renameType == ObjectType.OBJECT_TABLE:
+        for key in [k for k in modifiers if k[0] == stmt.relation.relname]:
+            modifiers[(stmt.newname, key[1])] = modifiers.pop(key)
     elif _is(stmt, ast.AlterTableStmt):
         table = stmt.relation.relname
         for command in stmt.cmds or ():
