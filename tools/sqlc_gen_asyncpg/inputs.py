@@ -25,7 +25,7 @@ from typing import Any
 import pglast
 
 from .analysis import user_functions
-from .constraints import Checks, read_checks
+from .constraints import Checks, SchemaReplayError, read_checks
 from .options import Options
 from .request import GenerateRequest
 from .row_checks import with_row_rules
@@ -134,13 +134,17 @@ def read_inputs(request: GenerateRequest, options: Options, base: Path) -> Input
         query_statements = parse_query_files(query_files)
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read a schema or query file: {error}") from None
+    try:
+        checks = with_row_rules(read_checks(schema))
+    except SchemaReplayError as error:  # a problem line, as sqlc's own, not a traceback
+        raise InputError(f"cannot follow the CHECK constraints of {error}") from None
     return Inputs(
         request=request,
         options=options,
         schema_files=tuple(schema_files),
         domains=read_domains(schema),
         composites=read_composites(schema),
-        checks=with_row_rules(read_checks(schema)),
+        checks=checks,
         functions=user_functions(schema),
         nullable_args=read_nullable_args(query_statements),
         parsed={query.name: parse(query.text) for query in request.queries},

@@ -1,0 +1,2 @@
+-- name: CountChildren :one
+SELECT count(*) FROM child;
