@@ -140,15 +140,24 @@ ReadExecutor: TypeAlias = Executor | ReadOnly
 R = TypeVar("R")
 
 
+class CacheLookup(Protocol):
+    """What a result cache says of a query and its parameters: a current result
+    (`hit`, `value`), or the executor to run the query on (`reader`: where it would
+    have gone, with what the cache needs around it) and `keep`, which the generated
+    function hands the result to before returning it (stored, made read-only)."""
+
+    hit: bool
+    value: Any
+    reader: ReadExecutor
+
+    def keep(self, result: R) -> R: ...
+
+
 class ResultCache(Protocol):
     """A cache of the results of the queries marked `-- @cache <ttl>` (chip_quality_db's
-    `enable_cache` puts one on a pool or a cluster handle). `cached` returns what is
-    stored for the query and its parameters, else the result of `load`, which runs
-    the query on the executor it is given."""
+    `enable_cache` puts one on a pool or a cluster handle)."""
 
-    def cached(
-        self, query: str, key: Hashable, load: Callable[[ReadExecutor], Awaitable[R]]
-    ) -> Awaitable[R]: ...
+    def lookup(self, query: str, key: Hashable) -> Awaitable[CacheLookup]: ...
 
 
 def result_cache(db: object) -> ResultCache | None:

@@ -75,17 +75,19 @@ async def lot_yields_of_lots(db: ReadExecutor, *, lot_ids: list[UUID]) -> list[L
     the data as of then.
     """
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            LOT_YIELDS_OF_LOTS,
-            (lot_ids,),
-            lambda reader: lot_yields_of_lots(reader, lot_ids=lot_ids),
-        )
+        lookup = await cache.lookup(LOT_YIELDS_OF_LOTS, (lot_ids,))
+        if lookup.hit:
+            stored: list[LotYieldsOfLotsRow] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(LOT_YIELDS_OF_LOTS, lot_ids)
     except Exception as error:
         query_failed(error, "lot_yields_of_lots", ("lot_ids",), "select", None)
-    return validate_rows(_LOT_YIELDS_OF_LOTS_ROW_LIST, LotYieldsOfLotsRow, records)
+    result = validate_rows(_LOT_YIELDS_OF_LOTS_ROW_LIST, LotYieldsOfLotsRow, records)
+    return result if lookup is None else lookup.keep(result)
 
 
 DEFECT_PARETO_OF_PART = """-- name: DefectParetoOfPart :many
@@ -103,17 +105,19 @@ async def defect_pareto_of_part(db: ReadExecutor, *, part_id: UUID) -> list[Defe
     Pareto chart), with the time of the view's last refresh.
     """
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            DEFECT_PARETO_OF_PART,
-            (part_id,),
-            lambda reader: defect_pareto_of_part(reader, part_id=part_id),
-        )
+        lookup = await cache.lookup(DEFECT_PARETO_OF_PART, (part_id,))
+        if lookup.hit:
+            stored: list[DefectParetoOfPartRow] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(DEFECT_PARETO_OF_PART, part_id)
     except Exception as error:
         query_failed(error, "defect_pareto_of_part", ("part_id",), "select", None)
-    return validate_rows(_DEFECT_PARETO_OF_PART_ROW_LIST, DefectParetoOfPartRow, records)
+    result = validate_rows(_DEFECT_PARETO_OF_PART_ROW_LIST, DefectParetoOfPartRow, records)
+    return result if lookup is None else lookup.keep(result)
 
 
 INFERENCE_LATENCY_BY_MODEL_VERSION = """-- name: InferenceLatencyByModelVersion :many
@@ -136,21 +140,23 @@ async def inference_latency_by_model_version(
     last refresh.
     """
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            INFERENCE_LATENCY_BY_MODEL_VERSION,
-            (model_name,),
-            lambda reader: inference_latency_by_model_version(reader, model_name=model_name),
-        )
+        lookup = await cache.lookup(INFERENCE_LATENCY_BY_MODEL_VERSION, (model_name,))
+        if lookup.hit:
+            stored: list[InferenceLatencyByModelVersionRow] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(INFERENCE_LATENCY_BY_MODEL_VERSION, model_name)
     except Exception as error:
         query_failed(error, "inference_latency_by_model_version", ("model_name",), "select", None)
-    return validate_rows(
+    result = validate_rows(
         _INFERENCE_LATENCY_BY_MODEL_VERSION_ROW_LIST,
         InferenceLatencyByModelVersionRow,
         records,
     )
+    return result if lookup is None else lookup.keep(result)
 
 
 ANALYTICS_REFRESHES = """-- name: AnalyticsRefreshes :many
@@ -161,17 +167,19 @@ SELECT view_name, refreshed_at, duration_ms FROM analytics_refreshes ORDER BY vi
 async def analytics_refreshes(db: ReadExecutor) -> list[AnalyticsRefresh]:
     """When each analytics view was last refreshed and how long that took: how stale it is."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            ANALYTICS_REFRESHES,
-            (),
-            lambda reader: analytics_refreshes(reader),
-        )
+        lookup = await cache.lookup(ANALYTICS_REFRESHES, ())
+        if lookup.hit:
+            stored: list[AnalyticsRefresh] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(ANALYTICS_REFRESHES)
     except Exception as error:
         query_failed(error, "analytics_refreshes", (), "select", None)
-    return validate_rows(_ANALYTICS_REFRESH_LIST, AnalyticsRefresh, records)
+    result = validate_rows(_ANALYTICS_REFRESH_LIST, AnalyticsRefresh, records)
+    return result if lookup is None else lookup.keep(result)
 
 
 REFRESH_ANALYTICS_VIEW = """-- name: RefreshAnalyticsView :one

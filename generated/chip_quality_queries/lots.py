@@ -251,19 +251,21 @@ SELECT id, lot_number, part_id, production_date, batch_size, production_line, st
 async def get_lot_by_number(db: ReadExecutor, *, lot_number: str) -> Lot | None:
     """The lot with this lot number, or None."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            GET_LOT_BY_NUMBER,
-            (lot_number,),
-            lambda reader: get_lot_by_number(reader, lot_number=lot_number),
-        )
+        lookup = await cache.lookup(GET_LOT_BY_NUMBER, (lot_number,))
+        if lookup.hit:
+            stored: Lot | None = lookup.value
+            return stored
+        db = lookup.reader
     try:
         record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
     except Exception as error:
         query_failed(error, "get_lot_by_number", ("lot_number",), "select", None)
     if record is None:
-        return None
-    return build_row(Lot, record)
+        return None if lookup is None else lookup.keep(None)
+    result = build_row(Lot, record)
+    return result if lookup is None else lookup.keep(result)
 
 
 UPDATE_LOT = """-- name: UpdateLot :one

@@ -219,19 +219,21 @@ SELECT id, part_number, part_name, part_type, revision, manufacturer, descriptio
 async def get_part_by_number(db: ReadExecutor, *, part_number: str) -> Part | None:
     """The part with this part number, or None."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            GET_PART_BY_NUMBER,
-            (part_number,),
-            lambda reader: get_part_by_number(reader, part_number=part_number),
-        )
+        lookup = await cache.lookup(GET_PART_BY_NUMBER, (part_number,))
+        if lookup.hit:
+            stored: Part | None = lookup.value
+            return stored
+        db = lookup.reader
     try:
         record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
     except Exception as error:
         query_failed(error, "get_part_by_number", ("part_number",), "select", None)
     if record is None:
-        return None
-    return build_row(Part, record)
+        return None if lookup is None else lookup.keep(None)
+    result = build_row(Part, record)
+    return result if lookup is None else lookup.keep(result)
 
 
 UPDATE_PART = """-- name: UpdatePart :one

@@ -166,31 +166,73 @@ class _Entry:
 
 
 class _Reader(ReadOnly):
-    """What a miss runs the generated function again on: the handle's own routing,
-    through its read methods as they were before `attach` wrapped them (a read has no
-    table to advance), and no `result_cache` (so the function reaches the database)."""
+    """What a miss runs the query on: the handle's own routing, through its read
+    methods as they were before `attach` wrapped them (a read has no table to
+    advance). They are the handle's bound methods themselves, not methods of this
+    class: a miss pays no frame of the cache's between the query and the pool."""
 
-    __slots__ = ("_fetch", "_fetchrow", "_fetchval")
-    result_cache = None
+    __slots__ = ("fetch", "fetchrow", "fetchval")
 
     def __init__(self, handle: Any) -> None:
         super().__init__(handle)
-        self._fetch = handle.fetch
-        self._fetchrow = handle.fetchrow
-        self._fetchval = handle.fetchval
+        self.fetch = handle.fetch  # type: ignore[method-assign]
+        self.fetchrow = handle.fetchrow  # type: ignore[method-assign]
+        self.fetchval = handle.fetchval  # type: ignore[method-assign]
+
+
+class _AroundReader(ReadOnly):
+    """A reader whose reads run inside a context: a replica floor a miss reads at or
+    past, or the span of a traced miss or bypass."""
+
+    __slots__ = ("around",)
+
+    def __init__(
+        self, reader: ReadExecutor, around: Callable[[], contextlib.AbstractContextManager[Any]]
+    ) -> None:
+        super().__init__(reader)  # type: ignore[arg-type]
+        self.around = around
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Record]:
-        result: list[Record] = await self._fetch(query, *args, timeout=timeout)
-        return result
+        with self.around():
+            return await super().fetch(query, *args, timeout=timeout)
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Record | None:
-        result: Record | None = await self._fetchrow(query, *args, timeout=timeout)
-        return result
+        with self.around():
+            return await super().fetchrow(query, *args, timeout=timeout)
 
     async def fetchval(
         self, query: str, *args: Any, column: int = 0, timeout: float | None = None
     ) -> Any:
-        return await self._fetchval(query, *args, column=column, timeout=timeout)
+        with self.around():
+            return await super().fetchval(query, *args, column=column, timeout=timeout)
+
+
+class _Lookup:
+    """What `QueryCache.lookup` answers (the generated functions' `CacheLookup`)."""
+
+    __slots__ = ("cache", "epoch", "hit", "info", "reader", "slot", "value", "versions")
+
+    def __init__(self, cache: QueryCache, reader: ReadExecutor) -> None:
+        self.cache = cache
+        self.reader = reader
+        self.hit = False
+        self.value: Any = None
+        self.info: CachedQuery | None = None  # None: a bypass, nothing is kept
+        self.slot: Any = None  # where it is kept: (query, key), or a Redis key
+        self.epoch = 0
+        self.versions: tuple[int, ...] = ()
+
+    def keep(self, result: T) -> T:
+        """`result` stored, read-only, if no write to a table it read committed (nor
+        the listener came back) since the lookup; returned either way."""
+        cache, info = self.cache, self.info
+        if (
+            info is not None
+            and self.epoch == cache._epoch
+            and self.versions == cache._tag(info.reads)
+        ):
+            cache._store(self.slot, self.epoch, self.versions, info.ttl, result)
+        return result
 
 
 # What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
@@ -232,14 +274,14 @@ class QueryCache:
 
     # -- what the generated functions call ---------------------------------------------
 
-    async def cached(
-        self, query: str, key: Hashable, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> T:
-        """The result of `query` with parameters `key`: stored, or `load`ed on the handle."""
+    async def lookup(self, query: str, key: Hashable) -> _Lookup:
+        """The stored result of `query` with parameters `key`, or where to run it and
+        what to keep (a coroutine as the Redis backend's is, so the generated code
+        awaits either)."""
         info = CACHED_QUERIES.get(query)
         if info is None or not self.listening:
             self.bypasses += 1
-            return await self._observed(info, "bypass", load)
+            return _Lookup(self, self._miss_reader(info, "bypass"))
         slot = (query, key)
         try:
             entry = self._entries.get(slot)
@@ -256,44 +298,32 @@ class QueryCache:
                 self.hits += 1
                 if _telemetry.tracing():
                     _telemetry.cache_event(info.name, "hit")
-                value: T = list(entry.value) if entry.many else entry.value  # type: ignore[call-overload,assignment]
-                return value
+                found = _Lookup(self, self.reader)
+                found.hit = True
+                found.value = list(entry.value) if entry.many else entry.value  # type: ignore[call-overload]
+                return found
             self._drop(slot, entry)
         self.misses += 1
-        # The versions before the query runs: a write that commits while it runs
-        # advances one of them and the entry is never served.
-        epoch, versions = self._epoch, self._tag(info.reads)
-        storable = not (self._replicas and self._floor_pending)
-        value = await self._observed(info, "miss", load)
-        if storable and epoch == self._epoch and versions == self._tag(info.reads):
-            self._store(slot, epoch, versions, info.ttl, value)
-        return value  # made read-only in place when stored, as every hit's
+        missed = _Lookup(self, self._miss_reader(info, "miss"))
+        if not (self._replicas and self._floor_pending):
+            # The versions before the query runs: a write that commits while it runs
+            # advances one of them and the result is not kept. (With replicas, a
+            # result read while the floor is being read is returned, not kept.)
+            missed.info, missed.slot = info, slot
+            missed.epoch, missed.versions = self._epoch, self._tag(info.reads)
+        return missed
 
-    def _observed(
-        self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> Awaitable[T]:
-        """`load` run on the handle, with what a miss on replicas and a tracer need. Not
-        a coroutine itself: without replicas nor tracer it is `load`'s own, and a miss
-        pays no frame of this cache's on its way to the pool."""
+    def _miss_reader(self, info: CachedQuery | None, outcome: str) -> ReadExecutor:
+        """Where a miss or a bypass runs: the handle's routing, on replicas at or past
+        the floor, in the query's span when a tracer records."""
+        reader = self.reader
         if self._replicas and outcome == "miss":
-            return self._after_floor(info, outcome, load)
+            floor = self._floor
+            reader = _AroundReader(reader, lambda: reading_after(floor))
         if info is not None and _telemetry.tracing():
-            return self._traced(info, outcome, load)
-        return load(self.reader)
-
-    async def _after_floor(
-        self, info: CachedQuery | None, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> T:
-        with reading_after(self._floor):
-            if info is not None and _telemetry.tracing():
-                return await self._traced(info, outcome, load)
-            return await load(self.reader)
-
-    async def _traced(
-        self, info: CachedQuery, outcome: str, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> T:
-        with _telemetry.cache_span(info.name, outcome):
-            return await load(self.reader)
+            name = info.name
+            reader = _AroundReader(reader, lambda: _telemetry.cache_span(name, outcome))
+        return reader
 
     def _tag(self, tables: tuple[str, ...]) -> tuple[int, ...]:
         versions = self._versions
@@ -329,6 +359,10 @@ class QueryCache:
             self._bytes -= evicted.size
             self.evictions += 1
         return True
+
+    async def settled(self) -> None:
+        """Return once what misses returned is stored: at once here (stored before the
+        call returned); the Redis backend writes its entries in the background."""
 
     def _drop(self, slot: tuple[str, Hashable], entry: _Entry) -> None:
         del self._entries[slot]

@@ -24,16 +24,14 @@ import hashlib
 import importlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
-from chip_quality_queries import ReadExecutor
-
-from ._cache import CACHED_QUERIES, QueryCache, _hashable
+from ._cache import CACHED_QUERIES, QueryCache, _hashable, _Lookup
 from ._settings import DatabaseSettings
 from ._shared_rows import IMMUTABLE, NotShareableError, share
 
@@ -121,6 +119,21 @@ def _read_only(value: T) -> T:
     return kept  # type: ignore[return-value]
 
 
+class _RedisLookup(_Lookup):
+    """A lookup in Redis: a miss's result is written back in the background."""
+
+    __slots__ = ("tag",)
+    tag: list[Any]  # the epoch and versions read with the entry, before the query ran
+
+    def keep(self, result: T) -> T:
+        cache, info = self.cache, self.info
+        kept = _read_only(result)
+        if info is not None and cache.listening:
+            assert isinstance(cache, RedisQueryCache)
+            cache._write_later(self.slot, self.tag, info.ttl, kept)
+        return kept
+
+
 class RedisQueryCache(QueryCache):
     """A QueryCache whose entries and versions are in Redis (see the module docstring)."""
 
@@ -150,13 +163,11 @@ class RedisQueryCache(QueryCache):
         digest = hashlib.sha256(f"{query}\0{text}".encode()).hexdigest()
         return self.prefix + "entry:" + digest
 
-    async def cached(
-        self, query: str, key: Hashable, load: Callable[[ReadExecutor], Awaitable[T]]
-    ) -> T:
+    async def lookup(self, query: str, key: Hashable) -> _Lookup:
         info = CACHED_QUERIES.get(query)
         if info is None or not self.listening:
             self.bypasses += 1
-            return await self._observed(info, "bypass", load)
+            return _RedisLookup(self, self._miss_reader(info, "bypass"))
         slot = self._slot(query, key)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(slot)
@@ -170,22 +181,45 @@ class RedisQueryCache(QueryCache):
             if meta["tag"] == tag and self.listening:
                 self.hits += 1
                 model = _model(meta["model"]) if meta["model"] else None
-                value: T = thaw(_Stored(model, meta["many"], data if model else meta["value"]))
-                return _read_only(value)
+                found = _RedisLookup(self, self.reader)
+                found.hit = True
+                found.value = _read_only(
+                    thaw(_Stored(model, meta["many"], data if model else meta["value"]))
+                )
+                return found
         self.misses += 1
-        value = await self._observed(info, "miss", load)
-        frozen = freeze(value)
-        if frozen is not None and self.listening:
-            stored, _ = frozen
-            meta = {
-                "tag": tag,
-                "model": _model_name(stored.model) if stored.model else None,
-                "many": stored.many,
-                "value": None if stored.model else stored.data,
-            }
-            body = orjson.dumps(meta) + b"\n" + (bytes(stored.data) if stored.model else b"")  # type: ignore[arg-type]
-            await self.redis.set(slot, body, px=int(info.ttl * 1000))
-        return _read_only(value)
+        missed = _RedisLookup(self, self._miss_reader(info, "miss"))
+        missed.info, missed.slot, missed.tag = info, slot, tag
+        return missed
+
+    def _write_later(self, slot: str, tag: list[Any], ttl: float, result: object) -> None:
+        """Store `result` (read-only already: nobody can change it meanwhile) under
+        `slot`, in the background: the generated function returns without waiting
+        for Redis. `settled()` waits for the writes under way."""
+        frozen = freeze(result)
+        if frozen is None:
+            return
+        stored, _ = frozen
+        meta = {
+            "tag": tag,
+            "model": _model_name(stored.model) if stored.model else None,
+            "many": stored.many,
+            "value": None if stored.model else stored.data,
+        }
+        body = orjson.dumps(meta) + b"\n" + (bytes(stored.data) if stored.model else b"")  # type: ignore[arg-type]
+        self._start(self._write(slot, body, ttl))
+
+    async def _write(self, slot: str, body: bytes, ttl: float) -> None:
+        try:
+            await self.redis.set(slot, body, px=int(ttl * 1000))
+        except Exception:  # a result not stored is a later miss, never a wrong answer
+            logger.warning("result cache: storing an entry in Redis failed", exc_info=True)
+
+    async def settled(self) -> None:
+        """Wait for the entries being written to Redis (tests: what one process
+        stored, another serves)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # -- versions in Redis -------------------------------------------------------------
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import sys
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, NoReturn
+from types import UnionType
+from typing import Any, NoReturn, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -125,12 +127,7 @@ def _shared(value: object) -> tuple[object, int]:
     # dict and list before BaseModel: pydantic's metaclass is an ABCMeta, whose
     # isinstance costs ten times a plain class's.
     if isinstance(value, dict):
-        size = sys.getsizeof(value)
-        entries: dict[str, Any] = {}
-        for key, item in value.items():  # pyright: ignore[reportUnknownVariableType]
-            entries[key], item_size = _shared(item)
-            size += item_size + _STR_SIZE + len(key)
-        return ReadOnlyDict(entries), size
+        return _shared_dict(value)  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(value, list):
         size = sys.getsizeof(value)
         shared: list[object] = []
@@ -151,19 +148,81 @@ def _shared(value: object) -> tuple[object, int]:
     raise NotShareableError(f"{type(value).__qualname__} cannot be made read-only")
 
 
-def _share_model(model: BaseModel) -> int:
-    if not model.model_config.get("frozen"):
-        raise NotShareableError(f"{type(model).__qualname__} is not frozen")
-    fields = model.__dict__
-    size = sys.getsizeof(model) + sys.getsizeof(fields)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to share the rows of one model, read once from its fields' types."""
+
+    fixed: int  # bytes of a row, its __dict__, and its fields of fixed size
+    texts: tuple[str, ...]  # str or bytes fields: their length adds to `fixed`
+    walked: tuple[str, ...]  # fields that may hold a dict, a list or a model
+
+
+_PLANS: dict[type[BaseModel], _Plan] = {}
+
+
+def _shared_dict(value: dict[str, Any]) -> tuple[ReadOnlyDict, int]:
+    size = sys.getsizeof(value)
     sizes = _SIZES
-    for name, item in fields.items():
-        known = sizes.get(type(item))  # most columns: what _shared would do, without its call
-        if known is not None:
-            size += known
-            continue
+    for key, item in value.items():  # the common case: a flat object of plain values
+        known = sizes.get(type(item))
+        if known is None:
+            if type(item) is not str:
+                break
+            known = _STR_SIZE + len(item)
+        size += known + _STR_SIZE + len(key)
+    else:
+        return ReadOnlyDict(value), size
+    size = sys.getsizeof(value)
+    entries: dict[str, Any] = {}
+    for key, item in value.items():
+        entries[key], item_size = _shared(item)
+        size += item_size + _STR_SIZE + len(key)
+    return ReadOnlyDict(entries), size
+
+
+def _share_model(model: BaseModel) -> int:
+    plan = _PLANS.get(type(model)) or _plan(model)
+    fields = model.__dict__
+    size = plan.fixed
+    for name in plan.texts:
+        text = fields[name]
+        if text is not None:
+            size += len(text)
+    for name in plan.walked:
+        item = fields[name]
         kept, item_size = _shared(item)
         if kept is not item:
             fields[name] = kept  # a frozen model refuses setattr; its values are ours to swap
         size += item_size
     return size
+
+
+def _plan(model: BaseModel) -> _Plan:
+    kind = type(model)
+    if not model.model_config.get("frozen"):
+        raise NotShareableError(f"{kind.__qualname__} is not frozen")
+    fixed = sys.getsizeof(model) + sys.getsizeof(model.__dict__)
+    texts: list[str] = []
+    walked: list[str] = []
+    for name, field in kind.model_fields.items():
+        classes = [c for c in _alternatives(field.annotation) if c is not type(None)]
+        if not all(isinstance(c, type) for c in classes):
+            walked.append(name)  # JsonValue, list[...]: walked, whatever they hold
+        elif all(issubclass(c, Enum) for c in classes):
+            pass  # an enum member is shared by every row
+        elif all(issubclass(c, str | bytes) for c in classes):
+            texts.append(name)
+            fixed += _STR_SIZE
+        elif all(c in _SIZES for c in classes):
+            fixed += max(_SIZES[c] for c in classes)
+        else:
+            walked.append(name)  # a model, or a type _shared decides on
+    found = _PLANS[kind] = _Plan(fixed, tuple(texts), tuple(walked))
+    return found
+
+
+def _alternatives(annotation: Any) -> tuple[Any, ...]:
+    """`A | B | None` as (A, B, None); any other annotation as itself."""
+    if get_origin(annotation) in (Union, UnionType):
+        return get_args(annotation)
+    return (annotation,)

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from chip_quality_db import Pool, QueryCache, create_pool, enable_cache, load_settings, transaction
+from chip_quality_db._shared_rows import ReadOnlyDict
 from chip_quality_dev.redis_server import redis_server
 from chip_quality_queries import parts
 from chip_quality_queries.models import PartType
@@ -63,9 +64,13 @@ async def test_what_one_process_stored_another_serves(two_processes) -> None:  #
     (first, first_cache), (second, second_cache) = two_processes
     await new_part(first, (first_cache, second_cache))
     stored = await parts.get_part_by_number(first, part_number="P-R-1")
+    await first_cache.settled()  # the entry is written to Redis after the call returns
     served = await parts.get_part_by_number(second, part_number="P-R-1")
     assert stored == served
     assert (first_cache.misses, second_cache.hits, second_cache.misses) == (1, 1, 0)
+    # Read-only as the in-process cache's rows: a marked query's rows behave alike.
+    for row in (stored, served):
+        assert row is not None and isinstance(row.specifications, ReadOnlyDict)
 
 
 async def test_a_write_in_one_process_is_never_served_stale_by_it_or_after_by_others(
@@ -113,6 +118,7 @@ async def test_a_listener_coming_back_drops_every_process_entries(
     (first, first_cache), (_, second_cache) = two_processes
     await new_part(first, (first_cache, second_cache))
     await parts.get_part_by_number(first, part_number="P-R-1")
+    await first_cache.settled()
     pid = second_cache.listener_pid()
     other = await asyncpg.connect(db_url)
     try:

@@ -146,33 +146,50 @@ def function_lines(function: Function) -> list[str]:
                 lines.extend([f"    {param.name} = (", *inner, "    )"])
             else:
                 lines.append(line)
-    if function.cache_seconds is not None:
-        lines.extend(_cache_lookup(function))
-    lines.extend(_body(function))
+    if function.cache_seconds is None:
+        lines.extend(_body(function))
+        return lines
+    lines.extend(_cache_lookup(function))
+    lines.extend(_kept(_body(function)))
     return lines
 
 
 def _cache_lookup(function: Function) -> list[str]:
-    """A query marked `@cache`: on a pool or handle with a result cache, the cache
-    answers; it runs the function again on the executor it passes (`reader`, which
-    has none) when it holds no current result. Without a cache, one attribute lookup."""
+    """A query marked `@cache`, on a pool or handle with a result cache: the cache
+    answers, or says which executor the query runs on and keeps what it returns
+    (`_kept`). Without a cache, one attribute lookup."""
     values = _args(function)
     key = "(" + ", ".join(values) + ("," if len(values) == 1 else "") + ")"
-    if function.params_model:
-        again = f"{function.name}(reader, params)"
-    else:
-        again = (
-            f"{function.name}(reader"
-            + "".join(f", {p.name}={p.name}" for p in function.params)
-            + ")"
-        )
-    call = bracketed(
-        "return await cache.cached(",
-        [function.constant, key, f"lambda reader: {again}"],
-        "",
-        "        ",
-    )
-    return ["    cache = result_cache(db)", "    if cache is not None:", *call]
+    return [
+        "    cache = result_cache(db)",
+        "    lookup = None",
+        "    if cache is not None:",
+        *bracketed("lookup = await cache.lookup(", [function.constant, key], "", "        "),
+        "        if lookup.hit:",
+        f"            stored: {function.returns} = lookup.value",
+        "            return stored",
+        "        db = lookup.reader",
+    ]
+
+
+def _kept(body: list[str]) -> list[str]:
+    """The body of a cached query (a :one or :many), each result it returns handed to
+    the lookup first, which stores it, read-only: the last statement, `return
+    <result>` at the top level (over one line or several), and a `return None` for
+    no row."""
+    last = max(i for i, line in enumerate(body) if line.startswith("    return "))
+    kept = [
+        line.replace("return None", "return None if lookup is None else lookup.keep(None)")
+        if line.strip() == "return None"
+        else line
+        for line in body[:last]
+    ]
+    return [
+        *kept,
+        "    result = " + body[last].removeprefix("    return "),
+        *body[last + 1 :],
+        "    return result if lookup is None else lookup.keep(result)",
+    ]
 
 
 def _build_row(function: Function, record: str) -> Call:

@@ -38,19 +38,21 @@ SELECT id, isbn, title, shelf_id, tags FROM books WHERE isbn = $1
 async def get_book_by_isbn(db: ReadExecutor, *, isbn: str) -> Book | None:
     """A cached lookup by key: the function asks the executor for its result cache first."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            GET_BOOK_BY_ISBN,
-            (isbn,),
-            lambda reader: get_book_by_isbn(reader, isbn=isbn),
-        )
+        lookup = await cache.lookup(GET_BOOK_BY_ISBN, (isbn,))
+        if lookup.hit:
+            stored: Book | None = lookup.value
+            return stored
+        db = lookup.reader
     try:
         record = await db.fetchrow(GET_BOOK_BY_ISBN, isbn)
     except Exception as error:
         query_failed(error, "get_book_by_isbn", ("isbn",), "select", None)
     if record is None:
-        return None
-    return build_row(Book, record)
+        return None if lookup is None else lookup.keep(None)
+    result = build_row(Book, record)
+    return result if lookup is None else lookup.keep(result)
 
 
 BOOKS_ON_SHELF = """-- name: BooksOnShelf :many
@@ -63,17 +65,19 @@ ORDER BY title
 async def books_on_shelf(db: ReadExecutor, params: BooksOnShelfParams) -> list[ShelvedBook]:
     """A cached list through a view (it reads books and shelves), keyed by both parameters."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            BOOKS_ON_SHELF,
-            (params.label, params.from_title),
-            lambda reader: books_on_shelf(reader, params),
-        )
+        lookup = await cache.lookup(BOOKS_ON_SHELF, (params.label, params.from_title))
+        if lookup.hit:
+            stored: list[ShelvedBook] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(BOOKS_ON_SHELF, params.label, params.from_title)
     except Exception as error:
         query_failed(error, "books_on_shelf", ("label", "from_title"), "select", None)
-    return validate_rows(_SHELVED_BOOK_LIST, ShelvedBook, records)
+    result = validate_rows(_SHELVED_BOOK_LIST, ShelvedBook, records)
+    return result if lookup is None else lookup.keep(result)
 
 
 BOOKS_TAGGED = """-- name: BooksTagged :many
@@ -84,17 +88,19 @@ SELECT id, isbn, title, shelf_id, tags FROM books WHERE tags && $1::text[]
 async def books_tagged(db: ReadExecutor, *, tags: list[str]) -> list[Book]:
     """An array parameter: the cache keys it by its items."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(
-            BOOKS_TAGGED,
-            (tags,),
-            lambda reader: books_tagged(reader, tags=tags),
-        )
+        lookup = await cache.lookup(BOOKS_TAGGED, (tags,))
+        if lookup.hit:
+            stored: list[Book] = lookup.value
+            return stored
+        db = lookup.reader
     try:
         records = await db.fetch(BOOKS_TAGGED, tags)
     except Exception as error:
         query_failed(error, "books_tagged", ("tags",), "select", None)
-    return validate_rows(_BOOK_LIST, Book, records)
+    result = validate_rows(_BOOK_LIST, Book, records)
+    return result if lookup is None else lookup.keep(result)
 
 
 COUNT_BOOKS = """-- name: CountBooks :one
@@ -105,13 +111,19 @@ SELECT count(*) FROM books
 async def count_books(db: ReadExecutor) -> int:
     """A scalar, cached."""
     cache = result_cache(db)
+    lookup = None
     if cache is not None:
-        return await cache.cached(COUNT_BOOKS, (), lambda reader: count_books(reader))
+        lookup = await cache.lookup(COUNT_BOOKS, ())
+        if lookup.hit:
+            stored: int = lookup.value
+            return stored
+        db = lookup.reader
     try:
         value = await db.fetchval(COUNT_BOOKS)
     except Exception as error:
         query_failed(error, "count_books", (), "select", None)
-    return _INT.validate_python(value)
+    result = _INT.validate_python(value)
+    return result if lookup is None else lookup.keep(result)
 
 
 GET_BOOK = """-- name: GetBook :one
