@@ -79,15 +79,15 @@ async def lot_yields_of_lots(db: ReadExecutor, *, lot_ids: list[UUID]) -> list[L
     if cache is not None:
         lookup = await cache.lookup(LOT_YIELDS_OF_LOTS, (lot_ids,))
         if lookup.hit:
-            stored: list[LotYieldsOfLotsRow] = lookup.value
-            return stored
+            from_cache: list[LotYieldsOfLotsRow] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(LOT_YIELDS_OF_LOTS, lot_ids)
     except Exception as error:
         query_failed(error, "lot_yields_of_lots", ("lot_ids",), "select", None)
-    result = validate_rows(_LOT_YIELDS_OF_LOTS_ROW_LIST, LotYieldsOfLotsRow, records)
-    return result if lookup is None else lookup.keep(result)
+    fetched = validate_rows(_LOT_YIELDS_OF_LOTS_ROW_LIST, LotYieldsOfLotsRow, records)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 DEFECT_PARETO_OF_PART = """-- name: DefectParetoOfPart :many
@@ -109,15 +109,15 @@ async def defect_pareto_of_part(db: ReadExecutor, *, part_id: UUID) -> list[Defe
     if cache is not None:
         lookup = await cache.lookup(DEFECT_PARETO_OF_PART, (part_id,))
         if lookup.hit:
-            stored: list[DefectParetoOfPartRow] = lookup.value
-            return stored
+            from_cache: list[DefectParetoOfPartRow] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(DEFECT_PARETO_OF_PART, part_id)
     except Exception as error:
         query_failed(error, "defect_pareto_of_part", ("part_id",), "select", None)
-    result = validate_rows(_DEFECT_PARETO_OF_PART_ROW_LIST, DefectParetoOfPartRow, records)
-    return result if lookup is None else lookup.keep(result)
+    fetched = validate_rows(_DEFECT_PARETO_OF_PART_ROW_LIST, DefectParetoOfPartRow, records)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 INFERENCE_LATENCY_BY_MODEL_VERSION = """-- name: InferenceLatencyByModelVersion :many
@@ -144,19 +144,19 @@ async def inference_latency_by_model_version(
     if cache is not None:
         lookup = await cache.lookup(INFERENCE_LATENCY_BY_MODEL_VERSION, (model_name,))
         if lookup.hit:
-            stored: list[InferenceLatencyByModelVersionRow] = lookup.value
-            return stored
+            from_cache: list[InferenceLatencyByModelVersionRow] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(INFERENCE_LATENCY_BY_MODEL_VERSION, model_name)
     except Exception as error:
         query_failed(error, "inference_latency_by_model_version", ("model_name",), "select", None)
-    result = validate_rows(
+    fetched = validate_rows(
         _INFERENCE_LATENCY_BY_MODEL_VERSION_ROW_LIST,
         InferenceLatencyByModelVersionRow,
         records,
     )
-    return result if lookup is None else lookup.keep(result)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 ANALYTICS_REFRESHES = """-- name: AnalyticsRefreshes :many
@@ -171,15 +171,15 @@ async def analytics_refreshes(db: ReadExecutor) -> list[AnalyticsRefresh]:
     if cache is not None:
         lookup = await cache.lookup(ANALYTICS_REFRESHES, ())
         if lookup.hit:
-            stored: list[AnalyticsRefresh] = lookup.value
-            return stored
+            from_cache: list[AnalyticsRefresh] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(ANALYTICS_REFRESHES)
     except Exception as error:
         query_failed(error, "analytics_refreshes", (), "select", None)
-    result = validate_rows(_ANALYTICS_REFRESH_LIST, AnalyticsRefresh, records)
-    return result if lookup is None else lookup.keep(result)
+    fetched = validate_rows(_ANALYTICS_REFRESH_LIST, AnalyticsRefresh, records)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 REFRESH_ANALYTICS_VIEW = """-- name: RefreshAnalyticsView :one

@@ -255,8 +255,8 @@ async def get_lot_by_number(db: ReadExecutor, *, lot_number: str) -> Lot | None:
     if cache is not None:
         lookup = await cache.lookup(GET_LOT_BY_NUMBER, (lot_number,))
         if lookup.hit:
-            stored: Lot | None = lookup.value
-            return stored
+            from_cache: Lot | None = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         record = await db.fetchrow(GET_LOT_BY_NUMBER, lot_number)
@@ -264,8 +264,8 @@ async def get_lot_by_number(db: ReadExecutor, *, lot_number: str) -> Lot | None:
         query_failed(error, "get_lot_by_number", ("lot_number",), "select", None)
     if record is None:
         return None if lookup is None else lookup.keep(None)
-    result = build_row(Lot, record)
-    return result if lookup is None else lookup.keep(result)
+    fetched = build_row(Lot, record)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 UPDATE_LOT = """-- name: UpdateLot :one

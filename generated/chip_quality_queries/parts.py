@@ -223,8 +223,8 @@ async def get_part_by_number(db: ReadExecutor, *, part_number: str) -> Part | No
     if cache is not None:
         lookup = await cache.lookup(GET_PART_BY_NUMBER, (part_number,))
         if lookup.hit:
-            stored: Part | None = lookup.value
-            return stored
+            from_cache: Part | None = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         record = await db.fetchrow(GET_PART_BY_NUMBER, part_number)
@@ -232,8 +232,8 @@ async def get_part_by_number(db: ReadExecutor, *, part_number: str) -> Part | No
         query_failed(error, "get_part_by_number", ("part_number",), "select", None)
     if record is None:
         return None if lookup is None else lookup.keep(None)
-    result = build_row(Part, record)
-    return result if lookup is None else lookup.keep(result)
+    fetched = build_row(Part, record)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 UPDATE_PART = """-- name: UpdatePart :one

@@ -59,8 +59,10 @@ _USED_BY_GENERATED_FUNCTIONS = frozenset(
         "db",
         "conn",
         "prefetch",
-        "cache",  # a cached query's result cache, and the executor its lambda takes
-        "reader",
+        "cache",  # a cached query's result cache, its answer, the result it keeps
+        "lookup",
+        "from_cache",
+        "fetched",
         "result_cache",
         "value",
         "record",

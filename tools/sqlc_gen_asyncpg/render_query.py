@@ -166,8 +166,8 @@ def _cache_lookup(function: Function) -> list[str]:
         "    if cache is not None:",
         *bracketed("lookup = await cache.lookup(", [function.constant, key], "", "        "),
         "        if lookup.hit:",
-        f"            stored: {function.returns} = lookup.value",
-        "            return stored",
+        f"            from_cache: {function.returns} = lookup.value",
+        "            return from_cache",
         "        db = lookup.reader",
     ]
 
@@ -186,9 +186,9 @@ def _kept(body: list[str]) -> list[str]:
     ]
     return [
         *kept,
-        "    result = " + body[last].removeprefix("    return "),
+        "    fetched = " + body[last].removeprefix("    return "),
         *body[last + 1 :],
-        "    return result if lookup is None else lookup.keep(result)",
+        "    return fetched if lookup is None else lookup.keep(fetched)",
     ]
 
 

@@ -42,8 +42,8 @@ async def get_book_by_isbn(db: ReadExecutor, *, isbn: str) -> Book | None:
     if cache is not None:
         lookup = await cache.lookup(GET_BOOK_BY_ISBN, (isbn,))
         if lookup.hit:
-            stored: Book | None = lookup.value
-            return stored
+            from_cache: Book | None = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         record = await db.fetchrow(GET_BOOK_BY_ISBN, isbn)
@@ -51,8 +51,8 @@ async def get_book_by_isbn(db: ReadExecutor, *, isbn: str) -> Book | None:
         query_failed(error, "get_book_by_isbn", ("isbn",), "select", None)
     if record is None:
         return None if lookup is None else lookup.keep(None)
-    result = build_row(Book, record)
-    return result if lookup is None else lookup.keep(result)
+    fetched = build_row(Book, record)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 BOOKS_ON_SHELF = """-- name: BooksOnShelf :many
@@ -69,15 +69,15 @@ async def books_on_shelf(db: ReadExecutor, params: BooksOnShelfParams) -> list[S
     if cache is not None:
         lookup = await cache.lookup(BOOKS_ON_SHELF, (params.label, params.from_title))
         if lookup.hit:
-            stored: list[ShelvedBook] = lookup.value
-            return stored
+            from_cache: list[ShelvedBook] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(BOOKS_ON_SHELF, params.label, params.from_title)
     except Exception as error:
         query_failed(error, "books_on_shelf", ("label", "from_title"), "select", None)
-    result = validate_rows(_SHELVED_BOOK_LIST, ShelvedBook, records)
-    return result if lookup is None else lookup.keep(result)
+    fetched = validate_rows(_SHELVED_BOOK_LIST, ShelvedBook, records)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 BOOKS_TAGGED = """-- name: BooksTagged :many
@@ -92,15 +92,15 @@ async def books_tagged(db: ReadExecutor, *, tags: list[str]) -> list[Book]:
     if cache is not None:
         lookup = await cache.lookup(BOOKS_TAGGED, (tags,))
         if lookup.hit:
-            stored: list[Book] = lookup.value
-            return stored
+            from_cache: list[Book] = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         records = await db.fetch(BOOKS_TAGGED, tags)
     except Exception as error:
         query_failed(error, "books_tagged", ("tags",), "select", None)
-    result = validate_rows(_BOOK_LIST, Book, records)
-    return result if lookup is None else lookup.keep(result)
+    fetched = validate_rows(_BOOK_LIST, Book, records)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 COUNT_BOOKS = """-- name: CountBooks :one
@@ -115,15 +115,15 @@ async def count_books(db: ReadExecutor) -> int:
     if cache is not None:
         lookup = await cache.lookup(COUNT_BOOKS, ())
         if lookup.hit:
-            stored: int = lookup.value
-            return stored
+            from_cache: int = lookup.value
+            return from_cache
         db = lookup.reader
     try:
         value = await db.fetchval(COUNT_BOOKS)
     except Exception as error:
         query_failed(error, "count_books", (), "select", None)
-    result = _INT.validate_python(value)
-    return result if lookup is None else lookup.keep(result)
+    fetched = _INT.validate_python(value)
+    return fetched if lookup is None else lookup.keep(fetched)
 
 
 GET_BOOK = """-- name: GetBook :one
