@@ -106,12 +106,8 @@ def share(value: object) -> tuple[object, int]:
     Raises NotShareableError for a value of a kind it cannot make read-only."""
     if isinstance(value, list):
         items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        size = sys.getsizeof(items)
-        for index, item in enumerate(items):
-            kept, item_size = _shared(item)
-            if kept is not item:
-                items[index] = kept
-            size += item_size
+        shared, size = _shared_items(items)
+        items[:] = shared  # the caller's own list, holding what every hit will hold
         return items, size
     return _shared(value)
 
@@ -129,12 +125,7 @@ def _shared(value: object) -> tuple[object, int]:
     if isinstance(value, dict):
         return _shared_dict(value)  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(value, list):
-        size = sys.getsizeof(value)
-        shared: list[object] = []
-        for item in value:  # pyright: ignore[reportUnknownVariableType]
-            kept, item_size = _shared(item)
-            shared.append(kept)
-            size += item_size
+        shared, size = _shared_items(value)  # pyright: ignore[reportUnknownArgumentType]
         return ReadOnlyList(shared), size
     if isinstance(value, BaseModel):
         return value, _share_model(value)
@@ -158,6 +149,17 @@ class _Plan:
 
 
 _PLANS: dict[type[BaseModel], _Plan] = {}
+
+
+def _shared_items(items: list[object]) -> tuple[list[object], int]:
+    """A list's items made read-only, and about how many bytes the list holds."""
+    size = sys.getsizeof(items)
+    shared: list[object] = []
+    for item in items:
+        kept, item_size = _shared(item)
+        shared.append(kept)
+        size += item_size
+    return shared, size
 
 
 def _shared_dict(value: dict[str, Any]) -> tuple[ReadOnlyDict, int]:
