@@ -3,11 +3,15 @@
 - cache_get: a lookup by key (GetPartByNumber, marked `@cache 60s`), per call, one
   caller, each step calling every approach once with the same key in a drawn
   order: raw asyncpg's `fetchrow` on a connection of its own (the round trip),
-  the generated function on a pool without a cache (uncached), on a pool
-  with one holding the row (hit), and on a pool with one emptied before every
-  call (miss: the lookup, the query, the stored copy). Ratios with the bootstrap
-  interval over paired round medians: every approach against raw, and the miss
-  against the uncached call.
+  the generated function on a pool with a cache holding the row (hit), and on
+  one pool both without its cache (uncached: the cache detached, the pool as it
+  is without one) and with it, emptied before the call (miss: the lookup, the
+  query, the row made read-only; it is stored after the call returns). Ratios
+  with the bootstrap interval over paired round medians: every approach against
+  raw, and the miss against the uncached call. The miss and the uncached call
+  share one pool because two pools do not cost the same: each has its own
+  server backend, and two identical pools measured this way differed by up to
+  5% (0.952x to 1.014x of each other in one run; docs/caching.md).
 - cache_mixed: TASKS tasks for a few seconds on a pool: 95% reads of a hot set of
   parts by number, 5% renames of one of them (update_part on the pool), with the
   cache and without; operations per second and the statements sent to the server
@@ -80,40 +84,62 @@ async def _pool(url: str) -> Pool:
     )
 
 
+def _nothing() -> None:
+    pass
+
+
 async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
     numbers = await _add_parts(url, HOT)
     raw_conn = await asyncpg.connect(url)
-    uncached = await _pool(url)
-    hit_pool, miss_pool = await _pool(url), await _pool(url)
-    hit_cache, miss_cache = await enable_cache(hit_pool), await enable_cache(miss_pool)
+    hit_pool, pool = await _pool(url), await _pool(url)
+    hit_cache, cache = await enable_cache(hit_pool), await enable_cache(pool)
     sql = parts.GET_PART_BY_NUMBER
     ids = {}
     for number in numbers:
-        found = await parts.get_part_by_number(uncached, part_number=number)
+        found = await parts.get_part_by_number(hit_pool, part_number=number)
         assert found is not None
         ids[number] = found.id
+
+    def cached(on: bool) -> None:
+        """`pool` with its cache attached, or as a pool without a cache."""
+        attached = getattr(pool, "result_cache", None) is not None
+        if on and not attached:
+            cache.attach()
+        elif not on and attached:
+            cache.detach()
 
     async def raw(number: str) -> object:
         return await raw_conn.fetchrow(sql, number)
 
     async def plain(number: str) -> object:
-        return await parts.get_part_by_number(uncached, part_number=number)
+        return await parts.get_part_by_number(pool, part_number=number)
 
     async def hit(number: str) -> object:
         return await parts.get_part_by_number(hit_pool, part_number=number)
 
     async def miss(number: str) -> object:
-        miss_cache.clear()
-        return await parts.get_part_by_number(miss_pool, part_number=number)
+        return await parts.get_part_by_number(pool, part_number=number)
 
-    # A query that is not marked (GetPart, by id), on a pool without a cache and on
-    # one with a cache: what the cache's wrapping of the pool's methods costs others.
+    # A query that is not marked (GetPart, by id), on the pool without its cache and
+    # with it: what the cache's wrapping of the pool's methods costs others.
     async def unmarked_plain_pool(number: str) -> object:
-        return await parts.get_part(uncached, part_id=ids[number])
+        return await parts.get_part(pool, part_id=ids[number])
 
     async def unmarked_cached_pool(number: str) -> object:
-        return await parts.get_part(hit_pool, part_id=ids[number])
+        return await parts.get_part(pool, part_id=ids[number])
 
+    # What each needs of `pool` before it is timed: its cache on or off; a miss's
+    # cache emptied.
+    def prepare_miss() -> None:
+        cached(True)
+        cache.clear()
+
+    prepare: dict[str, Callable[[], None]] = {
+        "uncached": lambda: cached(False),
+        "cached_miss": prepare_miss,
+        "unmarked_plain_pool": lambda: cached(False),
+        "unmarked_cached_pool": lambda: cached(True),
+    }
     calls_of: dict[str, Callable[[str], Awaitable[object]]] = {
         "raw_asyncpg": raw,
         "uncached": plain,
@@ -129,7 +155,8 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
     try:
         for round_number in range(rounds):
             for number in numbers:  # warm up; fills the hit cache
-                for call in calls_of.values():
+                for name, call in calls_of.items():
+                    prepare.get(name, _nothing)()
                     await call(number)
             gc.collect()
             misses_before = hit_cache.misses
@@ -137,6 +164,7 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
             for step in range(calls):
                 number = numbers[(round_number * calls + step) % len(numbers)]
                 for name in rng.sample(list(calls_of), len(calls_of)):
+                    prepare.get(name, _nothing)()
                     began = clock()
                     await calls_of[name](number)
                     times[name].append(clock() - began)
@@ -145,10 +173,10 @@ async def cache_get(url: str, rounds: int, calls: int) -> dict[str, Figures]:
             timed_misses += hit_cache.misses - misses_before
     finally:
         await hit_cache.close()
-        await miss_cache.close()
+        await cache.close()
         await raw_conn.close()
-        for pool in (uncached, hit_pool, miss_pool):
-            await pool.close()
+        await hit_pool.close()
+        await pool.close()
     raw_medians = medians["raw_asyncpg"]
     figures: dict[str, Figures] = {}
     for name, values in medians.items():
@@ -318,13 +346,14 @@ async def cache_memory(url: str) -> dict[str, Any]:
 def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     """Per part, client CPU, what handing out a cached row costs, the way the cache
     does it and the ways it could: sharing one read-only row (a hit costs nothing
-    more than the lookup; a miss makes the row's JSON values read-only), against
-    copies a hit would make: validating stored JSON again (what the Redis backend
-    does, and the in-process cache did before), pydantic's shallow copy with the
-    dict and list values copied, a deep model_copy; the shallow copy alone, which
-    shares the JSON fields; and what storing JSON costs a miss."""
+    more than the lookup; a miss makes the row's JSON values read-only before it
+    returns, and sizes it for the bound when it is stored, after), against copies a
+    hit would make: validating stored JSON again (what the Redis backend does, and
+    the in-process cache did before), pydantic's shallow copy with the dict and
+    list values copied, a deep model_copy; the shallow copy alone, which shares the
+    JSON fields; and what storing JSON costs a miss."""
     from chip_quality_db._cache_redis import freeze, thaw
-    from chip_quality_db._shared_rows import share
+    from chip_quality_db._shared_rows import read_only, size_of
 
     def copy_value(value: object) -> object:
         if isinstance(value, dict):
@@ -361,9 +390,16 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     frozen = freeze(part)
     assert frozen is not None
     stored = frozen[0]
+    # read_only changes a row in place: each call gets a row of its own, made before.
+    fresh: list[Part] = []
+
+    def read_only_fresh() -> object:
+        return read_only(fresh.pop())
+
     ways: dict[str, Callable[[], object]] = {
         "validate_stored_json": lambda: thaw(stored),
-        "share_read_only_on_a_miss": lambda: share(part),
+        "read_only_before_a_miss_returns": read_only_fresh,
+        "size_when_a_miss_is_stored": lambda: size_of(part),
         "copy_with_json_fields_copied": lambda: copy_with_json_fields_copied(part),
         "store_as_json_on_a_miss": lambda: freeze(part),
         "model_copy_deep": lambda: part.model_copy(deep=True),
@@ -372,6 +408,7 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
     samples: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(repeats):
         for name, way in ways.items():
+            fresh[:] = [copy_with_json_fields_copied(part) for _ in range(count)]
             began = time.process_time()
             for _ in range(count):
                 way()

@@ -44,18 +44,21 @@ while that position is being read is returned but not stored.
 
 Rows served are shared: an entry holds the result the miss returned, and every hit
 hands out that same row (a list result: a new list of the same rows). Nobody can
-change it: row models are frozen, and `_shared_rows.share` makes their JSON values
-and lists read-only when the result is stored (docs/caching.md measures this
-against the copies a hit could make instead).
+change it: row models are frozen, and `_shared_rows.read_only` makes their JSON
+values and lists read-only before the miss returns (docs/caching.md measures this
+against the copies a hit could make instead). The miss's row is stored after the
+call returned, while the loop waits on I/O (`_store_later`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import itertools
 import logging
+import operator
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -74,7 +77,7 @@ from ._connections import Connection, connect
 from ._read_floor import lsn, reading_after
 from ._replicas import PRIMARY_POSITION
 from ._settings import DatabaseSettings, SettingsError
-from ._shared_rows import NotShareableError, share
+from ._shared_rows import NotShareableError, read_only, size_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,15 @@ class CachedQuery:
     name: str
     reads: tuple[str, ...]
     ttl: float
+    # The versions of `reads` from a versions dict that holds every table read:
+    # an itemgetter, one C call where a loop over `reads` costs a frame per miss.
+    tag: Callable[[dict[str, int]], object]
+
+
+def _tag_of(reads: tuple[str, ...]) -> Callable[[dict[str, int]], object]:
+    if not reads:
+        return lambda versions: ()
+    return operator.itemgetter(*reads)
 
 
 def _query_sql(module: str, function: str, name: str) -> str:
@@ -114,13 +126,17 @@ def _catalog() -> tuple[dict[str, CachedQuery], dict[str, tuple[str, ...]]]:
         module, function = info.function.split(".")
         sql = _query_sql(module, function, info.name)
         if info.cache_seconds is not None:
-            cached[sql] = CachedQuery(info.name, info.reads, info.cache_seconds)
+            cached[sql] = CachedQuery(
+                info.name, info.reads, info.cache_seconds, _tag_of(info.reads)
+            )
         if info.writes:
             writes[sql] = info.writes
     return cached, writes
 
 
 CACHED_QUERIES, WRITES = _catalog()
+# Every table a cached query reads: a versions dict starts with each at 0.
+_READ_TABLES = sorted({table for info in CACHED_QUERIES.values() for table in info.reads})
 
 
 class CacheStats(BaseModel):
@@ -158,7 +174,7 @@ def _hashable(value: object) -> Hashable:
 @dataclass(slots=True)
 class _Entry:
     epoch: int
-    versions: tuple[int, ...]
+    versions: object  # what the query's `tag` read before the query ran
     expires: float  # time.monotonic()
     value: object  # the shared result; a list result as a tuple of its rows
     many: bool  # a list result: each hit gets a new list of the rows
@@ -208,32 +224,65 @@ class _AroundReader(ReadOnly):
 
 
 class _Lookup:
-    """What `QueryCache.lookup` answers (the generated functions' `CacheLookup`)."""
+    """What `QueryCache.lookup` answers (the generated functions' `CacheLookup`):
+    here a bypass, run on `reader` and kept nowhere; `_Hit` and `_Miss` below."""
 
-    __slots__ = ("cache", "epoch", "hit", "info", "reader", "slot", "value", "versions")
+    __slots__ = ("reader",)
+    hit = False
+    value: Any = None
 
-    def __init__(self, cache: QueryCache, reader: ReadExecutor) -> None:
-        self.cache = cache
+    def __init__(self, reader: ReadExecutor) -> None:
         self.reader = reader
-        self.hit = False
-        self.value: Any = None
-        self.info: CachedQuery | None = None  # None: a bypass, nothing is kept
-        self.slot: Any = None  # where it is kept: (query, key), or a Redis key
-        self.epoch = 0
-        self.versions: tuple[int, ...] = ()
 
     def keep(self, result: T) -> T:
-        """`result` stored, read-only, if no write to a table it read committed (nor
-        the listener came back) since the lookup; returned either way."""
-        cache, info = self.cache, self.info
-        if (
-            info is not None
-            and self.epoch == cache._epoch
-            and self.versions == cache._tag(info.reads)
-        ):
-            cache._store(self.slot, self.epoch, self.versions, info.ttl, result)
         return result
 
+
+class _Hit(_Lookup):
+    """A current result: the generated function returns `value`."""
+
+    __slots__ = ("value",)
+    hit = True
+
+    def __init__(self, reader: ReadExecutor, value: object) -> None:
+        self.reader = reader
+        self.value = value
+
+
+class _Miss(_Lookup):
+    """No current result: run on `reader`, then `keep` what the query returned."""
+
+    __slots__ = ("cache", "epoch", "info", "slot", "versions")
+
+    def __init__(
+        self,
+        cache: QueryCache,
+        reader: ReadExecutor,
+        info: CachedQuery,
+        slot: tuple[str, Hashable],
+        epoch: int,
+        versions: object,
+    ) -> None:
+        self.reader = reader
+        self.cache = cache
+        self.info = info
+        self.slot = slot
+        self.epoch = epoch  # the cache's epoch and the versions of the tables the
+        self.versions = versions  # query reads, before it ran
+
+    def keep(self, result: T) -> T:
+        """`result` made read-only (the caller gets what every hit will get) and
+        returned; stored once the caller has it, if no write to a table it read
+        committed (nor the listener came back) since the lookup."""
+        try:
+            kept = read_only(result)
+        except NotShareableError:  # a kind of value no caller could be kept from changing
+            return result
+        self.cache._store_later(self, kept)
+        return kept
+
+
+_STORING = contextvars.Context()
 
 # What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
 # (against tracemalloc in `make bench`, docs/caching.md).
@@ -252,7 +301,9 @@ class QueryCache:
         self._replicas = bool(getattr(handle, "replicas", None))
         self._entries: OrderedDict[tuple[str, Hashable], _Entry] = OrderedDict()
         self._bytes = 0
-        self._versions: dict[str, int] = {}
+        self._versions = dict.fromkeys(_READ_TABLES, 0)
+        self._unstored: list[tuple[_Miss, object]] = []  # see _store_later
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._epoch = 0
         self.listening = False
         self.listening_since = 0.0  # monotonic time it last started serving
@@ -278,10 +329,12 @@ class QueryCache:
         """The stored result of `query` with parameters `key`, or where to run it and
         what to keep (a coroutine as the Redis backend's is, so the generated code
         awaits either)."""
+        if self._unstored:
+            self._store_unstored()  # a result this task just returned is found
         info = CACHED_QUERIES.get(query)
         if info is None or not self.listening:
             self.bypasses += 1
-            return _Lookup(self, self._miss_reader(info, "bypass"))
+            return _Lookup(self._miss_reader(info, "bypass"))
         slot = (query, key)
         try:
             entry = self._entries.get(slot)
@@ -291,27 +344,23 @@ class QueryCache:
         if entry is not None:
             if (
                 entry.epoch == self._epoch
-                and entry.versions == self._tag(info.reads)
+                and entry.versions == info.tag(self._versions)
                 and entry.expires > time.monotonic()
             ):
                 self._entries.move_to_end(slot)
                 self.hits += 1
                 if _telemetry.tracing():
                     _telemetry.cache_event(info.name, "hit")
-                found = _Lookup(self, self.reader)
-                found.hit = True
-                found.value = list(entry.value) if entry.many else entry.value  # type: ignore[call-overload]
-                return found
+                value = entry.value
+                return _Hit(self.reader, list(value) if entry.many else value)  # type: ignore[call-overload]
             self._drop(slot, entry)
         self.misses += 1
-        missed = _Lookup(self, self._miss_reader(info, "miss"))
-        if not (self._replicas and self._floor_pending):
-            # The versions before the query runs: a write that commits while it runs
-            # advances one of them and the result is not kept. (With replicas, a
-            # result read while the floor is being read is returned, not kept.)
-            missed.info, missed.slot = info, slot
-            missed.epoch, missed.versions = self._epoch, self._tag(info.reads)
-        return missed
+        reader = self._miss_reader(info, "miss")
+        if self._replicas and self._floor_pending:
+            return _Lookup(reader)  # a result read while the floor is read is not kept
+        # The versions before the query runs: a write that commits while it runs
+        # advances one of them and the result is not kept.
+        return _Miss(self, reader, info, slot, self._epoch, info.tag(self._versions))
 
     def _miss_reader(self, info: CachedQuery | None, outcome: str) -> ReadExecutor:
         """Where a miss or a bypass runs: the handle's routing, on replicas at or past
@@ -325,28 +374,41 @@ class QueryCache:
             reader = _AroundReader(reader, lambda: _telemetry.cache_span(name, outcome))
         return reader
 
-    def _tag(self, tables: tuple[str, ...]) -> tuple[int, ...]:
+    def _store_later(self, lookup: _Miss, kept: object) -> None:
+        """Store what a miss returned once its caller has it: the loop runs this
+        while it waits for the next answer from the server, not before the call
+        returns (sizing and storing cost a miss some 6 us with cold CPU caches;
+        docs/caching.md). Nothing is lost meanwhile: `kept` is read-only already,
+        the lookup's versions and epoch are checked when it is stored, and the
+        next lookup, `stats()` and `settled()` store whatever is still pending."""
+        if not self._unstored:
+            loop = self._loop or asyncio.get_running_loop()
+            # A context of its own: storing reads no context variable, and copying
+            # the caller's (what call_soon does by default) costs a miss a call more.
+            loop.call_soon(self._store_unstored, context=_STORING)
+        self._unstored.append((lookup, kept))
+
+    def _store_unstored(self) -> None:
+        pending, self._unstored = self._unstored, []
         versions = self._versions
-        return tuple([versions.get(table, 0) for table in tables])
+        for lookup, kept in pending:
+            info = lookup.info
+            if lookup.epoch == self._epoch and lookup.versions == info.tag(versions):
+                self._store(lookup.slot, lookup.epoch, lookup.versions, info.ttl, kept)
 
     def _store(
         self,
         slot: tuple[str, Hashable],
         epoch: int,
-        versions: tuple[int, ...],
+        versions: object,
         ttl: float,
-        value: object,
+        kept: object,
     ) -> bool:
-        """Keep `value` under `slot`, made read-only; False when it cannot be made
-        read-only or is too big."""
-        try:
-            kept, size = share(value)
-        except NotShareableError:
-            return False
-        size += ENTRY_OVERHEAD
+        """Keep `kept` (read-only) under `slot`; False when it is too big."""
+        size = size_of(kept) + ENTRY_OVERHEAD
         if size > self.max_bytes:
             return False
-        many = isinstance(kept, list)
+        many = type(kept) is list
         if many:
             kept = tuple(kept)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownArgumentType]
         old = self._entries.pop(slot, None)
@@ -361,8 +423,9 @@ class QueryCache:
         return True
 
     async def settled(self) -> None:
-        """Return once what misses returned is stored: at once here (stored before the
-        call returned); the Redis backend writes its entries in the background."""
+        """Return once what misses returned is stored (in the background here as in
+        the Redis backend)."""
+        self._store_unstored()
 
     def _drop(self, slot: tuple[str, Hashable], entry: _Entry) -> None:
         del self._entries[slot]
@@ -387,9 +450,9 @@ class QueryCache:
         self.advance(tables)
 
     async def _reset(self) -> None:
-        """The listener (re)started: nothing stored before may be served."""
+        """The listener (re)started: nothing stored before may be served (the epoch
+        advances; the versions go on counting)."""
         self.clear()
-        self._versions.clear()
 
     def _heard(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if payload.startswith(_SYNC):
@@ -440,8 +503,9 @@ class QueryCache:
 
     async def start(self) -> None:
         """Open the listening connection (its first failure is raised), then keep it."""
+        self._loop = asyncio.get_running_loop()
         await self._connect()
-        self._task = asyncio.get_running_loop().create_task(self._keep_listening())
+        self._task = self._loop.create_task(self._keep_listening())
 
     async def _connect(self) -> None:
         conn = await connect(self.settings)
@@ -578,6 +642,7 @@ class QueryCache:
         return conn.get_server_pid() if conn is not None and not conn.is_closed() else None
 
     def stats(self) -> CacheStats:
+        self._store_unstored()
         return CacheStats(
             listening=self.listening,
             entries=len(self._entries),

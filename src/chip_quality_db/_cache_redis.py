@@ -31,9 +31,11 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
-from ._cache import CACHED_QUERIES, QueryCache, _hashable, _Lookup
+from chip_quality_queries import ReadExecutor
+
+from ._cache import CACHED_QUERIES, CachedQuery, QueryCache, _hashable, _Hit, _Lookup
 from ._settings import DatabaseSettings
-from ._shared_rows import IMMUTABLE, NotShareableError, share
+from ._shared_rows import IMMUTABLE, NotShareableError, read_only
 
 logger = logging.getLogger(__name__)
 
@@ -113,24 +115,34 @@ def thaw(stored: _Stored) -> Any:
 def _read_only(value: T) -> T:
     """`value` as the in-process cache hands it out: rows and their JSON read-only."""
     try:
-        kept, _ = share(value)
+        return read_only(value)
     except NotShareableError:
         return value
-    return kept  # type: ignore[return-value]
 
 
-class _RedisLookup(_Lookup):
-    """A lookup in Redis: a miss's result is written back in the background."""
+class _RedisMiss(_Lookup):
+    """A miss in Redis: what the query returned is written back in the background."""
 
-    __slots__ = ("tag",)
-    tag: list[Any]  # the epoch and versions read with the entry, before the query ran
+    __slots__ = ("cache", "info", "slot", "tag")
+
+    def __init__(
+        self,
+        cache: RedisQueryCache,
+        reader: ReadExecutor,
+        info: CachedQuery,
+        slot: str,
+        tag: list[Any],
+    ) -> None:
+        self.reader = reader
+        self.cache = cache
+        self.info = info
+        self.slot = slot
+        self.tag = tag  # the epoch and versions read with the entry, before the query ran
 
     def keep(self, result: T) -> T:
-        cache, info = self.cache, self.info
         kept = _read_only(result)
-        if info is not None and cache.listening:
-            assert isinstance(cache, RedisQueryCache)
-            cache._write_later(self.slot, self.tag, info.ttl, kept)
+        if self.cache.listening:
+            self.cache._write_later(self.slot, self.tag, self.info.ttl, kept)
         return kept
 
 
@@ -167,7 +179,7 @@ class RedisQueryCache(QueryCache):
         info = CACHED_QUERIES.get(query)
         if info is None or not self.listening:
             self.bypasses += 1
-            return _RedisLookup(self, self._miss_reader(info, "bypass"))
+            return _Lookup(self._miss_reader(info, "bypass"))
         slot = self._slot(query, key)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(slot)
@@ -181,16 +193,10 @@ class RedisQueryCache(QueryCache):
             if meta["tag"] == tag and self.listening:
                 self.hits += 1
                 model = _model(meta["model"]) if meta["model"] else None
-                found = _RedisLookup(self, self.reader)
-                found.hit = True
-                found.value = _read_only(
-                    thaw(_Stored(model, meta["many"], data if model else meta["value"]))
-                )
-                return found
+                stored = _Stored(model, meta["many"], data if model else meta["value"])
+                return _Hit(self.reader, _read_only(thaw(stored)))
         self.misses += 1
-        missed = _RedisLookup(self, self._miss_reader(info, "miss"))
-        missed.info, missed.slot, missed.tag = info, slot, tag
-        return missed
+        return _RedisMiss(self, self._miss_reader(info, "miss"), info, slot, tag)
 
     def _write_later(self, slot: str, tag: list[Any], ttl: float, result: object) -> None:
         """Store `result` (read-only already: nobody can change it meanwhile) under

@@ -1,7 +1,7 @@
 """Results the cache hands to every caller of a query: one object, nobody can change it.
 
 A row model is frozen (`RowModel`): assigning a field raises. What it holds may not
-be: a jsonb value is a dict or a list, an array column a list. `share` replaces
+be: a jsonb value is a dict or a list, an array column a list. `read_only` replaces
 those, in place and all the way down, with `ReadOnlyDict` and `ReadOnlyList`: still
 a `dict` and a `list` to every reader (isinstance, equality, JSON, FastAPI), but
 each method that would change one raises a TypeError saying how to get a copy that
@@ -9,8 +9,10 @@ can change (`copy.deepcopy`, `row.model_copy(deep=True)`). So a hit costs a
 lookup, not a copy: a copy of a Pydantic row costs some 18 us right after a round
 trip on this machine (docs/caching.md), more than the lookup itself.
 
-`share` also tells about how many bytes the result holds (`sys.getsizeof` of every
-object reached), which the cache bounds (`DB_CACHE_MAX_BYTES`).
+A miss calls `read_only` before it returns (its caller gets the row every hit will
+get) and `size_of` after, when the row is stored: about how many bytes it holds,
+which the cache bounds (`DB_CACHE_MAX_BYTES`). They are two walks so that a miss
+waits only for the first.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from types import UnionType
-from typing import Any, NoReturn, Union, get_args, get_origin
+from typing import Annotated, Any, NoReturn, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, JsonValue, NaiveDatetime
+
+T = TypeVar("T")
 
 _CHANGED = (
     "this value belongs to a row the result cache shares with every caller of its "
@@ -95,48 +99,128 @@ class ReadOnlyList(list[Any]):
         return list, (list(self),)
 
 
+# Empty ones: nobody can change them, so every row may hold the same.
+EMPTY_DICT = ReadOnlyDict()
+EMPTY_LIST = ReadOnlyList()
+
+
 class NotShareableError(Exception):
-    """A result holding something `share` cannot make read-only (it is then not stored)."""
+    """A result holding something `read_only` cannot make read-only (it is not stored)."""
 
 
-def share(value: object) -> tuple[object, int]:
-    """`value` made safe to hand to every caller (in place where it can be: a row's
-    JSON values, a list's items), and about how many bytes it holds. A list result
-    stays a list: the cache hands each caller a new one of the same shared items.
-    Raises NotShareableError for a value of a kind it cannot make read-only."""
-    if isinstance(value, list):
-        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
-        shared, size = _shared_items(items)
-        items[:] = shared  # the caller's own list, holding what every hit will hold
-        return items, size
-    return _shared(value)
+def read_only(value: T) -> T:
+    """`value` made safe to hand to every caller: in place where it can be (a row's
+    JSON values, a list's items), else a read-only equal. A list result stays a
+    list: the cache hands each caller a new one of the same shared items. Raises
+    NotShareableError for a value of a kind it cannot make read-only."""
+    kept: Any = value
+    plan = _PLANS.get(type(kept))
+    if plan is not None:  # a row of a model met before: the common case, first
+        _read_only_row(kept, plan)
+        return value
+    if type(kept) is list:
+        kept[:] = [read_only(item) for item in kept]  # the caller's own list
+        return value
+    shared: T = _read_only(kept)
+    return shared
 
 
-def _shared(value: object) -> tuple[object, int]:
-    """`value`, or a read-only equal of it, and about how many bytes it holds."""
+def _read_only(value: Any) -> Any:
     kind = type(value)
-    size = _SIZES.get(kind)
-    if size is not None:
-        return value, size
-    if kind is str or kind is bytes:
-        return value, _STR_SIZE + len(value)  # type: ignore[arg-type]
+    if kind in _SIZES or kind is str or kind is bytes:
+        return value
     # dict and list before BaseModel: pydantic's metaclass is an ABCMeta, whose
     # isinstance costs ten times a plain class's.
+    if kind is ReadOnlyDict or kind is ReadOnlyList:
+        return value  # shared already (a row that is in two results)
     if isinstance(value, dict):
-        return _shared_dict(value)  # pyright: ignore[reportUnknownArgumentType]
+        return _read_only_dict(value)  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(value, list):
-        shared, size = _shared_items(value)  # pyright: ignore[reportUnknownArgumentType]
-        return ReadOnlyList(shared), size
+        return ReadOnlyList([_read_only(item) for item in value])  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, BaseModel):
-        return value, _share_model(value)
+        _read_only_model(value)
+        return value
     if isinstance(value, Enum):
-        _SIZES[kind] = 0
-        return value, 0
+        _SIZES[kind] = 0  # an enum member is shared by every row
+        return value
     if isinstance(value, IMMUTABLE):
         if not isinstance(value, str | bytes):  # their size varies with their length
             _SIZES[kind] = sys.getsizeof(value)
-        return value, sys.getsizeof(value)
+        return value
     raise NotShareableError(f"{type(value).__qualname__} cannot be made read-only")
+
+
+def _read_only_dict(value: dict[str, Any]) -> ReadOnlyDict:
+    leaves = _SIZES
+    for item in value.values():  # the common case: a flat object of plain values
+        kind = type(item)
+        if kind not in leaves and kind is not str:
+            return ReadOnlyDict({key: _read_only(item) for key, item in value.items()})
+    return ReadOnlyDict(value)
+
+
+def _read_only_json(value: Any) -> Any:
+    """A value the JSON codec parsed: a dict, a list, or an immutable scalar."""
+    kind = type(value)
+    if kind is dict:
+        return _read_only_dict(value)
+    if kind is list:
+        return ReadOnlyList([_read_only_json(item) for item in value]) if value else EMPTY_LIST
+    return value
+
+
+def _read_only_model(model: BaseModel) -> None:
+    _read_only_row(model, _PLANS.get(type(model)) or _plan(model))
+
+
+def _read_only_row(model: BaseModel, plan: _Plan) -> None:
+    fields = model.__dict__  # a frozen model refuses setattr; its values are ours to swap
+    for name in plan.json:
+        item = fields[name]
+        kind = type(item)
+        if kind is dict:
+            fields[name] = _read_only_dict(item) if item else EMPTY_DICT
+        elif kind is list:
+            fields[name] = _read_only_json(item)
+    for name in plan.walked:
+        item = fields[name]
+        kept = _read_only(item)
+        if kept is not item:
+            fields[name] = kept
+
+
+def size_of(value: object) -> int:
+    """About how many bytes `value` holds (a result `read_only` returned): what the
+    cache counts against DB_CACHE_MAX_BYTES."""
+    kind = type(value)
+    size = _SIZES.get(kind)
+    if size is not None:
+        return size
+    if kind is str or kind is bytes:
+        return _STR_SIZE + len(value)  # type: ignore[arg-type]
+    if isinstance(value, dict):
+        entries: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        size = sys.getsizeof(entries)
+        for key, item in entries.items():
+            size += size_of(item) + _STR_SIZE + len(key)
+        return size
+    if isinstance(value, list):
+        items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
+        return sys.getsizeof(items) + sum([size_of(item) for item in items])
+    if isinstance(value, BaseModel):
+        plan = _PLANS.get(type(value)) or _plan(value)
+        fields = value.__dict__
+        size = plan.fixed
+        for name in plan.texts:
+            text = fields[name]
+            if text is not None:
+                size += len(text)
+        for name in plan.json:
+            size += size_of(fields[name])
+        for name in plan.walked:
+            size += size_of(fields[name])
+        return size
+    return sys.getsizeof(value)  # an immutable kind `read_only` met first (an enum: 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,58 +229,11 @@ class _Plan:
 
     fixed: int  # bytes of a row, its __dict__, and its fields of fixed size
     texts: tuple[str, ...]  # str or bytes fields: their length adds to `fixed`
-    walked: tuple[str, ...]  # fields that may hold a dict, a list or a model
+    json: tuple[str, ...]  # JSON fields (DbJson): the codec's dicts, lists and scalars
+    walked: tuple[str, ...]  # other fields that may hold a dict, a list or a model
 
 
 _PLANS: dict[type[BaseModel], _Plan] = {}
-
-
-def _shared_items(items: list[object]) -> tuple[list[object], int]:
-    """A list's items made read-only, and about how many bytes the list holds."""
-    size = sys.getsizeof(items)
-    shared: list[object] = []
-    for item in items:
-        kept, item_size = _shared(item)
-        shared.append(kept)
-        size += item_size
-    return shared, size
-
-
-def _shared_dict(value: dict[str, Any]) -> tuple[ReadOnlyDict, int]:
-    size = sys.getsizeof(value)
-    sizes = _SIZES
-    for key, item in value.items():  # the common case: a flat object of plain values
-        known = sizes.get(type(item))
-        if known is None:
-            if type(item) is not str:
-                break
-            known = _STR_SIZE + len(item)
-        size += known + _STR_SIZE + len(key)
-    else:
-        return ReadOnlyDict(value), size
-    size = sys.getsizeof(value)
-    entries: dict[str, Any] = {}
-    for key, item in value.items():
-        entries[key], item_size = _shared(item)
-        size += item_size + _STR_SIZE + len(key)
-    return ReadOnlyDict(entries), size
-
-
-def _share_model(model: BaseModel) -> int:
-    plan = _PLANS.get(type(model)) or _plan(model)
-    fields = model.__dict__
-    size = plan.fixed
-    for name in plan.texts:
-        text = fields[name]
-        if text is not None:
-            size += len(text)
-    for name in plan.walked:
-        item = fields[name]
-        kept, item_size = _shared(item)
-        if kept is not item:
-            fields[name] = kept  # a frozen model refuses setattr; its values are ours to swap
-        size += item_size
-    return size
 
 
 def _plan(model: BaseModel) -> _Plan:
@@ -205,10 +242,15 @@ def _plan(model: BaseModel) -> _Plan:
         raise NotShareableError(f"{kind.__qualname__} is not frozen")
     fixed = sys.getsizeof(model) + sys.getsizeof(model.__dict__)
     texts: list[str] = []
+    json: list[str] = []
     walked: list[str] = []
     for name, field in kind.model_fields.items():
-        classes = [c for c in _alternatives(field.annotation) if c is not type(None)]
-        if not all(isinstance(c, type) for c in classes):
+        classes = [
+            _VALUES_OF.get(c, c) for c in _alternatives(field.annotation) if c is not type(None)
+        ]
+        if classes == [JsonValue]:
+            json.append(name)
+        elif not all(isinstance(c, type) for c in classes):
             walked.append(name)  # JsonValue, list[...]: walked, whatever they hold
         elif all(issubclass(c, Enum) for c in classes):
             pass  # an enum member is shared by every row
@@ -218,13 +260,21 @@ def _plan(model: BaseModel) -> _Plan:
         elif all(c in _SIZES for c in classes):
             fixed += max(_SIZES[c] for c in classes)
         else:
-            walked.append(name)  # a model, or a type _shared decides on
-    found = _PLANS[kind] = _Plan(fixed, tuple(texts), tuple(walked))
+            walked.append(name)  # a model, or a type _read_only decides on
+    found = _PLANS[kind] = _Plan(fixed, tuple(texts), tuple(json), tuple(walked))
     return found
 
 
 def _alternatives(annotation: Any) -> tuple[Any, ...]:
-    """`A | B | None` as (A, B, None); any other annotation as itself."""
+    """`A | B | None` as (A, B, None), `Annotated[A, ...]` as A; any other as itself."""
     if get_origin(annotation) in (Union, UnionType):
-        return get_args(annotation)
+        return tuple(
+            item for alternative in get_args(annotation) for item in _alternatives(alternative)
+        )
+    if get_origin(annotation) is Annotated:
+        return _alternatives(get_args(annotation)[0])
     return (annotation,)
+
+
+# Annotations whose values are of another class: pydantic's checked datetimes.
+_VALUES_OF: dict[Any, type] = {AwareDatetime: dt.datetime, NaiveDatetime: dt.datetime}

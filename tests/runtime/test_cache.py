@@ -26,7 +26,13 @@ from chip_quality_db import (
     transaction,
 )
 from chip_quality_db._cache import CACHED_QUERIES, WRITES
-from chip_quality_db._shared_rows import NotShareableError, ReadOnlyDict, ReadOnlyList, share
+from chip_quality_db._shared_rows import (
+    NotShareableError,
+    ReadOnlyDict,
+    ReadOnlyList,
+    read_only,
+    size_of,
+)
 from chip_quality_queries import analytics, parts
 from chip_quality_queries.models import Part, PartType
 
@@ -249,6 +255,31 @@ async def test_a_caller_cannot_change_what_the_next_caller_gets(
     }
 
 
+async def test_a_miss_is_stored_after_it_returns_unless_a_write_is_heard_first(
+    cached_pool: tuple[Pool, QueryCache],
+) -> None:
+    """A miss returns before its row is stored (the loop stores it while it waits
+    on I/O): the next lookup still finds it, and a write heard in between keeps it
+    out, since the versions are checked when it is stored."""
+    pool, cache = cached_pool
+    await new_part(pool)
+    first = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
+    assert first is not None and isinstance(first.specifications, ReadOnlyDict)
+    # No await between the two calls lets the loop run: the lookup stores it first.
+    again = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
+    assert again is first and (cache.misses, cache.hits) == (1, 1)
+
+    cache.clear()
+    missed = await parts.get_part_by_number(pool, part_number="P-CACHE-1")
+    assert missed is not None and isinstance(missed.specifications, ReadOnlyDict)
+    cache.advance(("parts",))  # what the listener does when a write to parts is heard
+    assert cache.stats().entries == 0
+    assert await parts.get_part_by_number(pool, part_number="P-CACHE-1") == missed
+    assert (cache.misses, cache.hits) == (3, 1)
+    await asyncio.sleep(0)  # the loop stores the last miss's row on its own
+    assert len(cache._entries) == 1  # (stats() would store it first)
+
+
 async def new_id(pool: Pool, number: str) -> UUID:
     async with pool.acquire() as conn:
         found: UUID = await conn.fetchval("SELECT id FROM parts WHERE part_number = $1", number)
@@ -267,20 +298,21 @@ async def test_a_list_result_is_a_new_list_of_the_same_rows(
     assert await analytics.analytics_refreshes(pool) == first
 
 
-def test_what_share_keeps_and_what_it_refuses() -> None:
+def test_what_read_only_keeps_and_what_it_refuses() -> None:
     values = [1, {"a": [2]}]
-    kept, size = share(values)
-    assert kept is values and size > 0  # the caller's list, its items made read-only
+    assert read_only(values) is values  # the caller's list, its items made read-only
     assert isinstance(values[1], ReadOnlyDict) and values[1] == {"a": [2]}
-    assert share(None)[0] is None
+    assert isinstance(values[1]["a"], ReadOnlyList)
+    assert size_of(values) > size_of([1, {}])
+    assert read_only(None) is None
     with pytest.raises(NotShareableError, match="set"):
-        share({1, 2})
+        read_only({1, 2})
     with pytest.raises(NotShareableError, match="not frozen"):
-        share(parts.CreatePartParams(part_number="P-1", part_name="p", part_type=PartType.PCB))
-    read_only = ReadOnlyList([1, 2])
+        read_only(parts.CreatePartParams(part_number="P-1", part_name="p", part_type=PartType.PCB))
+    shared = ReadOnlyList([1, 2])
     with pytest.raises(TypeError, match="shares with every caller"):
-        read_only += [3]
-    assert read_only == [1, 2] and copy.copy(read_only) == [1, 2]
+        shared += [3]
+    assert shared == [1, 2] and copy.copy(shared) == [1, 2]
 
 
 async def test_entries_and_bytes_are_bounded_least_recently_used_first(db_url: str) -> None:
