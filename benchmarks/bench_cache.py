@@ -489,7 +489,7 @@ async def cache_trigger_cost(url: str, rounds: int, writes: int) -> dict[str, Fi
 
 
 async def cache_figures(url: str, quick: bool) -> dict[str, Any]:
-    rounds, calls = (2, 200) if quick else (7, 1500)
+    rounds, calls = (2, 200) if quick else (15, 1000)
     return {
         "cache_get": await cache_get(url, rounds, calls),
         "cache_mixed": await cache_mixed(url, 50, 0.5 if quick else 2.0, 1 if quick else 3),

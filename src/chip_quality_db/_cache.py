@@ -252,7 +252,7 @@ class _Hit(_Lookup):
 class _Miss(_Lookup):
     """No current result: run on `reader`, then `keep` what the query returned."""
 
-    __slots__ = ("cache", "epoch", "info", "slot", "versions")
+    __slots__ = ("cache", "epoch", "info", "kept", "slot", "versions")
 
     def __init__(
         self,
@@ -269,6 +269,7 @@ class _Miss(_Lookup):
         self.slot = slot
         self.epoch = epoch  # the cache's epoch and the versions of the tables the
         self.versions = versions  # query reads, before it ran
+        self.kept: object = None  # what keep made read-only, to store
 
     def keep(self, result: T) -> T:
         """`result` made read-only (the caller gets what every hit will get) and
@@ -278,7 +279,8 @@ class _Miss(_Lookup):
             kept = read_only(result)
         except NotShareableError:  # a kind of value no caller could be kept from changing
             return result
-        self.cache._store_later(self, kept)
+        self.kept = kept
+        self.cache._store_later(self)
         return kept
 
 
@@ -302,7 +304,7 @@ class QueryCache:
         self._entries: OrderedDict[tuple[str, Hashable], _Entry] = OrderedDict()
         self._bytes = 0
         self._versions = dict.fromkeys(_READ_TABLES, 0)
-        self._unstored: list[tuple[_Miss, object]] = []  # see _store_later
+        self._unstored: list[_Miss] = []  # see _store_later
         self._loop: asyncio.AbstractEventLoop | None = None
         self._epoch = 0
         self.listening = False
@@ -355,7 +357,9 @@ class QueryCache:
                 return _Hit(self.reader, list(value) if entry.many else value)  # type: ignore[call-overload]
             self._drop(slot, entry)
         self.misses += 1
-        reader = self._miss_reader(info, "miss")
+        reader = self.reader
+        if self._replicas or _telemetry.tracing():
+            reader = self._miss_reader(info, "miss")
         if self._replicas and self._floor_pending:
             return _Lookup(reader)  # a result read while the floor is read is not kept
         # The versions before the query runs: a write that commits while it runs
@@ -374,7 +378,7 @@ class QueryCache:
             reader = _AroundReader(reader, lambda: _telemetry.cache_span(name, outcome))
         return reader
 
-    def _store_later(self, lookup: _Miss, kept: object) -> None:
+    def _store_later(self, lookup: _Miss) -> None:
         """Store what a miss returned once its caller has it: the loop runs this
         while it waits for the next answer from the server, not before the call
         returns (sizing and storing cost a miss some 6 us with cold CPU caches;
@@ -386,15 +390,15 @@ class QueryCache:
             # A context of its own: storing reads no context variable, and copying
             # the caller's (what call_soon does by default) costs a miss a call more.
             loop.call_soon(self._store_unstored, context=_STORING)
-        self._unstored.append((lookup, kept))
+        self._unstored.append(lookup)
 
     def _store_unstored(self) -> None:
         pending, self._unstored = self._unstored, []
         versions = self._versions
-        for lookup, kept in pending:
+        for lookup in pending:
             info = lookup.info
             if lookup.epoch == self._epoch and lookup.versions == info.tag(versions):
-                self._store(lookup.slot, lookup.epoch, lookup.versions, info.ttl, kept)
+                self._store(lookup.slot, lookup.epoch, lookup.versions, info.ttl, lookup.kept)
 
     def _store(
         self,

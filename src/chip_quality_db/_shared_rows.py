@@ -115,14 +115,26 @@ def read_only(value: T) -> T:
     NotShareableError for a value of a kind it cannot make read-only."""
     kept: Any = value
     plan = _PLANS.get(type(kept))
-    if plan is not None:  # a row of a model met before: the common case, first
-        _read_only_row(kept, plan)
-        return value
-    if type(kept) is list:
-        kept[:] = [read_only(item) for item in kept]  # the caller's own list
-        return value
-    shared: T = _read_only(kept)
-    return shared
+    if plan is None:  # not a row of a model met before (that common case follows)
+        if type(kept) is list:
+            kept[:] = [read_only(item) for item in kept]  # the caller's own list
+            return value
+        shared: T = _read_only(kept)
+        return shared
+    fields = kept.__dict__  # a frozen model refuses setattr; its values are ours to swap
+    for name in plan.json:
+        item = fields[name]
+        kind = type(item)
+        if kind is dict:
+            fields[name] = _read_only_dict(item) if item else EMPTY_DICT
+        elif kind is list:
+            fields[name] = _read_only_json(item)
+    for name in plan.walked:
+        item = fields[name]
+        shared_item = _read_only(item)
+        if shared_item is not item:
+            fields[name] = shared_item
+    return value
 
 
 def _read_only(value: Any) -> Any:
@@ -170,23 +182,9 @@ def _read_only_json(value: Any) -> Any:
 
 
 def _read_only_model(model: BaseModel) -> None:
-    _read_only_row(model, _PLANS.get(type(model)) or _plan(model))
-
-
-def _read_only_row(model: BaseModel, plan: _Plan) -> None:
-    fields = model.__dict__  # a frozen model refuses setattr; its values are ours to swap
-    for name in plan.json:
-        item = fields[name]
-        kind = type(item)
-        if kind is dict:
-            fields[name] = _read_only_dict(item) if item else EMPTY_DICT
-        elif kind is list:
-            fields[name] = _read_only_json(item)
-    for name in plan.walked:
-        item = fields[name]
-        kept = _read_only(item)
-        if kept is not item:
-            fields[name] = kept
+    if type(model) not in _PLANS:
+        _plan(model)  # read_only walks a row by its model's plan
+    read_only(model)
 
 
 def size_of(value: object) -> int:
