@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import importlib
 import itertools
 import logging
@@ -284,8 +283,6 @@ class _Miss(_Lookup):
         return kept
 
 
-_STORING = contextvars.Context()
-
 # What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
 # (against tracemalloc in `make bench`, docs/caching.md).
 ENTRY_OVERHEAD = 400
@@ -387,9 +384,7 @@ class QueryCache:
         next lookup, `stats()` and `settled()` store whatever is still pending."""
         if not self._unstored:
             loop = self._loop or asyncio.get_running_loop()
-            # A context of its own: storing reads no context variable, and copying
-            # the caller's (what call_soon does by default) costs a miss a call more.
-            loop.call_soon(self._store_unstored, context=_STORING)
+            loop.call_soon(self._store_unstored)
         self._unstored.append(lookup)
 
     def _store_unstored(self) -> None:
