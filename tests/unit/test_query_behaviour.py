@@ -114,11 +114,17 @@ def test_never_null_columns() -> None:
             {1: (("t", "a"),), 2: (("t", "b"),), 3: (("t", "a"),), 4: (("t", "b"),)},
             {},
         ),
-        (  # what fills EXCLUDED.x on insert fills the column it sets on conflict
+        (  # what fills EXCLUDED.x on insert fills the column it sets on conflict; a row
+            # check sees the proposed row only (the SET goes into the conflicting row)
             "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) "
             'DO UPDATE SET b = EXCLUDED.a, a = $3, c = excluded."b"',
             {1: (("t", "a"), ("t", "b")), 2: (("t", "b"), ("t", "c")), 3: (("t", "a"),)},
-            {("t", "c"): (2, False)},
+            {("t", "a"): (1, False), ("t", "b"): (2, False)},
+        ),
+        (  # a column only the conflict's SET fills is not in the proposed row
+            "INSERT INTO t (a, hi) VALUES ($1, $2) ON CONFLICT (a) DO UPDATE SET lo = $3",
+            {1: (("t", "a"),), 2: (("t", "hi"),), 3: (("t", "lo"),)},
+            {("t", "a"): (1, False), ("t", "hi"): (2, False)},
         ),
         (  # each CASE result may be stored; NULLIF($4, 0) may store NULL instead of 0
             "UPDATE t SET a = CASE WHEN $1 > 0 THEN $2 ELSE $3 END, b = nullif($4, 0)",

@@ -252,7 +252,16 @@ def _writes(node: Any) -> Iterator[Any]:
 
 
 def _assignments(write: Any) -> Iterator[tuple[str, Any]]:
-    """(column, the expression stored in it) of an INSERT or UPDATE."""
+    """(column, the expression stored in it) of an INSERT or UPDATE: the row it
+    proposes, then an ON CONFLICT DO UPDATE's SET."""
+    yield from _proposed(write)
+    yield from _on_conflict(write)
+
+
+def _proposed(write: Any) -> Iterator[tuple[str, Any]]:
+    """(column, expression) of the row an INSERT proposes or an UPDATE's SET.
+    PostgreSQL checks an INSERT's proposed row even when ON CONFLICT then updates
+    the row it conflicts with instead (a CHECK violation is raised either way)."""
     if _is(write, ast.UpdateStmt):
         for target in write.targetList or ():
             yield str(target.name), target.val
@@ -264,13 +273,20 @@ def _assignments(write: Any) -> Iterator[tuple[str, Any]]:
         rows = [tuple(row) for row in source.valuesLists]
     elif _is(source, ast.SelectStmt) and source.targetList and source.op in (None, 0):
         rows = [tuple(target.val for target in source.targetList)]
-    inserted: dict[str, list[Any]] = {}
     for row in rows:
-        for column, value in zip(columns, row, strict=False):
-            inserted.setdefault(column, []).append(value)
-            yield column, value
-    conflict = write.onConflictClause
-    for target in (conflict.targetList or ()) if conflict is not None else ():
+        yield from zip(columns, row, strict=False)
+
+
+def _on_conflict(write: Any) -> Iterator[tuple[str, Any]]:
+    """(column, expression) of an INSERT's ON CONFLICT DO UPDATE SET: stored in the
+    row the insert conflicted with, whose other columns keep what they hold."""
+    conflict = getattr(write, "onConflictClause", None)
+    if conflict is None:
+        return
+    inserted: dict[str, list[Any]] = {}
+    for column, value in _proposed(write):
+        inserted.setdefault(column, []).append(value)
+    for target in conflict.targetList or ():
         excluded = _excluded_column(target.val)
         if excluded is None:
             yield str(target.name), target.val
@@ -291,12 +307,14 @@ def row_values(parsed: Parsed) -> dict[tuple[str, str], tuple[int, bool]]:
     """(table, column) -> (parameter number, whether NULL keeps what the column holds)
     for the columns a write fills with one parameter for sure: `$N` (NULL is stored)
     or `coalesce($N, ...)` (NULL stores something else). What a row check needs: a
-    parameter of a CASE, of several VALUES rows or of several places is left out."""
+    parameter of a CASE, of several VALUES rows or of several places is left out.
+    Of an upsert only the proposed row counts: its ON CONFLICT SET values go into
+    another row (the one it conflicted with), never checked with the proposed one's."""
     found: dict[tuple[str, str], tuple[int, bool]] = {}
     counted: dict[tuple[str, str], int] = {}
     for write in _writes(parsed.first):
         table = str(write.relation.relname)
-        for column, value in _assignments(write):
+        for column, value in _proposed(write):
             counted[(table, column)] = counted.get((table, column), 0) + 1
             kept = _is(value, ast.CoalesceExpr) and bool(value.args)
             number = _parameter_number(value.args[0] if kept else value)

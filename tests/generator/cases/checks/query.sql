@@ -33,6 +33,13 @@ WHERE id = sqlc.arg(id);
 INSERT INTO rows_of_forms (id, tidy) VALUES (sqlc.arg(id), sqlc.arg(tidy))
 ON CONFLICT (id) DO UPDATE SET sized = EXCLUDED.tidy;
 
+-- name: UpsertHigh :exec
+-- No rows_order_check on the Params model: high is in the proposed row, low only in
+-- the row it conflicts with; no row holds both (PostgreSQL checks each row alone).
+INSERT INTO rows_of_forms (id, high, state, closed_at, short)
+VALUES (sqlc.arg(id), sqlc.arg(high), sqlc.arg(state), sqlc.arg(closed_at), sqlc.arg(short))
+ON CONFLICT (id) DO UPDATE SET low = sqlc.arg(low);
+
 -- name: RemeasureRow :one
 -- An UPDATE inside a CTE: its parameter carries the column's modifier and CHECK.
 WITH changed AS (

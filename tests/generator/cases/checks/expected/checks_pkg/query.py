@@ -114,6 +114,22 @@ class NarrowRowParams(ParamsModel):
         return self
 
 
+class UpsertHighParams(ParamsModel):
+    """Parameters of upsert_high."""
+
+    id_: Annotated[int, Int(4), Field(alias="id")]
+    high: Annotated[int, Int(4)] | None
+    state: str | None
+    closed_at: AwareDatetime | None
+    short: Annotated[str, VarChar(3)] | None
+    low: Annotated[int, Int(4)] | None
+
+    @model_validator(mode="after")
+    def check_rows(self) -> Self:
+        ROWS_CLOSED_CHECK.check(state=self.state, closed_at=self.closed_at)
+        return self
+
+
 _FORMS_CODE_CHECK: TypeAdapter[str] = adapter_of(Annotated[str, FORMS_CODE_CHECK])
 _FORMS_LABEL_CHECK: TypeAdapter[str] = adapter_of(Annotated[str, FORMS_LABEL_CHECK])
 _FORM_LIST = TypeAdapter(list[Form])
@@ -323,6 +339,37 @@ async def upsert_tidy(
         await db.execute(UPSERT_TIDY, id_, tidy)
     except Exception as error:
         query_failed(error, "upsert_tidy", ("id_", "tidy"), "insert", "rows_of_forms")
+
+
+UPSERT_HIGH = """-- name: UpsertHigh :exec
+INSERT INTO rows_of_forms (id, high, state, closed_at, short)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO UPDATE SET low = $6
+"""
+
+
+async def upsert_high(db: Executor, params: UpsertHighParams) -> None:
+    """No rows_order_check on the Params model: high is in the proposed row, low only in
+    the row it conflicts with; no row holds both (PostgreSQL checks each row alone).
+    """
+    try:
+        await db.execute(
+            UPSERT_HIGH,
+            params.id_,
+            params.high,
+            params.state,
+            params.closed_at,
+            params.short,
+            params.low,
+        )
+    except Exception as error:
+        query_failed(
+            error,
+            "upsert_high",
+            ("id_", "high", "state", "closed_at", "short", "low"),
+            "insert",
+            "rows_of_forms",
+        )
 
 
 REMEASURE_ROW = """-- name: RemeasureRow :one
