@@ -637,6 +637,34 @@ def _function(node: Any) -> tuple[str, Any] | None:
     return None
 
 
+# How SQL spells an A_Expr that is not a plain `a <op> b` (pglast names NULLIF(a, b)
+# and `a IS DISTINCT FROM b` after the `=` they compare with).
+_FORMS = {
+    A_Expr_Kind.AEXPR_OP_ANY: "{op} ANY (...)",
+    A_Expr_Kind.AEXPR_OP_ALL: "{op} ALL (...)",
+    A_Expr_Kind.AEXPR_DISTINCT: "IS DISTINCT FROM",
+    A_Expr_Kind.AEXPR_NOT_DISTINCT: "IS NOT DISTINCT FROM",
+    A_Expr_Kind.AEXPR_NULLIF: "NULLIF(...)",
+    A_Expr_Kind.AEXPR_IN: "IN (...)",
+    A_Expr_Kind.AEXPR_LIKE: "LIKE",
+    A_Expr_Kind.AEXPR_ILIKE: "ILIKE",
+    A_Expr_Kind.AEXPR_SIMILAR: "SIMILAR TO",
+    A_Expr_Kind.AEXPR_NOT_BETWEEN: "NOT BETWEEN",
+    A_Expr_Kind.AEXPR_BETWEEN_SYM: "BETWEEN SYMMETRIC",
+    A_Expr_Kind.AEXPR_NOT_BETWEEN_SYM: "NOT BETWEEN SYMMETRIC",
+}
+
+
+def expression_form(node: Any) -> str:
+    """An A_Expr's form as SQL writes it, for a message: `NULLIF(...)`, `LIKE`, the
+    operator `'='`."""
+    operator = node.name[-1].sval if node.name else ""
+    form = _FORMS.get(node.kind)
+    if form is None:
+        return f"the operator {operator!r}"
+    return form.format(op=operator)
+
+
 def _conjunct(
     node: Any, table: str, columns: dict[tuple[str, str], str]
 ) -> tuple[str, list[tuple[str, Any]]]:
@@ -668,7 +696,7 @@ def _conjunct(
             raise _NotExactError("a list of values that are not all text")
         return column, [("pattern", "^(?:" + "|".join(map(literal, words)) + ")$")]
     if node.kind != A_Expr_Kind.AEXPR_OP:
-        raise _NotExactError(f"the operator {operator!r} is not translated")
+        raise _NotExactError(f"{expression_form(node)} is not translated")
     left, right = node.lexpr, node.rexpr
     if _column_of(left) is None and _function(left) is None:
         left, right, operator = right, left, _FLIPPED.get(operator, operator)

@@ -28,7 +28,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 from pglast.stream import RawStream
 
-from .constraints import Checks, RowRule, Untranslated
+from .constraints import Checks, RowRule, Untranslated, expression_form
 from .layout import Call, Expr, quoted
 from .tree import is_a as _is
 
@@ -186,7 +186,7 @@ class _Reader:
                 ),
             ), "bool"
         if node.kind != A_Expr_Kind.AEXPR_OP:
-            raise _NotExactError(f"the operator {operator!r} is not translated")
+            raise _NotExactError(f"{expression_form(node)} is not translated")
         left, left_kind = self.read(node.lexpr)
         right, right_kind = self.read(node.rexpr)
         if operator in ("+", "-"):
