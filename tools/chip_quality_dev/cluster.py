@@ -212,15 +212,32 @@ def _locked(cluster: LocalCluster) -> Iterator[None]:
 
 def _psql(port: int, sql: str, database: str = "postgres", check: bool = True) -> str:
     """Run `sql` as the superuser on 127.0.0.1:`port`; its output unaligned, tuples only."""
+    return run_psql(localdb.find_bindir(), port, sql, database=database, check=check)
+
+
+def run_psql(
+    bindir: Path,
+    port: int,
+    sql: str,
+    *,
+    user: str = SUPERUSER,
+    database: str = "postgres",
+    check: bool = True,
+    connect_timeout: int = 5,
+    error: type[ClusterError] = ClusterError,
+) -> str:
+    """Run `sql` as `user` on 127.0.0.1:`port` with `bindir`'s psql: its output
+    unaligned, tuples only; `error` when it fails and `check`. (The HA cluster's
+    tools use it with Debian's binaries.)"""
     result = subprocess.run(
         [
-            str(localdb.find_bindir() / "psql"),
+            str(bindir / "psql"),
             "-h",
             "127.0.0.1",
             "-p",
             str(port),
             "-U",
-            SUPERUSER,
+            user,
             "-d",
             database,
             "-X",
@@ -234,10 +251,10 @@ def _psql(port: int, sql: str, database: str = "postgres", check: bool = True) -
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
+        env={**os.environ, "PGCONNECT_TIMEOUT": str(connect_timeout)},
     )
     if check and result.returncode != 0:
-        raise ClusterError(f"psql on port {port} failed: {sql}\n{result.stderr.strip()}")
+        raise error(f"psql on port {port} failed: {sql}\n{result.stderr.strip()}")
     return result.stdout.strip()
 
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import localdb
-from .cluster import ClusterError, apt_install
+from .cluster import ClusterError, apt_install, run_psql
 from .localdb import DATABASE_NAME, SUPERUSER, LocalDbError
 
 PG_MAJOR = "15"
@@ -677,33 +677,17 @@ async def wait_for(what: str, check: Callable[[], bool], timeout: float = WAIT_S
 
 
 def _psql(port: int, sql: str, database: str = "postgres", check: bool = True) -> str:
-    result = subprocess.run(
-        [
-            str(BINDIR / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            _monitor_superuser() if database == "pg_auto_failover" else SUPERUSER,
-            "-d",
-            database,
-            "-X",
-            "-q",
-            "-tA",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "3"},
+    user = _monitor_superuser() if database == "pg_auto_failover" else SUPERUSER
+    return run_psql(
+        BINDIR,
+        port,
+        sql,
+        user=user,
+        database=database,
+        check=check,
+        connect_timeout=3,
+        error=HaError,
     )
-    if check and result.returncode != 0:
-        raise HaError(f"psql on port {port} failed: {sql}\n{result.stderr.strip()}")
-    return result.stdout.strip()
 
 
 def _monitor_superuser() -> str:
