@@ -19,6 +19,7 @@ from chip_quality_db.schemas import (
     ArtifactUpdate,
     InferenceJobCreate,
     LotCreate,
+    LotUpdate,
     Page,
     PageRequest,
     PartCreate,
@@ -43,6 +44,28 @@ def test_sha256_streams_a_file_larger_than_one_chunk(tmp_path: Path) -> None:
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
     return {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
+
+
+def test_a_check_over_several_columns_points_at_the_fields_given() -> None:
+    """lots_quantity_inspected_check (0 <= quantity_inspected <= batch_size): -1 breaks
+    it whatever batch_size holds. The error is located at the field the caller gave,
+    not at the model (hypothesis found the empty location in test_hostile_input)."""
+    with pytest.raises(ValidationError) as caught:
+        LotUpdate.model_validate({"quantity_inspected": -1})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("quantity_inspected",)
+    assert error["type"] == "check_violation"
+    assert error["msg"] == (
+        "breaks lots_quantity_inspected_check: quantity_inspected, batch_size together"
+    )
+    # lots_quantity_rejected_check (0 <= quantity_rejected <= quantity_inspected),
+    # both given: an error at each.
+    with pytest.raises(ValidationError) as caught:
+        LotUpdate.model_validate({"quantity_inspected": 5, "quantity_rejected": 7})
+    assert [(e["loc"], e["type"]) for e in caught.value.errors()] == [
+        (("quantity_rejected",), "check_violation"),
+        (("quantity_inspected",), "check_violation"),
+    ]
 
 
 def test_part_create_reports_each_bad_field() -> None:

@@ -48,7 +48,13 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import CoreSchema, PydanticCustomError, SchemaValidator, core_schema
+from pydantic_core import (
+    CoreSchema,
+    InitErrorDetails,
+    PydanticCustomError,
+    SchemaValidator,
+    core_schema,
+)
 
 # A single connection, for what needs one (server-side cursors, a transaction's
 # statements). asyncpg's classes take no type arguments at run time, where
@@ -684,11 +690,23 @@ class RowCheck:
         self.expression = expression
 
     def check(self, **row: Any) -> None:
+        """Raise a ValidationError when PostgreSQL would refuse `row`: one error per
+        column given a value, located at it (its Params field, named alike), so that
+        an API's 422 points at the fields that break the CHECK together; a model
+        validator's own error would have no location."""
         if self.expression.value(row) is False:
-            raise PydanticCustomError(
+            error = PydanticCustomError(
                 "check_violation",
                 "breaks {constraint}: {columns} together",
                 {"constraint": self.constraint, "columns": ", ".join(row)},
+            )
+            given = [column for column, value in row.items() if value is not UNKNOWN]
+            raise ValidationError.from_exception_data(
+                self.constraint,
+                [
+                    InitErrorDetails(type=error, loc=(column,), input=row[column])
+                    for column in given or row
+                ],
             )
 
 
