@@ -387,9 +387,8 @@ def cache_copy(repeats: int = 5, count: int = 20_000) -> dict[str, Figures]:
             "updated_at": "2026-12-07T12:00:00+00:00",
         }
     )
-    frozen = freeze(part)
-    assert frozen is not None
-    stored = frozen[0]
+    stored = freeze(part)
+    assert stored is not None
     # read_only changes a row in place: each call gets a row of its own, made before.
     fresh: list[Part] = []
 

@@ -283,7 +283,7 @@ class _Miss(_Lookup):
         return kept
 
 
-# What an entry costs beyond its JSON: the entry, its key, the OrderedDict's links
+# What an entry costs beyond its row: the entry, its key, the OrderedDict's links
 # (against tracemalloc in `make bench`, docs/caching.md).
 ENTRY_OVERHEAD = 400
 
@@ -302,7 +302,6 @@ class QueryCache:
         self._bytes = 0
         self._versions = dict.fromkeys(_READ_TABLES, 0)
         self._unstored: list[_Miss] = []  # see _store_later
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._epoch = 0
         self.listening = False
         self.listening_since = 0.0  # monotonic time it last started serving
@@ -354,9 +353,7 @@ class QueryCache:
                 return _Hit(self.reader, list(value) if entry.many else value)  # type: ignore[call-overload]
             self._drop(slot, entry)
         self.misses += 1
-        reader = self.reader
-        if self._replicas or _telemetry.tracing():
-            reader = self._miss_reader(info, "miss")
+        reader = self._miss_reader(info, "miss")
         if self._replicas and self._floor_pending:
             return _Lookup(reader)  # a result read while the floor is read is not kept
         # The versions before the query runs: a write that commits while it runs
@@ -383,43 +380,35 @@ class QueryCache:
         the lookup's versions and epoch are checked when it is stored, and the
         next lookup, `stats()` and `settled()` store whatever is still pending."""
         if not self._unstored:
-            loop = self._loop or asyncio.get_running_loop()
-            loop.call_soon(self._store_unstored)
+            asyncio.get_running_loop().call_soon(self._store_unstored)
         self._unstored.append(lookup)
 
     def _store_unstored(self) -> None:
         pending, self._unstored = self._unstored, []
         versions = self._versions
         for lookup in pending:
-            info = lookup.info
-            if lookup.epoch == self._epoch and lookup.versions == info.tag(versions):
-                self._store(lookup.slot, lookup.epoch, lookup.versions, info.ttl, lookup.kept)
+            if lookup.epoch == self._epoch and lookup.versions == lookup.info.tag(versions):
+                self._store(lookup)
 
-    def _store(
-        self,
-        slot: tuple[str, Hashable],
-        epoch: int,
-        versions: object,
-        ttl: float,
-        kept: object,
-    ) -> bool:
-        """Keep `kept` (read-only) under `slot`; False when it is too big."""
+    def _store(self, lookup: _Miss) -> None:
+        """Keep what `lookup` kept (read-only) under its slot, unless it is too big."""
+        kept, slot = lookup.kept, lookup.slot
         size = size_of(kept) + ENTRY_OVERHEAD
         if size > self.max_bytes:
-            return False
+            return
         many = type(kept) is list
         if many:
             kept = tuple(kept)  # type: ignore[arg-type]  # pyright: ignore[reportUnknownArgumentType]
         old = self._entries.pop(slot, None)
         if old is not None:
             self._bytes -= old.size
-        self._entries[slot] = _Entry(epoch, versions, time.monotonic() + ttl, kept, many, size)
+        expires = time.monotonic() + lookup.info.ttl
+        self._entries[slot] = _Entry(lookup.epoch, lookup.versions, expires, kept, many, size)
         self._bytes += size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size
             self.evictions += 1
-        return True
 
     async def settled(self) -> None:
         """Return once what misses returned is stored (in the background here as in
@@ -502,9 +491,8 @@ class QueryCache:
 
     async def start(self) -> None:
         """Open the listening connection (its first failure is raised), then keep it."""
-        self._loop = asyncio.get_running_loop()
         await self._connect()
-        self._task = self._loop.create_task(self._keep_listening())
+        self._task = asyncio.get_running_loop().create_task(self._keep_listening())
 
     async def _connect(self) -> None:
         conn = await connect(self.settings)

@@ -82,23 +82,21 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return adapter
 
 
-def freeze(value: object) -> tuple[_Stored, int] | None:
-    """The JSON form of a result and its size in bytes; None for a result of a kind
-    this cache cannot copy (it is then returned, not stored)."""
+def freeze(value: object) -> _Stored | None:
+    """The JSON form of a result; None for a result of a kind this cache cannot copy
+    (it is then returned, not stored)."""
     if isinstance(value, BaseModel):
-        data = value.__pydantic_serializer__.to_json(value)
-        return _Stored(type(value), False, data), len(data)
+        return _Stored(type(value), False, value.__pydantic_serializer__.to_json(value))
     if isinstance(value, list):
         items: list[object] = value  # pyright: ignore[reportUnknownVariableType]
         if not items:
-            return _Stored(None, True, b"[]"), 2
+            return _Stored(None, True, b"[]")
         model = type(items[0])
         if issubclass(model, BaseModel) and all(type(item) is model for item in items):
-            data = _list_adapter(model).dump_json(items)
-            return _Stored(model, True, data), len(data)
+            return _Stored(model, True, _list_adapter(model).dump_json(items))
         return None
     if isinstance(value, IMMUTABLE):
-        return _Stored(None, False, value), 64
+        return _Stored(None, False, value)
     return None
 
 
@@ -202,10 +200,9 @@ class RedisQueryCache(QueryCache):
         """Store `result` (read-only already: nobody can change it meanwhile) under
         `slot`, in the background: the generated function returns without waiting
         for Redis. `settled()` waits for the writes under way."""
-        frozen = freeze(result)
-        if frozen is None:
+        stored = freeze(result)
+        if stored is None:
             return
-        stored, _ = frozen
         meta = {
             "tag": tag,
             "model": _model_name(stored.model) if stored.model else None,
